@@ -1,0 +1,44 @@
+// @ts-check
+const js = require('@eslint/js');
+const tseslint = require('typescript-eslint');
+
+/** Directories that must bundle for browsers: no node: imports, no Node globals. */
+const core = ['src/protocol/**', 'src/objects/**', 'src/scheduler/**', 'src/errors.ts', 'src/index.ts', 'generated/**'];
+
+module.exports = tseslint.config(
+  { ignores: ['node_modules/**', 'dist/**', 'coverage/**', 'test/generated-demo/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-require-imports': 'off',
+    },
+  },
+  {
+    files: core,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'The core bundles for browsers: only src/transport and src/cli may import node: modules.' },
+            { group: ['ssh2', 'fs', 'net', 'tls', 'os', 'path', 'child_process', 'crypto', 'stream', 'events'], message: 'The core bundles for browsers.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', 'Buffer', 'process', '__dirname', 'require'],
+    },
+  },
+  {
+    files: ['generated/**'],
+    rules: {
+      '@typescript-eslint/no-unused-vars': 'off',
+      'no-useless-escape': 'off',
+    },
+  },
+  {
+    files: ['**/*.cjs', '*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly' } },
+  },
+);

@@ -1,0 +1,170 @@
+/**
+ * The error classes of libvirt-rpc.
+ *
+ * Every error the library throws is a {@link LibvirtRpcError} with a stable string `code`. `instanceof` works
+ * across two copies of the package (a bundle and node_modules, say): each class is branded with a
+ * `Symbol.for()` key and answers `instanceof` by that brand, as undici's errors do.
+ */
+
+const BRAND = Symbol.for('libvirt-rpc.error');
+
+/** Base class of every error thrown by libvirt-rpc. */
+export class LibvirtRpcError extends Error {
+  /** A stable, machine-readable name for the kind of failure, e.g. `ERR_PROTOCOL`. */
+  readonly code: string = 'ERR_LIBVIRT_RPC';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== 'object' || value === null) return false;
+    const brands = (value as { [BRAND]?: readonly string[] })[BRAND];
+    if (!Array.isArray(brands)) return false;
+    // `this` is the class `instanceof` was asked about; match by its brand name.
+    return brands.includes(this.name);
+  }
+
+  /** Brand names of this class and its ancestors; what `instanceof` checks. */
+  get [BRAND](): readonly string[] {
+    const names: string[] = [];
+    for (let p = Object.getPrototypeOf(this); p && p !== Error.prototype; p = Object.getPrototypeOf(p)) {
+      names.push(p.constructor.name);
+    }
+    return names;
+  }
+}
+
+/** XDR data that cannot be encoded or decoded. `path` names the field that failed, outermost first. */
+export class XdrError extends LibvirtRpcError {
+  override readonly code: string = 'ERR_XDR';
+  /** Field path segments, outermost first, e.g. `['remote_x_ret', '.snapshots', '[3]', '.name']`. */
+  readonly path: string[];
+  /** What went wrong at that field, without the path. */
+  readonly detail: string;
+
+  constructor(detail: string, path: string[] = []) {
+    super(XdrError.#format(detail, path));
+    this.detail = detail;
+    this.path = path;
+  }
+
+  /** The field path as one string, e.g. `remote_x_ret.snapshots[3].name`. */
+  get fieldPath(): string {
+    return this.path.join('');
+  }
+
+  /** Adds an outer path segment and refreshes the message. Used by generated codecs as errors unwind. */
+  within(segment: string): this {
+    this.path.unshift(segment);
+    this.message = XdrError.#format(this.detail, this.path);
+    return this;
+  }
+
+  static #format(detail: string, path: string[]): string {
+    return path.length ? `${path.join('')}: ${detail}` : detail;
+  }
+}
+
+/** The peer broke the wire protocol (framing, headers, undecodable payload). Fatal to the connection. */
+export class ProtocolError extends LibvirtRpcError {
+  override readonly code: string = 'ERR_PROTOCOL';
+}
+
+/** The connection closed (or was never open) while the operation needed it. */
+export class ConnectionClosedError extends LibvirtRpcError {
+  override readonly code: string = 'ERR_CONNECTION_CLOSED';
+}
+
+/** An operation did not finish within its time bound. */
+export class TimeoutError extends LibvirtRpcError {
+  override readonly code: string = 'ERR_TIMEOUT';
+}
+
+/** An operation was cancelled through its `AbortSignal`. */
+export class AbortError extends LibvirtRpcError {
+  override readonly code: string = 'ERR_ABORTED';
+}
+
+/** A libvirt URI that cannot be parsed or is not supported. */
+export class UriError extends LibvirtRpcError {
+  override readonly code: string = 'ERR_URI';
+}
+
+/** The transport (socket, TLS, SSH) failed to open or broke. */
+export class TransportError extends LibvirtRpcError {
+  override readonly code: string = 'ERR_TRANSPORT';
+}
+
+/** Authentication with the daemon (or with an SSH server) failed or is not possible. */
+export class AuthError extends LibvirtRpcError {
+  override readonly code: string = 'ERR_AUTH';
+}
+
+/** A caller-supplied value (flags, spec, option) is invalid; nothing was sent. */
+export class InvalidArgumentError extends LibvirtRpcError {
+  override readonly code: string = 'ERR_INVALID_ARGUMENT';
+}
+
+/** XML from the daemon or the user that cannot be parsed safely. */
+export class XmlError extends LibvirtRpcError {
+  override readonly code: string = 'ERR_XML';
+}
+
+/** The fields of libvirt's `remote_error` (virNetMessageError), with symbolic names resolved. */
+export interface RemoteErrorInfo {
+  /** virErrorNumber, e.g. 72. */
+  code: number;
+  /** Its name, e.g. `VIR_ERR_NO_DOMAIN_SNAPSHOT`, or `VIR_ERR_<n>` when this release does not know it. */
+  codeName: string;
+  /** virErrorDomain, e.g. 10. */
+  domain: number;
+  /** Its name, e.g. `VIR_FROM_QEMU`. */
+  domainName: string;
+  message: string | null;
+  /** virErrorLevel: 1 warning, 2 error. */
+  level: number;
+  str1: string | null;
+  str2: string | null;
+  str3: string | null;
+  int1: number;
+  int2: number;
+  /** The name of the domain the error concerns, when the daemon sent one (libvirt marks it unused). */
+  domainObjectName?: string | null;
+  /** The name of the network the error concerns, when the daemon sent one (likewise unused). */
+  networkObjectName?: string | null;
+}
+
+/** An error reported by the daemon, carrying the whole `remote_error`. */
+export class RemoteError extends LibvirtRpcError {
+  override readonly code: string = 'ERR_REMOTE';
+  /** The daemon's error, with `VIR_ERR_*` and `VIR_FROM_*` names. */
+  readonly remote: RemoteErrorInfo;
+  /** The procedure that failed, e.g. `REMOTE_PROC_DOMAIN_SNAPSHOT_LOOKUP_BY_NAME`. */
+  readonly procedure: string;
+
+  constructor(remote: RemoteErrorInfo, procedure: string) {
+    super(`${procedure}: ${remote.message ?? remote.codeName} (${remote.codeName}, ${remote.domainName})`);
+    this.remote = remote;
+    this.procedure = procedure;
+  }
+
+  /** virErrorNumber name, e.g. `VIR_ERR_NO_DOMAIN`. */
+  get errorName(): string {
+    return this.remote.codeName;
+  }
+}
+
+/** The daemon does not know a procedure (it predates it). */
+export class UnsupportedProcedureError extends RemoteError {
+  override readonly code: string = 'ERR_UNSUPPORTED_PROCEDURE';
+  /** The daemon's libvirt version as `major.minor.micro`, when known. */
+  readonly daemonVersion: string | null;
+
+  constructor(remote: RemoteErrorInfo, procedure: string, daemonVersion: string | null) {
+    super(remote, procedure);
+    this.daemonVersion = daemonVersion;
+    this.message = `${procedure} is not supported by the daemon${daemonVersion ? ` (libvirt ${daemonVersion})` : ''}: ${remote.message ?? remote.codeName}`;
+  }
+}
