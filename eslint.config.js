@@ -6,7 +6,7 @@ const tseslint = require('typescript-eslint');
 const core = ['src/protocol/**', 'src/objects/**', 'src/scheduler/**', 'src/errors.ts', 'src/index.ts', 'generated/**'];
 
 module.exports = tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'coverage/**', 'test/generated-demo/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -31,9 +31,13 @@ module.exports = tseslint.config(
     },
   },
   {
-    files: ['generated/**'],
+    files: ['generated/**', 'test/generated-demo/**'],
     rules: {
+      // Generated code declares decode targets before nested assignment and may emit empty message maps.
       '@typescript-eslint/no-unused-vars': 'off',
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-empty-object-type': 'off',
+      'prefer-const': 'off',
       'no-useless-escape': 'off',
     },
   },

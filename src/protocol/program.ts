@@ -1,0 +1,53 @@
+/**
+ * Types of the procedure tables that `scripts/xdrgen` generates for every libvirt RPC program. One hand-written
+ * engine serves every procedure by looking it up here.
+ */
+import type { XdrCodec } from './xdr';
+
+/** Options every call (and every public async method) takes last. */
+export interface CallOptions {
+  /** Cancels the call: it rejects with `AbortError`; a late reply is dropped. */
+  signal?: AbortSignal;
+  /** Milliseconds before the call rejects with `TimeoutError`. Defaults to the connection's call timeout. */
+  timeout?: number;
+}
+
+/** One procedure of a program, from its `.x` enum member and annotations. */
+export interface ProcedureInfo {
+  /** The procedure number on the wire. */
+  readonly number: number;
+  /** The enum member, e.g. `REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_ALL_SNAPSHOTS`. */
+  readonly name: string;
+  /** The method name on the typed API, e.g. `domainSnapshotListAllSnapshots`. */
+  readonly method: string;
+  /** Codec of `<prog>_<proc>_args`, or null when the call takes none. */
+  readonly args: XdrCodec<unknown> | null;
+  /** Codec of `<prog>_<proc>_ret`, or null when the reply is empty. */
+  readonly ret: XdrCodec<unknown> | null;
+  /** Codec of `<prog>_<proc>_msg` for messages the server sends unasked (events), else null. */
+  readonly message: XdrCodec<unknown> | null;
+  /** `@priority`: high-priority calls may run while low ones wait on the hypervisor. Default low. */
+  readonly priority: 'high' | 'low';
+  /** `@readstream` (daemon to client) or `@writestream` (client to daemon), else null. */
+  readonly stream: 'read' | 'write' | null;
+  /** The `@sparseflag` constant that enables sparse streams (holes), else null. */
+  readonly sparseFlag: string | null;
+  /** `@generate`: none, client, server or both. */
+  readonly generate: string | null;
+  /** `@acl` entries. */
+  readonly acl: readonly string[];
+  /** `@aclfilter` entries. */
+  readonly aclFilter: readonly string[];
+}
+
+/** One RPC program: REMOTE, QEMU, LXC, ADMIN or KEEPALIVE. */
+export interface ProgramInfo {
+  /** Short name, e.g. `REMOTE`. */
+  readonly name: string;
+  /** Program number on the wire (e.g. 0x20008086). */
+  readonly program: number;
+  /** Protocol version on the wire. */
+  readonly version: number;
+  /** Every procedure, by ascending number. */
+  readonly procedures: readonly ProcedureInfo[];
+}

@@ -1,0 +1,420 @@
+/**
+ * XDR (RFC 4506) reader and writer over `Uint8Array`, used by the generated codecs in `generated/`.
+ *
+ * The reader checks bounds on every read, enforces every declared maximum, refuses a `bool` other than 0 or 1,
+ * and never allocates more than the input justifies (an array length is checked against the bytes left before
+ * anything is allocated). Every failure is an {@link XdrError}; the generated codecs add the field path as the
+ * error unwinds. No `node:` imports: this runs in browsers too.
+ */
+import { XdrError } from '../errors';
+
+const MAX_UINT32 = 0xffffffff;
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const utf8Encoder = new TextEncoder();
+
+/** Reads XDR items from a byte range. `pos` is public so generated code and frame parsers can inspect it. */
+export class XdrReader {
+  readonly buf: Uint8Array;
+  readonly view: DataView;
+  pos: number;
+  readonly end: number;
+
+  constructor(buf: Uint8Array, start = 0, end = buf.length) {
+    this.buf = buf;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.pos = start;
+    this.end = end;
+  }
+
+  /** Bytes not yet read. */
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  #short(n: number): never {
+    throw new XdrError(`needs ${n} bytes but only ${this.end - this.pos} remain`);
+  }
+
+  /** Signed 32-bit integer (also `char` and `short`, which libvirt's rpcgen sends as 4 bytes). */
+  int(): number {
+    const p = this.pos;
+    if (this.end - p < 4) this.#short(4);
+    this.pos = p + 4;
+    return this.view.getInt32(p);
+  }
+
+  /** Unsigned 32-bit integer. */
+  uint(): number {
+    const p = this.pos;
+    if (this.end - p < 4) this.#short(4);
+    this.pos = p + 4;
+    return this.view.getUint32(p);
+  }
+
+  /** A signed 32-bit value that must lie in [min, max] (`char`, `short` and their unsigned forms). */
+  intIn(min: number, max: number): number {
+    const v = min < 0 ? this.int() : this.uint();
+    if (v < min || v > max) throw new XdrError(`value ${v} is outside ${min}..${max}`);
+    return v;
+  }
+
+  /** Signed 64-bit integer. */
+  hyper(): bigint {
+    const p = this.pos;
+    if (this.end - p < 8) this.#short(8);
+    this.pos = p + 8;
+    return this.view.getBigInt64(p);
+  }
+
+  /** Unsigned 64-bit integer. */
+  uhyper(): bigint {
+    const p = this.pos;
+    if (this.end - p < 8) this.#short(8);
+    this.pos = p + 8;
+    return this.view.getBigUint64(p);
+  }
+
+  /** XDR bool: exactly 0 or 1. */
+  bool(): boolean {
+    const v = this.int();
+    if (v === 0) return false;
+    if (v === 1) return true;
+    throw new XdrError(`bool must be 0 or 1, got ${v}`);
+  }
+
+  /** The discriminant of an optional (`*T`): true when a value follows. */
+  optional(): boolean {
+    const v = this.int();
+    if (v === 0) return false;
+    if (v === 1) return true;
+    throw new XdrError(`optional-data discriminant must be 0 or 1, got ${v}`);
+  }
+
+  float(): number {
+    const p = this.pos;
+    if (this.end - p < 4) this.#short(4);
+    this.pos = p + 4;
+    return this.view.getFloat32(p);
+  }
+
+  double(): number {
+    const p = this.pos;
+    if (this.end - p < 8) this.#short(8);
+    this.pos = p + 8;
+    return this.view.getFloat64(p);
+  }
+
+  /** Reads a variable length and checks it against `max` and against the bytes left. */
+  #length(max: number, what: string, minItemSize: number): number {
+    const n = this.uint();
+    if (n > max) throw new XdrError(`${what} of ${n} ${what === 'array' ? 'items' : 'bytes'} exceeds ${max}`);
+    if (n * minItemSize > this.end - this.pos) {
+      throw new XdrError(`${what} of ${n} claims at least ${n * minItemSize} bytes but only ${this.end - this.pos} remain`);
+    }
+    return n;
+  }
+
+  /** Checks that padding after `n` data bytes is present and zero, and skips it. */
+  #skipPad(n: number): void {
+    const pad = (4 - (n & 3)) & 3;
+    if (pad === 0) return;
+    if (this.end - this.pos < pad) this.#short(pad);
+    for (let i = 0; i < pad; i++) {
+      if (this.buf[this.pos + i] !== 0) throw new XdrError('non-zero padding bytes');
+    }
+    this.pos += pad;
+  }
+
+  /** `string<max>` as UTF-8. Invalid UTF-8 is an error rather than a silent replacement. */
+  string(max: number): string {
+    const n = this.#length(max, 'string', 1);
+    const p = this.pos;
+    const buf = this.buf;
+    this.pos = p + n;
+    let s: string;
+    if (n <= 64) {
+      // Short ASCII strings (names, UUIDs, flags) are most of what libvirt sends: skip the decoder call.
+      s = '';
+      for (let i = p; i < p + n; i++) {
+        const c = buf[i];
+        if (c >= 0x80) {
+          s = decodeUtf8(buf.subarray(p, p + n));
+          break;
+        }
+        s += String.fromCharCode(c);
+      }
+    } else {
+      s = decodeUtf8(buf.subarray(p, p + n));
+    }
+    this.#skipPad(n);
+    return s;
+  }
+
+  /** `opaque<max>`: a copy of the bytes. */
+  opaque(max: number): Uint8Array {
+    const n = this.#length(max, 'opaque', 1);
+    const out = this.buf.slice(this.pos, this.pos + n);
+    this.pos += n;
+    this.#skipPad(n);
+    return out;
+  }
+
+  /** `opaque[n]`: a copy of exactly n bytes. */
+  opaqueFixed(n: number): Uint8Array {
+    if (this.end - this.pos < n) this.#short(n);
+    const out = this.buf.slice(this.pos, this.pos + n);
+    this.pos += n;
+    this.#skipPad(n);
+    return out;
+  }
+
+  /** The length of `T<max>`; `minItemSize` (bytes) bounds the allocation by the input left. */
+  arrayLength(max: number, minItemSize: number): number {
+    return this.#length(max, 'array', minItemSize);
+  }
+
+  /** Fails unless every byte was consumed. */
+  done(): void {
+    if (this.pos !== this.end) throw new XdrError(`${this.end - this.pos} bytes left over after decoding`);
+  }
+}
+
+function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return utf8Decoder.decode(bytes);
+  } catch {
+    throw new XdrError('string is not valid UTF-8');
+  }
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return `a string of length ${v.length}`;
+  if (typeof v === 'bigint') return `bigint ${v}`;
+  if (typeof v === 'number') return `number ${v}`;
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  return typeof v;
+}
+
+/**
+ * Writes XDR items into a growing buffer (growth about 1.5x). Values are checked against their XDR type and
+ * declared maximum before anything is written.
+ */
+export class XdrWriter {
+  buf: Uint8Array;
+  view: DataView;
+  pos = 0;
+
+  constructor(initialSize = 256) {
+    this.buf = new Uint8Array(initialSize);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  /** Makes room for `n` more bytes. */
+  ensure(n: number): void {
+    const need = this.pos + n;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length + (this.buf.length >> 1) + 16;
+    if (size < need) size = need;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  int(v: number): void {
+    if (typeof v !== 'number' || (v | 0) !== v) throw new XdrError(`expected a 32-bit signed integer, got ${describe(v)}`);
+    this.ensure(4);
+    this.view.setInt32(this.pos, v);
+    this.pos += 4;
+  }
+
+  uint(v: number): void {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_UINT32) {
+      throw new XdrError(`expected a 32-bit unsigned integer, got ${describe(v)}`);
+    }
+    this.ensure(4);
+    this.view.setUint32(this.pos, v);
+    this.pos += 4;
+  }
+
+  /** A 4-byte value restricted to [min, max] (`char`, `short` and their unsigned forms). */
+  intIn(v: number, min: number, max: number): void {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      throw new XdrError(`expected an integer in ${min}..${max}, got ${describe(v)}`);
+    }
+    this.ensure(4);
+    if (min < 0) this.view.setInt32(this.pos, v);
+    else this.view.setUint32(this.pos, v);
+    this.pos += 4;
+  }
+
+  hyper(v: bigint): void {
+    if (typeof v !== 'bigint' || BigInt.asIntN(64, v) !== v) throw new XdrError(`expected a 64-bit signed bigint, got ${describe(v)}`);
+    this.ensure(8);
+    this.view.setBigInt64(this.pos, v);
+    this.pos += 8;
+  }
+
+  uhyper(v: bigint): void {
+    if (typeof v !== 'bigint' || BigInt.asUintN(64, v) !== v) throw new XdrError(`expected a 64-bit unsigned bigint, got ${describe(v)}`);
+    this.ensure(8);
+    this.view.setBigUint64(this.pos, v);
+    this.pos += 8;
+  }
+
+  bool(v: boolean): void {
+    if (typeof v !== 'boolean') throw new XdrError(`expected a boolean, got ${describe(v)}`);
+    this.ensure(4);
+    this.view.setInt32(this.pos, v ? 1 : 0);
+    this.pos += 4;
+  }
+
+  /** The discriminant of an optional: writes 1 and returns true when `v` is not null/undefined. */
+  optional(v: unknown): boolean {
+    const present = v !== null && v !== undefined;
+    this.ensure(4);
+    this.view.setInt32(this.pos, present ? 1 : 0);
+    this.pos += 4;
+    return present;
+  }
+
+  float(v: number): void {
+    if (typeof v !== 'number') throw new XdrError(`expected a number, got ${describe(v)}`);
+    this.ensure(4);
+    this.view.setFloat32(this.pos, v);
+    this.pos += 4;
+  }
+
+  double(v: number): void {
+    if (typeof v !== 'number') throw new XdrError(`expected a number, got ${describe(v)}`);
+    this.ensure(8);
+    this.view.setFloat64(this.pos, v);
+    this.pos += 8;
+  }
+
+  #pad(n: number): void {
+    const pad = (4 - (n & 3)) & 3;
+    for (let i = 0; i < pad; i++) this.buf[this.pos++] = 0;
+  }
+
+  /** `string<max>`, encoded as UTF-8; the maximum applies to the encoded bytes. */
+  string(v: string, max: number): void {
+    if (typeof v !== 'string') throw new XdrError(`expected a string, got ${describe(v)}`);
+    const len = v.length;
+    // UTF-8 never takes fewer bytes than UTF-16 units: refuse before allocating for an oversize string.
+    if (len > max) throw new XdrError(`string of at least ${len} bytes exceeds ${max}`);
+    // Worst case 3 bytes per UTF-16 unit, plus the length word and padding.
+    this.ensure(4 + len * 3 + 3);
+    const start = this.pos + 4;
+    const buf = this.buf;
+    let n = 0;
+    let ascii = true;
+    for (; n < len; n++) {
+      const c = v.charCodeAt(n);
+      if (c >= 0x80) {
+        ascii = false;
+        break;
+      }
+      buf[start + n] = c;
+    }
+    if (!ascii) n = utf8Encoder.encodeInto(v, buf.subarray(start)).written;
+    if (n > max) throw new XdrError(`string of ${n} bytes exceeds ${max}`);
+    this.view.setUint32(this.pos, n);
+    this.pos = start + n;
+    this.#pad(n);
+  }
+
+  /** `opaque<max>`. */
+  opaque(v: Uint8Array, max: number): void {
+    if (!(v instanceof Uint8Array)) throw new XdrError(`expected a Uint8Array, got ${describe(v)}`);
+    if (v.length > max) throw new XdrError(`opaque of ${v.length} bytes exceeds ${max}`);
+    this.ensure(4 + v.length + 3);
+    this.view.setUint32(this.pos, v.length);
+    this.buf.set(v, this.pos + 4);
+    this.pos += 4 + v.length;
+    this.#pad(v.length);
+  }
+
+  /** `opaque[n]`: exactly n bytes. */
+  opaqueFixed(v: Uint8Array, n: number): void {
+    if (!(v instanceof Uint8Array)) throw new XdrError(`expected a Uint8Array, got ${describe(v)}`);
+    if (v.length !== n) throw new XdrError(`fixed opaque needs exactly ${n} bytes, got ${v.length}`);
+    this.ensure(n + 3);
+    this.buf.set(v, this.pos);
+    this.pos += n;
+    this.#pad(n);
+  }
+
+  /** The length word of `T<max>`, after checking `v` is an array within `max`. */
+  arrayLength(v: readonly unknown[], max: number): void {
+    if (!Array.isArray(v)) throw new XdrError(`expected an array, got ${describe(v)}`);
+    if (v.length > max) throw new XdrError(`array of ${v.length} items exceeds ${max}`);
+    this.ensure(4);
+    this.view.setUint32(this.pos, v.length);
+    this.pos += 4;
+  }
+
+  /** Checks that `v` is an array of exactly `n` items (`T[n]`); writes nothing. */
+  fixedArray(v: readonly unknown[], n: number): void {
+    if (!Array.isArray(v)) throw new XdrError(`expected an array, got ${describe(v)}`);
+    if (v.length !== n) throw new XdrError(`fixed array needs exactly ${n} items, got ${v.length}`);
+  }
+
+  /** Reserves a 4-byte word to patch later with {@link patchUint}; returns its offset. */
+  reserve(): number {
+    this.ensure(4);
+    const at = this.pos;
+    this.pos += 4;
+    return at;
+  }
+
+  /** Writes an unsigned 32-bit value at an offset reserved earlier. */
+  patchUint(at: number, v: number): void {
+    this.view.setUint32(at, v);
+  }
+
+  /** The bytes written so far (a view, not a copy). */
+  finish(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+/** A generated codec for one XDR type. */
+export interface XdrCodec<T> {
+  /** The XDR type's name, e.g. `remote_nonnull_domain`. */
+  readonly name: string;
+  encode(w: XdrWriter, v: T): void;
+  decode(r: XdrReader): T;
+}
+
+/** Adds a path segment to an error unwinding through a codec; anything not an XdrError becomes one. */
+export function xdrWithin(e: unknown, segment: string): XdrError {
+  if (e instanceof XdrError) return e.within(segment);
+  const err = new XdrError(e instanceof Error ? e.message : String(e));
+  return err.within(segment);
+}
+
+/** Encodes one value into a fresh byte array. */
+export function xdrEncode<T>(codec: XdrCodec<T>, value: T, initialSize = 256): Uint8Array {
+  const w = new XdrWriter(initialSize);
+  try {
+    codec.encode(w, value);
+  } catch (e) {
+    throw xdrWithin(e, codec.name);
+  }
+  return w.finish();
+}
+
+/** Decodes one value that must span the whole byte array. */
+export function xdrDecode<T>(codec: XdrCodec<T>, bytes: Uint8Array): T {
+  const r = new XdrReader(bytes);
+  let v: T;
+  try {
+    v = codec.decode(r);
+    r.done();
+  } catch (e) {
+    throw xdrWithin(e, codec.name);
+  }
+  return v;
+}
