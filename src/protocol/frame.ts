@@ -1,0 +1,175 @@
+/**
+ * libvirt's RPC framing (src/rpc/virnetmessage.c): a 4-byte big-endian length that counts itself, a 24-byte
+ * header (prog, vers, proc, type, serial, status), then the XDR payload.
+ *
+ * The decoder checks `28 <= length <= 4 + VIR_NET_MESSAGE_MAX` as soon as the length word is complete, before
+ * buffering anything of the frame, then collects the frame's chunks and concatenates them once.
+ */
+import { ProtocolError } from '../errors';
+import { virnet } from '../../generated';
+import { XdrWriter } from './xdr';
+
+/** The message header (virNetMessageHeader). */
+export interface FrameHeader {
+  prog: number;
+  vers: number;
+  proc: number;
+  type: number;
+  serial: number;
+  status: number;
+}
+
+/** One decoded frame: its header and a view of its payload bytes. */
+export interface Frame {
+  header: FrameHeader;
+  payload: Uint8Array;
+}
+
+export const LEN_BYTES = virnet.VIR_NET_MESSAGE_LEN_MAX; // 4
+export const HEADER_BYTES = virnet.VIR_NET_MESSAGE_HEADER_MAX; // 24
+/** The smallest legal length word: itself plus a header. */
+export const MIN_FRAME = LEN_BYTES + HEADER_BYTES;
+/** The largest legal length word (virNetMessageDecodeLength). */
+export const MAX_FRAME = LEN_BYTES + virnet.VIR_NET_MESSAGE_MAX;
+
+/** Message types (virNetMessageType). */
+export const MessageType = virnet.virNetMessageType;
+/** Message status (virNetMessageStatus). */
+export const MessageStatus = virnet.virNetMessageStatus;
+
+/**
+ * Starts a frame in a writer: reserves the length word and writes the header. Finish with {@link endFrame}.
+ */
+export function beginFrame(w: XdrWriter, h: FrameHeader): number {
+  const at = w.reserve();
+  w.uint(h.prog);
+  w.uint(h.vers);
+  w.int(h.proc);
+  w.int(h.type);
+  w.uint(h.serial);
+  w.int(h.status);
+  return at;
+}
+
+/** Patches the length word of a frame begun at `at`; refuses a frame over libvirt's maximum. */
+export function endFrame(w: XdrWriter, at: number): Uint8Array {
+  const len = w.pos - at;
+  if (len > MAX_FRAME) throw new ProtocolError(`message of ${len} bytes exceeds libvirt's maximum of ${MAX_FRAME}`);
+  w.patchUint(at, len);
+  return w.finish();
+}
+
+/** Builds a whole frame around an already-encoded payload. */
+export function encodeFrame(h: FrameHeader, payload?: Uint8Array): Uint8Array {
+  const w = new XdrWriter(MIN_FRAME + (payload?.length ?? 0));
+  const at = beginFrame(w, h);
+  if (payload && payload.length) {
+    w.ensure(payload.length);
+    w.buf.set(payload, w.pos);
+    w.pos += payload.length;
+  }
+  return endFrame(w, at);
+}
+
+/**
+ * Incremental frame decoder. Feed it chunks as they arrive; it calls `onFrame` for each complete frame, in order.
+ * Any framing error throws ProtocolError; the caller must then close the connection (frame sync is lost).
+ */
+export class FrameDecoder {
+  /** Chunks of the frame being collected. */
+  #parts: Uint8Array[] = [];
+  #have = 0;
+  /** The current frame's length once its length word is known, else 0. */
+  #need = 0;
+  #lenBuf = new Uint8Array(4);
+  #lenHave = 0;
+  readonly #onFrame: (f: Frame) => void;
+
+  constructor(onFrame: (f: Frame) => void) {
+    this.#onFrame = onFrame;
+  }
+
+  /** Bytes buffered for a partial frame (for tests and diagnostics). */
+  get buffered(): number {
+    return this.#have + this.#lenHave;
+  }
+
+  push(chunk: Uint8Array): void {
+    let off = 0;
+    const n = chunk.length;
+    while (off < n) {
+      if (this.#need === 0) {
+        // Fast path: a whole frame inside this chunk, no copying.
+        if (this.#lenHave === 0 && n - off >= 4) {
+          const len = readLen(chunk, off);
+          checkLen(len);
+          if (n - off >= len) {
+            this.#emit(chunk.subarray(off, off + len));
+            off += len;
+            continue;
+          }
+          this.#need = len;
+          this.#parts.push(chunk.subarray(off));
+          this.#have = n - off;
+          return;
+        }
+        // The length word itself is split across chunks.
+        while (this.#lenHave < 4 && off < n) this.#lenBuf[this.#lenHave++] = chunk[off++];
+        if (this.#lenHave < 4) return;
+        const len = readLen(this.#lenBuf, 0);
+        checkLen(len);
+        this.#need = len;
+        this.#parts.push(this.#lenBuf.slice());
+        this.#have = 4;
+        this.#lenHave = 0;
+        continue;
+      }
+      const take = Math.min(this.#need - this.#have, n - off);
+      this.#parts.push(chunk.subarray(off, off + take));
+      this.#have += take;
+      off += take;
+      if (this.#have === this.#need) {
+        const whole = concat(this.#parts, this.#need);
+        this.#parts = [];
+        this.#have = 0;
+        this.#need = 0;
+        this.#emit(whole);
+      }
+    }
+    // Chunks kept across calls must not alias the caller's buffer, which a transport may reuse.
+    if (this.#parts.length) this.#parts = this.#parts.map((p) => (p.buffer === chunk.buffer ? p.slice() : p));
+  }
+
+  #emit(frame: Uint8Array): void {
+    const v = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+    const header: FrameHeader = {
+      prog: v.getUint32(4),
+      vers: v.getUint32(8),
+      proc: v.getInt32(12),
+      type: v.getInt32(16),
+      serial: v.getUint32(20),
+      status: v.getInt32(24),
+    };
+    this.#onFrame({ header, payload: frame.subarray(MIN_FRAME) });
+  }
+}
+
+function readLen(b: Uint8Array, off: number): number {
+  return ((b[off] << 24) >>> 0) + (b[off + 1] << 16) + (b[off + 2] << 8) + b[off + 3];
+}
+
+function checkLen(len: number): void {
+  if (len < MIN_FRAME) throw new ProtocolError(`frame length ${len} is below the minimum of ${MIN_FRAME}`);
+  if (len > MAX_FRAME) throw new ProtocolError(`frame length ${len} exceeds libvirt's maximum of ${MAX_FRAME}`);
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

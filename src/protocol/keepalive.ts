@@ -1,0 +1,87 @@
+/**
+ * libvirt's keepalive protocol (src/rpc/virkeepalive.c, virkeepaliveprotocol.x). Both sides answer PING with
+ * PONG. The client sends a PING after `interval` ms without receiving anything, and gives the peer up after
+ * `count` unanswered PINGs in a row; any received message counts as an answer, as in libvirt.
+ */
+import { ConnectionClosedError } from '../errors';
+import { keepalive } from '../../generated';
+import { MessageType } from './frame';
+import type { RpcClient } from './rpc-client';
+
+/** libvirt's client defaults (keepalive_interval = 5, keepalive_count = 5 in libvirt.conf). */
+export const DEFAULT_KEEPALIVE = { interval: 5000, count: 5 } as const;
+
+/** The peer stopped answering keepalive PINGs. */
+export class KeepaliveTimeoutError extends ConnectionClosedError {
+  override readonly code: string = 'ERR_KEEPALIVE_TIMEOUT';
+}
+
+export interface KeepaliveOptions {
+  /** Milliseconds of silence before a PING. */
+  interval: number;
+  /** Unanswered PINGs before the connection is closed. */
+  count: number;
+}
+
+const PROC = keepalive.keepalive_procedure;
+
+/** Answers the daemon's PINGs on `client` (always needed once the daemon knows we speak keepalive). */
+export function answerPings(client: RpcClient): void {
+  client.addProgram(keepalive.keepalive_program);
+  client.setFrameHook(keepalive.KEEPALIVE_PROGRAM, (f) => {
+    if (f.header.type === MessageType.VIR_NET_MESSAGE && f.header.proc === PROC.KEEPALIVE_PROC_PING && client.isOpen) {
+      client.sendMessage(keepalive.keepalive_program, PROC.KEEPALIVE_PROC_PONG);
+    }
+  });
+}
+
+/** Sends PINGs when the line is silent and closes the connection when the peer stops answering. */
+export class KeepaliveSender {
+  readonly #client: RpcClient;
+  readonly #opts: KeepaliveOptions;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #lastReceived = Date.now();
+  #unanswered = 0;
+
+  constructor(client: RpcClient, opts: KeepaliveOptions = DEFAULT_KEEPALIVE) {
+    if (!(opts.interval > 0) || !(opts.count >= 0)) throw new RangeError('keepalive interval must be > 0 and count >= 0');
+    this.#client = client;
+    this.#opts = opts;
+  }
+
+  start(): void {
+    if (this.#timer) return;
+    this.#client.onActivity = () => {
+      this.#lastReceived = Date.now();
+      this.#unanswered = 0;
+    };
+    // Check a few times per interval so silence is noticed within about one interval.
+    const tick = Math.max(10, Math.floor(this.#opts.interval / 4));
+    this.#timer = setInterval(() => this.#check(), tick);
+    (this.#timer as { unref?: () => void }).unref?.();
+    void this.#client.closed.then(() => this.stop());
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #check(): void {
+    if (!this.#client.isOpen) return this.stop();
+    const silent = Date.now() - this.#lastReceived;
+    if (silent < this.#opts.interval * (this.#unanswered + 1)) return;
+    if (this.#unanswered >= this.#opts.count) {
+      this.stop();
+      const secs = Math.round(silent / 1000);
+      this.#client.destroy(new KeepaliveTimeoutError(`the daemon did not answer ${this.#opts.count} keepalive PINGs; no data for ${secs} s`));
+      return;
+    }
+    this.#unanswered++;
+    try {
+      this.#client.sendMessage(keepalive.keepalive_program, PROC.KEEPALIVE_PROC_PING);
+    } catch {
+      this.stop();
+    }
+  }
+}
