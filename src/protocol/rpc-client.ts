@@ -189,7 +189,10 @@ export class RpcClient {
       this.#queue.push(frame);
       return;
     }
-    if (!this.#transport.write(frame)) this.#flushing = true, void this.#drain();
+    if (!this.#transport.write(frame)) {
+      this.#flushing = true;
+      void this.#drain();
+    }
   }
 
   /** Waits for the transport to drain, then writes queued frames, respecting backpressure throughout. */
