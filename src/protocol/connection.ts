@@ -90,7 +90,7 @@ export class RemoteConnection {
       const feature = await rpc.call<remote.remote_connect_supports_feature_ret>(
         remote.remote_program,
         byName('REMOTE_PROC_CONNECT_SUPPORTS_FEATURE'),
-        { feature: VIR_DRV_FEATURE_PROGRAM_KEEPALIVE, flags: 0 },
+        { feature: VIR_DRV_FEATURE_PROGRAM_KEEPALIVE },
         opts,
       );
       await rpc.call(remote.remote_program, byName('REMOTE_PROC_CONNECT_OPEN'), { name: options.name, flags: options.readOnly ? headers.VIR_CONNECT_RO : 0 }, opts);

@@ -111,7 +111,7 @@ export class FrameDecoder {
           this.#need = len;
           this.#parts.push(chunk.subarray(off));
           this.#have = n - off;
-          return;
+          break;
         }
         // The length word itself is split across chunks.
         while (this.#lenHave < 4 && off < n) this.#lenBuf[this.#lenHave++] = chunk[off++];

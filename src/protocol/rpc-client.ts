@@ -274,6 +274,10 @@ export class RpcClient {
     if (p.prog !== prog || p.proc.number !== h.proc) {
       throw new ProtocolError(`reply for serial ${h.serial} is for ${prog.name} procedure ${h.proc}, but the call was ${p.proc.name}`);
     }
+    if (h.status !== MessageStatus.VIR_NET_OK && h.status !== MessageStatus.VIR_NET_ERROR) {
+      // Thrown while the call is still pending, so closing the connection rejects it too.
+      throw new ProtocolError(`reply to ${p.proc.name} has status ${h.status}`);
+    }
     this.#settle(h.serial, p);
     if (h.status === MessageStatus.VIR_NET_OK) {
       let value: unknown;
@@ -284,7 +288,7 @@ export class RpcClient {
         throw new ProtocolError(`undecodable reply to ${p.proc.name}: ${(e as Error).message}`, { cause: e });
       }
       p.resolve(value);
-    } else if (h.status === MessageStatus.VIR_NET_ERROR) {
+    } else {
       let err: Error;
       try {
         err = remoteErrorFrom(f.payload, p.proc.name);
@@ -293,8 +297,6 @@ export class RpcClient {
         throw new ProtocolError(`undecodable error reply to ${p.proc.name}: ${(e as Error).message}`, { cause: e });
       }
       p.reject(err);
-    } else {
-      throw new ProtocolError(`reply to ${p.proc.name} has status ${h.status}`);
     }
   }
 
