@@ -1,0 +1,196 @@
+/**
+ * Turns a libvirt URI into an open byte pipe for the RPC engine: unix socket, TCP, TLS, or SSH (the SSH transport
+ * lives in ./ssh.ts and is loaded only when an SSH URI is opened). Node-only: the engine itself never imports this.
+ */
+
+import { existsSync } from 'node:fs';
+import * as net from 'node:net';
+import { userInfo } from 'node:os';
+import type { Duplex } from 'node:stream';
+import { AbortError, InvalidArgumentError, TimeoutError, TransportError } from '../errors';
+import type { Transport } from '../protocol/transport';
+import { DuplexTransport, fromDuplex } from './node-stream';
+import { chooseSocket, type SocketChoice } from './socket-paths';
+import { checkTimeout, openTlsTransport } from './tls';
+import { LIBVIRTD_TCP_PORT, LIBVIRTD_TLS_PORT, resolveUri, type LibvirtUri } from './uri';
+
+export * from './uri';
+export * from './socket-paths';
+export { DuplexTransport, fromDuplex } from './node-stream';
+export { TlsError, checkTimeout, locateTlsCredentials, openTlsTransport } from './tls';
+export type { TlsErrorCode, TlsCredentialPaths, TlsTransportOptions } from './tls';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Default bound on opening a transport (connect, handshakes), in ms. */
+export const DEFAULT_OPEN_TIMEOUT_MS = 30_000;
+
+/** Options of {@link openTransport}. */
+export interface OpenTransportOptions {
+  /** Environment for LIBVIRT_DEFAULT_URI, XDG_* and HOME; defaults to `process.env`. */
+  env?: Env;
+  /** Bound on the whole opening, in ms (default {@link DEFAULT_OPEN_TIMEOUT_MS}). */
+  timeout?: number;
+  signal?: AbortSignal;
+  /** A read-only connection: system URIs use the daemon's `-sock-ro` socket, as libvirt does. */
+  readOnly?: boolean;
+  /** A pipe the caller opened (a Transport or any Node Duplex); used instead of what the URI names. */
+  transport?: Transport | Duplex;
+  /** Effective uid (root uses system paths only); defaults to `process.geteuid()`. */
+  uid?: number;
+  /** Home folder when `HOME` is unset; defaults to the password database's. */
+  homeDir?: string;
+  /** Existence test for sockets and credential files; defaults to `fs.existsSync`. */
+  exists?: (path: string) => boolean;
+}
+
+/** Options handed to ./ssh.ts's `openSshTransport`, with every default already filled in. */
+export interface SshTransportOptions {
+  env: Env;
+  timeout: number;
+  signal?: AbortSignal;
+  readOnly: boolean;
+  uid: number;
+  homeDir?: string;
+  exists: (path: string) => boolean;
+}
+
+/** What ./ssh.ts exports; it is loaded lazily so that this module compiles and runs without it. */
+export interface SshTransportModule {
+  openSshTransport(uri: LibvirtUri, options: SshTransportOptions): Promise<Transport>;
+}
+
+/**
+ * Opens the pipe a URI names. `uri` may be a string, a parsed URI, or null/empty for the default
+ * (`LIBVIRT_DEFAULT_URI`, else the local daemon, which then picks a driver). Rejects with {@link UriError},
+ * {@link TransportError} (or its {@link TlsError}), {@link TimeoutError} or {@link AbortError}.
+ */
+export async function openTransport(
+  uri: string | LibvirtUri | null | undefined,
+  options: OpenTransportOptions = {},
+): Promise<Transport> {
+  if (options.transport !== undefined) return ownTransport(options.transport);
+  if (options.signal?.aborted) throw new AbortError('opening the transport was aborted', { cause: options.signal.reason });
+  const env = options.env ?? process.env;
+  const timeout = options.timeout ?? DEFAULT_OPEN_TIMEOUT_MS;
+  checkTimeout(timeout);
+  const uid = options.uid ?? (typeof process.geteuid === 'function' ? process.geteuid() : 0);
+  const homeDir = options.homeDir ?? passwdHome();
+  const exists = options.exists ?? existsSync;
+  const parsed = resolveUri(uri, env);
+  const transport = parsed === null ? 'unix' : parsed.transport;
+
+  switch (transport) {
+    case 'unix': {
+      const choice = chooseSocket({ uri: parsed, readOnly: options.readOnly, env, exists, uid, homeDir });
+      return connectSocket({ path: choice.path }, `unix:${choice.path}`, timeout, options.signal, choice);
+    }
+    case 'tcp': {
+      // doRemoteOpen: no host means localhost.
+      const host = parsed!.host ?? 'localhost';
+      const port = parsed!.port ?? LIBVIRTD_TCP_PORT;
+      // Small RPC frames should not wait for Nagle's algorithm.
+      return connectSocket({ host, port, noDelay: true }, `tcp:${hostPort(host, port)}`, timeout, options.signal);
+    }
+    case 'tls':
+      return openTlsTransport({
+        host: parsed!.host ?? 'localhost',
+        port: parsed!.port ?? LIBVIRTD_TLS_PORT,
+        pkipath: parsed!.remote.pkipath,
+        noVerify: parsed!.remote.noVerify,
+        noSanity: parsed!.remote.noSanity,
+        uid, env, homeDir, exists, timeout,
+        signal: options.signal,
+      });
+    case 'ssh':
+      return loadSsh().openSshTransport(parsed!, {
+        env, timeout, signal: options.signal, readOnly: options.readOnly ?? false, uid, homeDir, exists,
+      });
+  }
+}
+
+function ownTransport(given: Transport | Duplex): Transport {
+  if (typeof (given as Transport).attach === 'function' && typeof (given as Transport).whenWritable === 'function') {
+    return given as Transport;
+  }
+  if (typeof (given as Duplex).pipe === 'function' && typeof (given as Duplex).write === 'function') {
+    return fromDuplex(given as Duplex, 'caller-supplied stream');
+  }
+  throw new InvalidArgumentError('options.transport must be a Transport or a Node Duplex stream');
+}
+
+function loadSsh(): SshTransportModule {
+  try {
+    return require('./ssh') as SshTransportModule;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && /['"]\.\/ssh['"]/.test((err as Error).message)) {
+      throw new TransportError('the ssh transport is not available in this build of libvirt-rpc', { cause: err });
+    }
+    throw err;
+  }
+}
+
+function passwdHome(): string | undefined {
+  try {
+    return userInfo().homedir;
+  } catch {
+    return undefined;
+  }
+}
+
+function hostPort(host: string, port: number): string {
+  return `${net.isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+}
+
+/** Connects a unix or TCP socket within `timeout`, with errors that say what to check. */
+function connectSocket(
+  target: net.NetConnectOpts,
+  description: string,
+  timeout: number,
+  signal: AbortSignal | undefined,
+  choice?: SocketChoice,
+): Promise<Transport> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(target);
+    let settled = false;
+    const settle = (err?: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket.removeListener('error', onError);
+      socket.removeListener('connect', onConnect);
+      if (err === undefined) {
+        resolve(new DuplexTransport(socket, description));
+      } else {
+        socket.on('error', () => undefined);
+        socket.destroy();
+        reject(err);
+      }
+    };
+    const onConnect = (): void => settle();
+    const onError = (err: NodeJS.ErrnoException): void => settle(connectError(err, description, choice));
+    const onAbort = (): void => settle(new AbortError(`${description}: connecting was aborted`, { cause: signal?.reason }));
+    const timer = setTimeout(
+      () => settle(new TimeoutError(`${description}: connecting did not finish within ${timeout} ms`)),
+      timeout,
+    );
+    socket.once('connect', onConnect);
+    socket.on('error', onError);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function connectError(err: NodeJS.ErrnoException, description: string, choice?: SocketChoice): TransportError {
+  let hint = '';
+  if (choice !== undefined) {
+    const who = choice.daemon ?? 'the daemon';
+    const how = choice.mode === 'explicit' ? 'given by the socket= parameter'
+      : `${choice.session ? 'session' : 'system'} socket of ${who}, mode=${choice.mode}`;
+    if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') hint = ` (${how}): is ${who} running?`;
+    else if (err.code === 'EACCES') hint = ` (${how}): permission denied; a read-only connection uses the -ro socket`;
+    else hint = ` (${how})`;
+  }
+  return new TransportError(`cannot connect to ${description}: ${err.code ?? err.message}${hint}`, { cause: err });
+}
