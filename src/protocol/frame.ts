@@ -7,7 +7,7 @@
  */
 import { ProtocolError } from '../errors';
 import { virnet } from '../../generated';
-import { XdrWriter } from './xdr';
+import { copyBytes, XdrWriter } from './xdr';
 
 /** The message header (virNetMessageHeader). */
 export interface FrameHeader {
@@ -119,7 +119,7 @@ export class FrameDecoder {
         const len = readLen(this.#lenBuf, 0);
         checkLen(len);
         this.#need = len;
-        this.#parts.push(this.#lenBuf.slice());
+        this.#parts.push(copyBytes(this.#lenBuf, 0, 4));
         this.#have = 4;
         this.#lenHave = 0;
         continue;
@@ -137,7 +137,7 @@ export class FrameDecoder {
       }
     }
     // Chunks kept across calls must not alias the caller's buffer, which a transport may reuse.
-    if (this.#parts.length) this.#parts = this.#parts.map((p) => (p.buffer === chunk.buffer ? p.slice() : p));
+    if (this.#parts.length) this.#parts = this.#parts.map((p) => (p.buffer === chunk.buffer ? copyBytes(p, 0, p.length) : p));
   }
 
   #emit(frame: Uint8Array): void {

@@ -9,6 +9,14 @@
 import { XdrError } from '../errors';
 
 const MAX_UINT32 = 0xffffffff;
+
+/**
+ * A copy of `bytes[start, end)` as a plain Uint8Array. Not `bytes.slice()`: on a Node Buffer (which transports
+ * hand in) `slice` returns a view, and a transport may reuse its read buffer.
+ */
+export function copyBytes(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  return new Uint8Array(bytes.subarray(start, end));
+}
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 
@@ -153,7 +161,7 @@ export class XdrReader {
   /** `opaque<max>`: a copy of the bytes. */
   opaque(max: number): Uint8Array {
     const n = this.#length(max, 'opaque', 1);
-    const out = this.buf.slice(this.pos, this.pos + n);
+    const out = copyBytes(this.buf, this.pos, this.pos + n);
     this.pos += n;
     this.#skipPad(n);
     return out;
@@ -162,7 +170,7 @@ export class XdrReader {
   /** `opaque[n]`: a copy of exactly n bytes. */
   opaqueFixed(n: number): Uint8Array {
     if (this.end - this.pos < n) this.#short(n);
-    const out = this.buf.slice(this.pos, this.pos + n);
+    const out = copyBytes(this.buf, this.pos, this.pos + n);
     this.pos += n;
     this.#skipPad(n);
     return out;

@@ -22,6 +22,9 @@ export type { TlsErrorCode, TlsCredentialPaths, TlsTransportOptions } from './tl
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** Size of the reused read buffer of unix and TCP sockets. */
+const READ_BUFFER_BYTES = 256 * 1024;
+
 /** Default bound on opening a transport (connect, handshakes), in ms. */
 export const DEFAULT_OPEN_TIMEOUT_MS = 30_000;
 
@@ -151,7 +154,17 @@ function connectSocket(
   choice?: SocketChoice,
 ): Promise<Transport> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(target);
+    // Read into one reused buffer (`onread`), skipping the stream machinery: about 5-10% less latency per call
+    // in bench:rpc. The engine's frame decoder copies whatever it keeps across reads.
+    let transport: DuplexTransport | null = null;
+    const onread = {
+      buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+      callback: (n: number, buf: Buffer): boolean => {
+        transport?.deliver(buf.subarray(0, n));
+        return true;
+      },
+    };
+    const socket = net.connect({ ...target, onread } as net.NetConnectOpts);
     let settled = false;
     const settle = (err?: Error): void => {
       if (settled) return;
@@ -161,7 +174,8 @@ function connectSocket(
       socket.removeListener('error', onError);
       socket.removeListener('connect', onConnect);
       if (err === undefined) {
-        resolve(new DuplexTransport(socket, description));
+        transport = new DuplexTransport(socket, description, { externalRead: true });
+        resolve(transport);
       } else {
         socket.on('error', () => undefined);
         socket.destroy();

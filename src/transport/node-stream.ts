@@ -26,9 +26,18 @@ export class DuplexTransport implements Transport {
   #finished = false;
   readonly #waiters = new Set<{ resolve: () => void; reject: (err: Error) => void }>();
 
-  constructor(stream: Duplex, description: string) {
+  /** Chunks that arrived through {@link deliver} before attach(), copied. */
+  #early: Uint8Array[] | null = null;
+  readonly #externalRead: boolean;
+
+  /**
+   * @param externalRead the stream's bytes arrive through {@link deliver} (a net.Socket opened with `onread`,
+   *   which reads into one reused buffer and skips the stream machinery), not through 'data' events.
+   */
+  constructor(stream: Duplex, description: string, options: { externalRead?: boolean } = {}) {
     this.description = description;
     this.#stream = stream;
+    this.#externalRead = options.externalRead ?? false;
     stream.on('error', (err: Error) => {
       this.#error ??= this.#wrap(err);
       // Some duplexes do not emit 'close' after an error; make sure this one is torn down.
@@ -52,16 +61,31 @@ export class DuplexTransport implements Transport {
   attach(sink: TransportSink): void {
     if (this.#sink !== null) throw new TransportError(`${this.description}: attach() called twice`);
     this.#sink = sink;
+    if (this.#early) {
+      for (const c of this.#early) sink.data(c);
+      this.#early = null;
+    }
     if (this.#done) {
       queueMicrotask(() => this.#report());
       return;
     }
+    if (this.#externalRead) return;
     this.#stream.on('data', (chunk: Uint8Array | string) => {
       if (this.#done || this.#sink === null) return;
       this.#sink.data(typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk);
     });
     // A stream paused by its opener (TLS reads the daemon's status byte first) stays paused without this.
     this.#stream.resume();
+  }
+
+  /**
+   * Hands over bytes read outside the stream's 'data' events (see the constructor). The chunk may be a reused
+   * buffer: the sink consumes it during the call, and chunks that arrive before attach() are copied.
+   */
+  deliver(chunk: Uint8Array): void {
+    if (this.#done) return;
+    if (this.#sink === null) (this.#early ??= []).push(Uint8Array.prototype.slice.call(chunk) as Uint8Array); // a real copy, even of a Buffer
+    else this.#sink.data(chunk);
   }
 
   write(chunk: Uint8Array): boolean {

@@ -89,3 +89,16 @@ test('the largest legal length is accepted and buffered incrementally', () => {
   d.push(new Uint8Array(1000));
   expect(d.buffered).toBe(1004);
 });
+
+test('a reused Node Buffer (whose slice() is a view) does not leak into kept frames or decoded values', () => {
+  const [, f2] = frames();
+  const got: Frame[] = [];
+  const d = new FrameDecoder((f) => got.push({ header: f.header, payload: f.payload.slice() }));
+  const buf = Buffer.alloc(f2.length);
+  buf.set(f2.subarray(0, 40));
+  d.push(buf.subarray(0, 40));
+  buf.fill(0xee);
+  buf.set(f2.subarray(40), 0);
+  d.push(buf.subarray(0, f2.length - 40));
+  expect(Buffer.from(got[0].payload).equals(Buffer.from(f2.subarray(MIN_FRAME)))).toBe(true);
+});

@@ -136,3 +136,12 @@ test('output is deterministic', () => {
   const src = 'struct a { int x<3>; string s<2>; }; union b switch (int t) { case 1: a v; default: void; };';
   expect(snippetSource(src)).toBe(snippetSource(src));
 });
+
+test('opaque values are copies, also when decoding from a Node Buffer that is later reused', () => {
+  const m = compileSnippet('struct s { opaque f[4]; opaque v<8>; };');
+  const buf = Buffer.from(xdrEncode(m.xdr_s, { f: Uint8Array.of(1, 2, 3, 4), v: Uint8Array.of(5, 6) }));
+  const v = xdrDecode(m.xdr_s, buf);
+  buf.fill(0);
+  expect([...v.f, ...v.v]).toEqual([1, 2, 3, 4, 5, 6]);
+  expect(Buffer.isBuffer(v.f)).toBe(false);
+});
