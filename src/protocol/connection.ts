@@ -84,16 +84,29 @@ export class RemoteConnection {
     const opts: CallOptions = { signal: ctl.signal };
     const P = remote.remote_procedures;
     const byName = (n: string) => P.find((p) => p.name === n)!;
+    const supportsFeature = () =>
+      rpc.call<remote.remote_connect_supports_feature_ret>(remote.remote_program, byName('REMOTE_PROC_CONNECT_SUPPORTS_FEATURE'), { feature: VIR_DRV_FEATURE_PROGRAM_KEEPALIVE }, opts);
+    const connectOpen = () =>
+      rpc.call(remote.remote_program, byName('REMOTE_PROC_CONNECT_OPEN'), { name: options.name, flags: options.readOnly ? headers.VIR_CONNECT_RO : 0 }, opts);
     try {
-      const authList = (await rpc.call<remote.remote_auth_list_ret>(remote.remote_program, byName('REMOTE_PROC_AUTH_LIST'), undefined, opts)).types;
-      await authenticate(rpc, authList, options.auth, opts);
-      const feature = await rpc.call<remote.remote_connect_supports_feature_ret>(
-        remote.remote_program,
-        byName('REMOTE_PROC_CONNECT_SUPPORTS_FEATURE'),
-        { feature: VIR_DRV_FEATURE_PROGRAM_KEEPALIVE },
-        opts,
-      );
-      await rpc.call(remote.remote_program, byName('REMOTE_PROC_CONNECT_OPEN'), { name: options.name, flags: options.readOnly ? headers.VIR_CONNECT_RO : 0 }, opts);
+      // The frames go out in libvirt's order (AUTH_LIST, SUPPORTS_FEATURE, CONNECT_OPEN), but pipelined: with
+      // no authentication to do (the common case) the open takes one round trip instead of three. When the
+      // daemon does want authentication, the two early calls fail with "authentication required" and are
+      // sent again once it is done.
+      const authP = rpc.call<remote.remote_auth_list_ret>(remote.remote_program, byName('REMOTE_PROC_AUTH_LIST'), undefined, opts);
+      const early = options.auth === undefined || options.auth === 'none' ? [supportsFeature(), connectOpen()] as const : null;
+      early?.forEach((p) => p.catch(() => undefined));
+      const authList = (await authP).types;
+      let feature: remote.remote_connect_supports_feature_ret;
+      if (early && !needsAuth(authList)) {
+        feature = await early[0];
+        await early[1];
+      } else {
+        if (early) await Promise.allSettled(early);
+        await authenticate(rpc, authList, options.auth, opts);
+        feature = await supportsFeature();
+        await connectOpen();
+      }
       const conn = new RemoteConnection(rpc, feature.supported !== 0);
       if (conn.keepaliveSupported && options.keepalive !== false) {
         conn.#keepalive = new KeepaliveSender(rpc, options.keepalive ?? DEFAULT_KEEPALIVE);
@@ -153,7 +166,11 @@ export class RemoteConnection {
     this.#keepalive?.stop();
     if (this.rpc.isOpen) {
       try {
+        await this.rpc.drain(timeout);
         await this.remote.connectClose({ timeout });
+        // CONNECT_CLOSE is acknowledged and nothing else is in flight: release the socket now rather than wait
+        // for the daemon's EOF, as libvirt's client does (virNetClientClose).
+        return this.rpc.release();
       } catch {
         // The daemon may already be gone; closing goes on.
       }
@@ -176,6 +193,11 @@ export class RemoteConnection {
 export function formatVersion(v: bigint | number): string {
   const n = Number(v);
   return `${Math.floor(n / 1e6)}.${Math.floor((n % 1e6) / 1e3)}.${n % 1e3}`;
+}
+
+/** remoteAuthenticate does nothing when the daemon offers no types or offers `none` first. */
+function needsAuth(offered: number[]): boolean {
+  return offered.length > 0 && offered[0] !== AUTH.REMOTE_AUTH_NONE;
 }
 
 async function authenticate(rpc: RpcClient, offered: number[], wanted: ConnectionOptions['auth'], opts: CallOptions): Promise<void> {

@@ -224,7 +224,7 @@ export class RpcClient {
     this.#pending.delete(serial);
     if (p.timer !== undefined) clearTimeout(p.timer);
     if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
-    if (this.#closing && this.#pending.size === 0) this.#onIdle?.();
+    if (this.#pending.size === 0 && this.#idle.size) this.#wakeIdle();
   }
 
   #onFrame(f: Frame): void {
@@ -313,7 +313,14 @@ export class RpcClient {
     }
   }
 
-  #onIdle: (() => void) | null = null;
+  /** Waiters for "no call pending" (drain, close). */
+  readonly #idle = new Set<() => void>();
+
+  #wakeIdle(): void {
+    const waiters = [...this.#idle];
+    this.#idle.clear();
+    for (const w of waiters) w();
+  }
 
   /**
    * Waits for pending calls (at most `timeout` ms), then ends the transport. Protocol-level goodbyes
@@ -322,12 +329,7 @@ export class RpcClient {
   async close(timeout = 30000): Promise<CloseInfo> {
     if (this.#closeInfo) return this.#closeInfo;
     this.#closing = true;
-    if (this.#pending.size) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, timeout);
-        this.#onIdle = () => (clearTimeout(t), resolve());
-      });
-    }
+    await this.drain(timeout);
     if (!this.#closeInfo) {
       this.#endReason = 'closed';
       this.#transport.end();
@@ -340,6 +342,35 @@ export class RpcClient {
   }
 
   #endReason: 'closed' | null = null;
+
+  /** Waits (at most `timeout` ms) until no call is pending. */
+  async drain(timeout = 30000): Promise<void> {
+    if (this.#pending.size === 0) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      const t = setTimeout(() => {
+        this.#idle.delete(done);
+        resolve();
+      }, timeout);
+      this.#idle.add(done);
+    });
+  }
+
+  /**
+   * Closes at once after a protocol-level goodbye (CONNECT_CLOSE acknowledged): pending calls, if any, reject;
+   * the transport is ended and released without waiting for the peer's EOF.
+   */
+  release(): CloseInfo {
+    if (!this.#closeInfo) {
+      this.#finish({ reason: 'closed' });
+      this.#transport.end();
+      this.#transport.destroy();
+    }
+    return this.#closeInfo!;
+  }
 
   /** Closes now: every pending call rejects with `err` (or ConnectionClosedError). */
   destroy(err?: Error): void {
@@ -370,7 +401,7 @@ export class RpcClient {
       this.#settle(serial, p);
       p.reject(new ConnectionClosedError(`${p.proc.name} failed: the connection closed (${info.reason})${why}`, { cause: info.error }));
     }
-    this.#onIdle?.();
+    this.#wakeIdle();
     this.#resolveClosed(info);
   }
 }

@@ -277,6 +277,11 @@ function handshake(o: TlsTransportOptions, creds: LoadedCredentials, where: stri
       checkServerIdentity: () => undefined,
     });
     socket.setNoDelay(true); // small RPC frames should not wait for Nagle's algorithm
+    // One TLS record per RPC message. Node coalesces queued writes (_writev) into one SSL_write, so pipelined
+    // calls would share a record; libvirtd (seen with 9.0.0) reads one message of such a record and leaves the
+    // rest in GnuTLS's buffer, where poll() cannot see it, until other traffic (its 5 s keepalive) wakes it.
+    // Without _writev, Writable writes queued chunks one by one, each its own record, as libvirt's client does.
+    (socket as unknown as { _writev: unknown })._writev = null;
     const timer = setTimeout(
       () => fail(new TimeoutError(`TLS to ${where}: no progress within ${o.timeout} ms while ${step}`)),
       timeout,

@@ -86,3 +86,16 @@ test('a server that closes mid-handshake gives ERR_TLS_HANDSHAKE', async () => {
     server.close();
   }
 });
+
+test('pipelined calls over TLS do not stall (one TLS record per RPC message)', async () => {
+  // libvirtd 9.0.0 leaves a second message of one TLS record unread until its 5 s keepalive fires.
+  const t0 = Date.now();
+  const conn = await openUri(tlsUri('127.0.0.1', sb.tls.port, sb.tls.pkiDir));
+  try {
+    const results = await Promise.all(Array.from({ length: 200 }, () => conn.remote.connectGetLibVersion()));
+    expect(new Set(results.map((r) => r.lib_ver)).size).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(2500);
+  } finally {
+    await conn.close();
+  }
+});
