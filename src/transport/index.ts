@@ -9,6 +9,7 @@ import { userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { AbortError, InvalidArgumentError, TimeoutError, TransportError } from '../errors';
 import type { Transport } from '../protocol/transport';
+import type { SshCredentialsCallback } from './ssh-auth';
 import { DuplexTransport, fromDuplex } from './node-stream';
 import { chooseSocket, type SocketChoice } from './socket-paths';
 import { checkTimeout, openTlsTransport } from './tls';
@@ -18,6 +19,17 @@ export * from './uri';
 export * from './socket-paths';
 export { DuplexTransport, fromDuplex } from './node-stream';
 export { TlsError, checkTimeout, locateTlsCredentials, openTlsTransport } from './tls';
+export { SshError } from './ssh-errors';
+export type { SshErrorCode } from './ssh-errors';
+export type {
+  SshCredentialsCallback,
+  SshCredentialRequest,
+  SshCredentialAnswer,
+  SshPassphraseRequest,
+  SshPasswordRequest,
+  SshKeyboardInteractiveRequest,
+  SshHostKeyRequest,
+} from './ssh-auth';
 export type { TlsErrorCode, TlsCredentialPaths, TlsTransportOptions } from './tls';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -37,6 +49,8 @@ export interface OpenTransportOptions {
   signal?: AbortSignal;
   /** A read-only connection: system URIs use the daemon's `-sock-ro` socket, as libvirt does. */
   readOnly?: boolean;
+  /** SSH only: answers key passphrases, passwords, keyboard-interactive prompts and new-host-key questions. */
+  credentials?: SshCredentialsCallback;
   /** A pipe the caller opened (a Transport or any Node Duplex); used instead of what the URI names. */
   transport?: Transport | Duplex;
   /** Effective uid (root uses system paths only); defaults to `process.geteuid()`. */
@@ -56,6 +70,8 @@ export interface SshTransportOptions {
   uid: number;
   homeDir?: string;
   exists: (path: string) => boolean;
+  /** SSH only: answers key passphrases, passwords, keyboard-interactive prompts and new-host-key questions. */
+  credentials?: SshCredentialsCallback;
 }
 
 /** What ./ssh.ts exports; it is loaded lazily so that this module compiles and runs without it. */
@@ -108,6 +124,7 @@ export async function openTransport(
     case 'ssh':
       return loadSsh().openSshTransport(parsed!, {
         env, timeout, signal: options.signal, readOnly: options.readOnly ?? false, uid, homeDir, exists,
+        credentials: options.credentials,
       });
   }
 }

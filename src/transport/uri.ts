@@ -14,7 +14,8 @@ export type UriTransport = 'unix' | 'tcp' | 'tls' | 'ssh';
 /** Values of the `mode` parameter: which daemon's socket to use (docs/uri.rst). */
 export type RemoteMode = 'auto' | 'direct' | 'legacy';
 /** Values of the `proxy` parameter: what runs on the far end of an SSH channel. */
-export type RemoteProxy = 'auto' | 'netcat' | 'native';
+/** `direct` is ours: a direct-streamlocal channel to the remote socket, for hosts with neither helper. */
+export type RemoteProxy = 'auto' | 'netcat' | 'native' | 'direct';
 /** Values of `known_hosts_verify` (libssh transports). */
 export type KnownHostsVerify = 'normal' | 'auto' | 'ignore';
 /** The SSH authentication methods `sshauth` may list. */
@@ -335,7 +336,7 @@ const BOOL_PARAMS: Record<string, 'noVerify' | 'noTty' | 'noSanity'> = {
 };
 const ENUM_PARAMS = {
   mode: ['auto', 'direct', 'legacy'],
-  proxy: ['auto', 'netcat', 'native'],
+  proxy: ['auto', 'netcat', 'native', 'direct'],
   known_hosts_verify: ['normal', 'auto', 'ignore'],
 } as const;
 const SSH_AUTH: readonly string[] = ['agent', 'privkey', 'password', 'keyboard-interactive'];
