@@ -3,7 +3,7 @@
  * src/remote/remote_driver.c): authenticate (AUTH_LIST, then the first offered type), ask whether the daemon
  * speaks keepalive (CONNECT_SUPPORTS_FEATURE), then CONNECT_OPEN with the URI's name and flags.
  */
-import { AbortError, AuthError, TimeoutError, UnsupportedProcedureError } from '../errors';
+import { AbortError, AuthError, ConnectionClosedError, TimeoutError, TransportError, UnsupportedProcedureError } from '../errors';
 import { headers, lxc, qemu, remote } from '../../generated';
 import { answerPings, DEFAULT_KEEPALIVE, KeepaliveOptions, KeepaliveSender } from './keepalive';
 import type { CallOptions, ProcedureInfo, ProgramInfo } from './program';
@@ -115,6 +115,9 @@ export class RemoteConnection {
       return conn;
     } catch (e) {
       rpc.destroy();
+      // A transport that failed with its own typed reason (an SSH remote command's stderr, a TLS refusal)
+      // says more than "the connection closed".
+      if (e instanceof ConnectionClosedError && e.cause instanceof TransportError) throw e.cause;
       if (ctl.signal.aborted) {
         const reason: unknown = ctl.signal.reason;
         if (reason instanceof TimeoutError) throw reason;
@@ -167,6 +170,9 @@ export class RemoteConnection {
     if (this.rpc.isOpen) {
       try {
         await this.rpc.drain(timeout);
+        // The daemon closes its side once CONNECT_CLOSE is done, and a relay (virt-ssh-helper) may hang up
+        // before the reply arrives: either way that end of file is the close we asked for.
+        this.rpc.expectEnd();
         await this.remote.connectClose({ timeout });
         // CONNECT_CLOSE is acknowledged and nothing else is in flight: release the socket now rather than wait
         // for the daemon's EOF, as libvirt's client does (virNetClientClose).

@@ -343,6 +343,14 @@ export class RpcClient {
 
   #endReason: 'closed' | null = null;
 
+  /**
+   * Announces that the peer will hang up (after CONNECT_CLOSE): an end of file from now on is a clean close,
+   * reported as `closed`, not `eof`.
+   */
+  expectEnd(): void {
+    this.#endReason = 'closed';
+  }
+
   /** Waits (at most `timeout` ms) until no call is pending. */
   async drain(timeout = 30000): Promise<void> {
     if (this.#pending.size === 0) return;
