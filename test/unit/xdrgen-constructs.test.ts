@@ -140,7 +140,7 @@ test('output is deterministic', () => {
 test('opaque values are copies, also when decoding from a Node Buffer that is later reused', () => {
   const m = compileSnippet('struct s { opaque f[4]; opaque v<8>; };');
   const buf = Buffer.from(xdrEncode(m.xdr_s, { f: Uint8Array.of(1, 2, 3, 4), v: Uint8Array.of(5, 6) }));
-  const v = xdrDecode(m.xdr_s, buf);
+  const v = xdrDecode(m.xdr_s, buf) as { f: Uint8Array; v: Uint8Array };
   buf.fill(0);
   expect([...v.f, ...v.v]).toEqual([1, 2, 3, 4, 5, 6]);
   expect(Buffer.isBuffer(v.f)).toBe(false);
