@@ -71,7 +71,7 @@ test('an error reply becomes RemoteError with the whole remote_error and its nam
       }),
     ),
   );
-  const err = await client.call(R, HOSTNAME, undefined).catch((e: RemoteError) => e);
+  const err = (await client.call(R, HOSTNAME, undefined).catch((e: unknown) => e)) as RemoteError;
   expect(err).toBeInstanceOf(RemoteError);
   expect(err.remote).toMatchObject({ code: 72, codeName: 'VIR_ERR_NO_DOMAIN_SNAPSHOT', domainName: 'VIR_FROM_QEMU', str1: 'a', int2: -1 });
   expect(err.procedure).toBe('REMOTE_PROC_CONNECT_GET_HOSTNAME');
@@ -153,7 +153,7 @@ test('abort rejects with AbortError, before and after sending', async () => {
 
 test('arguments that do not fit their XDR type reject before anything is sent', async () => {
   const { peer, client } = setup();
-  const err = await client.call(R, proc('domainLookupByName'), { name: 42 }).catch((e: XdrError) => e);
+  const err = (await client.call(R, proc('domainLookupByName'), { name: 42 }).catch((e: unknown) => e)) as XdrError;
   expect(err).toBeInstanceOf(XdrError);
   expect(err.message).toContain('remote_domain_lookup_by_name_args.name: expected a string, got number 42');
   expect(peer.writes).toHaveLength(0);
@@ -209,7 +209,7 @@ test('destroy(err) rejects everything at once and reports the reason', async () 
   const p = client.call(R, HOSTNAME, undefined);
   const boom = new Error('boom');
   client.destroy(boom);
-  const e = await p.catch((x: ConnectionClosedError) => x);
+  const e = (await p.catch((x: unknown) => x)) as ConnectionClosedError;
   expect(e).toBeInstanceOf(ConnectionClosedError);
   expect(e.cause).toBe(boom);
   await expect(client.closed).resolves.toEqual({ reason: 'error', error: boom });
