@@ -13,7 +13,7 @@ import type { Transport } from '../../src/protocol/transport';
 import { DuplexTransport, openTransport, parseUri } from '../../src/transport/index';
 
 const openSshTransport = jest.fn();
-jest.mock('../../src/transport/ssh', () => ({ openSshTransport }), { virtual: true });
+jest.mock('../../src/transport/ssh', () => ({ openSshTransport }));
 
 let dir: string;
 const servers: net.Server[] = [];
