@@ -1,0 +1,288 @@
+/**
+ * Looking ahead with a retention policy: when each kept snapshot is expected to go (`schedule plan`), and what a
+ * policy keeps over simulated time (`schedule simulate`).
+ *
+ * Both assume the scheduler's normal life: a new complete snapshot every `every` ms and a prune right after each,
+ * with now = that snapshot's creation (plus its duration in `simulate`).
+ */
+import { InvalidArgumentError } from '../errors';
+import { alignedDeletionTime, markAligned } from './aligned';
+import { markDss } from './dss';
+import { validatePolicy, type RetentionPolicy, type RetentionPolicyInput } from './policy';
+import { computeRetention, type RetentionSnapshot } from './retention';
+
+/** When a kept snapshot is expected to be deleted. */
+export interface PlannedDeletion {
+  readonly id: string;
+  /**
+   * The prune (ms since the epoch) that deletes it, or `null` when the policy alone never does (see `basis`).
+   * With basis `upper-bound` it is deleted at this prune or earlier.
+   */
+  readonly deleteAt: number | null;
+  /**
+   * `policy`: exact under the stated assumptions; `upper-bound`: DSS's age limit, given when simulating DSS
+   * exactly would exceed the work budget; `pinned`, `in-progress`, `future`, `chain`: kept regardless of the
+   * policy, so no date is predicted.
+   */
+  readonly basis: 'policy' | 'upper-bound' | 'pinned' | 'in-progress' | 'future' | 'chain';
+}
+
+/** Options of {@link planDeletions}. */
+export interface PlanOptions {
+  /** The current time, ms since the epoch. */
+  now: number;
+  /** Spacing of future snapshots in ms. Default: `baseMs` (aligned), `unitMs / 2^(intervals-1)` (DSS). */
+  every?: number;
+  /** Most snapshot-visits a DSS simulation may spend before it falls back to upper bounds. Default 5e7. */
+  maxWork?: number;
+}
+
+/** The plan: one entry per kept snapshot, oldest first. */
+export interface DeletionPlan {
+  /** Time of the first assumed future snapshot: `max(now, newest complete creation + every)`. */
+  readonly firstArrival: number;
+  readonly every: number;
+  readonly deletions: PlannedDeletion[];
+}
+
+/** The spacing `plan` and `simulate` assume when the caller gives none. */
+export function defaultEvery(policy: RetentionPolicy): number {
+  return policy.kind === 'aligned' ? policy.baseMs : Math.max(1, Math.floor(policy.unitMs / 2 ** (policy.intervals - 1)));
+}
+
+function checkPositive(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidArgumentError(`${field}: must be a positive number of milliseconds, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** A growable set of counted snapshots (ascending times) that a policy prunes in place. */
+class WorkingSet {
+  times = new Float64Array(64);
+  protect = new Uint8Array(64);
+  tag = new Int32Array(64);
+  count = 0;
+
+  push(t: number, isProtected: boolean, tag: number): void {
+    if (this.count === this.times.length) {
+      const grow = <T extends Float64Array | Uint8Array | Int32Array>(a: T, make: (n: number) => T): T => {
+        const b = make(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.times = grow(this.times, (n) => new Float64Array(n));
+      this.protect = grow(this.protect, (n) => new Uint8Array(n));
+      this.tag = grow(this.tag, (n) => new Int32Array(n));
+    }
+    this.times[this.count] = t;
+    this.protect[this.count] = isProtected ? 1 : 0;
+    this.tag[this.count++] = tag;
+  }
+
+  /** Prunes with the policy at `now`; calls `removed(tag)` for each deletion. */
+  prune(policy: RetentionPolicy, now: number, removed: (tag: number) => void): void {
+    const { times, protect, tag, count } = this;
+    let keep: (i: number) => boolean;
+    if (policy.kind === 'aligned') {
+      const marks = markAligned(times, count, policy, now);
+      const from = Math.min(marks.keepLastFrom, marks.withinFrom);
+      const hit = new Uint8Array(count);
+      for (let h = 0; h < marks.slotHits; h++) hit[marks.slotIndex[h]] = 1;
+      keep = (i) => i >= from || hit[i] === 1 || protect[i] === 1;
+    } else {
+      const kept = markDss(times, protect, count, policy, now).kept;
+      keep = (i) => kept[i] === 1;
+    }
+    let m = 0;
+    for (let i = 0; i < count; i++) {
+      if (!keep(i)) {
+        removed(tag[i]);
+        continue;
+      }
+      times[m] = times[i];
+      protect[m] = protect[i];
+      tag[m++] = tag[i];
+    }
+    this.count = m;
+  }
+}
+
+/**
+ * For each snapshot the policy keeps now, the prune expected to delete it if a complete snapshot keeps arriving
+ * every `every` ms from `max(now, newest + every)`, with a prune right after each. Aligned: computed from the slot
+ * arithmetic (each rule's hold ends at a known time and never returns). DSS: simulated forward on the kept set,
+ * falling back to DSS's age limit (`created + intervals * unitMs`) past the work budget. Snapshots with a later
+ * arrival that is not complete (incomplete ones) are assumed to stay incomplete.
+ */
+export function planDeletions(
+  snapshots: readonly RetentionSnapshot[],
+  policyInput: RetentionPolicyInput | RetentionPolicy,
+  options: PlanOptions,
+): DeletionPlan {
+  const policy = validatePolicy(policyInput);
+  const result = computeRetention(snapshots, policy, { now: options.now });
+  const every = options.every === undefined ? defaultEvery(policy) : checkPositive(options.every, 'options.every');
+  const maxWork = options.maxWork ?? 5e7;
+  const keptIds = new Map<string, number>();
+  result.keep.forEach((k, i) => keptIds.set(k.id, i));
+  const created = new Float64Array(result.keep.length);
+  for (const s of snapshots) {
+    const i = keptIds.get(s.id);
+    if (i !== undefined) created[i] = s.created;
+  }
+  let newest = -Infinity;
+  result.keep.forEach((k, i) => {
+    if (k.reasons.some((r) => r.kind === 'newest')) newest = created[i];
+  });
+  const firstArrival = Math.max(options.now, newest + every);
+  const deletions: PlannedDeletion[] = result.keep.map((k) => {
+    for (const basis of ['pinned', 'in-progress', 'future', 'chain'] as const) {
+      if (k.reasons.some((r) => r.kind === basis)) return { id: k.id, deleteAt: null, basis };
+    }
+    return { id: k.id, deleteAt: null, basis: 'policy' };
+  });
+  if (policy.kind === 'aligned') {
+    result.keep.forEach((k, i) => {
+      if (deletions[i].basis !== 'policy') return;
+      let rank = 0;
+      const slotExpiries: number[] = [];
+      for (const r of k.reasons) {
+        if (r.kind === 'keep-last') rank = r.rank;
+        if (r.kind === 'slot') slotExpiries.push(r.slotStart + policy.slots * r.slotMs);
+      }
+      const at = alignedDeletionTime(policy, created[i], rank, slotExpiries, firstArrival, every);
+      deletions[i] = { id: k.id, deleteAt: at, basis: 'policy' };
+    });
+    return { firstArrival, every, deletions };
+  }
+  // DSS: simulate forward. Counted snapshots kept for other reasons stay in the set, protected.
+  const set = new WorkingSet();
+  const complete = new Set<string>();
+  for (const s of snapshots) if (s.completed != null && s.completed >= s.created && s.created <= options.now) complete.add(s.id);
+  let tracked = 0;
+  let latest = -Infinity;
+  result.keep.forEach((k, i) => {
+    if (!complete.has(k.id) || deletions[i].basis === 'future') return;
+    const track = deletions[i].basis === 'policy';
+    set.push(created[i], !track, track ? i : -1);
+    if (track) {
+      tracked++;
+      latest = Math.max(latest, created[i]);
+    }
+  });
+  const horizon = policy.intervals * policy.unitMs;
+  const steps = Math.max(0, Math.ceil((latest + horizon - firstArrival) / every) + 1);
+  const exact = steps * (set.count + 2 ** policy.intervals) <= maxWork;
+  const onRemoved = (at: number) => (tag: number): void => {
+    if (tag < 0) return;
+    deletions[tag] = { id: result.keep[tag].id, deleteAt: at, basis: 'policy' };
+    tracked--;
+  };
+  for (let j = 0; exact && tracked > 0 && j <= steps; j++) {
+    const at = firstArrival + j * every;
+    // The previous arrival stops being the newest (always kept); the new one is.
+    if (set.count > 0 && set.tag[set.count - 1] === -2) set.protect[set.count - 1] = 0;
+    set.push(at, true, -2);
+    set.prune(policy, at, onRemoved(at));
+  }
+  for (let i = 0; i < deletions.length; i++) {
+    if (deletions[i].basis !== 'policy' || deletions[i].deleteAt !== null) continue;
+    const limit = created[i] + horizon;
+    const at = firstArrival + Math.max(0, Math.ceil((limit - firstArrival) / every)) * every;
+    deletions[i] = { id: deletions[i].id, deleteAt: at, basis: 'upper-bound' };
+  }
+  return { firstArrival, every, deletions };
+}
+
+/** Options of {@link simulate}. */
+export interface SimulateOptions {
+  /** Creation time of the first snapshot, ms since the epoch. */
+  start: number;
+  /** End of the simulation: no snapshot is created after it; a last prune runs at it. */
+  end: number;
+  /** Spacing of snapshot creations, ms. */
+  every: number;
+  /** How long each snapshot takes to complete, ms (default 0); pruning runs at each completion. */
+  durationMs?: number;
+  /** Refuse simulations creating more snapshots than this (default 10,000,000). */
+  maxSnapshots?: number;
+}
+
+/** A snapshot alive at the end of a simulation; its id is its creation time in ISO 8601. */
+export interface SimulatedSnapshot {
+  readonly id: string;
+  readonly created: number;
+  /** `null` if still being created at the end. */
+  readonly completed: number | null;
+}
+
+/** What a policy keeps after running over simulated time. */
+export interface SimulationResult {
+  /** Alive at `end`, oldest first (complete ones, then any still being created). */
+  readonly kept: SimulatedSnapshot[];
+  /** Spacing of the complete kept snapshots: `gaps[i] = kept[i+1].created - kept[i].created`. */
+  readonly gaps: number[];
+  /** Snapshots created. */
+  readonly created: number;
+  /** Snapshots deleted by the policy. */
+  readonly deleted: number;
+  /** Most complete snapshots alive after any prune. */
+  readonly peakKept: number;
+}
+
+/**
+ * Runs a policy over simulated time: a snapshot created every `every` ms from `start` until `end`, each complete
+ * `durationMs` later, a prune at each completion (now = the completion time) and one at `end`. Uses the same
+ * rules as {@link computeRetention} (the newest complete snapshot is always kept).
+ */
+export function simulate(policyInput: RetentionPolicyInput | RetentionPolicy, options: SimulateOptions): SimulationResult {
+  const policy = validatePolicy(policyInput);
+  const { start, end } = options;
+  if (typeof start !== 'number' || !Number.isFinite(start)) throw new InvalidArgumentError('options.start: must be a finite number');
+  if (typeof end !== 'number' || !Number.isFinite(end) || end < start) {
+    throw new InvalidArgumentError('options.end: must be a finite number not before options.start');
+  }
+  const every = checkPositive(options.every, 'options.every');
+  const duration = options.durationMs ?? 0;
+  if (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 0) {
+    throw new InvalidArgumentError('options.durationMs: must be a non-negative number');
+  }
+  const total = Math.floor((end - start) / every) + 1;
+  const maxSnapshots = options.maxSnapshots ?? 10_000_000;
+  if (total > maxSnapshots) {
+    throw new InvalidArgumentError(`options.every: the simulation would create ${total} snapshots (limit ${maxSnapshots})`);
+  }
+  const set = new WorkingSet();
+  let deleted = 0;
+  let peakKept = 0;
+  const onRemoved = (): void => {
+    deleted++;
+  };
+  const prune = (now: number): void => {
+    const newest = set.times[set.count - 1];
+    set.protect[set.count - 1] = 1;
+    set.prune(policy, Math.min(now, newest + policy.graceMs), onRemoved);
+    set.protect[set.count - 1] = 0;
+    peakKept = Math.max(peakKept, set.count);
+  };
+  let i = 0;
+  for (; i < total && start + i * every + duration <= end; i++) {
+    const t = start + i * every;
+    set.push(t, false, i);
+    prune(t + duration);
+  }
+  if (set.count > 0) prune(end);
+  const kept: SimulatedSnapshot[] = [];
+  const gaps: number[] = [];
+  for (let k = 0; k < set.count; k++) {
+    const t = set.times[k];
+    kept.push({ id: new Date(t).toISOString(), created: t, completed: t + duration });
+    if (k > 0) gaps.push(t - set.times[k - 1]);
+  }
+  for (; i < total; i++) {
+    const t = start + i * every;
+    kept.push({ id: new Date(t).toISOString(), created: t, completed: null });
+  }
+  return { kept, gaps, created: total, deleted, peakKept };
+}
