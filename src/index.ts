@@ -12,7 +12,6 @@ export { openTransport, parseUri, remoteOpenName, type OpenTransportOptions, typ
 // libvirt's remote driver would send for it.
 setUriOpener(async (uri, options) => {
   // This file is the Node entry (the browser-safe entry is ./core), so the process environment is the default.
-  // eslint-disable-next-line no-restricted-globals
   const env = options.env ?? process.env;
   const parsed = resolveUri(uri, env);
   const transport = await openTransport(parsed, {
