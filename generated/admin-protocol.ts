@@ -55,6 +55,27 @@ export type admin_typed_param_value =
   | { type: 6; b: number }
   | { type: 7; s: admin_nonnull_string };
 
+const admin_typed_param_value$new0 = function (this: any, f0: number, f1: number) { this.type = f0; this.i = f1; } as unknown as new (f0: number, f1: number) => any;
+admin_typed_param_value$new0.prototype = Object.prototype;
+
+const admin_typed_param_value$new1 = function (this: any, f0: number, f1: number) { this.type = f0; this.ui = f1; } as unknown as new (f0: number, f1: number) => any;
+admin_typed_param_value$new1.prototype = Object.prototype;
+
+const admin_typed_param_value$new2 = function (this: any, f0: number, f1: bigint) { this.type = f0; this.l = f1; } as unknown as new (f0: number, f1: bigint) => any;
+admin_typed_param_value$new2.prototype = Object.prototype;
+
+const admin_typed_param_value$new3 = function (this: any, f0: number, f1: bigint) { this.type = f0; this.ul = f1; } as unknown as new (f0: number, f1: bigint) => any;
+admin_typed_param_value$new3.prototype = Object.prototype;
+
+const admin_typed_param_value$new4 = function (this: any, f0: number, f1: number) { this.type = f0; this.d = f1; } as unknown as new (f0: number, f1: number) => any;
+admin_typed_param_value$new4.prototype = Object.prototype;
+
+const admin_typed_param_value$new5 = function (this: any, f0: number, f1: number) { this.type = f0; this.b = f1; } as unknown as new (f0: number, f1: number) => any;
+admin_typed_param_value$new5.prototype = Object.prototype;
+
+const admin_typed_param_value$new6 = function (this: any, f0: number, f1: admin_nonnull_string) { this.type = f0; this.s = f1; } as unknown as new (f0: number, f1: admin_nonnull_string) => any;
+admin_typed_param_value$new6.prototype = Object.prototype;
+
 export function dec_admin_typed_param_value(r: XdrReader): admin_typed_param_value {
   let p = '.type';
   try {
@@ -63,37 +84,37 @@ export function dec_admin_typed_param_value(r: XdrReader): admin_typed_param_val
       case 1:
       {
         p = '.i';
-        return { type: d, i: r.int() } as admin_typed_param_value;
+        return new admin_typed_param_value$new0(d, r.int()) as admin_typed_param_value;
       }
       case 2:
       {
         p = '.ui';
-        return { type: d, ui: r.uint() } as admin_typed_param_value;
+        return new admin_typed_param_value$new1(d, r.uint()) as admin_typed_param_value;
       }
       case 3:
       {
         p = '.l';
-        return { type: d, l: r.hyper() } as admin_typed_param_value;
+        return new admin_typed_param_value$new2(d, r.hyper()) as admin_typed_param_value;
       }
       case 4:
       {
         p = '.ul';
-        return { type: d, ul: r.uhyper() } as admin_typed_param_value;
+        return new admin_typed_param_value$new3(d, r.uhyper()) as admin_typed_param_value;
       }
       case 5:
       {
         p = '.d';
-        return { type: d, d: r.double() } as admin_typed_param_value;
+        return new admin_typed_param_value$new4(d, r.double()) as admin_typed_param_value;
       }
       case 6:
       {
         p = '.b';
-        return { type: d, b: r.int() } as admin_typed_param_value;
+        return new admin_typed_param_value$new5(d, r.int()) as admin_typed_param_value;
       }
       case 7:
       {
         p = '.s';
-        return { type: d, s: r.string(4194304) } as admin_typed_param_value;
+        return new admin_typed_param_value$new6(d, r.string(4194304)) as admin_typed_param_value;
       }
       default: {
         throw new XdrError(`union discriminant ${d} has no arm and there is no default`);
@@ -173,13 +194,16 @@ export interface admin_typed_param {
 
 const admin_typed_param$fields = ['.field', '.value'];
 
+const admin_typed_param$new = function (this: admin_typed_param, f0: admin_nonnull_string, f1: admin_typed_param_value) { this.field = f0; this.value = f1; } as unknown as new (f0: admin_nonnull_string, f1: admin_typed_param_value) => admin_typed_param;
+admin_typed_param$new.prototype = Object.prototype;
+
 export function dec_admin_typed_param(r: XdrReader): admin_typed_param {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = dec_admin_typed_param_value(r);
-    return { field: f0, value: f1 };
+    return new admin_typed_param$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, admin_typed_param$fields[f]);
   }
@@ -206,11 +230,14 @@ export interface admin_nonnull_server {
 
 const admin_nonnull_server$fields = ['.name'];
 
+const admin_nonnull_server$new = function (this: admin_nonnull_server, f0: admin_nonnull_string) { this.name = f0; } as unknown as new (f0: admin_nonnull_string) => admin_nonnull_server;
+admin_nonnull_server$new.prototype = Object.prototype;
+
 export function dec_admin_nonnull_server(r: XdrReader): admin_nonnull_server {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { name: f0 };
+    return new admin_nonnull_server$new(f0);
   } catch (e) {
     throw xdrWithin(e, admin_nonnull_server$fields[f]);
   }
@@ -238,6 +265,9 @@ export interface admin_nonnull_client {
 
 const admin_nonnull_client$fields = ['.srv', '.id', '.timestamp', '.transport'];
 
+const admin_nonnull_client$new = function (this: admin_nonnull_client, f0: admin_nonnull_server, f1: bigint, f2: bigint, f3: number) { this.srv = f0; this.id = f1; this.timestamp = f2; this.transport = f3; } as unknown as new (f0: admin_nonnull_server, f1: bigint, f2: bigint, f3: number) => admin_nonnull_client;
+admin_nonnull_client$new.prototype = Object.prototype;
+
 export function dec_admin_nonnull_client(r: XdrReader): admin_nonnull_client {
   let f = 0;
   try {
@@ -248,7 +278,7 @@ export function dec_admin_nonnull_client(r: XdrReader): admin_nonnull_client {
     const f2 = r.hyper();
     f = 3;
     const f3 = r.uint();
-    return { srv: f0, id: f1, timestamp: f2, transport: f3 };
+    return new admin_nonnull_client$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, admin_nonnull_client$fields[f]);
   }
@@ -279,11 +309,14 @@ export interface admin_connect_open_args {
 
 const admin_connect_open_args$fields = ['.flags'];
 
+const admin_connect_open_args$new = function (this: admin_connect_open_args, f0: number) { this.flags = f0; } as unknown as new (f0: number) => admin_connect_open_args;
+admin_connect_open_args$new.prototype = Object.prototype;
+
 export function dec_admin_connect_open_args(r: XdrReader): admin_connect_open_args {
   let f = 0;
   try {
     const f0 = r.uint();
-    return { flags: f0 };
+    return new admin_connect_open_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, admin_connect_open_args$fields[f]);
   }
@@ -308,11 +341,14 @@ export interface admin_connect_get_lib_version_ret {
 
 const admin_connect_get_lib_version_ret$fields = ['.libVer'];
 
+const admin_connect_get_lib_version_ret$new = function (this: admin_connect_get_lib_version_ret, f0: bigint) { this.libVer = f0; } as unknown as new (f0: bigint) => admin_connect_get_lib_version_ret;
+admin_connect_get_lib_version_ret$new.prototype = Object.prototype;
+
 export function dec_admin_connect_get_lib_version_ret(r: XdrReader): admin_connect_get_lib_version_ret {
   let f = 0;
   try {
     const f0 = r.uhyper();
-    return { libVer: f0 };
+    return new admin_connect_get_lib_version_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, admin_connect_get_lib_version_ret$fields[f]);
   }
@@ -338,13 +374,16 @@ export interface admin_connect_list_servers_args {
 
 const admin_connect_list_servers_args$fields = ['.need_results', '.flags'];
 
+const admin_connect_list_servers_args$new = function (this: admin_connect_list_servers_args, f0: number, f1: number) { this.need_results = f0; this.flags = f1; } as unknown as new (f0: number, f1: number) => admin_connect_list_servers_args;
+admin_connect_list_servers_args$new.prototype = Object.prototype;
+
 export function dec_admin_connect_list_servers_args(r: XdrReader): admin_connect_list_servers_args {
   let f = 0;
   try {
     const f0 = r.uint();
     f = 1;
     const f1 = r.uint();
-    return { need_results: f0, flags: f1 };
+    return new admin_connect_list_servers_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, admin_connect_list_servers_args$fields[f]);
   }
@@ -372,6 +411,9 @@ export interface admin_connect_list_servers_ret {
 
 const admin_connect_list_servers_ret$fields = ['.servers', '.ret'];
 
+const admin_connect_list_servers_ret$new = function (this: admin_connect_list_servers_ret, f0: admin_nonnull_server[], f1: number) { this.servers = f0; this.ret = f1; } as unknown as new (f0: admin_nonnull_server[], f1: number) => admin_connect_list_servers_ret;
+admin_connect_list_servers_ret$new.prototype = Object.prototype;
+
 export function dec_admin_connect_list_servers_ret(r: XdrReader): admin_connect_list_servers_ret {
   let f = 0;
   try {
@@ -389,7 +431,7 @@ export function dec_admin_connect_list_servers_ret(r: XdrReader): admin_connect_
     f0 = a2;
     f = 1;
     const f1 = r.uint();
-    return { servers: f0, ret: f1 };
+    return new admin_connect_list_servers_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, admin_connect_list_servers_ret$fields[f]);
   }
@@ -426,13 +468,16 @@ export interface admin_connect_lookup_server_args {
 
 const admin_connect_lookup_server_args$fields = ['.name', '.flags'];
 
+const admin_connect_lookup_server_args$new = function (this: admin_connect_lookup_server_args, f0: admin_nonnull_string, f1: number) { this.name = f0; this.flags = f1; } as unknown as new (f0: admin_nonnull_string, f1: number) => admin_connect_lookup_server_args;
+admin_connect_lookup_server_args$new.prototype = Object.prototype;
+
 export function dec_admin_connect_lookup_server_args(r: XdrReader): admin_connect_lookup_server_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.uint();
-    return { name: f0, flags: f1 };
+    return new admin_connect_lookup_server_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, admin_connect_lookup_server_args$fields[f]);
   }
@@ -459,11 +504,14 @@ export interface admin_connect_lookup_server_ret {
 
 const admin_connect_lookup_server_ret$fields = ['.srv'];
 
+const admin_connect_lookup_server_ret$new = function (this: admin_connect_lookup_server_ret, f0: admin_nonnull_server) { this.srv = f0; } as unknown as new (f0: admin_nonnull_server) => admin_connect_lookup_server_ret;
+admin_connect_lookup_server_ret$new.prototype = Object.prototype;
+
 export function dec_admin_connect_lookup_server_ret(r: XdrReader): admin_connect_lookup_server_ret {
   let f = 0;
   try {
     const f0 = dec_admin_nonnull_server(r);
-    return { srv: f0 };
+    return new admin_connect_lookup_server_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, admin_connect_lookup_server_ret$fields[f]);
   }
@@ -489,13 +537,16 @@ export interface admin_server_get_threadpool_parameters_args {
 
 const admin_server_get_threadpool_parameters_args$fields = ['.srv', '.flags'];
 
+const admin_server_get_threadpool_parameters_args$new = function (this: admin_server_get_threadpool_parameters_args, f0: admin_nonnull_server, f1: number) { this.srv = f0; this.flags = f1; } as unknown as new (f0: admin_nonnull_server, f1: number) => admin_server_get_threadpool_parameters_args;
+admin_server_get_threadpool_parameters_args$new.prototype = Object.prototype;
+
 export function dec_admin_server_get_threadpool_parameters_args(r: XdrReader): admin_server_get_threadpool_parameters_args {
   let f = 0;
   try {
     const f0 = dec_admin_nonnull_server(r);
     f = 1;
     const f1 = r.uint();
-    return { srv: f0, flags: f1 };
+    return new admin_server_get_threadpool_parameters_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, admin_server_get_threadpool_parameters_args$fields[f]);
   }
@@ -522,6 +573,9 @@ export interface admin_server_get_threadpool_parameters_ret {
 
 const admin_server_get_threadpool_parameters_ret$fields = ['.params'];
 
+const admin_server_get_threadpool_parameters_ret$new = function (this: admin_server_get_threadpool_parameters_ret, f0: admin_typed_param[]) { this.params = f0; } as unknown as new (f0: admin_typed_param[]) => admin_server_get_threadpool_parameters_ret;
+admin_server_get_threadpool_parameters_ret$new.prototype = Object.prototype;
+
 export function dec_admin_server_get_threadpool_parameters_ret(r: XdrReader): admin_server_get_threadpool_parameters_ret {
   let f = 0;
   try {
@@ -537,7 +591,7 @@ export function dec_admin_server_get_threadpool_parameters_ret(r: XdrReader): ad
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { params: f0 };
+    return new admin_server_get_threadpool_parameters_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, admin_server_get_threadpool_parameters_ret$fields[f]);
   }
@@ -573,6 +627,9 @@ export interface admin_server_set_threadpool_parameters_args {
 
 const admin_server_set_threadpool_parameters_args$fields = ['.srv', '.params', '.flags'];
 
+const admin_server_set_threadpool_parameters_args$new = function (this: admin_server_set_threadpool_parameters_args, f0: admin_nonnull_server, f1: admin_typed_param[], f2: number) { this.srv = f0; this.params = f1; this.flags = f2; } as unknown as new (f0: admin_nonnull_server, f1: admin_typed_param[], f2: number) => admin_server_set_threadpool_parameters_args;
+admin_server_set_threadpool_parameters_args$new.prototype = Object.prototype;
+
 export function dec_admin_server_set_threadpool_parameters_args(r: XdrReader): admin_server_set_threadpool_parameters_args {
   let f = 0;
   try {
@@ -592,7 +649,7 @@ export function dec_admin_server_set_threadpool_parameters_args(r: XdrReader): a
     f1 = a2;
     f = 2;
     const f2 = r.uint();
-    return { srv: f0, params: f1, flags: f2 };
+    return new admin_server_set_threadpool_parameters_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, admin_server_set_threadpool_parameters_args$fields[f]);
   }
@@ -632,6 +689,9 @@ export interface admin_server_list_clients_args {
 
 const admin_server_list_clients_args$fields = ['.srv', '.need_results', '.flags'];
 
+const admin_server_list_clients_args$new = function (this: admin_server_list_clients_args, f0: admin_nonnull_server, f1: number, f2: number) { this.srv = f0; this.need_results = f1; this.flags = f2; } as unknown as new (f0: admin_nonnull_server, f1: number, f2: number) => admin_server_list_clients_args;
+admin_server_list_clients_args$new.prototype = Object.prototype;
+
 export function dec_admin_server_list_clients_args(r: XdrReader): admin_server_list_clients_args {
   let f = 0;
   try {
@@ -640,7 +700,7 @@ export function dec_admin_server_list_clients_args(r: XdrReader): admin_server_l
     const f1 = r.uint();
     f = 2;
     const f2 = r.uint();
-    return { srv: f0, need_results: f1, flags: f2 };
+    return new admin_server_list_clients_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, admin_server_list_clients_args$fields[f]);
   }
@@ -670,6 +730,9 @@ export interface admin_server_list_clients_ret {
 
 const admin_server_list_clients_ret$fields = ['.clients', '.ret'];
 
+const admin_server_list_clients_ret$new = function (this: admin_server_list_clients_ret, f0: admin_nonnull_client[], f1: number) { this.clients = f0; this.ret = f1; } as unknown as new (f0: admin_nonnull_client[], f1: number) => admin_server_list_clients_ret;
+admin_server_list_clients_ret$new.prototype = Object.prototype;
+
 export function dec_admin_server_list_clients_ret(r: XdrReader): admin_server_list_clients_ret {
   let f = 0;
   try {
@@ -687,7 +750,7 @@ export function dec_admin_server_list_clients_ret(r: XdrReader): admin_server_li
     f0 = a2;
     f = 1;
     const f1 = r.uint();
-    return { clients: f0, ret: f1 };
+    return new admin_server_list_clients_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, admin_server_list_clients_ret$fields[f]);
   }
@@ -725,6 +788,9 @@ export interface admin_server_lookup_client_args {
 
 const admin_server_lookup_client_args$fields = ['.srv', '.id', '.flags'];
 
+const admin_server_lookup_client_args$new = function (this: admin_server_lookup_client_args, f0: admin_nonnull_server, f1: bigint, f2: number) { this.srv = f0; this.id = f1; this.flags = f2; } as unknown as new (f0: admin_nonnull_server, f1: bigint, f2: number) => admin_server_lookup_client_args;
+admin_server_lookup_client_args$new.prototype = Object.prototype;
+
 export function dec_admin_server_lookup_client_args(r: XdrReader): admin_server_lookup_client_args {
   let f = 0;
   try {
@@ -733,7 +799,7 @@ export function dec_admin_server_lookup_client_args(r: XdrReader): admin_server_
     const f1 = r.uhyper();
     f = 2;
     const f2 = r.uint();
-    return { srv: f0, id: f1, flags: f2 };
+    return new admin_server_lookup_client_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, admin_server_lookup_client_args$fields[f]);
   }
@@ -762,11 +828,14 @@ export interface admin_server_lookup_client_ret {
 
 const admin_server_lookup_client_ret$fields = ['.clnt'];
 
+const admin_server_lookup_client_ret$new = function (this: admin_server_lookup_client_ret, f0: admin_nonnull_client) { this.clnt = f0; } as unknown as new (f0: admin_nonnull_client) => admin_server_lookup_client_ret;
+admin_server_lookup_client_ret$new.prototype = Object.prototype;
+
 export function dec_admin_server_lookup_client_ret(r: XdrReader): admin_server_lookup_client_ret {
   let f = 0;
   try {
     const f0 = dec_admin_nonnull_client(r);
-    return { clnt: f0 };
+    return new admin_server_lookup_client_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, admin_server_lookup_client_ret$fields[f]);
   }
@@ -792,13 +861,16 @@ export interface admin_client_get_info_args {
 
 const admin_client_get_info_args$fields = ['.clnt', '.flags'];
 
+const admin_client_get_info_args$new = function (this: admin_client_get_info_args, f0: admin_nonnull_client, f1: number) { this.clnt = f0; this.flags = f1; } as unknown as new (f0: admin_nonnull_client, f1: number) => admin_client_get_info_args;
+admin_client_get_info_args$new.prototype = Object.prototype;
+
 export function dec_admin_client_get_info_args(r: XdrReader): admin_client_get_info_args {
   let f = 0;
   try {
     const f0 = dec_admin_nonnull_client(r);
     f = 1;
     const f1 = r.uint();
-    return { clnt: f0, flags: f1 };
+    return new admin_client_get_info_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, admin_client_get_info_args$fields[f]);
   }
@@ -825,6 +897,9 @@ export interface admin_client_get_info_ret {
 
 const admin_client_get_info_ret$fields = ['.params'];
 
+const admin_client_get_info_ret$new = function (this: admin_client_get_info_ret, f0: admin_typed_param[]) { this.params = f0; } as unknown as new (f0: admin_typed_param[]) => admin_client_get_info_ret;
+admin_client_get_info_ret$new.prototype = Object.prototype;
+
 export function dec_admin_client_get_info_ret(r: XdrReader): admin_client_get_info_ret {
   let f = 0;
   try {
@@ -840,7 +915,7 @@ export function dec_admin_client_get_info_ret(r: XdrReader): admin_client_get_in
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { params: f0 };
+    return new admin_client_get_info_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, admin_client_get_info_ret$fields[f]);
   }
@@ -875,13 +950,16 @@ export interface admin_client_close_args {
 
 const admin_client_close_args$fields = ['.clnt', '.flags'];
 
+const admin_client_close_args$new = function (this: admin_client_close_args, f0: admin_nonnull_client, f1: number) { this.clnt = f0; this.flags = f1; } as unknown as new (f0: admin_nonnull_client, f1: number) => admin_client_close_args;
+admin_client_close_args$new.prototype = Object.prototype;
+
 export function dec_admin_client_close_args(r: XdrReader): admin_client_close_args {
   let f = 0;
   try {
     const f0 = dec_admin_nonnull_client(r);
     f = 1;
     const f1 = r.uint();
-    return { clnt: f0, flags: f1 };
+    return new admin_client_close_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, admin_client_close_args$fields[f]);
   }
@@ -909,13 +987,16 @@ export interface admin_server_get_client_limits_args {
 
 const admin_server_get_client_limits_args$fields = ['.srv', '.flags'];
 
+const admin_server_get_client_limits_args$new = function (this: admin_server_get_client_limits_args, f0: admin_nonnull_server, f1: number) { this.srv = f0; this.flags = f1; } as unknown as new (f0: admin_nonnull_server, f1: number) => admin_server_get_client_limits_args;
+admin_server_get_client_limits_args$new.prototype = Object.prototype;
+
 export function dec_admin_server_get_client_limits_args(r: XdrReader): admin_server_get_client_limits_args {
   let f = 0;
   try {
     const f0 = dec_admin_nonnull_server(r);
     f = 1;
     const f1 = r.uint();
-    return { srv: f0, flags: f1 };
+    return new admin_server_get_client_limits_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, admin_server_get_client_limits_args$fields[f]);
   }
@@ -942,6 +1023,9 @@ export interface admin_server_get_client_limits_ret {
 
 const admin_server_get_client_limits_ret$fields = ['.params'];
 
+const admin_server_get_client_limits_ret$new = function (this: admin_server_get_client_limits_ret, f0: admin_typed_param[]) { this.params = f0; } as unknown as new (f0: admin_typed_param[]) => admin_server_get_client_limits_ret;
+admin_server_get_client_limits_ret$new.prototype = Object.prototype;
+
 export function dec_admin_server_get_client_limits_ret(r: XdrReader): admin_server_get_client_limits_ret {
   let f = 0;
   try {
@@ -957,7 +1041,7 @@ export function dec_admin_server_get_client_limits_ret(r: XdrReader): admin_serv
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { params: f0 };
+    return new admin_server_get_client_limits_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, admin_server_get_client_limits_ret$fields[f]);
   }
@@ -993,6 +1077,9 @@ export interface admin_server_set_client_limits_args {
 
 const admin_server_set_client_limits_args$fields = ['.srv', '.params', '.flags'];
 
+const admin_server_set_client_limits_args$new = function (this: admin_server_set_client_limits_args, f0: admin_nonnull_server, f1: admin_typed_param[], f2: number) { this.srv = f0; this.params = f1; this.flags = f2; } as unknown as new (f0: admin_nonnull_server, f1: admin_typed_param[], f2: number) => admin_server_set_client_limits_args;
+admin_server_set_client_limits_args$new.prototype = Object.prototype;
+
 export function dec_admin_server_set_client_limits_args(r: XdrReader): admin_server_set_client_limits_args {
   let f = 0;
   try {
@@ -1012,7 +1099,7 @@ export function dec_admin_server_set_client_limits_args(r: XdrReader): admin_ser
     f1 = a2;
     f = 2;
     const f2 = r.uint();
-    return { srv: f0, params: f1, flags: f2 };
+    return new admin_server_set_client_limits_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, admin_server_set_client_limits_args$fields[f]);
   }
@@ -1051,13 +1138,16 @@ export interface admin_server_update_tls_files_args {
 
 const admin_server_update_tls_files_args$fields = ['.srv', '.flags'];
 
+const admin_server_update_tls_files_args$new = function (this: admin_server_update_tls_files_args, f0: admin_nonnull_server, f1: number) { this.srv = f0; this.flags = f1; } as unknown as new (f0: admin_nonnull_server, f1: number) => admin_server_update_tls_files_args;
+admin_server_update_tls_files_args$new.prototype = Object.prototype;
+
 export function dec_admin_server_update_tls_files_args(r: XdrReader): admin_server_update_tls_files_args {
   let f = 0;
   try {
     const f0 = dec_admin_nonnull_server(r);
     f = 1;
     const f1 = r.uint();
-    return { srv: f0, flags: f1 };
+    return new admin_server_update_tls_files_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, admin_server_update_tls_files_args$fields[f]);
   }
@@ -1084,11 +1174,14 @@ export interface admin_connect_get_logging_outputs_args {
 
 const admin_connect_get_logging_outputs_args$fields = ['.flags'];
 
+const admin_connect_get_logging_outputs_args$new = function (this: admin_connect_get_logging_outputs_args, f0: number) { this.flags = f0; } as unknown as new (f0: number) => admin_connect_get_logging_outputs_args;
+admin_connect_get_logging_outputs_args$new.prototype = Object.prototype;
+
 export function dec_admin_connect_get_logging_outputs_args(r: XdrReader): admin_connect_get_logging_outputs_args {
   let f = 0;
   try {
     const f0 = r.uint();
-    return { flags: f0 };
+    return new admin_connect_get_logging_outputs_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, admin_connect_get_logging_outputs_args$fields[f]);
   }
@@ -1114,13 +1207,16 @@ export interface admin_connect_get_logging_outputs_ret {
 
 const admin_connect_get_logging_outputs_ret$fields = ['.outputs', '.noutputs'];
 
+const admin_connect_get_logging_outputs_ret$new = function (this: admin_connect_get_logging_outputs_ret, f0: admin_nonnull_string, f1: number) { this.outputs = f0; this.noutputs = f1; } as unknown as new (f0: admin_nonnull_string, f1: number) => admin_connect_get_logging_outputs_ret;
+admin_connect_get_logging_outputs_ret$new.prototype = Object.prototype;
+
 export function dec_admin_connect_get_logging_outputs_ret(r: XdrReader): admin_connect_get_logging_outputs_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.uint();
-    return { outputs: f0, noutputs: f1 };
+    return new admin_connect_get_logging_outputs_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, admin_connect_get_logging_outputs_ret$fields[f]);
   }
@@ -1147,11 +1243,14 @@ export interface admin_connect_get_logging_filters_args {
 
 const admin_connect_get_logging_filters_args$fields = ['.flags'];
 
+const admin_connect_get_logging_filters_args$new = function (this: admin_connect_get_logging_filters_args, f0: number) { this.flags = f0; } as unknown as new (f0: number) => admin_connect_get_logging_filters_args;
+admin_connect_get_logging_filters_args$new.prototype = Object.prototype;
+
 export function dec_admin_connect_get_logging_filters_args(r: XdrReader): admin_connect_get_logging_filters_args {
   let f = 0;
   try {
     const f0 = r.uint();
-    return { flags: f0 };
+    return new admin_connect_get_logging_filters_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, admin_connect_get_logging_filters_args$fields[f]);
   }
@@ -1177,13 +1276,16 @@ export interface admin_connect_get_logging_filters_ret {
 
 const admin_connect_get_logging_filters_ret$fields = ['.filters', '.nfilters'];
 
+const admin_connect_get_logging_filters_ret$new = function (this: admin_connect_get_logging_filters_ret, f0: admin_string, f1: number) { this.filters = f0; this.nfilters = f1; } as unknown as new (f0: admin_string, f1: number) => admin_connect_get_logging_filters_ret;
+admin_connect_get_logging_filters_ret$new.prototype = Object.prototype;
+
 export function dec_admin_connect_get_logging_filters_ret(r: XdrReader): admin_connect_get_logging_filters_ret {
   let f = 0;
   try {
     const f0 = (r.optional() ? r.string(4194304) : null);
     f = 1;
     const f1 = r.uint();
-    return { filters: f0, nfilters: f1 };
+    return new admin_connect_get_logging_filters_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, admin_connect_get_logging_filters_ret$fields[f]);
   }
@@ -1214,13 +1316,16 @@ export interface admin_connect_set_logging_outputs_args {
 
 const admin_connect_set_logging_outputs_args$fields = ['.outputs', '.flags'];
 
+const admin_connect_set_logging_outputs_args$new = function (this: admin_connect_set_logging_outputs_args, f0: admin_string, f1: number) { this.outputs = f0; this.flags = f1; } as unknown as new (f0: admin_string, f1: number) => admin_connect_set_logging_outputs_args;
+admin_connect_set_logging_outputs_args$new.prototype = Object.prototype;
+
 export function dec_admin_connect_set_logging_outputs_args(r: XdrReader): admin_connect_set_logging_outputs_args {
   let f = 0;
   try {
     const f0 = (r.optional() ? r.string(4194304) : null);
     f = 1;
     const f1 = r.uint();
-    return { outputs: f0, flags: f1 };
+    return new admin_connect_set_logging_outputs_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, admin_connect_set_logging_outputs_args$fields[f]);
   }
@@ -1251,13 +1356,16 @@ export interface admin_connect_set_logging_filters_args {
 
 const admin_connect_set_logging_filters_args$fields = ['.filters', '.flags'];
 
+const admin_connect_set_logging_filters_args$new = function (this: admin_connect_set_logging_filters_args, f0: admin_string, f1: number) { this.filters = f0; this.flags = f1; } as unknown as new (f0: admin_string, f1: number) => admin_connect_set_logging_filters_args;
+admin_connect_set_logging_filters_args$new.prototype = Object.prototype;
+
 export function dec_admin_connect_set_logging_filters_args(r: XdrReader): admin_connect_set_logging_filters_args {
   let f = 0;
   try {
     const f0 = (r.optional() ? r.string(4194304) : null);
     f = 1;
     const f1 = r.uint();
-    return { filters: f0, flags: f1 };
+    return new admin_connect_set_logging_filters_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, admin_connect_set_logging_filters_args$fields[f]);
   }
@@ -1288,13 +1396,16 @@ export interface admin_connect_set_daemon_timeout_args {
 
 const admin_connect_set_daemon_timeout_args$fields = ['.timeout', '.flags'];
 
+const admin_connect_set_daemon_timeout_args$new = function (this: admin_connect_set_daemon_timeout_args, f0: number, f1: number) { this.timeout = f0; this.flags = f1; } as unknown as new (f0: number, f1: number) => admin_connect_set_daemon_timeout_args;
+admin_connect_set_daemon_timeout_args$new.prototype = Object.prototype;
+
 export function dec_admin_connect_set_daemon_timeout_args(r: XdrReader): admin_connect_set_daemon_timeout_args {
   let f = 0;
   try {
     const f0 = r.uint();
     f = 1;
     const f1 = r.uint();
-    return { timeout: f0, flags: f1 };
+    return new admin_connect_set_daemon_timeout_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, admin_connect_set_daemon_timeout_args$fields[f]);
   }
@@ -1321,11 +1432,14 @@ export interface admin_connect_daemon_shutdown_args {
 
 const admin_connect_daemon_shutdown_args$fields = ['.flags'];
 
+const admin_connect_daemon_shutdown_args$new = function (this: admin_connect_daemon_shutdown_args, f0: number) { this.flags = f0; } as unknown as new (f0: number) => admin_connect_daemon_shutdown_args;
+admin_connect_daemon_shutdown_args$new.prototype = Object.prototype;
+
 export function dec_admin_connect_daemon_shutdown_args(r: XdrReader): admin_connect_daemon_shutdown_args {
   let f = 0;
   try {
     const f0 = r.uint();
-    return { flags: f0 };
+    return new admin_connect_daemon_shutdown_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, admin_connect_daemon_shutdown_args$fields[f]);
   }

@@ -13,13 +13,16 @@ export interface lxc_domain_open_namespace_args {
 
 const lxc_domain_open_namespace_args$fields = ['.dom', '.flags'];
 
+const lxc_domain_open_namespace_args$new = function (this: lxc_domain_open_namespace_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => lxc_domain_open_namespace_args;
+lxc_domain_open_namespace_args$new.prototype = Object.prototype;
+
 export function dec_lxc_domain_open_namespace_args(r: XdrReader): lxc_domain_open_namespace_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new lxc_domain_open_namespace_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, lxc_domain_open_namespace_args$fields[f]);
   }

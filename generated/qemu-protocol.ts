@@ -14,6 +14,9 @@ export interface qemu_domain_monitor_command_args {
 
 const qemu_domain_monitor_command_args$fields = ['.dom', '.cmd', '.flags'];
 
+const qemu_domain_monitor_command_args$new = function (this: qemu_domain_monitor_command_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.cmd = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => qemu_domain_monitor_command_args;
+qemu_domain_monitor_command_args$new.prototype = Object.prototype;
+
 export function dec_qemu_domain_monitor_command_args(r: XdrReader): qemu_domain_monitor_command_args {
   let f = 0;
   try {
@@ -22,7 +25,7 @@ export function dec_qemu_domain_monitor_command_args(r: XdrReader): qemu_domain_
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, cmd: f1, flags: f2 };
+    return new qemu_domain_monitor_command_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, qemu_domain_monitor_command_args$fields[f]);
   }
@@ -51,11 +54,14 @@ export interface qemu_domain_monitor_command_ret {
 
 const qemu_domain_monitor_command_ret$fields = ['.result'];
 
+const qemu_domain_monitor_command_ret$new = function (this: qemu_domain_monitor_command_ret, f0: remote_nonnull_string) { this.result = f0; } as unknown as new (f0: remote_nonnull_string) => qemu_domain_monitor_command_ret;
+qemu_domain_monitor_command_ret$new.prototype = Object.prototype;
+
 export function dec_qemu_domain_monitor_command_ret(r: XdrReader): qemu_domain_monitor_command_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { result: f0 };
+    return new qemu_domain_monitor_command_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, qemu_domain_monitor_command_ret$fields[f]);
   }
@@ -81,13 +87,16 @@ export interface qemu_domain_attach_args {
 
 const qemu_domain_attach_args$fields = ['.pid_value', '.flags'];
 
+const qemu_domain_attach_args$new = function (this: qemu_domain_attach_args, f0: number, f1: number) { this.pid_value = f0; this.flags = f1; } as unknown as new (f0: number, f1: number) => qemu_domain_attach_args;
+qemu_domain_attach_args$new.prototype = Object.prototype;
+
 export function dec_qemu_domain_attach_args(r: XdrReader): qemu_domain_attach_args {
   let f = 0;
   try {
     const f0 = r.uint();
     f = 1;
     const f1 = r.uint();
-    return { pid_value: f0, flags: f1 };
+    return new qemu_domain_attach_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, qemu_domain_attach_args$fields[f]);
   }
@@ -114,11 +123,14 @@ export interface qemu_domain_attach_ret {
 
 const qemu_domain_attach_ret$fields = ['.dom'];
 
+const qemu_domain_attach_ret$new = function (this: qemu_domain_attach_ret, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => qemu_domain_attach_ret;
+qemu_domain_attach_ret$new.prototype = Object.prototype;
+
 export function dec_qemu_domain_attach_ret(r: XdrReader): qemu_domain_attach_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new qemu_domain_attach_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, qemu_domain_attach_ret$fields[f]);
   }
@@ -146,6 +158,9 @@ export interface qemu_domain_agent_command_args {
 
 const qemu_domain_agent_command_args$fields = ['.dom', '.cmd', '.timeout', '.flags'];
 
+const qemu_domain_agent_command_args$new = function (this: qemu_domain_agent_command_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number, f3: number) { this.dom = f0; this.cmd = f1; this.timeout = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number, f3: number) => qemu_domain_agent_command_args;
+qemu_domain_agent_command_args$new.prototype = Object.prototype;
+
 export function dec_qemu_domain_agent_command_args(r: XdrReader): qemu_domain_agent_command_args {
   let f = 0;
   try {
@@ -156,7 +171,7 @@ export function dec_qemu_domain_agent_command_args(r: XdrReader): qemu_domain_ag
     const f2 = r.int();
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, cmd: f1, timeout: f2, flags: f3 };
+    return new qemu_domain_agent_command_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, qemu_domain_agent_command_args$fields[f]);
   }
@@ -187,11 +202,14 @@ export interface qemu_domain_agent_command_ret {
 
 const qemu_domain_agent_command_ret$fields = ['.result'];
 
+const qemu_domain_agent_command_ret$new = function (this: qemu_domain_agent_command_ret, f0: remote_string) { this.result = f0; } as unknown as new (f0: remote_string) => qemu_domain_agent_command_ret;
+qemu_domain_agent_command_ret$new.prototype = Object.prototype;
+
 export function dec_qemu_domain_agent_command_ret(r: XdrReader): qemu_domain_agent_command_ret {
   let f = 0;
   try {
     const f0 = (r.optional() ? r.string(4194304) : null);
-    return { result: f0 };
+    return new qemu_domain_agent_command_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, qemu_domain_agent_command_ret$fields[f]);
   }
@@ -221,6 +239,9 @@ export interface qemu_connect_domain_monitor_event_register_args {
 
 const qemu_connect_domain_monitor_event_register_args$fields = ['.dom', '.event', '.flags'];
 
+const qemu_connect_domain_monitor_event_register_args$new = function (this: qemu_connect_domain_monitor_event_register_args, f0: remote_domain, f1: remote_string, f2: number) { this.dom = f0; this.event = f1; this.flags = f2; } as unknown as new (f0: remote_domain, f1: remote_string, f2: number) => qemu_connect_domain_monitor_event_register_args;
+qemu_connect_domain_monitor_event_register_args$new.prototype = Object.prototype;
+
 export function dec_qemu_connect_domain_monitor_event_register_args(r: XdrReader): qemu_connect_domain_monitor_event_register_args {
   let f = 0;
   try {
@@ -229,7 +250,7 @@ export function dec_qemu_connect_domain_monitor_event_register_args(r: XdrReader
     const f1 = (r.optional() ? r.string(4194304) : null);
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, event: f1, flags: f2 };
+    return new qemu_connect_domain_monitor_event_register_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, qemu_connect_domain_monitor_event_register_args$fields[f]);
   }
@@ -264,11 +285,14 @@ export interface qemu_connect_domain_monitor_event_register_ret {
 
 const qemu_connect_domain_monitor_event_register_ret$fields = ['.callbackID'];
 
+const qemu_connect_domain_monitor_event_register_ret$new = function (this: qemu_connect_domain_monitor_event_register_ret, f0: number) { this.callbackID = f0; } as unknown as new (f0: number) => qemu_connect_domain_monitor_event_register_ret;
+qemu_connect_domain_monitor_event_register_ret$new.prototype = Object.prototype;
+
 export function dec_qemu_connect_domain_monitor_event_register_ret(r: XdrReader): qemu_connect_domain_monitor_event_register_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { callbackID: f0 };
+    return new qemu_connect_domain_monitor_event_register_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, qemu_connect_domain_monitor_event_register_ret$fields[f]);
   }
@@ -293,11 +317,14 @@ export interface qemu_connect_domain_monitor_event_deregister_args {
 
 const qemu_connect_domain_monitor_event_deregister_args$fields = ['.callbackID'];
 
+const qemu_connect_domain_monitor_event_deregister_args$new = function (this: qemu_connect_domain_monitor_event_deregister_args, f0: number) { this.callbackID = f0; } as unknown as new (f0: number) => qemu_connect_domain_monitor_event_deregister_args;
+qemu_connect_domain_monitor_event_deregister_args$new.prototype = Object.prototype;
+
 export function dec_qemu_connect_domain_monitor_event_deregister_args(r: XdrReader): qemu_connect_domain_monitor_event_deregister_args {
   let f = 0;
   try {
     const f0 = r.int();
-    return { callbackID: f0 };
+    return new qemu_connect_domain_monitor_event_deregister_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, qemu_connect_domain_monitor_event_deregister_args$fields[f]);
   }
@@ -327,6 +354,9 @@ export interface qemu_domain_monitor_event_msg {
 
 const qemu_domain_monitor_event_msg$fields = ['.callbackID', '.dom', '.event', '.seconds', '.micros', '.details'];
 
+const qemu_domain_monitor_event_msg$new = function (this: qemu_domain_monitor_event_msg, f0: number, f1: remote_nonnull_domain, f2: remote_nonnull_string, f3: bigint, f4: number, f5: remote_string) { this.callbackID = f0; this.dom = f1; this.event = f2; this.seconds = f3; this.micros = f4; this.details = f5; } as unknown as new (f0: number, f1: remote_nonnull_domain, f2: remote_nonnull_string, f3: bigint, f4: number, f5: remote_string) => qemu_domain_monitor_event_msg;
+qemu_domain_monitor_event_msg$new.prototype = Object.prototype;
+
 export function dec_qemu_domain_monitor_event_msg(r: XdrReader): qemu_domain_monitor_event_msg {
   let f = 0;
   try {
@@ -341,7 +371,7 @@ export function dec_qemu_domain_monitor_event_msg(r: XdrReader): qemu_domain_mon
     const f4 = r.uint();
     f = 5;
     const f5 = (r.optional() ? r.string(4194304) : null);
-    return { callbackID: f0, dom: f1, event: f2, seconds: f3, micros: f4, details: f5 };
+    return new qemu_domain_monitor_event_msg$new(f0, f1, f2, f3, f4, f5);
   } catch (e) {
     throw xdrWithin(e, qemu_domain_monitor_event_msg$fields[f]);
   }
@@ -381,6 +411,9 @@ export interface qemu_domain_monitor_command_with_files_args {
 
 const qemu_domain_monitor_command_with_files_args$fields = ['.dom', '.cmd', '.flags'];
 
+const qemu_domain_monitor_command_with_files_args$new = function (this: qemu_domain_monitor_command_with_files_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.cmd = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => qemu_domain_monitor_command_with_files_args;
+qemu_domain_monitor_command_with_files_args$new.prototype = Object.prototype;
+
 export function dec_qemu_domain_monitor_command_with_files_args(r: XdrReader): qemu_domain_monitor_command_with_files_args {
   let f = 0;
   try {
@@ -389,7 +422,7 @@ export function dec_qemu_domain_monitor_command_with_files_args(r: XdrReader): q
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, cmd: f1, flags: f2 };
+    return new qemu_domain_monitor_command_with_files_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, qemu_domain_monitor_command_with_files_args$fields[f]);
   }
@@ -418,11 +451,14 @@ export interface qemu_domain_monitor_command_with_files_ret {
 
 const qemu_domain_monitor_command_with_files_ret$fields = ['.result'];
 
+const qemu_domain_monitor_command_with_files_ret$new = function (this: qemu_domain_monitor_command_with_files_ret, f0: remote_nonnull_string) { this.result = f0; } as unknown as new (f0: remote_nonnull_string) => qemu_domain_monitor_command_with_files_ret;
+qemu_domain_monitor_command_with_files_ret$new.prototype = Object.prototype;
+
 export function dec_qemu_domain_monitor_command_with_files_ret(r: XdrReader): qemu_domain_monitor_command_with_files_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { result: f0 };
+    return new qemu_domain_monitor_command_with_files_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, qemu_domain_monitor_command_with_files_ret$fields[f]);
   }

@@ -193,6 +193,9 @@ export interface remote_nonnull_domain {
 
 const remote_nonnull_domain$fields = ['.name', '.uuid', '.id'];
 
+const remote_nonnull_domain$new = function (this: remote_nonnull_domain, f0: remote_nonnull_string, f1: remote_uuid, f2: number) { this.name = f0; this.uuid = f1; this.id = f2; } as unknown as new (f0: remote_nonnull_string, f1: remote_uuid, f2: number) => remote_nonnull_domain;
+remote_nonnull_domain$new.prototype = Object.prototype;
+
 export function dec_remote_nonnull_domain(r: XdrReader): remote_nonnull_domain {
   let f = 0;
   try {
@@ -201,7 +204,7 @@ export function dec_remote_nonnull_domain(r: XdrReader): remote_nonnull_domain {
     const f1 = r.opaqueFixed(16);
     f = 2;
     const f2 = r.int();
-    return { name: f0, uuid: f1, id: f2 };
+    return new remote_nonnull_domain$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_nonnull_domain$fields[f]);
   }
@@ -231,13 +234,16 @@ export interface remote_nonnull_network {
 
 const remote_nonnull_network$fields = ['.name', '.uuid'];
 
+const remote_nonnull_network$new = function (this: remote_nonnull_network, f0: remote_nonnull_string, f1: remote_uuid) { this.name = f0; this.uuid = f1; } as unknown as new (f0: remote_nonnull_string, f1: remote_uuid) => remote_nonnull_network;
+remote_nonnull_network$new.prototype = Object.prototype;
+
 export function dec_remote_nonnull_network(r: XdrReader): remote_nonnull_network {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.opaqueFixed(16);
-    return { name: f0, uuid: f1 };
+    return new remote_nonnull_network$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_nonnull_network$fields[f]);
   }
@@ -265,13 +271,16 @@ export interface remote_nonnull_network_port {
 
 const remote_nonnull_network_port$fields = ['.net', '.uuid'];
 
+const remote_nonnull_network_port$new = function (this: remote_nonnull_network_port, f0: remote_nonnull_network, f1: remote_uuid) { this.net = f0; this.uuid = f1; } as unknown as new (f0: remote_nonnull_network, f1: remote_uuid) => remote_nonnull_network_port;
+remote_nonnull_network_port$new.prototype = Object.prototype;
+
 export function dec_remote_nonnull_network_port(r: XdrReader): remote_nonnull_network_port {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_network(r);
     f = 1;
     const f1 = r.opaqueFixed(16);
-    return { net: f0, uuid: f1 };
+    return new remote_nonnull_network_port$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_nonnull_network_port$fields[f]);
   }
@@ -299,13 +308,16 @@ export interface remote_nonnull_nwfilter {
 
 const remote_nonnull_nwfilter$fields = ['.name', '.uuid'];
 
+const remote_nonnull_nwfilter$new = function (this: remote_nonnull_nwfilter, f0: remote_nonnull_string, f1: remote_uuid) { this.name = f0; this.uuid = f1; } as unknown as new (f0: remote_nonnull_string, f1: remote_uuid) => remote_nonnull_nwfilter;
+remote_nonnull_nwfilter$new.prototype = Object.prototype;
+
 export function dec_remote_nonnull_nwfilter(r: XdrReader): remote_nonnull_nwfilter {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.opaqueFixed(16);
-    return { name: f0, uuid: f1 };
+    return new remote_nonnull_nwfilter$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_nonnull_nwfilter$fields[f]);
   }
@@ -333,13 +345,16 @@ export interface remote_nonnull_nwfilter_binding {
 
 const remote_nonnull_nwfilter_binding$fields = ['.portdev', '.filtername'];
 
+const remote_nonnull_nwfilter_binding$new = function (this: remote_nonnull_nwfilter_binding, f0: remote_nonnull_string, f1: remote_nonnull_string) { this.portdev = f0; this.filtername = f1; } as unknown as new (f0: remote_nonnull_string, f1: remote_nonnull_string) => remote_nonnull_nwfilter_binding;
+remote_nonnull_nwfilter_binding$new.prototype = Object.prototype;
+
 export function dec_remote_nonnull_nwfilter_binding(r: XdrReader): remote_nonnull_nwfilter_binding {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.string(4194304);
-    return { portdev: f0, filtername: f1 };
+    return new remote_nonnull_nwfilter_binding$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_nonnull_nwfilter_binding$fields[f]);
   }
@@ -367,13 +382,16 @@ export interface remote_nonnull_interface {
 
 const remote_nonnull_interface$fields = ['.name', '.mac'];
 
+const remote_nonnull_interface$new = function (this: remote_nonnull_interface, f0: remote_nonnull_string, f1: remote_nonnull_string) { this.name = f0; this.mac = f1; } as unknown as new (f0: remote_nonnull_string, f1: remote_nonnull_string) => remote_nonnull_interface;
+remote_nonnull_interface$new.prototype = Object.prototype;
+
 export function dec_remote_nonnull_interface(r: XdrReader): remote_nonnull_interface {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.string(4194304);
-    return { name: f0, mac: f1 };
+    return new remote_nonnull_interface$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_nonnull_interface$fields[f]);
   }
@@ -401,13 +419,16 @@ export interface remote_nonnull_storage_pool {
 
 const remote_nonnull_storage_pool$fields = ['.name', '.uuid'];
 
+const remote_nonnull_storage_pool$new = function (this: remote_nonnull_storage_pool, f0: remote_nonnull_string, f1: remote_uuid) { this.name = f0; this.uuid = f1; } as unknown as new (f0: remote_nonnull_string, f1: remote_uuid) => remote_nonnull_storage_pool;
+remote_nonnull_storage_pool$new.prototype = Object.prototype;
+
 export function dec_remote_nonnull_storage_pool(r: XdrReader): remote_nonnull_storage_pool {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.opaqueFixed(16);
-    return { name: f0, uuid: f1 };
+    return new remote_nonnull_storage_pool$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_nonnull_storage_pool$fields[f]);
   }
@@ -436,6 +457,9 @@ export interface remote_nonnull_storage_vol {
 
 const remote_nonnull_storage_vol$fields = ['.pool', '.name', '.key'];
 
+const remote_nonnull_storage_vol$new = function (this: remote_nonnull_storage_vol, f0: remote_nonnull_string, f1: remote_nonnull_string, f2: remote_nonnull_string) { this.pool = f0; this.name = f1; this.key = f2; } as unknown as new (f0: remote_nonnull_string, f1: remote_nonnull_string, f2: remote_nonnull_string) => remote_nonnull_storage_vol;
+remote_nonnull_storage_vol$new.prototype = Object.prototype;
+
 export function dec_remote_nonnull_storage_vol(r: XdrReader): remote_nonnull_storage_vol {
   let f = 0;
   try {
@@ -444,7 +468,7 @@ export function dec_remote_nonnull_storage_vol(r: XdrReader): remote_nonnull_sto
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.string(4194304);
-    return { pool: f0, name: f1, key: f2 };
+    return new remote_nonnull_storage_vol$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_nonnull_storage_vol$fields[f]);
   }
@@ -473,11 +497,14 @@ export interface remote_nonnull_node_device {
 
 const remote_nonnull_node_device$fields = ['.name'];
 
+const remote_nonnull_node_device$new = function (this: remote_nonnull_node_device, f0: remote_nonnull_string) { this.name = f0; } as unknown as new (f0: remote_nonnull_string) => remote_nonnull_node_device;
+remote_nonnull_node_device$new.prototype = Object.prototype;
+
 export function dec_remote_nonnull_node_device(r: XdrReader): remote_nonnull_node_device {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { name: f0 };
+    return new remote_nonnull_node_device$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_nonnull_node_device$fields[f]);
   }
@@ -504,6 +531,9 @@ export interface remote_nonnull_secret {
 
 const remote_nonnull_secret$fields = ['.uuid', '.usageType', '.usageID'];
 
+const remote_nonnull_secret$new = function (this: remote_nonnull_secret, f0: remote_uuid, f1: number, f2: remote_nonnull_string) { this.uuid = f0; this.usageType = f1; this.usageID = f2; } as unknown as new (f0: remote_uuid, f1: number, f2: remote_nonnull_string) => remote_nonnull_secret;
+remote_nonnull_secret$new.prototype = Object.prototype;
+
 export function dec_remote_nonnull_secret(r: XdrReader): remote_nonnull_secret {
   let f = 0;
   try {
@@ -512,7 +542,7 @@ export function dec_remote_nonnull_secret(r: XdrReader): remote_nonnull_secret {
     const f1 = r.int();
     f = 2;
     const f2 = r.string(4194304);
-    return { uuid: f0, usageType: f1, usageID: f2 };
+    return new remote_nonnull_secret$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_nonnull_secret$fields[f]);
   }
@@ -542,13 +572,16 @@ export interface remote_nonnull_domain_checkpoint {
 
 const remote_nonnull_domain_checkpoint$fields = ['.name', '.dom'];
 
+const remote_nonnull_domain_checkpoint$new = function (this: remote_nonnull_domain_checkpoint, f0: remote_nonnull_string, f1: remote_nonnull_domain) { this.name = f0; this.dom = f1; } as unknown as new (f0: remote_nonnull_string, f1: remote_nonnull_domain) => remote_nonnull_domain_checkpoint;
+remote_nonnull_domain_checkpoint$new.prototype = Object.prototype;
+
 export function dec_remote_nonnull_domain_checkpoint(r: XdrReader): remote_nonnull_domain_checkpoint {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = dec_remote_nonnull_domain(r);
-    return { name: f0, dom: f1 };
+    return new remote_nonnull_domain_checkpoint$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_nonnull_domain_checkpoint$fields[f]);
   }
@@ -576,13 +609,16 @@ export interface remote_nonnull_domain_snapshot {
 
 const remote_nonnull_domain_snapshot$fields = ['.name', '.dom'];
 
+const remote_nonnull_domain_snapshot$new = function (this: remote_nonnull_domain_snapshot, f0: remote_nonnull_string, f1: remote_nonnull_domain) { this.name = f0; this.dom = f1; } as unknown as new (f0: remote_nonnull_string, f1: remote_nonnull_domain) => remote_nonnull_domain_snapshot;
+remote_nonnull_domain_snapshot$new.prototype = Object.prototype;
+
 export function dec_remote_nonnull_domain_snapshot(r: XdrReader): remote_nonnull_domain_snapshot {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = dec_remote_nonnull_domain(r);
-    return { name: f0, dom: f1 };
+    return new remote_nonnull_domain_snapshot$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_nonnull_domain_snapshot$fields[f]);
   }
@@ -763,6 +799,9 @@ export interface remote_error {
 
 const remote_error$fields = ['.code', '.domain', '.message', '.level', '.dom', '.str1', '.str2', '.str3', '.int1', '.int2', '.net'];
 
+const remote_error$new = function (this: remote_error, f0: number, f1: number, f2: remote_string, f3: number, f4: remote_domain, f5: remote_string, f6: remote_string, f7: remote_string, f8: number, f9: number, f10: remote_network) { this.code = f0; this.domain = f1; this.message = f2; this.level = f3; this.dom = f4; this.str1 = f5; this.str2 = f6; this.str3 = f7; this.int1 = f8; this.int2 = f9; this.net = f10; } as unknown as new (f0: number, f1: number, f2: remote_string, f3: number, f4: remote_domain, f5: remote_string, f6: remote_string, f7: remote_string, f8: number, f9: number, f10: remote_network) => remote_error;
+remote_error$new.prototype = Object.prototype;
+
 export function dec_remote_error(r: XdrReader): remote_error {
   let f = 0;
   try {
@@ -787,7 +826,7 @@ export function dec_remote_error(r: XdrReader): remote_error {
     const f9 = r.int();
     f = 10;
     const f10 = (r.optional() ? dec_remote_nonnull_network(r) : null);
-    return { code: f0, domain: f1, message: f2, level: f3, dom: f4, str1: f5, str2: f6, str3: f7, int1: f8, int2: f9, net: f10 };
+    return new remote_error$new(f0, f1, f2, f3, f4, f5, f6, f7, f8, f9, f10);
   } catch (e) {
     throw xdrWithin(e, remote_error$fields[f]);
   }
@@ -872,6 +911,9 @@ export interface remote_vcpu_info {
 
 const remote_vcpu_info$fields = ['.number', '.state', '.cpu_time', '.cpu'];
 
+const remote_vcpu_info$new = function (this: remote_vcpu_info, f0: number, f1: number, f2: bigint, f3: number) { this.number = f0; this.state = f1; this.cpu_time = f2; this.cpu = f3; } as unknown as new (f0: number, f1: number, f2: bigint, f3: number) => remote_vcpu_info;
+remote_vcpu_info$new.prototype = Object.prototype;
+
 export function dec_remote_vcpu_info(r: XdrReader): remote_vcpu_info {
   let f = 0;
   try {
@@ -882,7 +924,7 @@ export function dec_remote_vcpu_info(r: XdrReader): remote_vcpu_info {
     const f2 = r.uhyper();
     f = 3;
     const f3 = r.int();
-    return { number: f0, state: f1, cpu_time: f2, cpu: f3 };
+    return new remote_vcpu_info$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_vcpu_info$fields[f]);
   }
@@ -916,6 +958,27 @@ export type remote_typed_param_value =
   | { type: 6; b: number }
   | { type: 7; s: remote_nonnull_string };
 
+const remote_typed_param_value$new0 = function (this: any, f0: number, f1: number) { this.type = f0; this.i = f1; } as unknown as new (f0: number, f1: number) => any;
+remote_typed_param_value$new0.prototype = Object.prototype;
+
+const remote_typed_param_value$new1 = function (this: any, f0: number, f1: number) { this.type = f0; this.ui = f1; } as unknown as new (f0: number, f1: number) => any;
+remote_typed_param_value$new1.prototype = Object.prototype;
+
+const remote_typed_param_value$new2 = function (this: any, f0: number, f1: bigint) { this.type = f0; this.l = f1; } as unknown as new (f0: number, f1: bigint) => any;
+remote_typed_param_value$new2.prototype = Object.prototype;
+
+const remote_typed_param_value$new3 = function (this: any, f0: number, f1: bigint) { this.type = f0; this.ul = f1; } as unknown as new (f0: number, f1: bigint) => any;
+remote_typed_param_value$new3.prototype = Object.prototype;
+
+const remote_typed_param_value$new4 = function (this: any, f0: number, f1: number) { this.type = f0; this.d = f1; } as unknown as new (f0: number, f1: number) => any;
+remote_typed_param_value$new4.prototype = Object.prototype;
+
+const remote_typed_param_value$new5 = function (this: any, f0: number, f1: number) { this.type = f0; this.b = f1; } as unknown as new (f0: number, f1: number) => any;
+remote_typed_param_value$new5.prototype = Object.prototype;
+
+const remote_typed_param_value$new6 = function (this: any, f0: number, f1: remote_nonnull_string) { this.type = f0; this.s = f1; } as unknown as new (f0: number, f1: remote_nonnull_string) => any;
+remote_typed_param_value$new6.prototype = Object.prototype;
+
 export function dec_remote_typed_param_value(r: XdrReader): remote_typed_param_value {
   let p = '.type';
   try {
@@ -924,37 +987,37 @@ export function dec_remote_typed_param_value(r: XdrReader): remote_typed_param_v
       case 1:
       {
         p = '.i';
-        return { type: d, i: r.int() } as remote_typed_param_value;
+        return new remote_typed_param_value$new0(d, r.int()) as remote_typed_param_value;
       }
       case 2:
       {
         p = '.ui';
-        return { type: d, ui: r.uint() } as remote_typed_param_value;
+        return new remote_typed_param_value$new1(d, r.uint()) as remote_typed_param_value;
       }
       case 3:
       {
         p = '.l';
-        return { type: d, l: r.hyper() } as remote_typed_param_value;
+        return new remote_typed_param_value$new2(d, r.hyper()) as remote_typed_param_value;
       }
       case 4:
       {
         p = '.ul';
-        return { type: d, ul: r.uhyper() } as remote_typed_param_value;
+        return new remote_typed_param_value$new3(d, r.uhyper()) as remote_typed_param_value;
       }
       case 5:
       {
         p = '.d';
-        return { type: d, d: r.double() } as remote_typed_param_value;
+        return new remote_typed_param_value$new4(d, r.double()) as remote_typed_param_value;
       }
       case 6:
       {
         p = '.b';
-        return { type: d, b: r.int() } as remote_typed_param_value;
+        return new remote_typed_param_value$new5(d, r.int()) as remote_typed_param_value;
       }
       case 7:
       {
         p = '.s';
-        return { type: d, s: r.string(4194304) } as remote_typed_param_value;
+        return new remote_typed_param_value$new6(d, r.string(4194304)) as remote_typed_param_value;
       }
       default: {
         throw new XdrError(`union discriminant ${d} has no arm and there is no default`);
@@ -1034,13 +1097,16 @@ export interface remote_typed_param {
 
 const remote_typed_param$fields = ['.field', '.value'];
 
+const remote_typed_param$new = function (this: remote_typed_param, f0: remote_nonnull_string, f1: remote_typed_param_value) { this.field = f0; this.value = f1; } as unknown as new (f0: remote_nonnull_string, f1: remote_typed_param_value) => remote_typed_param;
+remote_typed_param$new.prototype = Object.prototype;
+
 export function dec_remote_typed_param(r: XdrReader): remote_typed_param {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = dec_remote_typed_param_value(r);
-    return { field: f0, value: f1 };
+    return new remote_typed_param$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_typed_param$fields[f]);
   }
@@ -1068,13 +1134,16 @@ export interface remote_node_get_cpu_stats {
 
 const remote_node_get_cpu_stats$fields = ['.field', '.value'];
 
+const remote_node_get_cpu_stats$new = function (this: remote_node_get_cpu_stats, f0: remote_nonnull_string, f1: bigint) { this.field = f0; this.value = f1; } as unknown as new (f0: remote_nonnull_string, f1: bigint) => remote_node_get_cpu_stats;
+remote_node_get_cpu_stats$new.prototype = Object.prototype;
+
 export function dec_remote_node_get_cpu_stats(r: XdrReader): remote_node_get_cpu_stats {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.uhyper();
-    return { field: f0, value: f1 };
+    return new remote_node_get_cpu_stats$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_node_get_cpu_stats$fields[f]);
   }
@@ -1102,13 +1171,16 @@ export interface remote_node_get_memory_stats {
 
 const remote_node_get_memory_stats$fields = ['.field', '.value'];
 
+const remote_node_get_memory_stats$new = function (this: remote_node_get_memory_stats, f0: remote_nonnull_string, f1: bigint) { this.field = f0; this.value = f1; } as unknown as new (f0: remote_nonnull_string, f1: bigint) => remote_node_get_memory_stats;
+remote_node_get_memory_stats$new.prototype = Object.prototype;
+
 export function dec_remote_node_get_memory_stats(r: XdrReader): remote_node_get_memory_stats {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.uhyper();
-    return { field: f0, value: f1 };
+    return new remote_node_get_memory_stats$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_node_get_memory_stats$fields[f]);
   }
@@ -1136,13 +1208,16 @@ export interface remote_domain_disk_error {
 
 const remote_domain_disk_error$fields = ['.disk', '.error'];
 
+const remote_domain_disk_error$new = function (this: remote_domain_disk_error, f0: remote_nonnull_string, f1: number) { this.disk = f0; this.error = f1; } as unknown as new (f0: remote_nonnull_string, f1: number) => remote_domain_disk_error;
+remote_domain_disk_error$new.prototype = Object.prototype;
+
 export function dec_remote_domain_disk_error(r: XdrReader): remote_domain_disk_error {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.int();
-    return { disk: f0, error: f1 };
+    return new remote_domain_disk_error$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_disk_error$fields[f]);
   }
@@ -1170,13 +1245,16 @@ export interface remote_connect_open_args {
 
 const remote_connect_open_args$fields = ['.name', '.flags'];
 
+const remote_connect_open_args$new = function (this: remote_connect_open_args, f0: remote_string, f1: number) { this.name = f0; this.flags = f1; } as unknown as new (f0: remote_string, f1: number) => remote_connect_open_args;
+remote_connect_open_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_open_args(r: XdrReader): remote_connect_open_args {
   let f = 0;
   try {
     const f0 = (r.optional() ? r.string(4194304) : null);
     f = 1;
     const f1 = r.uint();
-    return { name: f0, flags: f1 };
+    return new remote_connect_open_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_open_args$fields[f]);
   }
@@ -1206,11 +1284,14 @@ export interface remote_connect_supports_feature_args {
 
 const remote_connect_supports_feature_args$fields = ['.feature'];
 
+const remote_connect_supports_feature_args$new = function (this: remote_connect_supports_feature_args, f0: number) { this.feature = f0; } as unknown as new (f0: number) => remote_connect_supports_feature_args;
+remote_connect_supports_feature_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_supports_feature_args(r: XdrReader): remote_connect_supports_feature_args {
   let f = 0;
   try {
     const f0 = r.int();
-    return { feature: f0 };
+    return new remote_connect_supports_feature_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_supports_feature_args$fields[f]);
   }
@@ -1235,11 +1316,14 @@ export interface remote_connect_supports_feature_ret {
 
 const remote_connect_supports_feature_ret$fields = ['.supported'];
 
+const remote_connect_supports_feature_ret$new = function (this: remote_connect_supports_feature_ret, f0: number) { this.supported = f0; } as unknown as new (f0: number) => remote_connect_supports_feature_ret;
+remote_connect_supports_feature_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_supports_feature_ret(r: XdrReader): remote_connect_supports_feature_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { supported: f0 };
+    return new remote_connect_supports_feature_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_supports_feature_ret$fields[f]);
   }
@@ -1264,11 +1348,14 @@ export interface remote_connect_get_type_ret {
 
 const remote_connect_get_type_ret$fields = ['.type'];
 
+const remote_connect_get_type_ret$new = function (this: remote_connect_get_type_ret, f0: remote_nonnull_string) { this.type = f0; } as unknown as new (f0: remote_nonnull_string) => remote_connect_get_type_ret;
+remote_connect_get_type_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_get_type_ret(r: XdrReader): remote_connect_get_type_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { type: f0 };
+    return new remote_connect_get_type_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_get_type_ret$fields[f]);
   }
@@ -1293,11 +1380,14 @@ export interface remote_connect_get_version_ret {
 
 const remote_connect_get_version_ret$fields = ['.hv_ver'];
 
+const remote_connect_get_version_ret$new = function (this: remote_connect_get_version_ret, f0: bigint) { this.hv_ver = f0; } as unknown as new (f0: bigint) => remote_connect_get_version_ret;
+remote_connect_get_version_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_get_version_ret(r: XdrReader): remote_connect_get_version_ret {
   let f = 0;
   try {
     const f0 = r.uhyper();
-    return { hv_ver: f0 };
+    return new remote_connect_get_version_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_get_version_ret$fields[f]);
   }
@@ -1322,11 +1412,14 @@ export interface remote_connect_get_lib_version_ret {
 
 const remote_connect_get_lib_version_ret$fields = ['.lib_ver'];
 
+const remote_connect_get_lib_version_ret$new = function (this: remote_connect_get_lib_version_ret, f0: bigint) { this.lib_ver = f0; } as unknown as new (f0: bigint) => remote_connect_get_lib_version_ret;
+remote_connect_get_lib_version_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_get_lib_version_ret(r: XdrReader): remote_connect_get_lib_version_ret {
   let f = 0;
   try {
     const f0 = r.uhyper();
-    return { lib_ver: f0 };
+    return new remote_connect_get_lib_version_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_get_lib_version_ret$fields[f]);
   }
@@ -1351,11 +1444,14 @@ export interface remote_connect_get_hostname_ret {
 
 const remote_connect_get_hostname_ret$fields = ['.hostname'];
 
+const remote_connect_get_hostname_ret$new = function (this: remote_connect_get_hostname_ret, f0: remote_nonnull_string) { this.hostname = f0; } as unknown as new (f0: remote_nonnull_string) => remote_connect_get_hostname_ret;
+remote_connect_get_hostname_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_get_hostname_ret(r: XdrReader): remote_connect_get_hostname_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { hostname: f0 };
+    return new remote_connect_get_hostname_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_get_hostname_ret$fields[f]);
   }
@@ -1380,11 +1476,14 @@ export interface remote_connect_get_sysinfo_args {
 
 const remote_connect_get_sysinfo_args$fields = ['.flags'];
 
+const remote_connect_get_sysinfo_args$new = function (this: remote_connect_get_sysinfo_args, f0: number) { this.flags = f0; } as unknown as new (f0: number) => remote_connect_get_sysinfo_args;
+remote_connect_get_sysinfo_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_get_sysinfo_args(r: XdrReader): remote_connect_get_sysinfo_args {
   let f = 0;
   try {
     const f0 = r.uint();
-    return { flags: f0 };
+    return new remote_connect_get_sysinfo_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_get_sysinfo_args$fields[f]);
   }
@@ -1409,11 +1508,14 @@ export interface remote_connect_get_sysinfo_ret {
 
 const remote_connect_get_sysinfo_ret$fields = ['.sysinfo'];
 
+const remote_connect_get_sysinfo_ret$new = function (this: remote_connect_get_sysinfo_ret, f0: remote_nonnull_string) { this.sysinfo = f0; } as unknown as new (f0: remote_nonnull_string) => remote_connect_get_sysinfo_ret;
+remote_connect_get_sysinfo_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_get_sysinfo_ret(r: XdrReader): remote_connect_get_sysinfo_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { sysinfo: f0 };
+    return new remote_connect_get_sysinfo_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_get_sysinfo_ret$fields[f]);
   }
@@ -1438,11 +1540,14 @@ export interface remote_connect_get_uri_ret {
 
 const remote_connect_get_uri_ret$fields = ['.uri'];
 
+const remote_connect_get_uri_ret$new = function (this: remote_connect_get_uri_ret, f0: remote_nonnull_string) { this.uri = f0; } as unknown as new (f0: remote_nonnull_string) => remote_connect_get_uri_ret;
+remote_connect_get_uri_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_get_uri_ret(r: XdrReader): remote_connect_get_uri_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { uri: f0 };
+    return new remote_connect_get_uri_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_get_uri_ret$fields[f]);
   }
@@ -1467,11 +1572,14 @@ export interface remote_connect_get_max_vcpus_args {
 
 const remote_connect_get_max_vcpus_args$fields = ['.type'];
 
+const remote_connect_get_max_vcpus_args$new = function (this: remote_connect_get_max_vcpus_args, f0: remote_string) { this.type = f0; } as unknown as new (f0: remote_string) => remote_connect_get_max_vcpus_args;
+remote_connect_get_max_vcpus_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_get_max_vcpus_args(r: XdrReader): remote_connect_get_max_vcpus_args {
   let f = 0;
   try {
     const f0 = (r.optional() ? r.string(4194304) : null);
-    return { type: f0 };
+    return new remote_connect_get_max_vcpus_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_get_max_vcpus_args$fields[f]);
   }
@@ -1499,11 +1607,14 @@ export interface remote_connect_get_max_vcpus_ret {
 
 const remote_connect_get_max_vcpus_ret$fields = ['.max_vcpus'];
 
+const remote_connect_get_max_vcpus_ret$new = function (this: remote_connect_get_max_vcpus_ret, f0: number) { this.max_vcpus = f0; } as unknown as new (f0: number) => remote_connect_get_max_vcpus_ret;
+remote_connect_get_max_vcpus_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_get_max_vcpus_ret(r: XdrReader): remote_connect_get_max_vcpus_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { max_vcpus: f0 };
+    return new remote_connect_get_max_vcpus_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_get_max_vcpus_ret$fields[f]);
   }
@@ -1535,6 +1646,9 @@ export interface remote_node_get_info_ret {
 
 const remote_node_get_info_ret$fields = ['.model', '.memory', '.cpus', '.mhz', '.nodes', '.sockets', '.cores', '.threads'];
 
+const remote_node_get_info_ret$new = function (this: remote_node_get_info_ret, f0: number[], f1: bigint, f2: number, f3: number, f4: number, f5: number, f6: number, f7: number) { this.model = f0; this.memory = f1; this.cpus = f2; this.mhz = f3; this.nodes = f4; this.sockets = f5; this.cores = f6; this.threads = f7; } as unknown as new (f0: number[], f1: bigint, f2: number, f3: number, f4: number, f5: number, f6: number, f7: number) => remote_node_get_info_ret;
+remote_node_get_info_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_get_info_ret(r: XdrReader): remote_node_get_info_ret {
   let f = 0;
   try {
@@ -1564,7 +1678,7 @@ export function dec_remote_node_get_info_ret(r: XdrReader): remote_node_get_info
     const f6 = r.int();
     f = 7;
     const f7 = r.int();
-    return { model: f0, memory: f1, cpus: f2, mhz: f3, nodes: f4, sockets: f5, cores: f6, threads: f7 };
+    return new remote_node_get_info_ret$new(f0, f1, f2, f3, f4, f5, f6, f7);
   } catch (e) {
     throw xdrWithin(e, remote_node_get_info_ret$fields[f]);
   }
@@ -1612,11 +1726,14 @@ export interface remote_connect_get_capabilities_ret {
 
 const remote_connect_get_capabilities_ret$fields = ['.capabilities'];
 
+const remote_connect_get_capabilities_ret$new = function (this: remote_connect_get_capabilities_ret, f0: remote_nonnull_string) { this.capabilities = f0; } as unknown as new (f0: remote_nonnull_string) => remote_connect_get_capabilities_ret;
+remote_connect_get_capabilities_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_get_capabilities_ret(r: XdrReader): remote_connect_get_capabilities_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { capabilities: f0 };
+    return new remote_connect_get_capabilities_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_get_capabilities_ret$fields[f]);
   }
@@ -1645,6 +1762,9 @@ export interface remote_connect_get_domain_capabilities_args {
 
 const remote_connect_get_domain_capabilities_args$fields = ['.emulatorbin', '.arch', '.machine', '.virttype', '.flags'];
 
+const remote_connect_get_domain_capabilities_args$new = function (this: remote_connect_get_domain_capabilities_args, f0: remote_string, f1: remote_string, f2: remote_string, f3: remote_string, f4: number) { this.emulatorbin = f0; this.arch = f1; this.machine = f2; this.virttype = f3; this.flags = f4; } as unknown as new (f0: remote_string, f1: remote_string, f2: remote_string, f3: remote_string, f4: number) => remote_connect_get_domain_capabilities_args;
+remote_connect_get_domain_capabilities_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_get_domain_capabilities_args(r: XdrReader): remote_connect_get_domain_capabilities_args {
   let f = 0;
   try {
@@ -1657,7 +1777,7 @@ export function dec_remote_connect_get_domain_capabilities_args(r: XdrReader): r
     const f3 = (r.optional() ? r.string(4194304) : null);
     f = 4;
     const f4 = r.uint();
-    return { emulatorbin: f0, arch: f1, machine: f2, virttype: f3, flags: f4 };
+    return new remote_connect_get_domain_capabilities_args$new(f0, f1, f2, f3, f4);
   } catch (e) {
     throw xdrWithin(e, remote_connect_get_domain_capabilities_args$fields[f]);
   }
@@ -1702,11 +1822,14 @@ export interface remote_connect_get_domain_capabilities_ret {
 
 const remote_connect_get_domain_capabilities_ret$fields = ['.capabilities'];
 
+const remote_connect_get_domain_capabilities_ret$new = function (this: remote_connect_get_domain_capabilities_ret, f0: remote_nonnull_string) { this.capabilities = f0; } as unknown as new (f0: remote_nonnull_string) => remote_connect_get_domain_capabilities_ret;
+remote_connect_get_domain_capabilities_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_get_domain_capabilities_ret(r: XdrReader): remote_connect_get_domain_capabilities_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { capabilities: f0 };
+    return new remote_connect_get_domain_capabilities_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_get_domain_capabilities_ret$fields[f]);
   }
@@ -1733,6 +1856,9 @@ export interface remote_node_get_cpu_stats_args {
 
 const remote_node_get_cpu_stats_args$fields = ['.cpuNum', '.nparams', '.flags'];
 
+const remote_node_get_cpu_stats_args$new = function (this: remote_node_get_cpu_stats_args, f0: number, f1: number, f2: number) { this.cpuNum = f0; this.nparams = f1; this.flags = f2; } as unknown as new (f0: number, f1: number, f2: number) => remote_node_get_cpu_stats_args;
+remote_node_get_cpu_stats_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_get_cpu_stats_args(r: XdrReader): remote_node_get_cpu_stats_args {
   let f = 0;
   try {
@@ -1741,7 +1867,7 @@ export function dec_remote_node_get_cpu_stats_args(r: XdrReader): remote_node_ge
     const f1 = r.int();
     f = 2;
     const f2 = r.uint();
-    return { cpuNum: f0, nparams: f1, flags: f2 };
+    return new remote_node_get_cpu_stats_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_node_get_cpu_stats_args$fields[f]);
   }
@@ -1771,6 +1897,9 @@ export interface remote_node_get_cpu_stats_ret {
 
 const remote_node_get_cpu_stats_ret$fields = ['.params', '.nparams'];
 
+const remote_node_get_cpu_stats_ret$new = function (this: remote_node_get_cpu_stats_ret, f0: remote_node_get_cpu_stats[], f1: number) { this.params = f0; this.nparams = f1; } as unknown as new (f0: remote_node_get_cpu_stats[], f1: number) => remote_node_get_cpu_stats_ret;
+remote_node_get_cpu_stats_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_get_cpu_stats_ret(r: XdrReader): remote_node_get_cpu_stats_ret {
   let f = 0;
   try {
@@ -1788,7 +1917,7 @@ export function dec_remote_node_get_cpu_stats_ret(r: XdrReader): remote_node_get
     f0 = a2;
     f = 1;
     const f1 = r.int();
-    return { params: f0, nparams: f1 };
+    return new remote_node_get_cpu_stats_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_node_get_cpu_stats_ret$fields[f]);
   }
@@ -1826,6 +1955,9 @@ export interface remote_node_get_memory_stats_args {
 
 const remote_node_get_memory_stats_args$fields = ['.nparams', '.cellNum', '.flags'];
 
+const remote_node_get_memory_stats_args$new = function (this: remote_node_get_memory_stats_args, f0: number, f1: number, f2: number) { this.nparams = f0; this.cellNum = f1; this.flags = f2; } as unknown as new (f0: number, f1: number, f2: number) => remote_node_get_memory_stats_args;
+remote_node_get_memory_stats_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_get_memory_stats_args(r: XdrReader): remote_node_get_memory_stats_args {
   let f = 0;
   try {
@@ -1834,7 +1966,7 @@ export function dec_remote_node_get_memory_stats_args(r: XdrReader): remote_node
     const f1 = r.int();
     f = 2;
     const f2 = r.uint();
-    return { nparams: f0, cellNum: f1, flags: f2 };
+    return new remote_node_get_memory_stats_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_node_get_memory_stats_args$fields[f]);
   }
@@ -1864,6 +1996,9 @@ export interface remote_node_get_memory_stats_ret {
 
 const remote_node_get_memory_stats_ret$fields = ['.params', '.nparams'];
 
+const remote_node_get_memory_stats_ret$new = function (this: remote_node_get_memory_stats_ret, f0: remote_node_get_memory_stats[], f1: number) { this.params = f0; this.nparams = f1; } as unknown as new (f0: remote_node_get_memory_stats[], f1: number) => remote_node_get_memory_stats_ret;
+remote_node_get_memory_stats_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_get_memory_stats_ret(r: XdrReader): remote_node_get_memory_stats_ret {
   let f = 0;
   try {
@@ -1881,7 +2016,7 @@ export function dec_remote_node_get_memory_stats_ret(r: XdrReader): remote_node_
     f0 = a2;
     f = 1;
     const f1 = r.int();
-    return { params: f0, nparams: f1 };
+    return new remote_node_get_memory_stats_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_node_get_memory_stats_ret$fields[f]);
   }
@@ -1918,13 +2053,16 @@ export interface remote_node_get_cells_free_memory_args {
 
 const remote_node_get_cells_free_memory_args$fields = ['.startCell', '.maxcells'];
 
+const remote_node_get_cells_free_memory_args$new = function (this: remote_node_get_cells_free_memory_args, f0: number, f1: number) { this.startCell = f0; this.maxcells = f1; } as unknown as new (f0: number, f1: number) => remote_node_get_cells_free_memory_args;
+remote_node_get_cells_free_memory_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_get_cells_free_memory_args(r: XdrReader): remote_node_get_cells_free_memory_args {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = r.int();
-    return { startCell: f0, maxcells: f1 };
+    return new remote_node_get_cells_free_memory_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_node_get_cells_free_memory_args$fields[f]);
   }
@@ -1951,6 +2089,9 @@ export interface remote_node_get_cells_free_memory_ret {
 
 const remote_node_get_cells_free_memory_ret$fields = ['.cells'];
 
+const remote_node_get_cells_free_memory_ret$new = function (this: remote_node_get_cells_free_memory_ret, f0: bigint[]) { this.cells = f0; } as unknown as new (f0: bigint[]) => remote_node_get_cells_free_memory_ret;
+remote_node_get_cells_free_memory_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_get_cells_free_memory_ret(r: XdrReader): remote_node_get_cells_free_memory_ret {
   let f = 0;
   try {
@@ -1966,7 +2107,7 @@ export function dec_remote_node_get_cells_free_memory_ret(r: XdrReader): remote_
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { cells: f0 };
+    return new remote_node_get_cells_free_memory_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_get_cells_free_memory_ret$fields[f]);
   }
@@ -2000,11 +2141,14 @@ export interface remote_node_get_free_memory_ret {
 
 const remote_node_get_free_memory_ret$fields = ['.freeMem'];
 
+const remote_node_get_free_memory_ret$new = function (this: remote_node_get_free_memory_ret, f0: bigint) { this.freeMem = f0; } as unknown as new (f0: bigint) => remote_node_get_free_memory_ret;
+remote_node_get_free_memory_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_get_free_memory_ret(r: XdrReader): remote_node_get_free_memory_ret {
   let f = 0;
   try {
     const f0 = r.uhyper();
-    return { freeMem: f0 };
+    return new remote_node_get_free_memory_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_get_free_memory_ret$fields[f]);
   }
@@ -2029,11 +2173,14 @@ export interface remote_domain_get_scheduler_type_args {
 
 const remote_domain_get_scheduler_type_args$fields = ['.dom'];
 
+const remote_domain_get_scheduler_type_args$new = function (this: remote_domain_get_scheduler_type_args, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_get_scheduler_type_args;
+remote_domain_get_scheduler_type_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_scheduler_type_args(r: XdrReader): remote_domain_get_scheduler_type_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_get_scheduler_type_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_scheduler_type_args$fields[f]);
   }
@@ -2059,13 +2206,16 @@ export interface remote_domain_get_scheduler_type_ret {
 
 const remote_domain_get_scheduler_type_ret$fields = ['.type', '.nparams'];
 
+const remote_domain_get_scheduler_type_ret$new = function (this: remote_domain_get_scheduler_type_ret, f0: remote_nonnull_string, f1: number) { this.type = f0; this.nparams = f1; } as unknown as new (f0: remote_nonnull_string, f1: number) => remote_domain_get_scheduler_type_ret;
+remote_domain_get_scheduler_type_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_scheduler_type_ret(r: XdrReader): remote_domain_get_scheduler_type_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.int();
-    return { type: f0, nparams: f1 };
+    return new remote_domain_get_scheduler_type_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_scheduler_type_ret$fields[f]);
   }
@@ -2093,13 +2243,16 @@ export interface remote_domain_get_scheduler_parameters_args {
 
 const remote_domain_get_scheduler_parameters_args$fields = ['.dom', '.nparams'];
 
+const remote_domain_get_scheduler_parameters_args$new = function (this: remote_domain_get_scheduler_parameters_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.nparams = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_scheduler_parameters_args;
+remote_domain_get_scheduler_parameters_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_scheduler_parameters_args(r: XdrReader): remote_domain_get_scheduler_parameters_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.int();
-    return { dom: f0, nparams: f1 };
+    return new remote_domain_get_scheduler_parameters_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_scheduler_parameters_args$fields[f]);
   }
@@ -2126,6 +2279,9 @@ export interface remote_domain_get_scheduler_parameters_ret {
 
 const remote_domain_get_scheduler_parameters_ret$fields = ['.params'];
 
+const remote_domain_get_scheduler_parameters_ret$new = function (this: remote_domain_get_scheduler_parameters_ret, f0: remote_typed_param[]) { this.params = f0; } as unknown as new (f0: remote_typed_param[]) => remote_domain_get_scheduler_parameters_ret;
+remote_domain_get_scheduler_parameters_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_scheduler_parameters_ret(r: XdrReader): remote_domain_get_scheduler_parameters_ret {
   let f = 0;
   try {
@@ -2141,7 +2297,7 @@ export function dec_remote_domain_get_scheduler_parameters_ret(r: XdrReader): re
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { params: f0 };
+    return new remote_domain_get_scheduler_parameters_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_scheduler_parameters_ret$fields[f]);
   }
@@ -2177,6 +2333,9 @@ export interface remote_domain_get_scheduler_parameters_flags_args {
 
 const remote_domain_get_scheduler_parameters_flags_args$fields = ['.dom', '.nparams', '.flags'];
 
+const remote_domain_get_scheduler_parameters_flags_args$new = function (this: remote_domain_get_scheduler_parameters_flags_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.nparams = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_get_scheduler_parameters_flags_args;
+remote_domain_get_scheduler_parameters_flags_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_scheduler_parameters_flags_args(r: XdrReader): remote_domain_get_scheduler_parameters_flags_args {
   let f = 0;
   try {
@@ -2185,7 +2344,7 @@ export function dec_remote_domain_get_scheduler_parameters_flags_args(r: XdrRead
     const f1 = r.int();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, nparams: f1, flags: f2 };
+    return new remote_domain_get_scheduler_parameters_flags_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_scheduler_parameters_flags_args$fields[f]);
   }
@@ -2214,6 +2373,9 @@ export interface remote_domain_get_scheduler_parameters_flags_ret {
 
 const remote_domain_get_scheduler_parameters_flags_ret$fields = ['.params'];
 
+const remote_domain_get_scheduler_parameters_flags_ret$new = function (this: remote_domain_get_scheduler_parameters_flags_ret, f0: remote_typed_param[]) { this.params = f0; } as unknown as new (f0: remote_typed_param[]) => remote_domain_get_scheduler_parameters_flags_ret;
+remote_domain_get_scheduler_parameters_flags_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_scheduler_parameters_flags_ret(r: XdrReader): remote_domain_get_scheduler_parameters_flags_ret {
   let f = 0;
   try {
@@ -2229,7 +2391,7 @@ export function dec_remote_domain_get_scheduler_parameters_flags_ret(r: XdrReade
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { params: f0 };
+    return new remote_domain_get_scheduler_parameters_flags_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_scheduler_parameters_flags_ret$fields[f]);
   }
@@ -2264,6 +2426,9 @@ export interface remote_domain_set_scheduler_parameters_args {
 
 const remote_domain_set_scheduler_parameters_args$fields = ['.dom', '.params'];
 
+const remote_domain_set_scheduler_parameters_args$new = function (this: remote_domain_set_scheduler_parameters_args, f0: remote_nonnull_domain, f1: remote_typed_param[]) { this.dom = f0; this.params = f1; } as unknown as new (f0: remote_nonnull_domain, f1: remote_typed_param[]) => remote_domain_set_scheduler_parameters_args;
+remote_domain_set_scheduler_parameters_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_scheduler_parameters_args(r: XdrReader): remote_domain_set_scheduler_parameters_args {
   let f = 0;
   try {
@@ -2281,7 +2446,7 @@ export function dec_remote_domain_set_scheduler_parameters_args(r: XdrReader): r
       throw xdrWithin(e, `[${i3}]`);
     }
     f1 = a2;
-    return { dom: f0, params: f1 };
+    return new remote_domain_set_scheduler_parameters_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_scheduler_parameters_args$fields[f]);
   }
@@ -2319,6 +2484,9 @@ export interface remote_domain_set_scheduler_parameters_flags_args {
 
 const remote_domain_set_scheduler_parameters_flags_args$fields = ['.dom', '.params', '.flags'];
 
+const remote_domain_set_scheduler_parameters_flags_args$new = function (this: remote_domain_set_scheduler_parameters_flags_args, f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) { this.dom = f0; this.params = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) => remote_domain_set_scheduler_parameters_flags_args;
+remote_domain_set_scheduler_parameters_flags_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_scheduler_parameters_flags_args(r: XdrReader): remote_domain_set_scheduler_parameters_flags_args {
   let f = 0;
   try {
@@ -2338,7 +2506,7 @@ export function dec_remote_domain_set_scheduler_parameters_flags_args(r: XdrRead
     f1 = a2;
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, params: f1, flags: f2 };
+    return new remote_domain_set_scheduler_parameters_flags_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_scheduler_parameters_flags_args$fields[f]);
   }
@@ -2378,6 +2546,9 @@ export interface remote_domain_set_blkio_parameters_args {
 
 const remote_domain_set_blkio_parameters_args$fields = ['.dom', '.params', '.flags'];
 
+const remote_domain_set_blkio_parameters_args$new = function (this: remote_domain_set_blkio_parameters_args, f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) { this.dom = f0; this.params = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) => remote_domain_set_blkio_parameters_args;
+remote_domain_set_blkio_parameters_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_blkio_parameters_args(r: XdrReader): remote_domain_set_blkio_parameters_args {
   let f = 0;
   try {
@@ -2397,7 +2568,7 @@ export function dec_remote_domain_set_blkio_parameters_args(r: XdrReader): remot
     f1 = a2;
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, params: f1, flags: f2 };
+    return new remote_domain_set_blkio_parameters_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_blkio_parameters_args$fields[f]);
   }
@@ -2437,6 +2608,9 @@ export interface remote_domain_get_blkio_parameters_args {
 
 const remote_domain_get_blkio_parameters_args$fields = ['.dom', '.nparams', '.flags'];
 
+const remote_domain_get_blkio_parameters_args$new = function (this: remote_domain_get_blkio_parameters_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.nparams = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_get_blkio_parameters_args;
+remote_domain_get_blkio_parameters_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_blkio_parameters_args(r: XdrReader): remote_domain_get_blkio_parameters_args {
   let f = 0;
   try {
@@ -2445,7 +2619,7 @@ export function dec_remote_domain_get_blkio_parameters_args(r: XdrReader): remot
     const f1 = r.int();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, nparams: f1, flags: f2 };
+    return new remote_domain_get_blkio_parameters_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_blkio_parameters_args$fields[f]);
   }
@@ -2475,6 +2649,9 @@ export interface remote_domain_get_blkio_parameters_ret {
 
 const remote_domain_get_blkio_parameters_ret$fields = ['.params', '.nparams'];
 
+const remote_domain_get_blkio_parameters_ret$new = function (this: remote_domain_get_blkio_parameters_ret, f0: remote_typed_param[], f1: number) { this.params = f0; this.nparams = f1; } as unknown as new (f0: remote_typed_param[], f1: number) => remote_domain_get_blkio_parameters_ret;
+remote_domain_get_blkio_parameters_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_blkio_parameters_ret(r: XdrReader): remote_domain_get_blkio_parameters_ret {
   let f = 0;
   try {
@@ -2492,7 +2669,7 @@ export function dec_remote_domain_get_blkio_parameters_ret(r: XdrReader): remote
     f0 = a2;
     f = 1;
     const f1 = r.int();
-    return { params: f0, nparams: f1 };
+    return new remote_domain_get_blkio_parameters_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_blkio_parameters_ret$fields[f]);
   }
@@ -2530,6 +2707,9 @@ export interface remote_domain_set_memory_parameters_args {
 
 const remote_domain_set_memory_parameters_args$fields = ['.dom', '.params', '.flags'];
 
+const remote_domain_set_memory_parameters_args$new = function (this: remote_domain_set_memory_parameters_args, f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) { this.dom = f0; this.params = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) => remote_domain_set_memory_parameters_args;
+remote_domain_set_memory_parameters_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_memory_parameters_args(r: XdrReader): remote_domain_set_memory_parameters_args {
   let f = 0;
   try {
@@ -2549,7 +2729,7 @@ export function dec_remote_domain_set_memory_parameters_args(r: XdrReader): remo
     f1 = a2;
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, params: f1, flags: f2 };
+    return new remote_domain_set_memory_parameters_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_memory_parameters_args$fields[f]);
   }
@@ -2589,6 +2769,9 @@ export interface remote_domain_get_memory_parameters_args {
 
 const remote_domain_get_memory_parameters_args$fields = ['.dom', '.nparams', '.flags'];
 
+const remote_domain_get_memory_parameters_args$new = function (this: remote_domain_get_memory_parameters_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.nparams = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_get_memory_parameters_args;
+remote_domain_get_memory_parameters_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_memory_parameters_args(r: XdrReader): remote_domain_get_memory_parameters_args {
   let f = 0;
   try {
@@ -2597,7 +2780,7 @@ export function dec_remote_domain_get_memory_parameters_args(r: XdrReader): remo
     const f1 = r.int();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, nparams: f1, flags: f2 };
+    return new remote_domain_get_memory_parameters_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_memory_parameters_args$fields[f]);
   }
@@ -2627,6 +2810,9 @@ export interface remote_domain_get_memory_parameters_ret {
 
 const remote_domain_get_memory_parameters_ret$fields = ['.params', '.nparams'];
 
+const remote_domain_get_memory_parameters_ret$new = function (this: remote_domain_get_memory_parameters_ret, f0: remote_typed_param[], f1: number) { this.params = f0; this.nparams = f1; } as unknown as new (f0: remote_typed_param[], f1: number) => remote_domain_get_memory_parameters_ret;
+remote_domain_get_memory_parameters_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_memory_parameters_ret(r: XdrReader): remote_domain_get_memory_parameters_ret {
   let f = 0;
   try {
@@ -2644,7 +2830,7 @@ export function dec_remote_domain_get_memory_parameters_ret(r: XdrReader): remot
     f0 = a2;
     f = 1;
     const f1 = r.int();
-    return { params: f0, nparams: f1 };
+    return new remote_domain_get_memory_parameters_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_memory_parameters_ret$fields[f]);
   }
@@ -2683,6 +2869,9 @@ export interface remote_domain_block_resize_args {
 
 const remote_domain_block_resize_args$fields = ['.dom', '.disk', '.size', '.flags'];
 
+const remote_domain_block_resize_args$new = function (this: remote_domain_block_resize_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: bigint, f3: number) { this.dom = f0; this.disk = f1; this.size = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: bigint, f3: number) => remote_domain_block_resize_args;
+remote_domain_block_resize_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_block_resize_args(r: XdrReader): remote_domain_block_resize_args {
   let f = 0;
   try {
@@ -2693,7 +2882,7 @@ export function dec_remote_domain_block_resize_args(r: XdrReader): remote_domain
     const f2 = r.uhyper();
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, disk: f1, size: f2, flags: f3 };
+    return new remote_domain_block_resize_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_block_resize_args$fields[f]);
   }
@@ -2726,6 +2915,9 @@ export interface remote_domain_set_numa_parameters_args {
 
 const remote_domain_set_numa_parameters_args$fields = ['.dom', '.params', '.flags'];
 
+const remote_domain_set_numa_parameters_args$new = function (this: remote_domain_set_numa_parameters_args, f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) { this.dom = f0; this.params = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) => remote_domain_set_numa_parameters_args;
+remote_domain_set_numa_parameters_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_numa_parameters_args(r: XdrReader): remote_domain_set_numa_parameters_args {
   let f = 0;
   try {
@@ -2745,7 +2937,7 @@ export function dec_remote_domain_set_numa_parameters_args(r: XdrReader): remote
     f1 = a2;
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, params: f1, flags: f2 };
+    return new remote_domain_set_numa_parameters_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_numa_parameters_args$fields[f]);
   }
@@ -2785,6 +2977,9 @@ export interface remote_domain_get_numa_parameters_args {
 
 const remote_domain_get_numa_parameters_args$fields = ['.dom', '.nparams', '.flags'];
 
+const remote_domain_get_numa_parameters_args$new = function (this: remote_domain_get_numa_parameters_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.nparams = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_get_numa_parameters_args;
+remote_domain_get_numa_parameters_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_numa_parameters_args(r: XdrReader): remote_domain_get_numa_parameters_args {
   let f = 0;
   try {
@@ -2793,7 +2988,7 @@ export function dec_remote_domain_get_numa_parameters_args(r: XdrReader): remote
     const f1 = r.int();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, nparams: f1, flags: f2 };
+    return new remote_domain_get_numa_parameters_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_numa_parameters_args$fields[f]);
   }
@@ -2823,6 +3018,9 @@ export interface remote_domain_get_numa_parameters_ret {
 
 const remote_domain_get_numa_parameters_ret$fields = ['.params', '.nparams'];
 
+const remote_domain_get_numa_parameters_ret$new = function (this: remote_domain_get_numa_parameters_ret, f0: remote_typed_param[], f1: number) { this.params = f0; this.nparams = f1; } as unknown as new (f0: remote_typed_param[], f1: number) => remote_domain_get_numa_parameters_ret;
+remote_domain_get_numa_parameters_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_numa_parameters_ret(r: XdrReader): remote_domain_get_numa_parameters_ret {
   let f = 0;
   try {
@@ -2840,7 +3038,7 @@ export function dec_remote_domain_get_numa_parameters_ret(r: XdrReader): remote_
     f0 = a2;
     f = 1;
     const f1 = r.int();
-    return { params: f0, nparams: f1 };
+    return new remote_domain_get_numa_parameters_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_numa_parameters_ret$fields[f]);
   }
@@ -2878,6 +3076,9 @@ export interface remote_domain_set_perf_events_args {
 
 const remote_domain_set_perf_events_args$fields = ['.dom', '.params', '.flags'];
 
+const remote_domain_set_perf_events_args$new = function (this: remote_domain_set_perf_events_args, f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) { this.dom = f0; this.params = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) => remote_domain_set_perf_events_args;
+remote_domain_set_perf_events_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_perf_events_args(r: XdrReader): remote_domain_set_perf_events_args {
   let f = 0;
   try {
@@ -2897,7 +3098,7 @@ export function dec_remote_domain_set_perf_events_args(r: XdrReader): remote_dom
     f1 = a2;
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, params: f1, flags: f2 };
+    return new remote_domain_set_perf_events_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_perf_events_args$fields[f]);
   }
@@ -2936,13 +3137,16 @@ export interface remote_domain_get_perf_events_args {
 
 const remote_domain_get_perf_events_args$fields = ['.dom', '.flags'];
 
+const remote_domain_get_perf_events_args$new = function (this: remote_domain_get_perf_events_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_perf_events_args;
+remote_domain_get_perf_events_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_perf_events_args(r: XdrReader): remote_domain_get_perf_events_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_get_perf_events_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_perf_events_args$fields[f]);
   }
@@ -2969,6 +3173,9 @@ export interface remote_domain_get_perf_events_ret {
 
 const remote_domain_get_perf_events_ret$fields = ['.params'];
 
+const remote_domain_get_perf_events_ret$new = function (this: remote_domain_get_perf_events_ret, f0: remote_typed_param[]) { this.params = f0; } as unknown as new (f0: remote_typed_param[]) => remote_domain_get_perf_events_ret;
+remote_domain_get_perf_events_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_perf_events_ret(r: XdrReader): remote_domain_get_perf_events_ret {
   let f = 0;
   try {
@@ -2984,7 +3191,7 @@ export function dec_remote_domain_get_perf_events_ret(r: XdrReader): remote_doma
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { params: f0 };
+    return new remote_domain_get_perf_events_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_perf_events_ret$fields[f]);
   }
@@ -3019,13 +3226,16 @@ export interface remote_domain_block_stats_args {
 
 const remote_domain_block_stats_args$fields = ['.dom', '.path'];
 
+const remote_domain_block_stats_args$new = function (this: remote_domain_block_stats_args, f0: remote_nonnull_domain, f1: remote_nonnull_string) { this.dom = f0; this.path = f1; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string) => remote_domain_block_stats_args;
+remote_domain_block_stats_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_block_stats_args(r: XdrReader): remote_domain_block_stats_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.string(4194304);
-    return { dom: f0, path: f1 };
+    return new remote_domain_block_stats_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_block_stats_args$fields[f]);
   }
@@ -3056,6 +3266,9 @@ export interface remote_domain_block_stats_ret {
 
 const remote_domain_block_stats_ret$fields = ['.rd_req', '.rd_bytes', '.wr_req', '.wr_bytes', '.errs'];
 
+const remote_domain_block_stats_ret$new = function (this: remote_domain_block_stats_ret, f0: bigint, f1: bigint, f2: bigint, f3: bigint, f4: bigint) { this.rd_req = f0; this.rd_bytes = f1; this.wr_req = f2; this.wr_bytes = f3; this.errs = f4; } as unknown as new (f0: bigint, f1: bigint, f2: bigint, f3: bigint, f4: bigint) => remote_domain_block_stats_ret;
+remote_domain_block_stats_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_block_stats_ret(r: XdrReader): remote_domain_block_stats_ret {
   let f = 0;
   try {
@@ -3068,7 +3281,7 @@ export function dec_remote_domain_block_stats_ret(r: XdrReader): remote_domain_b
     const f3 = r.hyper();
     f = 4;
     const f4 = r.hyper();
-    return { rd_req: f0, rd_bytes: f1, wr_req: f2, wr_bytes: f3, errs: f4 };
+    return new remote_domain_block_stats_ret$new(f0, f1, f2, f3, f4);
   } catch (e) {
     throw xdrWithin(e, remote_domain_block_stats_ret$fields[f]);
   }
@@ -3104,6 +3317,9 @@ export interface remote_domain_block_stats_flags_args {
 
 const remote_domain_block_stats_flags_args$fields = ['.dom', '.path', '.nparams', '.flags'];
 
+const remote_domain_block_stats_flags_args$new = function (this: remote_domain_block_stats_flags_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number, f3: number) { this.dom = f0; this.path = f1; this.nparams = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number, f3: number) => remote_domain_block_stats_flags_args;
+remote_domain_block_stats_flags_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_block_stats_flags_args(r: XdrReader): remote_domain_block_stats_flags_args {
   let f = 0;
   try {
@@ -3114,7 +3330,7 @@ export function dec_remote_domain_block_stats_flags_args(r: XdrReader): remote_d
     const f2 = r.int();
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, path: f1, nparams: f2, flags: f3 };
+    return new remote_domain_block_stats_flags_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_block_stats_flags_args$fields[f]);
   }
@@ -3146,6 +3362,9 @@ export interface remote_domain_block_stats_flags_ret {
 
 const remote_domain_block_stats_flags_ret$fields = ['.params', '.nparams'];
 
+const remote_domain_block_stats_flags_ret$new = function (this: remote_domain_block_stats_flags_ret, f0: remote_typed_param[], f1: number) { this.params = f0; this.nparams = f1; } as unknown as new (f0: remote_typed_param[], f1: number) => remote_domain_block_stats_flags_ret;
+remote_domain_block_stats_flags_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_block_stats_flags_ret(r: XdrReader): remote_domain_block_stats_flags_ret {
   let f = 0;
   try {
@@ -3163,7 +3382,7 @@ export function dec_remote_domain_block_stats_flags_ret(r: XdrReader): remote_do
     f0 = a2;
     f = 1;
     const f1 = r.int();
-    return { params: f0, nparams: f1 };
+    return new remote_domain_block_stats_flags_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_block_stats_flags_ret$fields[f]);
   }
@@ -3200,13 +3419,16 @@ export interface remote_domain_interface_stats_args {
 
 const remote_domain_interface_stats_args$fields = ['.dom', '.device'];
 
+const remote_domain_interface_stats_args$new = function (this: remote_domain_interface_stats_args, f0: remote_nonnull_domain, f1: remote_nonnull_string) { this.dom = f0; this.device = f1; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string) => remote_domain_interface_stats_args;
+remote_domain_interface_stats_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_interface_stats_args(r: XdrReader): remote_domain_interface_stats_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.string(4194304);
-    return { dom: f0, device: f1 };
+    return new remote_domain_interface_stats_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_interface_stats_args$fields[f]);
   }
@@ -3240,6 +3462,9 @@ export interface remote_domain_interface_stats_ret {
 
 const remote_domain_interface_stats_ret$fields = ['.rx_bytes', '.rx_packets', '.rx_errs', '.rx_drop', '.tx_bytes', '.tx_packets', '.tx_errs', '.tx_drop'];
 
+const remote_domain_interface_stats_ret$new = function (this: remote_domain_interface_stats_ret, f0: bigint, f1: bigint, f2: bigint, f3: bigint, f4: bigint, f5: bigint, f6: bigint, f7: bigint) { this.rx_bytes = f0; this.rx_packets = f1; this.rx_errs = f2; this.rx_drop = f3; this.tx_bytes = f4; this.tx_packets = f5; this.tx_errs = f6; this.tx_drop = f7; } as unknown as new (f0: bigint, f1: bigint, f2: bigint, f3: bigint, f4: bigint, f5: bigint, f6: bigint, f7: bigint) => remote_domain_interface_stats_ret;
+remote_domain_interface_stats_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_interface_stats_ret(r: XdrReader): remote_domain_interface_stats_ret {
   let f = 0;
   try {
@@ -3258,7 +3483,7 @@ export function dec_remote_domain_interface_stats_ret(r: XdrReader): remote_doma
     const f6 = r.hyper();
     f = 7;
     const f7 = r.hyper();
-    return { rx_bytes: f0, rx_packets: f1, rx_errs: f2, rx_drop: f3, tx_bytes: f4, tx_packets: f5, tx_errs: f6, tx_drop: f7 };
+    return new remote_domain_interface_stats_ret$new(f0, f1, f2, f3, f4, f5, f6, f7);
   } catch (e) {
     throw xdrWithin(e, remote_domain_interface_stats_ret$fields[f]);
   }
@@ -3300,6 +3525,9 @@ export interface remote_domain_set_interface_parameters_args {
 
 const remote_domain_set_interface_parameters_args$fields = ['.dom', '.device', '.params', '.flags'];
 
+const remote_domain_set_interface_parameters_args$new = function (this: remote_domain_set_interface_parameters_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: remote_typed_param[], f3: number) { this.dom = f0; this.device = f1; this.params = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: remote_typed_param[], f3: number) => remote_domain_set_interface_parameters_args;
+remote_domain_set_interface_parameters_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_interface_parameters_args(r: XdrReader): remote_domain_set_interface_parameters_args {
   let f = 0;
   try {
@@ -3321,7 +3549,7 @@ export function dec_remote_domain_set_interface_parameters_args(r: XdrReader): r
     f2 = a2;
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, device: f1, params: f2, flags: f3 };
+    return new remote_domain_set_interface_parameters_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_interface_parameters_args$fields[f]);
   }
@@ -3364,6 +3592,9 @@ export interface remote_domain_get_interface_parameters_args {
 
 const remote_domain_get_interface_parameters_args$fields = ['.dom', '.device', '.nparams', '.flags'];
 
+const remote_domain_get_interface_parameters_args$new = function (this: remote_domain_get_interface_parameters_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number, f3: number) { this.dom = f0; this.device = f1; this.nparams = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number, f3: number) => remote_domain_get_interface_parameters_args;
+remote_domain_get_interface_parameters_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_interface_parameters_args(r: XdrReader): remote_domain_get_interface_parameters_args {
   let f = 0;
   try {
@@ -3374,7 +3605,7 @@ export function dec_remote_domain_get_interface_parameters_args(r: XdrReader): r
     const f2 = r.int();
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, device: f1, nparams: f2, flags: f3 };
+    return new remote_domain_get_interface_parameters_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_interface_parameters_args$fields[f]);
   }
@@ -3406,6 +3637,9 @@ export interface remote_domain_get_interface_parameters_ret {
 
 const remote_domain_get_interface_parameters_ret$fields = ['.params', '.nparams'];
 
+const remote_domain_get_interface_parameters_ret$new = function (this: remote_domain_get_interface_parameters_ret, f0: remote_typed_param[], f1: number) { this.params = f0; this.nparams = f1; } as unknown as new (f0: remote_typed_param[], f1: number) => remote_domain_get_interface_parameters_ret;
+remote_domain_get_interface_parameters_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_interface_parameters_ret(r: XdrReader): remote_domain_get_interface_parameters_ret {
   let f = 0;
   try {
@@ -3423,7 +3657,7 @@ export function dec_remote_domain_get_interface_parameters_ret(r: XdrReader): re
     f0 = a2;
     f = 1;
     const f1 = r.int();
-    return { params: f0, nparams: f1 };
+    return new remote_domain_get_interface_parameters_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_interface_parameters_ret$fields[f]);
   }
@@ -3461,6 +3695,9 @@ export interface remote_domain_memory_stats_args {
 
 const remote_domain_memory_stats_args$fields = ['.dom', '.maxStats', '.flags'];
 
+const remote_domain_memory_stats_args$new = function (this: remote_domain_memory_stats_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.maxStats = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_memory_stats_args;
+remote_domain_memory_stats_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_memory_stats_args(r: XdrReader): remote_domain_memory_stats_args {
   let f = 0;
   try {
@@ -3469,7 +3706,7 @@ export function dec_remote_domain_memory_stats_args(r: XdrReader): remote_domain
     const f1 = r.uint();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, maxStats: f1, flags: f2 };
+    return new remote_domain_memory_stats_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_memory_stats_args$fields[f]);
   }
@@ -3499,13 +3736,16 @@ export interface remote_domain_memory_stat {
 
 const remote_domain_memory_stat$fields = ['.tag', '.val'];
 
+const remote_domain_memory_stat$new = function (this: remote_domain_memory_stat, f0: number, f1: bigint) { this.tag = f0; this.val = f1; } as unknown as new (f0: number, f1: bigint) => remote_domain_memory_stat;
+remote_domain_memory_stat$new.prototype = Object.prototype;
+
 export function dec_remote_domain_memory_stat(r: XdrReader): remote_domain_memory_stat {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = r.uhyper();
-    return { tag: f0, val: f1 };
+    return new remote_domain_memory_stat$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_memory_stat$fields[f]);
   }
@@ -3532,6 +3772,9 @@ export interface remote_domain_memory_stats_ret {
 
 const remote_domain_memory_stats_ret$fields = ['.stats'];
 
+const remote_domain_memory_stats_ret$new = function (this: remote_domain_memory_stats_ret, f0: remote_domain_memory_stat[]) { this.stats = f0; } as unknown as new (f0: remote_domain_memory_stat[]) => remote_domain_memory_stats_ret;
+remote_domain_memory_stats_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_memory_stats_ret(r: XdrReader): remote_domain_memory_stats_ret {
   let f = 0;
   try {
@@ -3547,7 +3790,7 @@ export function dec_remote_domain_memory_stats_ret(r: XdrReader): remote_domain_
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { stats: f0 };
+    return new remote_domain_memory_stats_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_memory_stats_ret$fields[f]);
   }
@@ -3585,6 +3828,9 @@ export interface remote_domain_block_peek_args {
 
 const remote_domain_block_peek_args$fields = ['.dom', '.path', '.offset', '.size', '.flags'];
 
+const remote_domain_block_peek_args$new = function (this: remote_domain_block_peek_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: bigint, f3: number, f4: number) { this.dom = f0; this.path = f1; this.offset = f2; this.size = f3; this.flags = f4; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: bigint, f3: number, f4: number) => remote_domain_block_peek_args;
+remote_domain_block_peek_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_block_peek_args(r: XdrReader): remote_domain_block_peek_args {
   let f = 0;
   try {
@@ -3597,7 +3843,7 @@ export function dec_remote_domain_block_peek_args(r: XdrReader): remote_domain_b
     const f3 = r.uint();
     f = 4;
     const f4 = r.uint();
-    return { dom: f0, path: f1, offset: f2, size: f3, flags: f4 };
+    return new remote_domain_block_peek_args$new(f0, f1, f2, f3, f4);
   } catch (e) {
     throw xdrWithin(e, remote_domain_block_peek_args$fields[f]);
   }
@@ -3630,11 +3876,14 @@ export interface remote_domain_block_peek_ret {
 
 const remote_domain_block_peek_ret$fields = ['.buffer'];
 
+const remote_domain_block_peek_ret$new = function (this: remote_domain_block_peek_ret, f0: Uint8Array) { this.buffer = f0; } as unknown as new (f0: Uint8Array) => remote_domain_block_peek_ret;
+remote_domain_block_peek_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_block_peek_ret(r: XdrReader): remote_domain_block_peek_ret {
   let f = 0;
   try {
     const f0 = r.opaque(4194304);
-    return { buffer: f0 };
+    return new remote_domain_block_peek_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_block_peek_ret$fields[f]);
   }
@@ -3662,6 +3911,9 @@ export interface remote_domain_memory_peek_args {
 
 const remote_domain_memory_peek_args$fields = ['.dom', '.offset', '.size', '.flags'];
 
+const remote_domain_memory_peek_args$new = function (this: remote_domain_memory_peek_args, f0: remote_nonnull_domain, f1: bigint, f2: number, f3: number) { this.dom = f0; this.offset = f1; this.size = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: bigint, f2: number, f3: number) => remote_domain_memory_peek_args;
+remote_domain_memory_peek_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_memory_peek_args(r: XdrReader): remote_domain_memory_peek_args {
   let f = 0;
   try {
@@ -3672,7 +3924,7 @@ export function dec_remote_domain_memory_peek_args(r: XdrReader): remote_domain_
     const f2 = r.uint();
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, offset: f1, size: f2, flags: f3 };
+    return new remote_domain_memory_peek_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_memory_peek_args$fields[f]);
   }
@@ -3703,11 +3955,14 @@ export interface remote_domain_memory_peek_ret {
 
 const remote_domain_memory_peek_ret$fields = ['.buffer'];
 
+const remote_domain_memory_peek_ret$new = function (this: remote_domain_memory_peek_ret, f0: Uint8Array) { this.buffer = f0; } as unknown as new (f0: Uint8Array) => remote_domain_memory_peek_ret;
+remote_domain_memory_peek_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_memory_peek_ret(r: XdrReader): remote_domain_memory_peek_ret {
   let f = 0;
   try {
     const f0 = r.opaque(4194304);
-    return { buffer: f0 };
+    return new remote_domain_memory_peek_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_memory_peek_ret$fields[f]);
   }
@@ -3734,6 +3989,9 @@ export interface remote_domain_get_block_info_args {
 
 const remote_domain_get_block_info_args$fields = ['.dom', '.path', '.flags'];
 
+const remote_domain_get_block_info_args$new = function (this: remote_domain_get_block_info_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.path = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => remote_domain_get_block_info_args;
+remote_domain_get_block_info_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_block_info_args(r: XdrReader): remote_domain_get_block_info_args {
   let f = 0;
   try {
@@ -3742,7 +4000,7 @@ export function dec_remote_domain_get_block_info_args(r: XdrReader): remote_doma
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, path: f1, flags: f2 };
+    return new remote_domain_get_block_info_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_block_info_args$fields[f]);
   }
@@ -3773,6 +4031,9 @@ export interface remote_domain_get_block_info_ret {
 
 const remote_domain_get_block_info_ret$fields = ['.allocation', '.capacity', '.physical'];
 
+const remote_domain_get_block_info_ret$new = function (this: remote_domain_get_block_info_ret, f0: bigint, f1: bigint, f2: bigint) { this.allocation = f0; this.capacity = f1; this.physical = f2; } as unknown as new (f0: bigint, f1: bigint, f2: bigint) => remote_domain_get_block_info_ret;
+remote_domain_get_block_info_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_block_info_ret(r: XdrReader): remote_domain_get_block_info_ret {
   let f = 0;
   try {
@@ -3781,7 +4042,7 @@ export function dec_remote_domain_get_block_info_ret(r: XdrReader): remote_domai
     const f1 = r.uhyper();
     f = 2;
     const f2 = r.uhyper();
-    return { allocation: f0, capacity: f1, physical: f2 };
+    return new remote_domain_get_block_info_ret$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_block_info_ret$fields[f]);
   }
@@ -3810,11 +4071,14 @@ export interface remote_connect_list_domains_args {
 
 const remote_connect_list_domains_args$fields = ['.maxids'];
 
+const remote_connect_list_domains_args$new = function (this: remote_connect_list_domains_args, f0: number) { this.maxids = f0; } as unknown as new (f0: number) => remote_connect_list_domains_args;
+remote_connect_list_domains_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_domains_args(r: XdrReader): remote_connect_list_domains_args {
   let f = 0;
   try {
     const f0 = r.int();
-    return { maxids: f0 };
+    return new remote_connect_list_domains_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_domains_args$fields[f]);
   }
@@ -3839,6 +4103,9 @@ export interface remote_connect_list_domains_ret {
 
 const remote_connect_list_domains_ret$fields = ['.ids'];
 
+const remote_connect_list_domains_ret$new = function (this: remote_connect_list_domains_ret, f0: number[]) { this.ids = f0; } as unknown as new (f0: number[]) => remote_connect_list_domains_ret;
+remote_connect_list_domains_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_domains_ret(r: XdrReader): remote_connect_list_domains_ret {
   let f = 0;
   try {
@@ -3854,7 +4121,7 @@ export function dec_remote_connect_list_domains_ret(r: XdrReader): remote_connec
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { ids: f0 };
+    return new remote_connect_list_domains_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_domains_ret$fields[f]);
   }
@@ -3888,11 +4155,14 @@ export interface remote_connect_num_of_domains_ret {
 
 const remote_connect_num_of_domains_ret$fields = ['.num'];
 
+const remote_connect_num_of_domains_ret$new = function (this: remote_connect_num_of_domains_ret, f0: number) { this.num = f0; } as unknown as new (f0: number) => remote_connect_num_of_domains_ret;
+remote_connect_num_of_domains_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_num_of_domains_ret(r: XdrReader): remote_connect_num_of_domains_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { num: f0 };
+    return new remote_connect_num_of_domains_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_num_of_domains_ret$fields[f]);
   }
@@ -3918,13 +4188,16 @@ export interface remote_domain_create_xml_args {
 
 const remote_domain_create_xml_args$fields = ['.xml_desc', '.flags'];
 
+const remote_domain_create_xml_args$new = function (this: remote_domain_create_xml_args, f0: remote_nonnull_string, f1: number) { this.xml_desc = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_string, f1: number) => remote_domain_create_xml_args;
+remote_domain_create_xml_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_create_xml_args(r: XdrReader): remote_domain_create_xml_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.uint();
-    return { xml_desc: f0, flags: f1 };
+    return new remote_domain_create_xml_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_create_xml_args$fields[f]);
   }
@@ -3951,11 +4224,14 @@ export interface remote_domain_create_xml_ret {
 
 const remote_domain_create_xml_ret$fields = ['.dom'];
 
+const remote_domain_create_xml_ret$new = function (this: remote_domain_create_xml_ret, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_create_xml_ret;
+remote_domain_create_xml_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_create_xml_ret(r: XdrReader): remote_domain_create_xml_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_create_xml_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_create_xml_ret$fields[f]);
   }
@@ -3981,13 +4257,16 @@ export interface remote_domain_create_xml_with_files_args {
 
 const remote_domain_create_xml_with_files_args$fields = ['.xml_desc', '.flags'];
 
+const remote_domain_create_xml_with_files_args$new = function (this: remote_domain_create_xml_with_files_args, f0: remote_nonnull_string, f1: number) { this.xml_desc = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_string, f1: number) => remote_domain_create_xml_with_files_args;
+remote_domain_create_xml_with_files_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_create_xml_with_files_args(r: XdrReader): remote_domain_create_xml_with_files_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.uint();
-    return { xml_desc: f0, flags: f1 };
+    return new remote_domain_create_xml_with_files_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_create_xml_with_files_args$fields[f]);
   }
@@ -4014,11 +4293,14 @@ export interface remote_domain_create_xml_with_files_ret {
 
 const remote_domain_create_xml_with_files_ret$fields = ['.dom'];
 
+const remote_domain_create_xml_with_files_ret$new = function (this: remote_domain_create_xml_with_files_ret, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_create_xml_with_files_ret;
+remote_domain_create_xml_with_files_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_create_xml_with_files_ret(r: XdrReader): remote_domain_create_xml_with_files_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_create_xml_with_files_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_create_xml_with_files_ret$fields[f]);
   }
@@ -4043,11 +4325,14 @@ export interface remote_domain_lookup_by_id_args {
 
 const remote_domain_lookup_by_id_args$fields = ['.id'];
 
+const remote_domain_lookup_by_id_args$new = function (this: remote_domain_lookup_by_id_args, f0: number) { this.id = f0; } as unknown as new (f0: number) => remote_domain_lookup_by_id_args;
+remote_domain_lookup_by_id_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_lookup_by_id_args(r: XdrReader): remote_domain_lookup_by_id_args {
   let f = 0;
   try {
     const f0 = r.int();
-    return { id: f0 };
+    return new remote_domain_lookup_by_id_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_lookup_by_id_args$fields[f]);
   }
@@ -4072,11 +4357,14 @@ export interface remote_domain_lookup_by_id_ret {
 
 const remote_domain_lookup_by_id_ret$fields = ['.dom'];
 
+const remote_domain_lookup_by_id_ret$new = function (this: remote_domain_lookup_by_id_ret, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_lookup_by_id_ret;
+remote_domain_lookup_by_id_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_lookup_by_id_ret(r: XdrReader): remote_domain_lookup_by_id_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_lookup_by_id_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_lookup_by_id_ret$fields[f]);
   }
@@ -4101,11 +4389,14 @@ export interface remote_domain_lookup_by_uuid_args {
 
 const remote_domain_lookup_by_uuid_args$fields = ['.uuid'];
 
+const remote_domain_lookup_by_uuid_args$new = function (this: remote_domain_lookup_by_uuid_args, f0: remote_uuid) { this.uuid = f0; } as unknown as new (f0: remote_uuid) => remote_domain_lookup_by_uuid_args;
+remote_domain_lookup_by_uuid_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_lookup_by_uuid_args(r: XdrReader): remote_domain_lookup_by_uuid_args {
   let f = 0;
   try {
     const f0 = r.opaqueFixed(16);
-    return { uuid: f0 };
+    return new remote_domain_lookup_by_uuid_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_lookup_by_uuid_args$fields[f]);
   }
@@ -4130,11 +4421,14 @@ export interface remote_domain_lookup_by_uuid_ret {
 
 const remote_domain_lookup_by_uuid_ret$fields = ['.dom'];
 
+const remote_domain_lookup_by_uuid_ret$new = function (this: remote_domain_lookup_by_uuid_ret, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_lookup_by_uuid_ret;
+remote_domain_lookup_by_uuid_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_lookup_by_uuid_ret(r: XdrReader): remote_domain_lookup_by_uuid_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_lookup_by_uuid_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_lookup_by_uuid_ret$fields[f]);
   }
@@ -4159,11 +4453,14 @@ export interface remote_domain_lookup_by_name_args {
 
 const remote_domain_lookup_by_name_args$fields = ['.name'];
 
+const remote_domain_lookup_by_name_args$new = function (this: remote_domain_lookup_by_name_args, f0: remote_nonnull_string) { this.name = f0; } as unknown as new (f0: remote_nonnull_string) => remote_domain_lookup_by_name_args;
+remote_domain_lookup_by_name_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_lookup_by_name_args(r: XdrReader): remote_domain_lookup_by_name_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { name: f0 };
+    return new remote_domain_lookup_by_name_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_lookup_by_name_args$fields[f]);
   }
@@ -4188,11 +4485,14 @@ export interface remote_domain_lookup_by_name_ret {
 
 const remote_domain_lookup_by_name_ret$fields = ['.dom'];
 
+const remote_domain_lookup_by_name_ret$new = function (this: remote_domain_lookup_by_name_ret, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_lookup_by_name_ret;
+remote_domain_lookup_by_name_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_lookup_by_name_ret(r: XdrReader): remote_domain_lookup_by_name_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_lookup_by_name_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_lookup_by_name_ret$fields[f]);
   }
@@ -4217,11 +4517,14 @@ export interface remote_domain_suspend_args {
 
 const remote_domain_suspend_args$fields = ['.dom'];
 
+const remote_domain_suspend_args$new = function (this: remote_domain_suspend_args, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_suspend_args;
+remote_domain_suspend_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_suspend_args(r: XdrReader): remote_domain_suspend_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_suspend_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_suspend_args$fields[f]);
   }
@@ -4246,11 +4549,14 @@ export interface remote_domain_resume_args {
 
 const remote_domain_resume_args$fields = ['.dom'];
 
+const remote_domain_resume_args$new = function (this: remote_domain_resume_args, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_resume_args;
+remote_domain_resume_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_resume_args(r: XdrReader): remote_domain_resume_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_resume_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_resume_args$fields[f]);
   }
@@ -4278,6 +4584,9 @@ export interface remote_domain_pm_suspend_for_duration_args {
 
 const remote_domain_pm_suspend_for_duration_args$fields = ['.dom', '.target', '.duration', '.flags'];
 
+const remote_domain_pm_suspend_for_duration_args$new = function (this: remote_domain_pm_suspend_for_duration_args, f0: remote_nonnull_domain, f1: number, f2: bigint, f3: number) { this.dom = f0; this.target = f1; this.duration = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: bigint, f3: number) => remote_domain_pm_suspend_for_duration_args;
+remote_domain_pm_suspend_for_duration_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_pm_suspend_for_duration_args(r: XdrReader): remote_domain_pm_suspend_for_duration_args {
   let f = 0;
   try {
@@ -4288,7 +4597,7 @@ export function dec_remote_domain_pm_suspend_for_duration_args(r: XdrReader): re
     const f2 = r.uhyper();
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, target: f1, duration: f2, flags: f3 };
+    return new remote_domain_pm_suspend_for_duration_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_pm_suspend_for_duration_args$fields[f]);
   }
@@ -4320,13 +4629,16 @@ export interface remote_domain_pm_wakeup_args {
 
 const remote_domain_pm_wakeup_args$fields = ['.dom', '.flags'];
 
+const remote_domain_pm_wakeup_args$new = function (this: remote_domain_pm_wakeup_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_pm_wakeup_args;
+remote_domain_pm_wakeup_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_pm_wakeup_args(r: XdrReader): remote_domain_pm_wakeup_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_pm_wakeup_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_pm_wakeup_args$fields[f]);
   }
@@ -4353,11 +4665,14 @@ export interface remote_domain_shutdown_args {
 
 const remote_domain_shutdown_args$fields = ['.dom'];
 
+const remote_domain_shutdown_args$new = function (this: remote_domain_shutdown_args, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_shutdown_args;
+remote_domain_shutdown_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_shutdown_args(r: XdrReader): remote_domain_shutdown_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_shutdown_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_shutdown_args$fields[f]);
   }
@@ -4383,13 +4698,16 @@ export interface remote_domain_reboot_args {
 
 const remote_domain_reboot_args$fields = ['.dom', '.flags'];
 
+const remote_domain_reboot_args$new = function (this: remote_domain_reboot_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_reboot_args;
+remote_domain_reboot_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_reboot_args(r: XdrReader): remote_domain_reboot_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_reboot_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_reboot_args$fields[f]);
   }
@@ -4417,13 +4735,16 @@ export interface remote_domain_reset_args {
 
 const remote_domain_reset_args$fields = ['.dom', '.flags'];
 
+const remote_domain_reset_args$new = function (this: remote_domain_reset_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_reset_args;
+remote_domain_reset_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_reset_args(r: XdrReader): remote_domain_reset_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_reset_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_reset_args$fields[f]);
   }
@@ -4450,11 +4771,14 @@ export interface remote_domain_destroy_args {
 
 const remote_domain_destroy_args$fields = ['.dom'];
 
+const remote_domain_destroy_args$new = function (this: remote_domain_destroy_args, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_destroy_args;
+remote_domain_destroy_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_destroy_args(r: XdrReader): remote_domain_destroy_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_destroy_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_destroy_args$fields[f]);
   }
@@ -4480,13 +4804,16 @@ export interface remote_domain_destroy_flags_args {
 
 const remote_domain_destroy_flags_args$fields = ['.dom', '.flags'];
 
+const remote_domain_destroy_flags_args$new = function (this: remote_domain_destroy_flags_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_destroy_flags_args;
+remote_domain_destroy_flags_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_destroy_flags_args(r: XdrReader): remote_domain_destroy_flags_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_destroy_flags_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_destroy_flags_args$fields[f]);
   }
@@ -4513,11 +4840,14 @@ export interface remote_domain_get_os_type_args {
 
 const remote_domain_get_os_type_args$fields = ['.dom'];
 
+const remote_domain_get_os_type_args$new = function (this: remote_domain_get_os_type_args, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_get_os_type_args;
+remote_domain_get_os_type_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_os_type_args(r: XdrReader): remote_domain_get_os_type_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_get_os_type_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_os_type_args$fields[f]);
   }
@@ -4542,11 +4872,14 @@ export interface remote_domain_get_os_type_ret {
 
 const remote_domain_get_os_type_ret$fields = ['.type'];
 
+const remote_domain_get_os_type_ret$new = function (this: remote_domain_get_os_type_ret, f0: remote_nonnull_string) { this.type = f0; } as unknown as new (f0: remote_nonnull_string) => remote_domain_get_os_type_ret;
+remote_domain_get_os_type_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_os_type_ret(r: XdrReader): remote_domain_get_os_type_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { type: f0 };
+    return new remote_domain_get_os_type_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_os_type_ret$fields[f]);
   }
@@ -4571,11 +4904,14 @@ export interface remote_domain_get_max_memory_args {
 
 const remote_domain_get_max_memory_args$fields = ['.dom'];
 
+const remote_domain_get_max_memory_args$new = function (this: remote_domain_get_max_memory_args, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_get_max_memory_args;
+remote_domain_get_max_memory_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_max_memory_args(r: XdrReader): remote_domain_get_max_memory_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_get_max_memory_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_max_memory_args$fields[f]);
   }
@@ -4600,11 +4936,14 @@ export interface remote_domain_get_max_memory_ret {
 
 const remote_domain_get_max_memory_ret$fields = ['.memory'];
 
+const remote_domain_get_max_memory_ret$new = function (this: remote_domain_get_max_memory_ret, f0: bigint) { this.memory = f0; } as unknown as new (f0: bigint) => remote_domain_get_max_memory_ret;
+remote_domain_get_max_memory_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_max_memory_ret(r: XdrReader): remote_domain_get_max_memory_ret {
   let f = 0;
   try {
     const f0 = r.uhyper();
-    return { memory: f0 };
+    return new remote_domain_get_max_memory_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_max_memory_ret$fields[f]);
   }
@@ -4630,13 +4969,16 @@ export interface remote_domain_set_max_memory_args {
 
 const remote_domain_set_max_memory_args$fields = ['.dom', '.memory'];
 
+const remote_domain_set_max_memory_args$new = function (this: remote_domain_set_max_memory_args, f0: remote_nonnull_domain, f1: bigint) { this.dom = f0; this.memory = f1; } as unknown as new (f0: remote_nonnull_domain, f1: bigint) => remote_domain_set_max_memory_args;
+remote_domain_set_max_memory_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_max_memory_args(r: XdrReader): remote_domain_set_max_memory_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uhyper();
-    return { dom: f0, memory: f1 };
+    return new remote_domain_set_max_memory_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_max_memory_args$fields[f]);
   }
@@ -4664,13 +5006,16 @@ export interface remote_domain_set_memory_args {
 
 const remote_domain_set_memory_args$fields = ['.dom', '.memory'];
 
+const remote_domain_set_memory_args$new = function (this: remote_domain_set_memory_args, f0: remote_nonnull_domain, f1: bigint) { this.dom = f0; this.memory = f1; } as unknown as new (f0: remote_nonnull_domain, f1: bigint) => remote_domain_set_memory_args;
+remote_domain_set_memory_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_memory_args(r: XdrReader): remote_domain_set_memory_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uhyper();
-    return { dom: f0, memory: f1 };
+    return new remote_domain_set_memory_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_memory_args$fields[f]);
   }
@@ -4699,6 +5044,9 @@ export interface remote_domain_set_memory_flags_args {
 
 const remote_domain_set_memory_flags_args$fields = ['.dom', '.memory', '.flags'];
 
+const remote_domain_set_memory_flags_args$new = function (this: remote_domain_set_memory_flags_args, f0: remote_nonnull_domain, f1: bigint, f2: number) { this.dom = f0; this.memory = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: bigint, f2: number) => remote_domain_set_memory_flags_args;
+remote_domain_set_memory_flags_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_memory_flags_args(r: XdrReader): remote_domain_set_memory_flags_args {
   let f = 0;
   try {
@@ -4707,7 +5055,7 @@ export function dec_remote_domain_set_memory_flags_args(r: XdrReader): remote_do
     const f1 = r.uhyper();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, memory: f1, flags: f2 };
+    return new remote_domain_set_memory_flags_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_memory_flags_args$fields[f]);
   }
@@ -4738,6 +5086,9 @@ export interface remote_domain_set_memory_stats_period_args {
 
 const remote_domain_set_memory_stats_period_args$fields = ['.dom', '.period', '.flags'];
 
+const remote_domain_set_memory_stats_period_args$new = function (this: remote_domain_set_memory_stats_period_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.period = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_set_memory_stats_period_args;
+remote_domain_set_memory_stats_period_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_memory_stats_period_args(r: XdrReader): remote_domain_set_memory_stats_period_args {
   let f = 0;
   try {
@@ -4746,7 +5097,7 @@ export function dec_remote_domain_set_memory_stats_period_args(r: XdrReader): re
     const f1 = r.int();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, period: f1, flags: f2 };
+    return new remote_domain_set_memory_stats_period_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_memory_stats_period_args$fields[f]);
   }
@@ -4775,11 +5126,14 @@ export interface remote_domain_get_info_args {
 
 const remote_domain_get_info_args$fields = ['.dom'];
 
+const remote_domain_get_info_args$new = function (this: remote_domain_get_info_args, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_get_info_args;
+remote_domain_get_info_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_info_args(r: XdrReader): remote_domain_get_info_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_get_info_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_info_args$fields[f]);
   }
@@ -4808,6 +5162,9 @@ export interface remote_domain_get_info_ret {
 
 const remote_domain_get_info_ret$fields = ['.state', '.maxMem', '.memory', '.nrVirtCpu', '.cpuTime'];
 
+const remote_domain_get_info_ret$new = function (this: remote_domain_get_info_ret, f0: number, f1: bigint, f2: bigint, f3: number, f4: bigint) { this.state = f0; this.maxMem = f1; this.memory = f2; this.nrVirtCpu = f3; this.cpuTime = f4; } as unknown as new (f0: number, f1: bigint, f2: bigint, f3: number, f4: bigint) => remote_domain_get_info_ret;
+remote_domain_get_info_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_info_ret(r: XdrReader): remote_domain_get_info_ret {
   let f = 0;
   try {
@@ -4820,7 +5177,7 @@ export function dec_remote_domain_get_info_ret(r: XdrReader): remote_domain_get_
     const f3 = r.intIn(0, 65535);
     f = 4;
     const f4 = r.uhyper();
-    return { state: f0, maxMem: f1, memory: f2, nrVirtCpu: f3, cpuTime: f4 };
+    return new remote_domain_get_info_ret$new(f0, f1, f2, f3, f4);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_info_ret$fields[f]);
   }
@@ -4854,13 +5211,16 @@ export interface remote_domain_save_args {
 
 const remote_domain_save_args$fields = ['.dom', '.to'];
 
+const remote_domain_save_args$new = function (this: remote_domain_save_args, f0: remote_nonnull_domain, f1: remote_nonnull_string) { this.dom = f0; this.to = f1; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string) => remote_domain_save_args;
+remote_domain_save_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_save_args(r: XdrReader): remote_domain_save_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.string(4194304);
-    return { dom: f0, to: f1 };
+    return new remote_domain_save_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_save_args$fields[f]);
   }
@@ -4890,6 +5250,9 @@ export interface remote_domain_save_flags_args {
 
 const remote_domain_save_flags_args$fields = ['.dom', '.to', '.dxml', '.flags'];
 
+const remote_domain_save_flags_args$new = function (this: remote_domain_save_flags_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: remote_string, f3: number) { this.dom = f0; this.to = f1; this.dxml = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: remote_string, f3: number) => remote_domain_save_flags_args;
+remote_domain_save_flags_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_save_flags_args(r: XdrReader): remote_domain_save_flags_args {
   let f = 0;
   try {
@@ -4900,7 +5263,7 @@ export function dec_remote_domain_save_flags_args(r: XdrReader): remote_domain_s
     const f2 = (r.optional() ? r.string(4194304) : null);
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, to: f1, dxml: f2, flags: f3 };
+    return new remote_domain_save_flags_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_save_flags_args$fields[f]);
   }
@@ -4936,6 +5299,9 @@ export interface remote_domain_save_params_args {
 
 const remote_domain_save_params_args$fields = ['.dom', '.params', '.flags'];
 
+const remote_domain_save_params_args$new = function (this: remote_domain_save_params_args, f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) { this.dom = f0; this.params = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) => remote_domain_save_params_args;
+remote_domain_save_params_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_save_params_args(r: XdrReader): remote_domain_save_params_args {
   let f = 0;
   try {
@@ -4955,7 +5321,7 @@ export function dec_remote_domain_save_params_args(r: XdrReader): remote_domain_
     f1 = a2;
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, params: f1, flags: f2 };
+    return new remote_domain_save_params_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_save_params_args$fields[f]);
   }
@@ -4993,11 +5359,14 @@ export interface remote_domain_restore_args {
 
 const remote_domain_restore_args$fields = ['.from'];
 
+const remote_domain_restore_args$new = function (this: remote_domain_restore_args, f0: remote_nonnull_string) { this.from = f0; } as unknown as new (f0: remote_nonnull_string) => remote_domain_restore_args;
+remote_domain_restore_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_restore_args(r: XdrReader): remote_domain_restore_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { from: f0 };
+    return new remote_domain_restore_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_restore_args$fields[f]);
   }
@@ -5024,6 +5393,9 @@ export interface remote_domain_restore_flags_args {
 
 const remote_domain_restore_flags_args$fields = ['.from', '.dxml', '.flags'];
 
+const remote_domain_restore_flags_args$new = function (this: remote_domain_restore_flags_args, f0: remote_nonnull_string, f1: remote_string, f2: number) { this.from = f0; this.dxml = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_string, f1: remote_string, f2: number) => remote_domain_restore_flags_args;
+remote_domain_restore_flags_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_restore_flags_args(r: XdrReader): remote_domain_restore_flags_args {
   let f = 0;
   try {
@@ -5032,7 +5404,7 @@ export function dec_remote_domain_restore_flags_args(r: XdrReader): remote_domai
     const f1 = (r.optional() ? r.string(4194304) : null);
     f = 2;
     const f2 = r.uint();
-    return { from: f0, dxml: f1, flags: f2 };
+    return new remote_domain_restore_flags_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_restore_flags_args$fields[f]);
   }
@@ -5065,6 +5437,9 @@ export interface remote_domain_restore_params_args {
 
 const remote_domain_restore_params_args$fields = ['.params', '.flags'];
 
+const remote_domain_restore_params_args$new = function (this: remote_domain_restore_params_args, f0: remote_typed_param[], f1: number) { this.params = f0; this.flags = f1; } as unknown as new (f0: remote_typed_param[], f1: number) => remote_domain_restore_params_args;
+remote_domain_restore_params_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_restore_params_args(r: XdrReader): remote_domain_restore_params_args {
   let f = 0;
   try {
@@ -5082,7 +5457,7 @@ export function dec_remote_domain_restore_params_args(r: XdrReader): remote_doma
     f0 = a2;
     f = 1;
     const f1 = r.uint();
-    return { params: f0, flags: f1 };
+    return new remote_domain_restore_params_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_restore_params_args$fields[f]);
   }
@@ -5119,13 +5494,16 @@ export interface remote_domain_save_image_get_xml_desc_args {
 
 const remote_domain_save_image_get_xml_desc_args$fields = ['.file', '.flags'];
 
+const remote_domain_save_image_get_xml_desc_args$new = function (this: remote_domain_save_image_get_xml_desc_args, f0: remote_nonnull_string, f1: number) { this.file = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_string, f1: number) => remote_domain_save_image_get_xml_desc_args;
+remote_domain_save_image_get_xml_desc_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_save_image_get_xml_desc_args(r: XdrReader): remote_domain_save_image_get_xml_desc_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.uint();
-    return { file: f0, flags: f1 };
+    return new remote_domain_save_image_get_xml_desc_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_save_image_get_xml_desc_args$fields[f]);
   }
@@ -5152,11 +5530,14 @@ export interface remote_domain_save_image_get_xml_desc_ret {
 
 const remote_domain_save_image_get_xml_desc_ret$fields = ['.xml'];
 
+const remote_domain_save_image_get_xml_desc_ret$new = function (this: remote_domain_save_image_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; } as unknown as new (f0: remote_nonnull_string) => remote_domain_save_image_get_xml_desc_ret;
+remote_domain_save_image_get_xml_desc_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_save_image_get_xml_desc_ret(r: XdrReader): remote_domain_save_image_get_xml_desc_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { xml: f0 };
+    return new remote_domain_save_image_get_xml_desc_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_save_image_get_xml_desc_ret$fields[f]);
   }
@@ -5183,6 +5564,9 @@ export interface remote_domain_save_image_define_xml_args {
 
 const remote_domain_save_image_define_xml_args$fields = ['.file', '.dxml', '.flags'];
 
+const remote_domain_save_image_define_xml_args$new = function (this: remote_domain_save_image_define_xml_args, f0: remote_nonnull_string, f1: remote_nonnull_string, f2: number) { this.file = f0; this.dxml = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_string, f1: remote_nonnull_string, f2: number) => remote_domain_save_image_define_xml_args;
+remote_domain_save_image_define_xml_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_save_image_define_xml_args(r: XdrReader): remote_domain_save_image_define_xml_args {
   let f = 0;
   try {
@@ -5191,7 +5575,7 @@ export function dec_remote_domain_save_image_define_xml_args(r: XdrReader): remo
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { file: f0, dxml: f1, flags: f2 };
+    return new remote_domain_save_image_define_xml_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_save_image_define_xml_args$fields[f]);
   }
@@ -5222,6 +5606,9 @@ export interface remote_domain_core_dump_args {
 
 const remote_domain_core_dump_args$fields = ['.dom', '.to', '.flags'];
 
+const remote_domain_core_dump_args$new = function (this: remote_domain_core_dump_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.to = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => remote_domain_core_dump_args;
+remote_domain_core_dump_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_core_dump_args(r: XdrReader): remote_domain_core_dump_args {
   let f = 0;
   try {
@@ -5230,7 +5617,7 @@ export function dec_remote_domain_core_dump_args(r: XdrReader): remote_domain_co
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, to: f1, flags: f2 };
+    return new remote_domain_core_dump_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_core_dump_args$fields[f]);
   }
@@ -5262,6 +5649,9 @@ export interface remote_domain_core_dump_with_format_args {
 
 const remote_domain_core_dump_with_format_args$fields = ['.dom', '.to', '.dumpformat', '.flags'];
 
+const remote_domain_core_dump_with_format_args$new = function (this: remote_domain_core_dump_with_format_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number, f3: number) { this.dom = f0; this.to = f1; this.dumpformat = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number, f3: number) => remote_domain_core_dump_with_format_args;
+remote_domain_core_dump_with_format_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_core_dump_with_format_args(r: XdrReader): remote_domain_core_dump_with_format_args {
   let f = 0;
   try {
@@ -5272,7 +5662,7 @@ export function dec_remote_domain_core_dump_with_format_args(r: XdrReader): remo
     const f2 = r.uint();
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, to: f1, dumpformat: f2, flags: f3 };
+    return new remote_domain_core_dump_with_format_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_core_dump_with_format_args$fields[f]);
   }
@@ -5305,6 +5695,9 @@ export interface remote_domain_screenshot_args {
 
 const remote_domain_screenshot_args$fields = ['.dom', '.screen', '.flags'];
 
+const remote_domain_screenshot_args$new = function (this: remote_domain_screenshot_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.screen = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_screenshot_args;
+remote_domain_screenshot_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_screenshot_args(r: XdrReader): remote_domain_screenshot_args {
   let f = 0;
   try {
@@ -5313,7 +5706,7 @@ export function dec_remote_domain_screenshot_args(r: XdrReader): remote_domain_s
     const f1 = r.uint();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, screen: f1, flags: f2 };
+    return new remote_domain_screenshot_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_screenshot_args$fields[f]);
   }
@@ -5342,11 +5735,14 @@ export interface remote_domain_screenshot_ret {
 
 const remote_domain_screenshot_ret$fields = ['.mime'];
 
+const remote_domain_screenshot_ret$new = function (this: remote_domain_screenshot_ret, f0: remote_string) { this.mime = f0; } as unknown as new (f0: remote_string) => remote_domain_screenshot_ret;
+remote_domain_screenshot_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_screenshot_ret(r: XdrReader): remote_domain_screenshot_ret {
   let f = 0;
   try {
     const f0 = (r.optional() ? r.string(4194304) : null);
-    return { mime: f0 };
+    return new remote_domain_screenshot_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_screenshot_ret$fields[f]);
   }
@@ -5375,13 +5771,16 @@ export interface remote_domain_get_xml_desc_args {
 
 const remote_domain_get_xml_desc_args$fields = ['.dom', '.flags'];
 
+const remote_domain_get_xml_desc_args$new = function (this: remote_domain_get_xml_desc_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_xml_desc_args;
+remote_domain_get_xml_desc_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_xml_desc_args(r: XdrReader): remote_domain_get_xml_desc_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_get_xml_desc_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_xml_desc_args$fields[f]);
   }
@@ -5408,11 +5807,14 @@ export interface remote_domain_get_xml_desc_ret {
 
 const remote_domain_get_xml_desc_ret$fields = ['.xml'];
 
+const remote_domain_get_xml_desc_ret$new = function (this: remote_domain_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; } as unknown as new (f0: remote_nonnull_string) => remote_domain_get_xml_desc_ret;
+remote_domain_get_xml_desc_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_xml_desc_ret(r: XdrReader): remote_domain_get_xml_desc_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { xml: f0 };
+    return new remote_domain_get_xml_desc_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_xml_desc_ret$fields[f]);
   }
@@ -5440,6 +5842,9 @@ export interface remote_domain_migrate_prepare_args {
 
 const remote_domain_migrate_prepare_args$fields = ['.uri_in', '.flags', '.dname', '.resource'];
 
+const remote_domain_migrate_prepare_args$new = function (this: remote_domain_migrate_prepare_args, f0: remote_string, f1: bigint, f2: remote_string, f3: bigint) { this.uri_in = f0; this.flags = f1; this.dname = f2; this.resource = f3; } as unknown as new (f0: remote_string, f1: bigint, f2: remote_string, f3: bigint) => remote_domain_migrate_prepare_args;
+remote_domain_migrate_prepare_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_prepare_args(r: XdrReader): remote_domain_migrate_prepare_args {
   let f = 0;
   try {
@@ -5450,7 +5855,7 @@ export function dec_remote_domain_migrate_prepare_args(r: XdrReader): remote_dom
     const f2 = (r.optional() ? r.string(4194304) : null);
     f = 3;
     const f3 = r.uhyper();
-    return { uri_in: f0, flags: f1, dname: f2, resource: f3 };
+    return new remote_domain_migrate_prepare_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_prepare_args$fields[f]);
   }
@@ -5488,13 +5893,16 @@ export interface remote_domain_migrate_prepare_ret {
 
 const remote_domain_migrate_prepare_ret$fields = ['.cookie', '.uri_out'];
 
+const remote_domain_migrate_prepare_ret$new = function (this: remote_domain_migrate_prepare_ret, f0: Uint8Array, f1: remote_string) { this.cookie = f0; this.uri_out = f1; } as unknown as new (f0: Uint8Array, f1: remote_string) => remote_domain_migrate_prepare_ret;
+remote_domain_migrate_prepare_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_prepare_ret(r: XdrReader): remote_domain_migrate_prepare_ret {
   let f = 0;
   try {
     const f0 = r.opaque(4194304);
     f = 1;
     const f1 = (r.optional() ? r.string(4194304) : null);
-    return { cookie: f0, uri_out: f1 };
+    return new remote_domain_migrate_prepare_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_prepare_ret$fields[f]);
   }
@@ -5529,6 +5937,9 @@ export interface remote_domain_migrate_perform_args {
 
 const remote_domain_migrate_perform_args$fields = ['.dom', '.cookie', '.uri', '.flags', '.dname', '.resource'];
 
+const remote_domain_migrate_perform_args$new = function (this: remote_domain_migrate_perform_args, f0: remote_nonnull_domain, f1: Uint8Array, f2: remote_nonnull_string, f3: bigint, f4: remote_string, f5: bigint) { this.dom = f0; this.cookie = f1; this.uri = f2; this.flags = f3; this.dname = f4; this.resource = f5; } as unknown as new (f0: remote_nonnull_domain, f1: Uint8Array, f2: remote_nonnull_string, f3: bigint, f4: remote_string, f5: bigint) => remote_domain_migrate_perform_args;
+remote_domain_migrate_perform_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_perform_args(r: XdrReader): remote_domain_migrate_perform_args {
   let f = 0;
   try {
@@ -5543,7 +5954,7 @@ export function dec_remote_domain_migrate_perform_args(r: XdrReader): remote_dom
     const f4 = (r.optional() ? r.string(4194304) : null);
     f = 5;
     const f5 = r.uhyper();
-    return { dom: f0, cookie: f1, uri: f2, flags: f3, dname: f4, resource: f5 };
+    return new remote_domain_migrate_perform_args$new(f0, f1, f2, f3, f4, f5);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_perform_args$fields[f]);
   }
@@ -5584,6 +5995,9 @@ export interface remote_domain_migrate_finish_args {
 
 const remote_domain_migrate_finish_args$fields = ['.dname', '.cookie', '.uri', '.flags'];
 
+const remote_domain_migrate_finish_args$new = function (this: remote_domain_migrate_finish_args, f0: remote_nonnull_string, f1: Uint8Array, f2: remote_nonnull_string, f3: bigint) { this.dname = f0; this.cookie = f1; this.uri = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_string, f1: Uint8Array, f2: remote_nonnull_string, f3: bigint) => remote_domain_migrate_finish_args;
+remote_domain_migrate_finish_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_finish_args(r: XdrReader): remote_domain_migrate_finish_args {
   let f = 0;
   try {
@@ -5594,7 +6008,7 @@ export function dec_remote_domain_migrate_finish_args(r: XdrReader): remote_doma
     const f2 = r.string(4194304);
     f = 3;
     const f3 = r.uhyper();
-    return { dname: f0, cookie: f1, uri: f2, flags: f3 };
+    return new remote_domain_migrate_finish_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_finish_args$fields[f]);
   }
@@ -5625,11 +6039,14 @@ export interface remote_domain_migrate_finish_ret {
 
 const remote_domain_migrate_finish_ret$fields = ['.ddom'];
 
+const remote_domain_migrate_finish_ret$new = function (this: remote_domain_migrate_finish_ret, f0: remote_nonnull_domain) { this.ddom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_migrate_finish_ret;
+remote_domain_migrate_finish_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_finish_ret(r: XdrReader): remote_domain_migrate_finish_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { ddom: f0 };
+    return new remote_domain_migrate_finish_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_finish_ret$fields[f]);
   }
@@ -5658,6 +6075,9 @@ export interface remote_domain_migrate_prepare2_args {
 
 const remote_domain_migrate_prepare2_args$fields = ['.uri_in', '.flags', '.dname', '.resource', '.dom_xml'];
 
+const remote_domain_migrate_prepare2_args$new = function (this: remote_domain_migrate_prepare2_args, f0: remote_string, f1: bigint, f2: remote_string, f3: bigint, f4: remote_nonnull_string) { this.uri_in = f0; this.flags = f1; this.dname = f2; this.resource = f3; this.dom_xml = f4; } as unknown as new (f0: remote_string, f1: bigint, f2: remote_string, f3: bigint, f4: remote_nonnull_string) => remote_domain_migrate_prepare2_args;
+remote_domain_migrate_prepare2_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_prepare2_args(r: XdrReader): remote_domain_migrate_prepare2_args {
   let f = 0;
   try {
@@ -5670,7 +6090,7 @@ export function dec_remote_domain_migrate_prepare2_args(r: XdrReader): remote_do
     const f3 = r.uhyper();
     f = 4;
     const f4 = r.string(4194304);
-    return { uri_in: f0, flags: f1, dname: f2, resource: f3, dom_xml: f4 };
+    return new remote_domain_migrate_prepare2_args$new(f0, f1, f2, f3, f4);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_prepare2_args$fields[f]);
   }
@@ -5710,13 +6130,16 @@ export interface remote_domain_migrate_prepare2_ret {
 
 const remote_domain_migrate_prepare2_ret$fields = ['.cookie', '.uri_out'];
 
+const remote_domain_migrate_prepare2_ret$new = function (this: remote_domain_migrate_prepare2_ret, f0: Uint8Array, f1: remote_string) { this.cookie = f0; this.uri_out = f1; } as unknown as new (f0: Uint8Array, f1: remote_string) => remote_domain_migrate_prepare2_ret;
+remote_domain_migrate_prepare2_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_prepare2_ret(r: XdrReader): remote_domain_migrate_prepare2_ret {
   let f = 0;
   try {
     const f0 = r.opaque(4194304);
     f = 1;
     const f1 = (r.optional() ? r.string(4194304) : null);
-    return { cookie: f0, uri_out: f1 };
+    return new remote_domain_migrate_prepare2_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_prepare2_ret$fields[f]);
   }
@@ -5750,6 +6173,9 @@ export interface remote_domain_migrate_finish2_args {
 
 const remote_domain_migrate_finish2_args$fields = ['.dname', '.cookie', '.uri', '.flags', '.retcode'];
 
+const remote_domain_migrate_finish2_args$new = function (this: remote_domain_migrate_finish2_args, f0: remote_nonnull_string, f1: Uint8Array, f2: remote_nonnull_string, f3: bigint, f4: number) { this.dname = f0; this.cookie = f1; this.uri = f2; this.flags = f3; this.retcode = f4; } as unknown as new (f0: remote_nonnull_string, f1: Uint8Array, f2: remote_nonnull_string, f3: bigint, f4: number) => remote_domain_migrate_finish2_args;
+remote_domain_migrate_finish2_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_finish2_args(r: XdrReader): remote_domain_migrate_finish2_args {
   let f = 0;
   try {
@@ -5762,7 +6188,7 @@ export function dec_remote_domain_migrate_finish2_args(r: XdrReader): remote_dom
     const f3 = r.uhyper();
     f = 4;
     const f4 = r.int();
-    return { dname: f0, cookie: f1, uri: f2, flags: f3, retcode: f4 };
+    return new remote_domain_migrate_finish2_args$new(f0, f1, f2, f3, f4);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_finish2_args$fields[f]);
   }
@@ -5795,11 +6221,14 @@ export interface remote_domain_migrate_finish2_ret {
 
 const remote_domain_migrate_finish2_ret$fields = ['.ddom'];
 
+const remote_domain_migrate_finish2_ret$new = function (this: remote_domain_migrate_finish2_ret, f0: remote_nonnull_domain) { this.ddom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_migrate_finish2_ret;
+remote_domain_migrate_finish2_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_finish2_ret(r: XdrReader): remote_domain_migrate_finish2_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { ddom: f0 };
+    return new remote_domain_migrate_finish2_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_finish2_ret$fields[f]);
   }
@@ -5824,11 +6253,14 @@ export interface remote_connect_list_defined_domains_args {
 
 const remote_connect_list_defined_domains_args$fields = ['.maxnames'];
 
+const remote_connect_list_defined_domains_args$new = function (this: remote_connect_list_defined_domains_args, f0: number) { this.maxnames = f0; } as unknown as new (f0: number) => remote_connect_list_defined_domains_args;
+remote_connect_list_defined_domains_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_defined_domains_args(r: XdrReader): remote_connect_list_defined_domains_args {
   let f = 0;
   try {
     const f0 = r.int();
-    return { maxnames: f0 };
+    return new remote_connect_list_defined_domains_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_defined_domains_args$fields[f]);
   }
@@ -5853,6 +6285,9 @@ export interface remote_connect_list_defined_domains_ret {
 
 const remote_connect_list_defined_domains_ret$fields = ['.names'];
 
+const remote_connect_list_defined_domains_ret$new = function (this: remote_connect_list_defined_domains_ret, f0: remote_nonnull_string[]) { this.names = f0; } as unknown as new (f0: remote_nonnull_string[]) => remote_connect_list_defined_domains_ret;
+remote_connect_list_defined_domains_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_defined_domains_ret(r: XdrReader): remote_connect_list_defined_domains_ret {
   let f = 0;
   try {
@@ -5868,7 +6303,7 @@ export function dec_remote_connect_list_defined_domains_ret(r: XdrReader): remot
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { names: f0 };
+    return new remote_connect_list_defined_domains_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_defined_domains_ret$fields[f]);
   }
@@ -5902,11 +6337,14 @@ export interface remote_connect_num_of_defined_domains_ret {
 
 const remote_connect_num_of_defined_domains_ret$fields = ['.num'];
 
+const remote_connect_num_of_defined_domains_ret$new = function (this: remote_connect_num_of_defined_domains_ret, f0: number) { this.num = f0; } as unknown as new (f0: number) => remote_connect_num_of_defined_domains_ret;
+remote_connect_num_of_defined_domains_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_num_of_defined_domains_ret(r: XdrReader): remote_connect_num_of_defined_domains_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { num: f0 };
+    return new remote_connect_num_of_defined_domains_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_num_of_defined_domains_ret$fields[f]);
   }
@@ -5931,11 +6369,14 @@ export interface remote_domain_create_args {
 
 const remote_domain_create_args$fields = ['.dom'];
 
+const remote_domain_create_args$new = function (this: remote_domain_create_args, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_create_args;
+remote_domain_create_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_create_args(r: XdrReader): remote_domain_create_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_create_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_create_args$fields[f]);
   }
@@ -5961,13 +6402,16 @@ export interface remote_domain_create_with_flags_args {
 
 const remote_domain_create_with_flags_args$fields = ['.dom', '.flags'];
 
+const remote_domain_create_with_flags_args$new = function (this: remote_domain_create_with_flags_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_create_with_flags_args;
+remote_domain_create_with_flags_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_create_with_flags_args(r: XdrReader): remote_domain_create_with_flags_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_create_with_flags_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_create_with_flags_args$fields[f]);
   }
@@ -5994,11 +6438,14 @@ export interface remote_domain_create_with_flags_ret {
 
 const remote_domain_create_with_flags_ret$fields = ['.dom'];
 
+const remote_domain_create_with_flags_ret$new = function (this: remote_domain_create_with_flags_ret, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_create_with_flags_ret;
+remote_domain_create_with_flags_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_create_with_flags_ret(r: XdrReader): remote_domain_create_with_flags_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_create_with_flags_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_create_with_flags_ret$fields[f]);
   }
@@ -6024,13 +6471,16 @@ export interface remote_domain_create_with_files_args {
 
 const remote_domain_create_with_files_args$fields = ['.dom', '.flags'];
 
+const remote_domain_create_with_files_args$new = function (this: remote_domain_create_with_files_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_create_with_files_args;
+remote_domain_create_with_files_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_create_with_files_args(r: XdrReader): remote_domain_create_with_files_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_create_with_files_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_create_with_files_args$fields[f]);
   }
@@ -6057,11 +6507,14 @@ export interface remote_domain_create_with_files_ret {
 
 const remote_domain_create_with_files_ret$fields = ['.dom'];
 
+const remote_domain_create_with_files_ret$new = function (this: remote_domain_create_with_files_ret, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_create_with_files_ret;
+remote_domain_create_with_files_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_create_with_files_ret(r: XdrReader): remote_domain_create_with_files_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_create_with_files_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_create_with_files_ret$fields[f]);
   }
@@ -6086,11 +6539,14 @@ export interface remote_domain_define_xml_args {
 
 const remote_domain_define_xml_args$fields = ['.xml'];
 
+const remote_domain_define_xml_args$new = function (this: remote_domain_define_xml_args, f0: remote_nonnull_string) { this.xml = f0; } as unknown as new (f0: remote_nonnull_string) => remote_domain_define_xml_args;
+remote_domain_define_xml_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_define_xml_args(r: XdrReader): remote_domain_define_xml_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { xml: f0 };
+    return new remote_domain_define_xml_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_define_xml_args$fields[f]);
   }
@@ -6115,11 +6571,14 @@ export interface remote_domain_define_xml_ret {
 
 const remote_domain_define_xml_ret$fields = ['.dom'];
 
+const remote_domain_define_xml_ret$new = function (this: remote_domain_define_xml_ret, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_define_xml_ret;
+remote_domain_define_xml_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_define_xml_ret(r: XdrReader): remote_domain_define_xml_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_define_xml_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_define_xml_ret$fields[f]);
   }
@@ -6145,13 +6604,16 @@ export interface remote_domain_define_xml_flags_args {
 
 const remote_domain_define_xml_flags_args$fields = ['.xml', '.flags'];
 
+const remote_domain_define_xml_flags_args$new = function (this: remote_domain_define_xml_flags_args, f0: remote_nonnull_string, f1: number) { this.xml = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_string, f1: number) => remote_domain_define_xml_flags_args;
+remote_domain_define_xml_flags_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_define_xml_flags_args(r: XdrReader): remote_domain_define_xml_flags_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.uint();
-    return { xml: f0, flags: f1 };
+    return new remote_domain_define_xml_flags_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_define_xml_flags_args$fields[f]);
   }
@@ -6178,11 +6640,14 @@ export interface remote_domain_define_xml_flags_ret {
 
 const remote_domain_define_xml_flags_ret$fields = ['.dom'];
 
+const remote_domain_define_xml_flags_ret$new = function (this: remote_domain_define_xml_flags_ret, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_define_xml_flags_ret;
+remote_domain_define_xml_flags_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_define_xml_flags_ret(r: XdrReader): remote_domain_define_xml_flags_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_define_xml_flags_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_define_xml_flags_ret$fields[f]);
   }
@@ -6207,11 +6672,14 @@ export interface remote_domain_undefine_args {
 
 const remote_domain_undefine_args$fields = ['.dom'];
 
+const remote_domain_undefine_args$new = function (this: remote_domain_undefine_args, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_undefine_args;
+remote_domain_undefine_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_undefine_args(r: XdrReader): remote_domain_undefine_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_undefine_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_undefine_args$fields[f]);
   }
@@ -6237,13 +6705,16 @@ export interface remote_domain_undefine_flags_args {
 
 const remote_domain_undefine_flags_args$fields = ['.dom', '.flags'];
 
+const remote_domain_undefine_flags_args$new = function (this: remote_domain_undefine_flags_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_undefine_flags_args;
+remote_domain_undefine_flags_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_undefine_flags_args(r: XdrReader): remote_domain_undefine_flags_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_undefine_flags_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_undefine_flags_args$fields[f]);
   }
@@ -6271,13 +6742,16 @@ export interface remote_domain_inject_nmi_args {
 
 const remote_domain_inject_nmi_args$fields = ['.dom', '.flags'];
 
+const remote_domain_inject_nmi_args$new = function (this: remote_domain_inject_nmi_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_inject_nmi_args;
+remote_domain_inject_nmi_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_inject_nmi_args(r: XdrReader): remote_domain_inject_nmi_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_inject_nmi_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_inject_nmi_args$fields[f]);
   }
@@ -6308,6 +6782,9 @@ export interface remote_domain_send_key_args {
 
 const remote_domain_send_key_args$fields = ['.dom', '.codeset', '.holdtime', '.keycodes', '.flags'];
 
+const remote_domain_send_key_args$new = function (this: remote_domain_send_key_args, f0: remote_nonnull_domain, f1: number, f2: number, f3: number[], f4: number) { this.dom = f0; this.codeset = f1; this.holdtime = f2; this.keycodes = f3; this.flags = f4; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number, f3: number[], f4: number) => remote_domain_send_key_args;
+remote_domain_send_key_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_send_key_args(r: XdrReader): remote_domain_send_key_args {
   let f = 0;
   try {
@@ -6331,7 +6808,7 @@ export function dec_remote_domain_send_key_args(r: XdrReader): remote_domain_sen
     f3 = a2;
     f = 4;
     const f4 = r.uint();
-    return { dom: f0, codeset: f1, holdtime: f2, keycodes: f3, flags: f4 };
+    return new remote_domain_send_key_args$new(f0, f1, f2, f3, f4);
   } catch (e) {
     throw xdrWithin(e, remote_domain_send_key_args$fields[f]);
   }
@@ -6376,6 +6853,9 @@ export interface remote_domain_send_process_signal_args {
 
 const remote_domain_send_process_signal_args$fields = ['.dom', '.pid_value', '.signum', '.flags'];
 
+const remote_domain_send_process_signal_args$new = function (this: remote_domain_send_process_signal_args, f0: remote_nonnull_domain, f1: bigint, f2: number, f3: number) { this.dom = f0; this.pid_value = f1; this.signum = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: bigint, f2: number, f3: number) => remote_domain_send_process_signal_args;
+remote_domain_send_process_signal_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_send_process_signal_args(r: XdrReader): remote_domain_send_process_signal_args {
   let f = 0;
   try {
@@ -6386,7 +6866,7 @@ export function dec_remote_domain_send_process_signal_args(r: XdrReader): remote
     const f2 = r.uint();
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, pid_value: f1, signum: f2, flags: f3 };
+    return new remote_domain_send_process_signal_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_send_process_signal_args$fields[f]);
   }
@@ -6418,13 +6898,16 @@ export interface remote_domain_set_vcpus_args {
 
 const remote_domain_set_vcpus_args$fields = ['.dom', '.nvcpus'];
 
+const remote_domain_set_vcpus_args$new = function (this: remote_domain_set_vcpus_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.nvcpus = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_set_vcpus_args;
+remote_domain_set_vcpus_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_vcpus_args(r: XdrReader): remote_domain_set_vcpus_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, nvcpus: f1 };
+    return new remote_domain_set_vcpus_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_vcpus_args$fields[f]);
   }
@@ -6453,6 +6936,9 @@ export interface remote_domain_set_vcpus_flags_args {
 
 const remote_domain_set_vcpus_flags_args$fields = ['.dom', '.nvcpus', '.flags'];
 
+const remote_domain_set_vcpus_flags_args$new = function (this: remote_domain_set_vcpus_flags_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.nvcpus = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_set_vcpus_flags_args;
+remote_domain_set_vcpus_flags_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_vcpus_flags_args(r: XdrReader): remote_domain_set_vcpus_flags_args {
   let f = 0;
   try {
@@ -6461,7 +6947,7 @@ export function dec_remote_domain_set_vcpus_flags_args(r: XdrReader): remote_dom
     const f1 = r.uint();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, nvcpus: f1, flags: f2 };
+    return new remote_domain_set_vcpus_flags_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_vcpus_flags_args$fields[f]);
   }
@@ -6491,13 +6977,16 @@ export interface remote_domain_get_vcpus_flags_args {
 
 const remote_domain_get_vcpus_flags_args$fields = ['.dom', '.flags'];
 
+const remote_domain_get_vcpus_flags_args$new = function (this: remote_domain_get_vcpus_flags_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_vcpus_flags_args;
+remote_domain_get_vcpus_flags_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_vcpus_flags_args(r: XdrReader): remote_domain_get_vcpus_flags_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_get_vcpus_flags_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_vcpus_flags_args$fields[f]);
   }
@@ -6524,11 +7013,14 @@ export interface remote_domain_get_vcpus_flags_ret {
 
 const remote_domain_get_vcpus_flags_ret$fields = ['.num'];
 
+const remote_domain_get_vcpus_flags_ret$new = function (this: remote_domain_get_vcpus_flags_ret, f0: number) { this.num = f0; } as unknown as new (f0: number) => remote_domain_get_vcpus_flags_ret;
+remote_domain_get_vcpus_flags_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_vcpus_flags_ret(r: XdrReader): remote_domain_get_vcpus_flags_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { num: f0 };
+    return new remote_domain_get_vcpus_flags_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_vcpus_flags_ret$fields[f]);
   }
@@ -6555,6 +7047,9 @@ export interface remote_domain_pin_vcpu_args {
 
 const remote_domain_pin_vcpu_args$fields = ['.dom', '.vcpu', '.cpumap'];
 
+const remote_domain_pin_vcpu_args$new = function (this: remote_domain_pin_vcpu_args, f0: remote_nonnull_domain, f1: number, f2: Uint8Array) { this.dom = f0; this.vcpu = f1; this.cpumap = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: Uint8Array) => remote_domain_pin_vcpu_args;
+remote_domain_pin_vcpu_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_pin_vcpu_args(r: XdrReader): remote_domain_pin_vcpu_args {
   let f = 0;
   try {
@@ -6563,7 +7058,7 @@ export function dec_remote_domain_pin_vcpu_args(r: XdrReader): remote_domain_pin
     const f1 = r.uint();
     f = 2;
     const f2 = r.opaque(2048);
-    return { dom: f0, vcpu: f1, cpumap: f2 };
+    return new remote_domain_pin_vcpu_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_pin_vcpu_args$fields[f]);
   }
@@ -6595,6 +7090,9 @@ export interface remote_domain_pin_vcpu_flags_args {
 
 const remote_domain_pin_vcpu_flags_args$fields = ['.dom', '.vcpu', '.cpumap', '.flags'];
 
+const remote_domain_pin_vcpu_flags_args$new = function (this: remote_domain_pin_vcpu_flags_args, f0: remote_nonnull_domain, f1: number, f2: Uint8Array, f3: number) { this.dom = f0; this.vcpu = f1; this.cpumap = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: Uint8Array, f3: number) => remote_domain_pin_vcpu_flags_args;
+remote_domain_pin_vcpu_flags_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_pin_vcpu_flags_args(r: XdrReader): remote_domain_pin_vcpu_flags_args {
   let f = 0;
   try {
@@ -6605,7 +7103,7 @@ export function dec_remote_domain_pin_vcpu_flags_args(r: XdrReader): remote_doma
     const f2 = r.opaque(2048);
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, vcpu: f1, cpumap: f2, flags: f3 };
+    return new remote_domain_pin_vcpu_flags_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_pin_vcpu_flags_args$fields[f]);
   }
@@ -6639,6 +7137,9 @@ export interface remote_domain_get_vcpu_pin_info_args {
 
 const remote_domain_get_vcpu_pin_info_args$fields = ['.dom', '.ncpumaps', '.maplen', '.flags'];
 
+const remote_domain_get_vcpu_pin_info_args$new = function (this: remote_domain_get_vcpu_pin_info_args, f0: remote_nonnull_domain, f1: number, f2: number, f3: number) { this.dom = f0; this.ncpumaps = f1; this.maplen = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number, f3: number) => remote_domain_get_vcpu_pin_info_args;
+remote_domain_get_vcpu_pin_info_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_vcpu_pin_info_args(r: XdrReader): remote_domain_get_vcpu_pin_info_args {
   let f = 0;
   try {
@@ -6649,7 +7150,7 @@ export function dec_remote_domain_get_vcpu_pin_info_args(r: XdrReader): remote_d
     const f2 = r.int();
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, ncpumaps: f1, maplen: f2, flags: f3 };
+    return new remote_domain_get_vcpu_pin_info_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_vcpu_pin_info_args$fields[f]);
   }
@@ -6681,13 +7182,16 @@ export interface remote_domain_get_vcpu_pin_info_ret {
 
 const remote_domain_get_vcpu_pin_info_ret$fields = ['.cpumaps', '.num'];
 
+const remote_domain_get_vcpu_pin_info_ret$new = function (this: remote_domain_get_vcpu_pin_info_ret, f0: Uint8Array, f1: number) { this.cpumaps = f0; this.num = f1; } as unknown as new (f0: Uint8Array, f1: number) => remote_domain_get_vcpu_pin_info_ret;
+remote_domain_get_vcpu_pin_info_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_vcpu_pin_info_ret(r: XdrReader): remote_domain_get_vcpu_pin_info_ret {
   let f = 0;
   try {
     const f0 = r.opaque(8388608);
     f = 1;
     const f1 = r.int();
-    return { cpumaps: f0, num: f1 };
+    return new remote_domain_get_vcpu_pin_info_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_vcpu_pin_info_ret$fields[f]);
   }
@@ -6716,6 +7220,9 @@ export interface remote_domain_pin_emulator_args {
 
 const remote_domain_pin_emulator_args$fields = ['.dom', '.cpumap', '.flags'];
 
+const remote_domain_pin_emulator_args$new = function (this: remote_domain_pin_emulator_args, f0: remote_nonnull_domain, f1: Uint8Array, f2: number) { this.dom = f0; this.cpumap = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: Uint8Array, f2: number) => remote_domain_pin_emulator_args;
+remote_domain_pin_emulator_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_pin_emulator_args(r: XdrReader): remote_domain_pin_emulator_args {
   let f = 0;
   try {
@@ -6724,7 +7231,7 @@ export function dec_remote_domain_pin_emulator_args(r: XdrReader): remote_domain
     const f1 = r.opaque(2048);
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, cpumap: f1, flags: f2 };
+    return new remote_domain_pin_emulator_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_pin_emulator_args$fields[f]);
   }
@@ -6755,6 +7262,9 @@ export interface remote_domain_get_emulator_pin_info_args {
 
 const remote_domain_get_emulator_pin_info_args$fields = ['.dom', '.maplen', '.flags'];
 
+const remote_domain_get_emulator_pin_info_args$new = function (this: remote_domain_get_emulator_pin_info_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.maplen = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_get_emulator_pin_info_args;
+remote_domain_get_emulator_pin_info_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_emulator_pin_info_args(r: XdrReader): remote_domain_get_emulator_pin_info_args {
   let f = 0;
   try {
@@ -6763,7 +7273,7 @@ export function dec_remote_domain_get_emulator_pin_info_args(r: XdrReader): remo
     const f1 = r.int();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, maplen: f1, flags: f2 };
+    return new remote_domain_get_emulator_pin_info_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_emulator_pin_info_args$fields[f]);
   }
@@ -6793,13 +7303,16 @@ export interface remote_domain_get_emulator_pin_info_ret {
 
 const remote_domain_get_emulator_pin_info_ret$fields = ['.cpumaps', '.ret'];
 
+const remote_domain_get_emulator_pin_info_ret$new = function (this: remote_domain_get_emulator_pin_info_ret, f0: Uint8Array, f1: number) { this.cpumaps = f0; this.ret = f1; } as unknown as new (f0: Uint8Array, f1: number) => remote_domain_get_emulator_pin_info_ret;
+remote_domain_get_emulator_pin_info_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_emulator_pin_info_ret(r: XdrReader): remote_domain_get_emulator_pin_info_ret {
   let f = 0;
   try {
     const f0 = r.opaque(8388608);
     f = 1;
     const f1 = r.int();
-    return { cpumaps: f0, ret: f1 };
+    return new remote_domain_get_emulator_pin_info_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_emulator_pin_info_ret$fields[f]);
   }
@@ -6828,6 +7341,9 @@ export interface remote_domain_get_vcpus_args {
 
 const remote_domain_get_vcpus_args$fields = ['.dom', '.maxinfo', '.maplen'];
 
+const remote_domain_get_vcpus_args$new = function (this: remote_domain_get_vcpus_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.maxinfo = f1; this.maplen = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_get_vcpus_args;
+remote_domain_get_vcpus_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_vcpus_args(r: XdrReader): remote_domain_get_vcpus_args {
   let f = 0;
   try {
@@ -6836,7 +7352,7 @@ export function dec_remote_domain_get_vcpus_args(r: XdrReader): remote_domain_ge
     const f1 = r.int();
     f = 2;
     const f2 = r.int();
-    return { dom: f0, maxinfo: f1, maplen: f2 };
+    return new remote_domain_get_vcpus_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_vcpus_args$fields[f]);
   }
@@ -6866,6 +7382,9 @@ export interface remote_domain_get_vcpus_ret {
 
 const remote_domain_get_vcpus_ret$fields = ['.info', '.cpumaps'];
 
+const remote_domain_get_vcpus_ret$new = function (this: remote_domain_get_vcpus_ret, f0: remote_vcpu_info[], f1: Uint8Array) { this.info = f0; this.cpumaps = f1; } as unknown as new (f0: remote_vcpu_info[], f1: Uint8Array) => remote_domain_get_vcpus_ret;
+remote_domain_get_vcpus_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_vcpus_ret(r: XdrReader): remote_domain_get_vcpus_ret {
   let f = 0;
   try {
@@ -6883,7 +7402,7 @@ export function dec_remote_domain_get_vcpus_ret(r: XdrReader): remote_domain_get
     f0 = a2;
     f = 1;
     const f1 = r.opaque(8388608);
-    return { info: f0, cpumaps: f1 };
+    return new remote_domain_get_vcpus_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_vcpus_ret$fields[f]);
   }
@@ -6919,11 +7438,14 @@ export interface remote_domain_get_max_vcpus_args {
 
 const remote_domain_get_max_vcpus_args$fields = ['.dom'];
 
+const remote_domain_get_max_vcpus_args$new = function (this: remote_domain_get_max_vcpus_args, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_get_max_vcpus_args;
+remote_domain_get_max_vcpus_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_max_vcpus_args(r: XdrReader): remote_domain_get_max_vcpus_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_get_max_vcpus_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_max_vcpus_args$fields[f]);
   }
@@ -6948,11 +7470,14 @@ export interface remote_domain_get_max_vcpus_ret {
 
 const remote_domain_get_max_vcpus_ret$fields = ['.num'];
 
+const remote_domain_get_max_vcpus_ret$new = function (this: remote_domain_get_max_vcpus_ret, f0: number) { this.num = f0; } as unknown as new (f0: number) => remote_domain_get_max_vcpus_ret;
+remote_domain_get_max_vcpus_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_max_vcpus_ret(r: XdrReader): remote_domain_get_max_vcpus_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { num: f0 };
+    return new remote_domain_get_max_vcpus_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_max_vcpus_ret$fields[f]);
   }
@@ -6978,13 +7503,16 @@ export interface remote_domain_iothread_info {
 
 const remote_domain_iothread_info$fields = ['.iothread_id', '.cpumap'];
 
+const remote_domain_iothread_info$new = function (this: remote_domain_iothread_info, f0: number, f1: Uint8Array) { this.iothread_id = f0; this.cpumap = f1; } as unknown as new (f0: number, f1: Uint8Array) => remote_domain_iothread_info;
+remote_domain_iothread_info$new.prototype = Object.prototype;
+
 export function dec_remote_domain_iothread_info(r: XdrReader): remote_domain_iothread_info {
   let f = 0;
   try {
     const f0 = r.uint();
     f = 1;
     const f1 = r.opaque(2048);
-    return { iothread_id: f0, cpumap: f1 };
+    return new remote_domain_iothread_info$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_iothread_info$fields[f]);
   }
@@ -7012,13 +7540,16 @@ export interface remote_domain_get_iothread_info_args {
 
 const remote_domain_get_iothread_info_args$fields = ['.dom', '.flags'];
 
+const remote_domain_get_iothread_info_args$new = function (this: remote_domain_get_iothread_info_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_iothread_info_args;
+remote_domain_get_iothread_info_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_iothread_info_args(r: XdrReader): remote_domain_get_iothread_info_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_get_iothread_info_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_iothread_info_args$fields[f]);
   }
@@ -7046,6 +7577,9 @@ export interface remote_domain_get_iothread_info_ret {
 
 const remote_domain_get_iothread_info_ret$fields = ['.info', '.ret'];
 
+const remote_domain_get_iothread_info_ret$new = function (this: remote_domain_get_iothread_info_ret, f0: remote_domain_iothread_info[], f1: number) { this.info = f0; this.ret = f1; } as unknown as new (f0: remote_domain_iothread_info[], f1: number) => remote_domain_get_iothread_info_ret;
+remote_domain_get_iothread_info_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_iothread_info_ret(r: XdrReader): remote_domain_get_iothread_info_ret {
   let f = 0;
   try {
@@ -7063,7 +7597,7 @@ export function dec_remote_domain_get_iothread_info_ret(r: XdrReader): remote_do
     f0 = a2;
     f = 1;
     const f1 = r.uint();
-    return { info: f0, ret: f1 };
+    return new remote_domain_get_iothread_info_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_iothread_info_ret$fields[f]);
   }
@@ -7102,6 +7636,9 @@ export interface remote_domain_pin_iothread_args {
 
 const remote_domain_pin_iothread_args$fields = ['.dom', '.iothreads_id', '.cpumap', '.flags'];
 
+const remote_domain_pin_iothread_args$new = function (this: remote_domain_pin_iothread_args, f0: remote_nonnull_domain, f1: number, f2: Uint8Array, f3: number) { this.dom = f0; this.iothreads_id = f1; this.cpumap = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: Uint8Array, f3: number) => remote_domain_pin_iothread_args;
+remote_domain_pin_iothread_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_pin_iothread_args(r: XdrReader): remote_domain_pin_iothread_args {
   let f = 0;
   try {
@@ -7112,7 +7649,7 @@ export function dec_remote_domain_pin_iothread_args(r: XdrReader): remote_domain
     const f2 = r.opaque(2048);
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, iothreads_id: f1, cpumap: f2, flags: f3 };
+    return new remote_domain_pin_iothread_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_pin_iothread_args$fields[f]);
   }
@@ -7145,6 +7682,9 @@ export interface remote_domain_add_iothread_args {
 
 const remote_domain_add_iothread_args$fields = ['.dom', '.iothread_id', '.flags'];
 
+const remote_domain_add_iothread_args$new = function (this: remote_domain_add_iothread_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.iothread_id = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_add_iothread_args;
+remote_domain_add_iothread_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_add_iothread_args(r: XdrReader): remote_domain_add_iothread_args {
   let f = 0;
   try {
@@ -7153,7 +7693,7 @@ export function dec_remote_domain_add_iothread_args(r: XdrReader): remote_domain
     const f1 = r.uint();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, iothread_id: f1, flags: f2 };
+    return new remote_domain_add_iothread_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_add_iothread_args$fields[f]);
   }
@@ -7184,6 +7724,9 @@ export interface remote_domain_del_iothread_args {
 
 const remote_domain_del_iothread_args$fields = ['.dom', '.iothread_id', '.flags'];
 
+const remote_domain_del_iothread_args$new = function (this: remote_domain_del_iothread_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.iothread_id = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_del_iothread_args;
+remote_domain_del_iothread_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_del_iothread_args(r: XdrReader): remote_domain_del_iothread_args {
   let f = 0;
   try {
@@ -7192,7 +7735,7 @@ export function dec_remote_domain_del_iothread_args(r: XdrReader): remote_domain
     const f1 = r.uint();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, iothread_id: f1, flags: f2 };
+    return new remote_domain_del_iothread_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_del_iothread_args$fields[f]);
   }
@@ -7224,6 +7767,9 @@ export interface remote_domain_set_iothread_params_args {
 
 const remote_domain_set_iothread_params_args$fields = ['.dom', '.iothread_id', '.params', '.flags'];
 
+const remote_domain_set_iothread_params_args$new = function (this: remote_domain_set_iothread_params_args, f0: remote_nonnull_domain, f1: number, f2: remote_typed_param[], f3: number) { this.dom = f0; this.iothread_id = f1; this.params = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: remote_typed_param[], f3: number) => remote_domain_set_iothread_params_args;
+remote_domain_set_iothread_params_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_iothread_params_args(r: XdrReader): remote_domain_set_iothread_params_args {
   let f = 0;
   try {
@@ -7245,7 +7791,7 @@ export function dec_remote_domain_set_iothread_params_args(r: XdrReader): remote
     f2 = a2;
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, iothread_id: f1, params: f2, flags: f3 };
+    return new remote_domain_set_iothread_params_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_iothread_params_args$fields[f]);
   }
@@ -7285,11 +7831,14 @@ export interface remote_domain_get_security_label_args {
 
 const remote_domain_get_security_label_args$fields = ['.dom'];
 
+const remote_domain_get_security_label_args$new = function (this: remote_domain_get_security_label_args, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_get_security_label_args;
+remote_domain_get_security_label_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_security_label_args(r: XdrReader): remote_domain_get_security_label_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_get_security_label_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_security_label_args$fields[f]);
   }
@@ -7315,6 +7864,9 @@ export interface remote_domain_get_security_label_ret {
 
 const remote_domain_get_security_label_ret$fields = ['.label', '.enforcing'];
 
+const remote_domain_get_security_label_ret$new = function (this: remote_domain_get_security_label_ret, f0: number[], f1: number) { this.label = f0; this.enforcing = f1; } as unknown as new (f0: number[], f1: number) => remote_domain_get_security_label_ret;
+remote_domain_get_security_label_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_security_label_ret(r: XdrReader): remote_domain_get_security_label_ret {
   let f = 0;
   try {
@@ -7332,7 +7884,7 @@ export function dec_remote_domain_get_security_label_ret(r: XdrReader): remote_d
     f0 = a2;
     f = 1;
     const f1 = r.int();
-    return { label: f0, enforcing: f1 };
+    return new remote_domain_get_security_label_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_security_label_ret$fields[f]);
   }
@@ -7368,11 +7920,14 @@ export interface remote_domain_get_security_label_list_args {
 
 const remote_domain_get_security_label_list_args$fields = ['.dom'];
 
+const remote_domain_get_security_label_list_args$new = function (this: remote_domain_get_security_label_list_args, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_get_security_label_list_args;
+remote_domain_get_security_label_list_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_security_label_list_args(r: XdrReader): remote_domain_get_security_label_list_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_get_security_label_list_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_security_label_list_args$fields[f]);
   }
@@ -7398,6 +7953,9 @@ export interface remote_domain_get_security_label_list_ret {
 
 const remote_domain_get_security_label_list_ret$fields = ['.labels', '.ret'];
 
+const remote_domain_get_security_label_list_ret$new = function (this: remote_domain_get_security_label_list_ret, f0: remote_domain_get_security_label_ret[], f1: number) { this.labels = f0; this.ret = f1; } as unknown as new (f0: remote_domain_get_security_label_ret[], f1: number) => remote_domain_get_security_label_list_ret;
+remote_domain_get_security_label_list_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_security_label_list_ret(r: XdrReader): remote_domain_get_security_label_list_ret {
   let f = 0;
   try {
@@ -7415,7 +7973,7 @@ export function dec_remote_domain_get_security_label_list_ret(r: XdrReader): rem
     f0 = a2;
     f = 1;
     const f1 = r.int();
-    return { labels: f0, ret: f1 };
+    return new remote_domain_get_security_label_list_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_security_label_list_ret$fields[f]);
   }
@@ -7452,6 +8010,9 @@ export interface remote_node_get_security_model_ret {
 
 const remote_node_get_security_model_ret$fields = ['.model', '.doi'];
 
+const remote_node_get_security_model_ret$new = function (this: remote_node_get_security_model_ret, f0: number[], f1: number[]) { this.model = f0; this.doi = f1; } as unknown as new (f0: number[], f1: number[]) => remote_node_get_security_model_ret;
+remote_node_get_security_model_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_get_security_model_ret(r: XdrReader): remote_node_get_security_model_ret {
   let f = 0;
   try {
@@ -7480,7 +8041,7 @@ export function dec_remote_node_get_security_model_ret(r: XdrReader): remote_nod
       throw xdrWithin(e, `[${i7}]`);
     }
     f1 = a6;
-    return { model: f0, doi: f1 };
+    return new remote_node_get_security_model_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_node_get_security_model_ret$fields[f]);
   }
@@ -7526,13 +8087,16 @@ export interface remote_domain_attach_device_args {
 
 const remote_domain_attach_device_args$fields = ['.dom', '.xml'];
 
+const remote_domain_attach_device_args$new = function (this: remote_domain_attach_device_args, f0: remote_nonnull_domain, f1: remote_nonnull_string) { this.dom = f0; this.xml = f1; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string) => remote_domain_attach_device_args;
+remote_domain_attach_device_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_attach_device_args(r: XdrReader): remote_domain_attach_device_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.string(4194304);
-    return { dom: f0, xml: f1 };
+    return new remote_domain_attach_device_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_attach_device_args$fields[f]);
   }
@@ -7561,6 +8125,9 @@ export interface remote_domain_attach_device_flags_args {
 
 const remote_domain_attach_device_flags_args$fields = ['.dom', '.xml', '.flags'];
 
+const remote_domain_attach_device_flags_args$new = function (this: remote_domain_attach_device_flags_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.xml = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => remote_domain_attach_device_flags_args;
+remote_domain_attach_device_flags_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_attach_device_flags_args(r: XdrReader): remote_domain_attach_device_flags_args {
   let f = 0;
   try {
@@ -7569,7 +8136,7 @@ export function dec_remote_domain_attach_device_flags_args(r: XdrReader): remote
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, xml: f1, flags: f2 };
+    return new remote_domain_attach_device_flags_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_attach_device_flags_args$fields[f]);
   }
@@ -7599,13 +8166,16 @@ export interface remote_domain_detach_device_args {
 
 const remote_domain_detach_device_args$fields = ['.dom', '.xml'];
 
+const remote_domain_detach_device_args$new = function (this: remote_domain_detach_device_args, f0: remote_nonnull_domain, f1: remote_nonnull_string) { this.dom = f0; this.xml = f1; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string) => remote_domain_detach_device_args;
+remote_domain_detach_device_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_detach_device_args(r: XdrReader): remote_domain_detach_device_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.string(4194304);
-    return { dom: f0, xml: f1 };
+    return new remote_domain_detach_device_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_detach_device_args$fields[f]);
   }
@@ -7634,6 +8204,9 @@ export interface remote_domain_detach_device_flags_args {
 
 const remote_domain_detach_device_flags_args$fields = ['.dom', '.xml', '.flags'];
 
+const remote_domain_detach_device_flags_args$new = function (this: remote_domain_detach_device_flags_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.xml = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => remote_domain_detach_device_flags_args;
+remote_domain_detach_device_flags_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_detach_device_flags_args(r: XdrReader): remote_domain_detach_device_flags_args {
   let f = 0;
   try {
@@ -7642,7 +8215,7 @@ export function dec_remote_domain_detach_device_flags_args(r: XdrReader): remote
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, xml: f1, flags: f2 };
+    return new remote_domain_detach_device_flags_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_detach_device_flags_args$fields[f]);
   }
@@ -7673,6 +8246,9 @@ export interface remote_domain_update_device_flags_args {
 
 const remote_domain_update_device_flags_args$fields = ['.dom', '.xml', '.flags'];
 
+const remote_domain_update_device_flags_args$new = function (this: remote_domain_update_device_flags_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.xml = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => remote_domain_update_device_flags_args;
+remote_domain_update_device_flags_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_update_device_flags_args(r: XdrReader): remote_domain_update_device_flags_args {
   let f = 0;
   try {
@@ -7681,7 +8257,7 @@ export function dec_remote_domain_update_device_flags_args(r: XdrReader): remote
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, xml: f1, flags: f2 };
+    return new remote_domain_update_device_flags_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_update_device_flags_args$fields[f]);
   }
@@ -7712,6 +8288,9 @@ export interface remote_domain_detach_device_alias_args {
 
 const remote_domain_detach_device_alias_args$fields = ['.dom', '.alias', '.flags'];
 
+const remote_domain_detach_device_alias_args$new = function (this: remote_domain_detach_device_alias_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.alias = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => remote_domain_detach_device_alias_args;
+remote_domain_detach_device_alias_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_detach_device_alias_args(r: XdrReader): remote_domain_detach_device_alias_args {
   let f = 0;
   try {
@@ -7720,7 +8299,7 @@ export function dec_remote_domain_detach_device_alias_args(r: XdrReader): remote
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, alias: f1, flags: f2 };
+    return new remote_domain_detach_device_alias_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_detach_device_alias_args$fields[f]);
   }
@@ -7749,11 +8328,14 @@ export interface remote_domain_get_autostart_args {
 
 const remote_domain_get_autostart_args$fields = ['.dom'];
 
+const remote_domain_get_autostart_args$new = function (this: remote_domain_get_autostart_args, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_get_autostart_args;
+remote_domain_get_autostart_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_autostart_args(r: XdrReader): remote_domain_get_autostart_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_get_autostart_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_autostart_args$fields[f]);
   }
@@ -7778,11 +8360,14 @@ export interface remote_domain_get_autostart_ret {
 
 const remote_domain_get_autostart_ret$fields = ['.autostart'];
 
+const remote_domain_get_autostart_ret$new = function (this: remote_domain_get_autostart_ret, f0: number) { this.autostart = f0; } as unknown as new (f0: number) => remote_domain_get_autostart_ret;
+remote_domain_get_autostart_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_autostart_ret(r: XdrReader): remote_domain_get_autostart_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { autostart: f0 };
+    return new remote_domain_get_autostart_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_autostart_ret$fields[f]);
   }
@@ -7808,13 +8393,16 @@ export interface remote_domain_set_autostart_args {
 
 const remote_domain_set_autostart_args$fields = ['.dom', '.autostart'];
 
+const remote_domain_set_autostart_args$new = function (this: remote_domain_set_autostart_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.autostart = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_set_autostart_args;
+remote_domain_set_autostart_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_autostart_args(r: XdrReader): remote_domain_set_autostart_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.int();
-    return { dom: f0, autostart: f1 };
+    return new remote_domain_set_autostart_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_autostart_args$fields[f]);
   }
@@ -7846,6 +8434,9 @@ export interface remote_domain_set_metadata_args {
 
 const remote_domain_set_metadata_args$fields = ['.dom', '.type', '.metadata', '.key', '.uri', '.flags'];
 
+const remote_domain_set_metadata_args$new = function (this: remote_domain_set_metadata_args, f0: remote_nonnull_domain, f1: number, f2: remote_string, f3: remote_string, f4: remote_string, f5: number) { this.dom = f0; this.type = f1; this.metadata = f2; this.key = f3; this.uri = f4; this.flags = f5; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: remote_string, f3: remote_string, f4: remote_string, f5: number) => remote_domain_set_metadata_args;
+remote_domain_set_metadata_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_metadata_args(r: XdrReader): remote_domain_set_metadata_args {
   let f = 0;
   try {
@@ -7860,7 +8451,7 @@ export function dec_remote_domain_set_metadata_args(r: XdrReader): remote_domain
     const f4 = (r.optional() ? r.string(4194304) : null);
     f = 5;
     const f5 = r.uint();
-    return { dom: f0, type: f1, metadata: f2, key: f3, uri: f4, flags: f5 };
+    return new remote_domain_set_metadata_args$new(f0, f1, f2, f3, f4, f5);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_metadata_args$fields[f]);
   }
@@ -7907,6 +8498,9 @@ export interface remote_domain_get_metadata_args {
 
 const remote_domain_get_metadata_args$fields = ['.dom', '.type', '.uri', '.flags'];
 
+const remote_domain_get_metadata_args$new = function (this: remote_domain_get_metadata_args, f0: remote_nonnull_domain, f1: number, f2: remote_string, f3: number) { this.dom = f0; this.type = f1; this.uri = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: remote_string, f3: number) => remote_domain_get_metadata_args;
+remote_domain_get_metadata_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_metadata_args(r: XdrReader): remote_domain_get_metadata_args {
   let f = 0;
   try {
@@ -7917,7 +8511,7 @@ export function dec_remote_domain_get_metadata_args(r: XdrReader): remote_domain
     const f2 = (r.optional() ? r.string(4194304) : null);
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, type: f1, uri: f2, flags: f3 };
+    return new remote_domain_get_metadata_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_metadata_args$fields[f]);
   }
@@ -7951,11 +8545,14 @@ export interface remote_domain_get_metadata_ret {
 
 const remote_domain_get_metadata_ret$fields = ['.metadata'];
 
+const remote_domain_get_metadata_ret$new = function (this: remote_domain_get_metadata_ret, f0: remote_nonnull_string) { this.metadata = f0; } as unknown as new (f0: remote_nonnull_string) => remote_domain_get_metadata_ret;
+remote_domain_get_metadata_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_metadata_ret(r: XdrReader): remote_domain_get_metadata_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { metadata: f0 };
+    return new remote_domain_get_metadata_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_metadata_ret$fields[f]);
   }
@@ -7982,6 +8579,9 @@ export interface remote_domain_block_job_abort_args {
 
 const remote_domain_block_job_abort_args$fields = ['.dom', '.path', '.flags'];
 
+const remote_domain_block_job_abort_args$new = function (this: remote_domain_block_job_abort_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.path = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => remote_domain_block_job_abort_args;
+remote_domain_block_job_abort_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_block_job_abort_args(r: XdrReader): remote_domain_block_job_abort_args {
   let f = 0;
   try {
@@ -7990,7 +8590,7 @@ export function dec_remote_domain_block_job_abort_args(r: XdrReader): remote_dom
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, path: f1, flags: f2 };
+    return new remote_domain_block_job_abort_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_block_job_abort_args$fields[f]);
   }
@@ -8021,6 +8621,9 @@ export interface remote_domain_get_block_job_info_args {
 
 const remote_domain_get_block_job_info_args$fields = ['.dom', '.path', '.flags'];
 
+const remote_domain_get_block_job_info_args$new = function (this: remote_domain_get_block_job_info_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.path = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => remote_domain_get_block_job_info_args;
+remote_domain_get_block_job_info_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_block_job_info_args(r: XdrReader): remote_domain_get_block_job_info_args {
   let f = 0;
   try {
@@ -8029,7 +8632,7 @@ export function dec_remote_domain_get_block_job_info_args(r: XdrReader): remote_
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, path: f1, flags: f2 };
+    return new remote_domain_get_block_job_info_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_block_job_info_args$fields[f]);
   }
@@ -8062,6 +8665,9 @@ export interface remote_domain_get_block_job_info_ret {
 
 const remote_domain_get_block_job_info_ret$fields = ['.found', '.type', '.bandwidth', '.cur', '.end'];
 
+const remote_domain_get_block_job_info_ret$new = function (this: remote_domain_get_block_job_info_ret, f0: number, f1: number, f2: bigint, f3: bigint, f4: bigint) { this.found = f0; this.type = f1; this.bandwidth = f2; this.cur = f3; this.end = f4; } as unknown as new (f0: number, f1: number, f2: bigint, f3: bigint, f4: bigint) => remote_domain_get_block_job_info_ret;
+remote_domain_get_block_job_info_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_block_job_info_ret(r: XdrReader): remote_domain_get_block_job_info_ret {
   let f = 0;
   try {
@@ -8074,7 +8680,7 @@ export function dec_remote_domain_get_block_job_info_ret(r: XdrReader): remote_d
     const f3 = r.uhyper();
     f = 4;
     const f4 = r.uhyper();
-    return { found: f0, type: f1, bandwidth: f2, cur: f3, end: f4 };
+    return new remote_domain_get_block_job_info_ret$new(f0, f1, f2, f3, f4);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_block_job_info_ret$fields[f]);
   }
@@ -8110,6 +8716,9 @@ export interface remote_domain_block_job_set_speed_args {
 
 const remote_domain_block_job_set_speed_args$fields = ['.dom', '.path', '.bandwidth', '.flags'];
 
+const remote_domain_block_job_set_speed_args$new = function (this: remote_domain_block_job_set_speed_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: bigint, f3: number) { this.dom = f0; this.path = f1; this.bandwidth = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: bigint, f3: number) => remote_domain_block_job_set_speed_args;
+remote_domain_block_job_set_speed_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_block_job_set_speed_args(r: XdrReader): remote_domain_block_job_set_speed_args {
   let f = 0;
   try {
@@ -8120,7 +8729,7 @@ export function dec_remote_domain_block_job_set_speed_args(r: XdrReader): remote
     const f2 = r.uhyper();
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, path: f1, bandwidth: f2, flags: f3 };
+    return new remote_domain_block_job_set_speed_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_block_job_set_speed_args$fields[f]);
   }
@@ -8154,6 +8763,9 @@ export interface remote_domain_block_pull_args {
 
 const remote_domain_block_pull_args$fields = ['.dom', '.path', '.bandwidth', '.flags'];
 
+const remote_domain_block_pull_args$new = function (this: remote_domain_block_pull_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: bigint, f3: number) { this.dom = f0; this.path = f1; this.bandwidth = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: bigint, f3: number) => remote_domain_block_pull_args;
+remote_domain_block_pull_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_block_pull_args(r: XdrReader): remote_domain_block_pull_args {
   let f = 0;
   try {
@@ -8164,7 +8776,7 @@ export function dec_remote_domain_block_pull_args(r: XdrReader): remote_domain_b
     const f2 = r.uhyper();
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, path: f1, bandwidth: f2, flags: f3 };
+    return new remote_domain_block_pull_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_block_pull_args$fields[f]);
   }
@@ -8199,6 +8811,9 @@ export interface remote_domain_block_rebase_args {
 
 const remote_domain_block_rebase_args$fields = ['.dom', '.path', '.base', '.bandwidth', '.flags'];
 
+const remote_domain_block_rebase_args$new = function (this: remote_domain_block_rebase_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: remote_string, f3: bigint, f4: number) { this.dom = f0; this.path = f1; this.base = f2; this.bandwidth = f3; this.flags = f4; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: remote_string, f3: bigint, f4: number) => remote_domain_block_rebase_args;
+remote_domain_block_rebase_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_block_rebase_args(r: XdrReader): remote_domain_block_rebase_args {
   let f = 0;
   try {
@@ -8211,7 +8826,7 @@ export function dec_remote_domain_block_rebase_args(r: XdrReader): remote_domain
     const f3 = r.uhyper();
     f = 4;
     const f4 = r.uint();
-    return { dom: f0, path: f1, base: f2, bandwidth: f3, flags: f4 };
+    return new remote_domain_block_rebase_args$new(f0, f1, f2, f3, f4);
   } catch (e) {
     throw xdrWithin(e, remote_domain_block_rebase_args$fields[f]);
   }
@@ -8251,6 +8866,9 @@ export interface remote_domain_block_copy_args {
 
 const remote_domain_block_copy_args$fields = ['.dom', '.path', '.destxml', '.params', '.flags'];
 
+const remote_domain_block_copy_args$new = function (this: remote_domain_block_copy_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: remote_nonnull_string, f3: remote_typed_param[], f4: number) { this.dom = f0; this.path = f1; this.destxml = f2; this.params = f3; this.flags = f4; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: remote_nonnull_string, f3: remote_typed_param[], f4: number) => remote_domain_block_copy_args;
+remote_domain_block_copy_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_block_copy_args(r: XdrReader): remote_domain_block_copy_args {
   let f = 0;
   try {
@@ -8274,7 +8892,7 @@ export function dec_remote_domain_block_copy_args(r: XdrReader): remote_domain_b
     f3 = a2;
     f = 4;
     const f4 = r.uint();
-    return { dom: f0, path: f1, destxml: f2, params: f3, flags: f4 };
+    return new remote_domain_block_copy_args$new(f0, f1, f2, f3, f4);
   } catch (e) {
     throw xdrWithin(e, remote_domain_block_copy_args$fields[f]);
   }
@@ -8321,6 +8939,9 @@ export interface remote_domain_block_commit_args {
 
 const remote_domain_block_commit_args$fields = ['.dom', '.disk', '.base', '.top', '.bandwidth', '.flags'];
 
+const remote_domain_block_commit_args$new = function (this: remote_domain_block_commit_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: remote_string, f3: remote_string, f4: bigint, f5: number) { this.dom = f0; this.disk = f1; this.base = f2; this.top = f3; this.bandwidth = f4; this.flags = f5; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: remote_string, f3: remote_string, f4: bigint, f5: number) => remote_domain_block_commit_args;
+remote_domain_block_commit_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_block_commit_args(r: XdrReader): remote_domain_block_commit_args {
   let f = 0;
   try {
@@ -8335,7 +8956,7 @@ export function dec_remote_domain_block_commit_args(r: XdrReader): remote_domain
     const f4 = r.uhyper();
     f = 5;
     const f5 = r.uint();
-    return { dom: f0, disk: f1, base: f2, top: f3, bandwidth: f4, flags: f5 };
+    return new remote_domain_block_commit_args$new(f0, f1, f2, f3, f4, f5);
   } catch (e) {
     throw xdrWithin(e, remote_domain_block_commit_args$fields[f]);
   }
@@ -8379,6 +9000,9 @@ export interface remote_domain_set_block_io_tune_args {
 
 const remote_domain_set_block_io_tune_args$fields = ['.dom', '.disk', '.params', '.flags'];
 
+const remote_domain_set_block_io_tune_args$new = function (this: remote_domain_set_block_io_tune_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: remote_typed_param[], f3: number) { this.dom = f0; this.disk = f1; this.params = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: remote_typed_param[], f3: number) => remote_domain_set_block_io_tune_args;
+remote_domain_set_block_io_tune_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_block_io_tune_args(r: XdrReader): remote_domain_set_block_io_tune_args {
   let f = 0;
   try {
@@ -8400,7 +9024,7 @@ export function dec_remote_domain_set_block_io_tune_args(r: XdrReader): remote_d
     f2 = a2;
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, disk: f1, params: f2, flags: f3 };
+    return new remote_domain_set_block_io_tune_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_block_io_tune_args$fields[f]);
   }
@@ -8443,6 +9067,9 @@ export interface remote_domain_get_block_io_tune_args {
 
 const remote_domain_get_block_io_tune_args$fields = ['.dom', '.disk', '.nparams', '.flags'];
 
+const remote_domain_get_block_io_tune_args$new = function (this: remote_domain_get_block_io_tune_args, f0: remote_nonnull_domain, f1: remote_string, f2: number, f3: number) { this.dom = f0; this.disk = f1; this.nparams = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: remote_string, f2: number, f3: number) => remote_domain_get_block_io_tune_args;
+remote_domain_get_block_io_tune_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_block_io_tune_args(r: XdrReader): remote_domain_get_block_io_tune_args {
   let f = 0;
   try {
@@ -8453,7 +9080,7 @@ export function dec_remote_domain_get_block_io_tune_args(r: XdrReader): remote_d
     const f2 = r.int();
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, disk: f1, nparams: f2, flags: f3 };
+    return new remote_domain_get_block_io_tune_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_block_io_tune_args$fields[f]);
   }
@@ -8488,6 +9115,9 @@ export interface remote_domain_get_block_io_tune_ret {
 
 const remote_domain_get_block_io_tune_ret$fields = ['.params', '.nparams'];
 
+const remote_domain_get_block_io_tune_ret$new = function (this: remote_domain_get_block_io_tune_ret, f0: remote_typed_param[], f1: number) { this.params = f0; this.nparams = f1; } as unknown as new (f0: remote_typed_param[], f1: number) => remote_domain_get_block_io_tune_ret;
+remote_domain_get_block_io_tune_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_block_io_tune_ret(r: XdrReader): remote_domain_get_block_io_tune_ret {
   let f = 0;
   try {
@@ -8505,7 +9135,7 @@ export function dec_remote_domain_get_block_io_tune_ret(r: XdrReader): remote_do
     f0 = a2;
     f = 1;
     const f1 = r.int();
-    return { params: f0, nparams: f1 };
+    return new remote_domain_get_block_io_tune_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_block_io_tune_ret$fields[f]);
   }
@@ -8544,6 +9174,9 @@ export interface remote_domain_set_throttle_group_args {
 
 const remote_domain_set_throttle_group_args$fields = ['.dom', '.group', '.params', '.flags'];
 
+const remote_domain_set_throttle_group_args$new = function (this: remote_domain_set_throttle_group_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: remote_typed_param[], f3: number) { this.dom = f0; this.group = f1; this.params = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: remote_typed_param[], f3: number) => remote_domain_set_throttle_group_args;
+remote_domain_set_throttle_group_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_throttle_group_args(r: XdrReader): remote_domain_set_throttle_group_args {
   let f = 0;
   try {
@@ -8565,7 +9198,7 @@ export function dec_remote_domain_set_throttle_group_args(r: XdrReader): remote_
     f2 = a2;
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, group: f1, params: f2, flags: f3 };
+    return new remote_domain_set_throttle_group_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_throttle_group_args$fields[f]);
   }
@@ -8607,6 +9240,9 @@ export interface remote_domain_del_throttle_group_args {
 
 const remote_domain_del_throttle_group_args$fields = ['.dom', '.group', '.flags'];
 
+const remote_domain_del_throttle_group_args$new = function (this: remote_domain_del_throttle_group_args, f0: remote_nonnull_domain, f1: remote_string, f2: number) { this.dom = f0; this.group = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_string, f2: number) => remote_domain_del_throttle_group_args;
+remote_domain_del_throttle_group_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_del_throttle_group_args(r: XdrReader): remote_domain_del_throttle_group_args {
   let f = 0;
   try {
@@ -8615,7 +9251,7 @@ export function dec_remote_domain_del_throttle_group_args(r: XdrReader): remote_
     const f1 = (r.optional() ? r.string(4194304) : null);
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, group: f1, flags: f2 };
+    return new remote_domain_del_throttle_group_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_del_throttle_group_args$fields[f]);
   }
@@ -8651,6 +9287,9 @@ export interface remote_domain_get_cpu_stats_args {
 
 const remote_domain_get_cpu_stats_args$fields = ['.dom', '.nparams', '.start_cpu', '.ncpus', '.flags'];
 
+const remote_domain_get_cpu_stats_args$new = function (this: remote_domain_get_cpu_stats_args, f0: remote_nonnull_domain, f1: number, f2: number, f3: number, f4: number) { this.dom = f0; this.nparams = f1; this.start_cpu = f2; this.ncpus = f3; this.flags = f4; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number, f3: number, f4: number) => remote_domain_get_cpu_stats_args;
+remote_domain_get_cpu_stats_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_cpu_stats_args(r: XdrReader): remote_domain_get_cpu_stats_args {
   let f = 0;
   try {
@@ -8663,7 +9302,7 @@ export function dec_remote_domain_get_cpu_stats_args(r: XdrReader): remote_domai
     const f3 = r.uint();
     f = 4;
     const f4 = r.uint();
-    return { dom: f0, nparams: f1, start_cpu: f2, ncpus: f3, flags: f4 };
+    return new remote_domain_get_cpu_stats_args$new(f0, f1, f2, f3, f4);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_cpu_stats_args$fields[f]);
   }
@@ -8697,6 +9336,9 @@ export interface remote_domain_get_cpu_stats_ret {
 
 const remote_domain_get_cpu_stats_ret$fields = ['.params', '.nparams'];
 
+const remote_domain_get_cpu_stats_ret$new = function (this: remote_domain_get_cpu_stats_ret, f0: remote_typed_param[], f1: number) { this.params = f0; this.nparams = f1; } as unknown as new (f0: remote_typed_param[], f1: number) => remote_domain_get_cpu_stats_ret;
+remote_domain_get_cpu_stats_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_cpu_stats_ret(r: XdrReader): remote_domain_get_cpu_stats_ret {
   let f = 0;
   try {
@@ -8714,7 +9356,7 @@ export function dec_remote_domain_get_cpu_stats_ret(r: XdrReader): remote_domain
     f0 = a2;
     f = 1;
     const f1 = r.int();
-    return { params: f0, nparams: f1 };
+    return new remote_domain_get_cpu_stats_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_cpu_stats_ret$fields[f]);
   }
@@ -8751,13 +9393,16 @@ export interface remote_domain_get_hostname_args {
 
 const remote_domain_get_hostname_args$fields = ['.dom', '.flags'];
 
+const remote_domain_get_hostname_args$new = function (this: remote_domain_get_hostname_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_hostname_args;
+remote_domain_get_hostname_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_hostname_args(r: XdrReader): remote_domain_get_hostname_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_get_hostname_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_hostname_args$fields[f]);
   }
@@ -8784,11 +9429,14 @@ export interface remote_domain_get_hostname_ret {
 
 const remote_domain_get_hostname_ret$fields = ['.hostname'];
 
+const remote_domain_get_hostname_ret$new = function (this: remote_domain_get_hostname_ret, f0: remote_nonnull_string) { this.hostname = f0; } as unknown as new (f0: remote_nonnull_string) => remote_domain_get_hostname_ret;
+remote_domain_get_hostname_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_hostname_ret(r: XdrReader): remote_domain_get_hostname_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { hostname: f0 };
+    return new remote_domain_get_hostname_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_hostname_ret$fields[f]);
   }
@@ -8813,11 +9461,14 @@ export interface remote_connect_num_of_networks_ret {
 
 const remote_connect_num_of_networks_ret$fields = ['.num'];
 
+const remote_connect_num_of_networks_ret$new = function (this: remote_connect_num_of_networks_ret, f0: number) { this.num = f0; } as unknown as new (f0: number) => remote_connect_num_of_networks_ret;
+remote_connect_num_of_networks_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_num_of_networks_ret(r: XdrReader): remote_connect_num_of_networks_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { num: f0 };
+    return new remote_connect_num_of_networks_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_num_of_networks_ret$fields[f]);
   }
@@ -8842,11 +9493,14 @@ export interface remote_connect_list_networks_args {
 
 const remote_connect_list_networks_args$fields = ['.maxnames'];
 
+const remote_connect_list_networks_args$new = function (this: remote_connect_list_networks_args, f0: number) { this.maxnames = f0; } as unknown as new (f0: number) => remote_connect_list_networks_args;
+remote_connect_list_networks_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_networks_args(r: XdrReader): remote_connect_list_networks_args {
   let f = 0;
   try {
     const f0 = r.int();
-    return { maxnames: f0 };
+    return new remote_connect_list_networks_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_networks_args$fields[f]);
   }
@@ -8871,6 +9525,9 @@ export interface remote_connect_list_networks_ret {
 
 const remote_connect_list_networks_ret$fields = ['.names'];
 
+const remote_connect_list_networks_ret$new = function (this: remote_connect_list_networks_ret, f0: remote_nonnull_string[]) { this.names = f0; } as unknown as new (f0: remote_nonnull_string[]) => remote_connect_list_networks_ret;
+remote_connect_list_networks_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_networks_ret(r: XdrReader): remote_connect_list_networks_ret {
   let f = 0;
   try {
@@ -8886,7 +9543,7 @@ export function dec_remote_connect_list_networks_ret(r: XdrReader): remote_conne
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { names: f0 };
+    return new remote_connect_list_networks_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_networks_ret$fields[f]);
   }
@@ -8920,11 +9577,14 @@ export interface remote_connect_num_of_defined_networks_ret {
 
 const remote_connect_num_of_defined_networks_ret$fields = ['.num'];
 
+const remote_connect_num_of_defined_networks_ret$new = function (this: remote_connect_num_of_defined_networks_ret, f0: number) { this.num = f0; } as unknown as new (f0: number) => remote_connect_num_of_defined_networks_ret;
+remote_connect_num_of_defined_networks_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_num_of_defined_networks_ret(r: XdrReader): remote_connect_num_of_defined_networks_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { num: f0 };
+    return new remote_connect_num_of_defined_networks_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_num_of_defined_networks_ret$fields[f]);
   }
@@ -8949,11 +9609,14 @@ export interface remote_connect_list_defined_networks_args {
 
 const remote_connect_list_defined_networks_args$fields = ['.maxnames'];
 
+const remote_connect_list_defined_networks_args$new = function (this: remote_connect_list_defined_networks_args, f0: number) { this.maxnames = f0; } as unknown as new (f0: number) => remote_connect_list_defined_networks_args;
+remote_connect_list_defined_networks_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_defined_networks_args(r: XdrReader): remote_connect_list_defined_networks_args {
   let f = 0;
   try {
     const f0 = r.int();
-    return { maxnames: f0 };
+    return new remote_connect_list_defined_networks_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_defined_networks_args$fields[f]);
   }
@@ -8978,6 +9641,9 @@ export interface remote_connect_list_defined_networks_ret {
 
 const remote_connect_list_defined_networks_ret$fields = ['.names'];
 
+const remote_connect_list_defined_networks_ret$new = function (this: remote_connect_list_defined_networks_ret, f0: remote_nonnull_string[]) { this.names = f0; } as unknown as new (f0: remote_nonnull_string[]) => remote_connect_list_defined_networks_ret;
+remote_connect_list_defined_networks_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_defined_networks_ret(r: XdrReader): remote_connect_list_defined_networks_ret {
   let f = 0;
   try {
@@ -8993,7 +9659,7 @@ export function dec_remote_connect_list_defined_networks_ret(r: XdrReader): remo
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { names: f0 };
+    return new remote_connect_list_defined_networks_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_defined_networks_ret$fields[f]);
   }
@@ -9027,11 +9693,14 @@ export interface remote_network_lookup_by_uuid_args {
 
 const remote_network_lookup_by_uuid_args$fields = ['.uuid'];
 
+const remote_network_lookup_by_uuid_args$new = function (this: remote_network_lookup_by_uuid_args, f0: remote_uuid) { this.uuid = f0; } as unknown as new (f0: remote_uuid) => remote_network_lookup_by_uuid_args;
+remote_network_lookup_by_uuid_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_lookup_by_uuid_args(r: XdrReader): remote_network_lookup_by_uuid_args {
   let f = 0;
   try {
     const f0 = r.opaqueFixed(16);
-    return { uuid: f0 };
+    return new remote_network_lookup_by_uuid_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_lookup_by_uuid_args$fields[f]);
   }
@@ -9056,11 +9725,14 @@ export interface remote_network_lookup_by_uuid_ret {
 
 const remote_network_lookup_by_uuid_ret$fields = ['.net'];
 
+const remote_network_lookup_by_uuid_ret$new = function (this: remote_network_lookup_by_uuid_ret, f0: remote_nonnull_network) { this.net = f0; } as unknown as new (f0: remote_nonnull_network) => remote_network_lookup_by_uuid_ret;
+remote_network_lookup_by_uuid_ret$new.prototype = Object.prototype;
+
 export function dec_remote_network_lookup_by_uuid_ret(r: XdrReader): remote_network_lookup_by_uuid_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_network(r);
-    return { net: f0 };
+    return new remote_network_lookup_by_uuid_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_lookup_by_uuid_ret$fields[f]);
   }
@@ -9085,11 +9757,14 @@ export interface remote_network_lookup_by_name_args {
 
 const remote_network_lookup_by_name_args$fields = ['.name'];
 
+const remote_network_lookup_by_name_args$new = function (this: remote_network_lookup_by_name_args, f0: remote_nonnull_string) { this.name = f0; } as unknown as new (f0: remote_nonnull_string) => remote_network_lookup_by_name_args;
+remote_network_lookup_by_name_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_lookup_by_name_args(r: XdrReader): remote_network_lookup_by_name_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { name: f0 };
+    return new remote_network_lookup_by_name_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_lookup_by_name_args$fields[f]);
   }
@@ -9114,11 +9789,14 @@ export interface remote_network_lookup_by_name_ret {
 
 const remote_network_lookup_by_name_ret$fields = ['.net'];
 
+const remote_network_lookup_by_name_ret$new = function (this: remote_network_lookup_by_name_ret, f0: remote_nonnull_network) { this.net = f0; } as unknown as new (f0: remote_nonnull_network) => remote_network_lookup_by_name_ret;
+remote_network_lookup_by_name_ret$new.prototype = Object.prototype;
+
 export function dec_remote_network_lookup_by_name_ret(r: XdrReader): remote_network_lookup_by_name_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_network(r);
-    return { net: f0 };
+    return new remote_network_lookup_by_name_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_lookup_by_name_ret$fields[f]);
   }
@@ -9143,11 +9821,14 @@ export interface remote_network_create_xml_args {
 
 const remote_network_create_xml_args$fields = ['.xml'];
 
+const remote_network_create_xml_args$new = function (this: remote_network_create_xml_args, f0: remote_nonnull_string) { this.xml = f0; } as unknown as new (f0: remote_nonnull_string) => remote_network_create_xml_args;
+remote_network_create_xml_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_create_xml_args(r: XdrReader): remote_network_create_xml_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { xml: f0 };
+    return new remote_network_create_xml_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_create_xml_args$fields[f]);
   }
@@ -9172,11 +9853,14 @@ export interface remote_network_create_xml_ret {
 
 const remote_network_create_xml_ret$fields = ['.net'];
 
+const remote_network_create_xml_ret$new = function (this: remote_network_create_xml_ret, f0: remote_nonnull_network) { this.net = f0; } as unknown as new (f0: remote_nonnull_network) => remote_network_create_xml_ret;
+remote_network_create_xml_ret$new.prototype = Object.prototype;
+
 export function dec_remote_network_create_xml_ret(r: XdrReader): remote_network_create_xml_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_network(r);
-    return { net: f0 };
+    return new remote_network_create_xml_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_create_xml_ret$fields[f]);
   }
@@ -9202,13 +9886,16 @@ export interface remote_network_create_xml_flags_args {
 
 const remote_network_create_xml_flags_args$fields = ['.xml', '.flags'];
 
+const remote_network_create_xml_flags_args$new = function (this: remote_network_create_xml_flags_args, f0: remote_nonnull_string, f1: number) { this.xml = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_string, f1: number) => remote_network_create_xml_flags_args;
+remote_network_create_xml_flags_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_create_xml_flags_args(r: XdrReader): remote_network_create_xml_flags_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.uint();
-    return { xml: f0, flags: f1 };
+    return new remote_network_create_xml_flags_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_network_create_xml_flags_args$fields[f]);
   }
@@ -9235,11 +9922,14 @@ export interface remote_network_create_xml_flags_ret {
 
 const remote_network_create_xml_flags_ret$fields = ['.net'];
 
+const remote_network_create_xml_flags_ret$new = function (this: remote_network_create_xml_flags_ret, f0: remote_nonnull_network) { this.net = f0; } as unknown as new (f0: remote_nonnull_network) => remote_network_create_xml_flags_ret;
+remote_network_create_xml_flags_ret$new.prototype = Object.prototype;
+
 export function dec_remote_network_create_xml_flags_ret(r: XdrReader): remote_network_create_xml_flags_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_network(r);
-    return { net: f0 };
+    return new remote_network_create_xml_flags_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_create_xml_flags_ret$fields[f]);
   }
@@ -9264,11 +9954,14 @@ export interface remote_network_define_xml_args {
 
 const remote_network_define_xml_args$fields = ['.xml'];
 
+const remote_network_define_xml_args$new = function (this: remote_network_define_xml_args, f0: remote_nonnull_string) { this.xml = f0; } as unknown as new (f0: remote_nonnull_string) => remote_network_define_xml_args;
+remote_network_define_xml_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_define_xml_args(r: XdrReader): remote_network_define_xml_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { xml: f0 };
+    return new remote_network_define_xml_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_define_xml_args$fields[f]);
   }
@@ -9293,11 +9986,14 @@ export interface remote_network_define_xml_ret {
 
 const remote_network_define_xml_ret$fields = ['.net'];
 
+const remote_network_define_xml_ret$new = function (this: remote_network_define_xml_ret, f0: remote_nonnull_network) { this.net = f0; } as unknown as new (f0: remote_nonnull_network) => remote_network_define_xml_ret;
+remote_network_define_xml_ret$new.prototype = Object.prototype;
+
 export function dec_remote_network_define_xml_ret(r: XdrReader): remote_network_define_xml_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_network(r);
-    return { net: f0 };
+    return new remote_network_define_xml_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_define_xml_ret$fields[f]);
   }
@@ -9323,13 +10019,16 @@ export interface remote_network_define_xml_flags_args {
 
 const remote_network_define_xml_flags_args$fields = ['.xml', '.flags'];
 
+const remote_network_define_xml_flags_args$new = function (this: remote_network_define_xml_flags_args, f0: remote_nonnull_string, f1: number) { this.xml = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_string, f1: number) => remote_network_define_xml_flags_args;
+remote_network_define_xml_flags_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_define_xml_flags_args(r: XdrReader): remote_network_define_xml_flags_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.uint();
-    return { xml: f0, flags: f1 };
+    return new remote_network_define_xml_flags_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_network_define_xml_flags_args$fields[f]);
   }
@@ -9356,11 +10055,14 @@ export interface remote_network_define_xml_flags_ret {
 
 const remote_network_define_xml_flags_ret$fields = ['.net'];
 
+const remote_network_define_xml_flags_ret$new = function (this: remote_network_define_xml_flags_ret, f0: remote_nonnull_network) { this.net = f0; } as unknown as new (f0: remote_nonnull_network) => remote_network_define_xml_flags_ret;
+remote_network_define_xml_flags_ret$new.prototype = Object.prototype;
+
 export function dec_remote_network_define_xml_flags_ret(r: XdrReader): remote_network_define_xml_flags_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_network(r);
-    return { net: f0 };
+    return new remote_network_define_xml_flags_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_define_xml_flags_ret$fields[f]);
   }
@@ -9385,11 +10087,14 @@ export interface remote_network_undefine_args {
 
 const remote_network_undefine_args$fields = ['.net'];
 
+const remote_network_undefine_args$new = function (this: remote_network_undefine_args, f0: remote_nonnull_network) { this.net = f0; } as unknown as new (f0: remote_nonnull_network) => remote_network_undefine_args;
+remote_network_undefine_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_undefine_args(r: XdrReader): remote_network_undefine_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_network(r);
-    return { net: f0 };
+    return new remote_network_undefine_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_undefine_args$fields[f]);
   }
@@ -9419,6 +10124,9 @@ export interface remote_network_update_args {
 
 const remote_network_update_args$fields = ['.net', '.command', '.section', '.parentIndex', '.xml', '.flags'];
 
+const remote_network_update_args$new = function (this: remote_network_update_args, f0: remote_nonnull_network, f1: number, f2: number, f3: number, f4: remote_nonnull_string, f5: number) { this.net = f0; this.command = f1; this.section = f2; this.parentIndex = f3; this.xml = f4; this.flags = f5; } as unknown as new (f0: remote_nonnull_network, f1: number, f2: number, f3: number, f4: remote_nonnull_string, f5: number) => remote_network_update_args;
+remote_network_update_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_update_args(r: XdrReader): remote_network_update_args {
   let f = 0;
   try {
@@ -9433,7 +10141,7 @@ export function dec_remote_network_update_args(r: XdrReader): remote_network_upd
     const f4 = r.string(4194304);
     f = 5;
     const f5 = r.uint();
-    return { net: f0, command: f1, section: f2, parentIndex: f3, xml: f4, flags: f5 };
+    return new remote_network_update_args$new(f0, f1, f2, f3, f4, f5);
   } catch (e) {
     throw xdrWithin(e, remote_network_update_args$fields[f]);
   }
@@ -9468,11 +10176,14 @@ export interface remote_network_create_args {
 
 const remote_network_create_args$fields = ['.net'];
 
+const remote_network_create_args$new = function (this: remote_network_create_args, f0: remote_nonnull_network) { this.net = f0; } as unknown as new (f0: remote_nonnull_network) => remote_network_create_args;
+remote_network_create_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_create_args(r: XdrReader): remote_network_create_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_network(r);
-    return { net: f0 };
+    return new remote_network_create_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_create_args$fields[f]);
   }
@@ -9497,11 +10208,14 @@ export interface remote_network_destroy_args {
 
 const remote_network_destroy_args$fields = ['.net'];
 
+const remote_network_destroy_args$new = function (this: remote_network_destroy_args, f0: remote_nonnull_network) { this.net = f0; } as unknown as new (f0: remote_nonnull_network) => remote_network_destroy_args;
+remote_network_destroy_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_destroy_args(r: XdrReader): remote_network_destroy_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_network(r);
-    return { net: f0 };
+    return new remote_network_destroy_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_destroy_args$fields[f]);
   }
@@ -9527,13 +10241,16 @@ export interface remote_network_get_xml_desc_args {
 
 const remote_network_get_xml_desc_args$fields = ['.net', '.flags'];
 
+const remote_network_get_xml_desc_args$new = function (this: remote_network_get_xml_desc_args, f0: remote_nonnull_network, f1: number) { this.net = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_network, f1: number) => remote_network_get_xml_desc_args;
+remote_network_get_xml_desc_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_get_xml_desc_args(r: XdrReader): remote_network_get_xml_desc_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_network(r);
     f = 1;
     const f1 = r.uint();
-    return { net: f0, flags: f1 };
+    return new remote_network_get_xml_desc_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_network_get_xml_desc_args$fields[f]);
   }
@@ -9560,11 +10277,14 @@ export interface remote_network_get_xml_desc_ret {
 
 const remote_network_get_xml_desc_ret$fields = ['.xml'];
 
+const remote_network_get_xml_desc_ret$new = function (this: remote_network_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; } as unknown as new (f0: remote_nonnull_string) => remote_network_get_xml_desc_ret;
+remote_network_get_xml_desc_ret$new.prototype = Object.prototype;
+
 export function dec_remote_network_get_xml_desc_ret(r: XdrReader): remote_network_get_xml_desc_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { xml: f0 };
+    return new remote_network_get_xml_desc_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_get_xml_desc_ret$fields[f]);
   }
@@ -9589,11 +10309,14 @@ export interface remote_network_get_bridge_name_args {
 
 const remote_network_get_bridge_name_args$fields = ['.net'];
 
+const remote_network_get_bridge_name_args$new = function (this: remote_network_get_bridge_name_args, f0: remote_nonnull_network) { this.net = f0; } as unknown as new (f0: remote_nonnull_network) => remote_network_get_bridge_name_args;
+remote_network_get_bridge_name_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_get_bridge_name_args(r: XdrReader): remote_network_get_bridge_name_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_network(r);
-    return { net: f0 };
+    return new remote_network_get_bridge_name_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_get_bridge_name_args$fields[f]);
   }
@@ -9618,11 +10341,14 @@ export interface remote_network_get_bridge_name_ret {
 
 const remote_network_get_bridge_name_ret$fields = ['.name'];
 
+const remote_network_get_bridge_name_ret$new = function (this: remote_network_get_bridge_name_ret, f0: remote_nonnull_string) { this.name = f0; } as unknown as new (f0: remote_nonnull_string) => remote_network_get_bridge_name_ret;
+remote_network_get_bridge_name_ret$new.prototype = Object.prototype;
+
 export function dec_remote_network_get_bridge_name_ret(r: XdrReader): remote_network_get_bridge_name_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { name: f0 };
+    return new remote_network_get_bridge_name_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_get_bridge_name_ret$fields[f]);
   }
@@ -9647,11 +10373,14 @@ export interface remote_network_get_autostart_args {
 
 const remote_network_get_autostart_args$fields = ['.net'];
 
+const remote_network_get_autostart_args$new = function (this: remote_network_get_autostart_args, f0: remote_nonnull_network) { this.net = f0; } as unknown as new (f0: remote_nonnull_network) => remote_network_get_autostart_args;
+remote_network_get_autostart_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_get_autostart_args(r: XdrReader): remote_network_get_autostart_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_network(r);
-    return { net: f0 };
+    return new remote_network_get_autostart_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_get_autostart_args$fields[f]);
   }
@@ -9676,11 +10405,14 @@ export interface remote_network_get_autostart_ret {
 
 const remote_network_get_autostart_ret$fields = ['.autostart'];
 
+const remote_network_get_autostart_ret$new = function (this: remote_network_get_autostart_ret, f0: number) { this.autostart = f0; } as unknown as new (f0: number) => remote_network_get_autostart_ret;
+remote_network_get_autostart_ret$new.prototype = Object.prototype;
+
 export function dec_remote_network_get_autostart_ret(r: XdrReader): remote_network_get_autostart_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { autostart: f0 };
+    return new remote_network_get_autostart_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_get_autostart_ret$fields[f]);
   }
@@ -9706,13 +10438,16 @@ export interface remote_network_set_autostart_args {
 
 const remote_network_set_autostart_args$fields = ['.net', '.autostart'];
 
+const remote_network_set_autostart_args$new = function (this: remote_network_set_autostart_args, f0: remote_nonnull_network, f1: number) { this.net = f0; this.autostart = f1; } as unknown as new (f0: remote_nonnull_network, f1: number) => remote_network_set_autostart_args;
+remote_network_set_autostart_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_set_autostart_args(r: XdrReader): remote_network_set_autostart_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_network(r);
     f = 1;
     const f1 = r.int();
-    return { net: f0, autostart: f1 };
+    return new remote_network_set_autostart_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_network_set_autostart_args$fields[f]);
   }
@@ -9739,11 +10474,14 @@ export interface remote_connect_num_of_nwfilters_ret {
 
 const remote_connect_num_of_nwfilters_ret$fields = ['.num'];
 
+const remote_connect_num_of_nwfilters_ret$new = function (this: remote_connect_num_of_nwfilters_ret, f0: number) { this.num = f0; } as unknown as new (f0: number) => remote_connect_num_of_nwfilters_ret;
+remote_connect_num_of_nwfilters_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_num_of_nwfilters_ret(r: XdrReader): remote_connect_num_of_nwfilters_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { num: f0 };
+    return new remote_connect_num_of_nwfilters_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_num_of_nwfilters_ret$fields[f]);
   }
@@ -9768,11 +10506,14 @@ export interface remote_connect_list_nwfilters_args {
 
 const remote_connect_list_nwfilters_args$fields = ['.maxnames'];
 
+const remote_connect_list_nwfilters_args$new = function (this: remote_connect_list_nwfilters_args, f0: number) { this.maxnames = f0; } as unknown as new (f0: number) => remote_connect_list_nwfilters_args;
+remote_connect_list_nwfilters_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_nwfilters_args(r: XdrReader): remote_connect_list_nwfilters_args {
   let f = 0;
   try {
     const f0 = r.int();
-    return { maxnames: f0 };
+    return new remote_connect_list_nwfilters_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_nwfilters_args$fields[f]);
   }
@@ -9797,6 +10538,9 @@ export interface remote_connect_list_nwfilters_ret {
 
 const remote_connect_list_nwfilters_ret$fields = ['.names'];
 
+const remote_connect_list_nwfilters_ret$new = function (this: remote_connect_list_nwfilters_ret, f0: remote_nonnull_string[]) { this.names = f0; } as unknown as new (f0: remote_nonnull_string[]) => remote_connect_list_nwfilters_ret;
+remote_connect_list_nwfilters_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_nwfilters_ret(r: XdrReader): remote_connect_list_nwfilters_ret {
   let f = 0;
   try {
@@ -9812,7 +10556,7 @@ export function dec_remote_connect_list_nwfilters_ret(r: XdrReader): remote_conn
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { names: f0 };
+    return new remote_connect_list_nwfilters_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_nwfilters_ret$fields[f]);
   }
@@ -9846,11 +10590,14 @@ export interface remote_nwfilter_lookup_by_uuid_args {
 
 const remote_nwfilter_lookup_by_uuid_args$fields = ['.uuid'];
 
+const remote_nwfilter_lookup_by_uuid_args$new = function (this: remote_nwfilter_lookup_by_uuid_args, f0: remote_uuid) { this.uuid = f0; } as unknown as new (f0: remote_uuid) => remote_nwfilter_lookup_by_uuid_args;
+remote_nwfilter_lookup_by_uuid_args$new.prototype = Object.prototype;
+
 export function dec_remote_nwfilter_lookup_by_uuid_args(r: XdrReader): remote_nwfilter_lookup_by_uuid_args {
   let f = 0;
   try {
     const f0 = r.opaqueFixed(16);
-    return { uuid: f0 };
+    return new remote_nwfilter_lookup_by_uuid_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_nwfilter_lookup_by_uuid_args$fields[f]);
   }
@@ -9875,11 +10622,14 @@ export interface remote_nwfilter_lookup_by_uuid_ret {
 
 const remote_nwfilter_lookup_by_uuid_ret$fields = ['.nwfilter'];
 
+const remote_nwfilter_lookup_by_uuid_ret$new = function (this: remote_nwfilter_lookup_by_uuid_ret, f0: remote_nonnull_nwfilter) { this.nwfilter = f0; } as unknown as new (f0: remote_nonnull_nwfilter) => remote_nwfilter_lookup_by_uuid_ret;
+remote_nwfilter_lookup_by_uuid_ret$new.prototype = Object.prototype;
+
 export function dec_remote_nwfilter_lookup_by_uuid_ret(r: XdrReader): remote_nwfilter_lookup_by_uuid_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_nwfilter(r);
-    return { nwfilter: f0 };
+    return new remote_nwfilter_lookup_by_uuid_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_nwfilter_lookup_by_uuid_ret$fields[f]);
   }
@@ -9904,11 +10654,14 @@ export interface remote_nwfilter_lookup_by_name_args {
 
 const remote_nwfilter_lookup_by_name_args$fields = ['.name'];
 
+const remote_nwfilter_lookup_by_name_args$new = function (this: remote_nwfilter_lookup_by_name_args, f0: remote_nonnull_string) { this.name = f0; } as unknown as new (f0: remote_nonnull_string) => remote_nwfilter_lookup_by_name_args;
+remote_nwfilter_lookup_by_name_args$new.prototype = Object.prototype;
+
 export function dec_remote_nwfilter_lookup_by_name_args(r: XdrReader): remote_nwfilter_lookup_by_name_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { name: f0 };
+    return new remote_nwfilter_lookup_by_name_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_nwfilter_lookup_by_name_args$fields[f]);
   }
@@ -9933,11 +10686,14 @@ export interface remote_nwfilter_lookup_by_name_ret {
 
 const remote_nwfilter_lookup_by_name_ret$fields = ['.nwfilter'];
 
+const remote_nwfilter_lookup_by_name_ret$new = function (this: remote_nwfilter_lookup_by_name_ret, f0: remote_nonnull_nwfilter) { this.nwfilter = f0; } as unknown as new (f0: remote_nonnull_nwfilter) => remote_nwfilter_lookup_by_name_ret;
+remote_nwfilter_lookup_by_name_ret$new.prototype = Object.prototype;
+
 export function dec_remote_nwfilter_lookup_by_name_ret(r: XdrReader): remote_nwfilter_lookup_by_name_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_nwfilter(r);
-    return { nwfilter: f0 };
+    return new remote_nwfilter_lookup_by_name_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_nwfilter_lookup_by_name_ret$fields[f]);
   }
@@ -9962,11 +10718,14 @@ export interface remote_nwfilter_define_xml_args {
 
 const remote_nwfilter_define_xml_args$fields = ['.xml'];
 
+const remote_nwfilter_define_xml_args$new = function (this: remote_nwfilter_define_xml_args, f0: remote_nonnull_string) { this.xml = f0; } as unknown as new (f0: remote_nonnull_string) => remote_nwfilter_define_xml_args;
+remote_nwfilter_define_xml_args$new.prototype = Object.prototype;
+
 export function dec_remote_nwfilter_define_xml_args(r: XdrReader): remote_nwfilter_define_xml_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { xml: f0 };
+    return new remote_nwfilter_define_xml_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_nwfilter_define_xml_args$fields[f]);
   }
@@ -9991,11 +10750,14 @@ export interface remote_nwfilter_define_xml_ret {
 
 const remote_nwfilter_define_xml_ret$fields = ['.nwfilter'];
 
+const remote_nwfilter_define_xml_ret$new = function (this: remote_nwfilter_define_xml_ret, f0: remote_nonnull_nwfilter) { this.nwfilter = f0; } as unknown as new (f0: remote_nonnull_nwfilter) => remote_nwfilter_define_xml_ret;
+remote_nwfilter_define_xml_ret$new.prototype = Object.prototype;
+
 export function dec_remote_nwfilter_define_xml_ret(r: XdrReader): remote_nwfilter_define_xml_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_nwfilter(r);
-    return { nwfilter: f0 };
+    return new remote_nwfilter_define_xml_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_nwfilter_define_xml_ret$fields[f]);
   }
@@ -10021,13 +10783,16 @@ export interface remote_nwfilter_define_xml_flags_args {
 
 const remote_nwfilter_define_xml_flags_args$fields = ['.xml', '.flags'];
 
+const remote_nwfilter_define_xml_flags_args$new = function (this: remote_nwfilter_define_xml_flags_args, f0: remote_nonnull_string, f1: number) { this.xml = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_string, f1: number) => remote_nwfilter_define_xml_flags_args;
+remote_nwfilter_define_xml_flags_args$new.prototype = Object.prototype;
+
 export function dec_remote_nwfilter_define_xml_flags_args(r: XdrReader): remote_nwfilter_define_xml_flags_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.uint();
-    return { xml: f0, flags: f1 };
+    return new remote_nwfilter_define_xml_flags_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_nwfilter_define_xml_flags_args$fields[f]);
   }
@@ -10054,11 +10819,14 @@ export interface remote_nwfilter_define_xml_flags_ret {
 
 const remote_nwfilter_define_xml_flags_ret$fields = ['.nwfilter'];
 
+const remote_nwfilter_define_xml_flags_ret$new = function (this: remote_nwfilter_define_xml_flags_ret, f0: remote_nonnull_nwfilter) { this.nwfilter = f0; } as unknown as new (f0: remote_nonnull_nwfilter) => remote_nwfilter_define_xml_flags_ret;
+remote_nwfilter_define_xml_flags_ret$new.prototype = Object.prototype;
+
 export function dec_remote_nwfilter_define_xml_flags_ret(r: XdrReader): remote_nwfilter_define_xml_flags_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_nwfilter(r);
-    return { nwfilter: f0 };
+    return new remote_nwfilter_define_xml_flags_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_nwfilter_define_xml_flags_ret$fields[f]);
   }
@@ -10083,11 +10851,14 @@ export interface remote_nwfilter_undefine_args {
 
 const remote_nwfilter_undefine_args$fields = ['.nwfilter'];
 
+const remote_nwfilter_undefine_args$new = function (this: remote_nwfilter_undefine_args, f0: remote_nonnull_nwfilter) { this.nwfilter = f0; } as unknown as new (f0: remote_nonnull_nwfilter) => remote_nwfilter_undefine_args;
+remote_nwfilter_undefine_args$new.prototype = Object.prototype;
+
 export function dec_remote_nwfilter_undefine_args(r: XdrReader): remote_nwfilter_undefine_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_nwfilter(r);
-    return { nwfilter: f0 };
+    return new remote_nwfilter_undefine_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_nwfilter_undefine_args$fields[f]);
   }
@@ -10113,13 +10884,16 @@ export interface remote_nwfilter_get_xml_desc_args {
 
 const remote_nwfilter_get_xml_desc_args$fields = ['.nwfilter', '.flags'];
 
+const remote_nwfilter_get_xml_desc_args$new = function (this: remote_nwfilter_get_xml_desc_args, f0: remote_nonnull_nwfilter, f1: number) { this.nwfilter = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_nwfilter, f1: number) => remote_nwfilter_get_xml_desc_args;
+remote_nwfilter_get_xml_desc_args$new.prototype = Object.prototype;
+
 export function dec_remote_nwfilter_get_xml_desc_args(r: XdrReader): remote_nwfilter_get_xml_desc_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_nwfilter(r);
     f = 1;
     const f1 = r.uint();
-    return { nwfilter: f0, flags: f1 };
+    return new remote_nwfilter_get_xml_desc_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_nwfilter_get_xml_desc_args$fields[f]);
   }
@@ -10146,11 +10920,14 @@ export interface remote_nwfilter_get_xml_desc_ret {
 
 const remote_nwfilter_get_xml_desc_ret$fields = ['.xml'];
 
+const remote_nwfilter_get_xml_desc_ret$new = function (this: remote_nwfilter_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; } as unknown as new (f0: remote_nonnull_string) => remote_nwfilter_get_xml_desc_ret;
+remote_nwfilter_get_xml_desc_ret$new.prototype = Object.prototype;
+
 export function dec_remote_nwfilter_get_xml_desc_ret(r: XdrReader): remote_nwfilter_get_xml_desc_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { xml: f0 };
+    return new remote_nwfilter_get_xml_desc_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_nwfilter_get_xml_desc_ret$fields[f]);
   }
@@ -10175,11 +10952,14 @@ export interface remote_connect_num_of_interfaces_ret {
 
 const remote_connect_num_of_interfaces_ret$fields = ['.num'];
 
+const remote_connect_num_of_interfaces_ret$new = function (this: remote_connect_num_of_interfaces_ret, f0: number) { this.num = f0; } as unknown as new (f0: number) => remote_connect_num_of_interfaces_ret;
+remote_connect_num_of_interfaces_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_num_of_interfaces_ret(r: XdrReader): remote_connect_num_of_interfaces_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { num: f0 };
+    return new remote_connect_num_of_interfaces_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_num_of_interfaces_ret$fields[f]);
   }
@@ -10204,11 +10984,14 @@ export interface remote_connect_list_interfaces_args {
 
 const remote_connect_list_interfaces_args$fields = ['.maxnames'];
 
+const remote_connect_list_interfaces_args$new = function (this: remote_connect_list_interfaces_args, f0: number) { this.maxnames = f0; } as unknown as new (f0: number) => remote_connect_list_interfaces_args;
+remote_connect_list_interfaces_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_interfaces_args(r: XdrReader): remote_connect_list_interfaces_args {
   let f = 0;
   try {
     const f0 = r.int();
-    return { maxnames: f0 };
+    return new remote_connect_list_interfaces_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_interfaces_args$fields[f]);
   }
@@ -10233,6 +11016,9 @@ export interface remote_connect_list_interfaces_ret {
 
 const remote_connect_list_interfaces_ret$fields = ['.names'];
 
+const remote_connect_list_interfaces_ret$new = function (this: remote_connect_list_interfaces_ret, f0: remote_nonnull_string[]) { this.names = f0; } as unknown as new (f0: remote_nonnull_string[]) => remote_connect_list_interfaces_ret;
+remote_connect_list_interfaces_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_interfaces_ret(r: XdrReader): remote_connect_list_interfaces_ret {
   let f = 0;
   try {
@@ -10248,7 +11034,7 @@ export function dec_remote_connect_list_interfaces_ret(r: XdrReader): remote_con
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { names: f0 };
+    return new remote_connect_list_interfaces_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_interfaces_ret$fields[f]);
   }
@@ -10282,11 +11068,14 @@ export interface remote_connect_num_of_defined_interfaces_ret {
 
 const remote_connect_num_of_defined_interfaces_ret$fields = ['.num'];
 
+const remote_connect_num_of_defined_interfaces_ret$new = function (this: remote_connect_num_of_defined_interfaces_ret, f0: number) { this.num = f0; } as unknown as new (f0: number) => remote_connect_num_of_defined_interfaces_ret;
+remote_connect_num_of_defined_interfaces_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_num_of_defined_interfaces_ret(r: XdrReader): remote_connect_num_of_defined_interfaces_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { num: f0 };
+    return new remote_connect_num_of_defined_interfaces_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_num_of_defined_interfaces_ret$fields[f]);
   }
@@ -10311,11 +11100,14 @@ export interface remote_connect_list_defined_interfaces_args {
 
 const remote_connect_list_defined_interfaces_args$fields = ['.maxnames'];
 
+const remote_connect_list_defined_interfaces_args$new = function (this: remote_connect_list_defined_interfaces_args, f0: number) { this.maxnames = f0; } as unknown as new (f0: number) => remote_connect_list_defined_interfaces_args;
+remote_connect_list_defined_interfaces_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_defined_interfaces_args(r: XdrReader): remote_connect_list_defined_interfaces_args {
   let f = 0;
   try {
     const f0 = r.int();
-    return { maxnames: f0 };
+    return new remote_connect_list_defined_interfaces_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_defined_interfaces_args$fields[f]);
   }
@@ -10340,6 +11132,9 @@ export interface remote_connect_list_defined_interfaces_ret {
 
 const remote_connect_list_defined_interfaces_ret$fields = ['.names'];
 
+const remote_connect_list_defined_interfaces_ret$new = function (this: remote_connect_list_defined_interfaces_ret, f0: remote_nonnull_string[]) { this.names = f0; } as unknown as new (f0: remote_nonnull_string[]) => remote_connect_list_defined_interfaces_ret;
+remote_connect_list_defined_interfaces_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_defined_interfaces_ret(r: XdrReader): remote_connect_list_defined_interfaces_ret {
   let f = 0;
   try {
@@ -10355,7 +11150,7 @@ export function dec_remote_connect_list_defined_interfaces_ret(r: XdrReader): re
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { names: f0 };
+    return new remote_connect_list_defined_interfaces_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_defined_interfaces_ret$fields[f]);
   }
@@ -10389,11 +11184,14 @@ export interface remote_interface_lookup_by_name_args {
 
 const remote_interface_lookup_by_name_args$fields = ['.name'];
 
+const remote_interface_lookup_by_name_args$new = function (this: remote_interface_lookup_by_name_args, f0: remote_nonnull_string) { this.name = f0; } as unknown as new (f0: remote_nonnull_string) => remote_interface_lookup_by_name_args;
+remote_interface_lookup_by_name_args$new.prototype = Object.prototype;
+
 export function dec_remote_interface_lookup_by_name_args(r: XdrReader): remote_interface_lookup_by_name_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { name: f0 };
+    return new remote_interface_lookup_by_name_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_interface_lookup_by_name_args$fields[f]);
   }
@@ -10418,11 +11216,14 @@ export interface remote_interface_lookup_by_name_ret {
 
 const remote_interface_lookup_by_name_ret$fields = ['.iface'];
 
+const remote_interface_lookup_by_name_ret$new = function (this: remote_interface_lookup_by_name_ret, f0: remote_nonnull_interface) { this.iface = f0; } as unknown as new (f0: remote_nonnull_interface) => remote_interface_lookup_by_name_ret;
+remote_interface_lookup_by_name_ret$new.prototype = Object.prototype;
+
 export function dec_remote_interface_lookup_by_name_ret(r: XdrReader): remote_interface_lookup_by_name_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_interface(r);
-    return { iface: f0 };
+    return new remote_interface_lookup_by_name_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_interface_lookup_by_name_ret$fields[f]);
   }
@@ -10447,11 +11248,14 @@ export interface remote_interface_lookup_by_mac_string_args {
 
 const remote_interface_lookup_by_mac_string_args$fields = ['.mac'];
 
+const remote_interface_lookup_by_mac_string_args$new = function (this: remote_interface_lookup_by_mac_string_args, f0: remote_nonnull_string) { this.mac = f0; } as unknown as new (f0: remote_nonnull_string) => remote_interface_lookup_by_mac_string_args;
+remote_interface_lookup_by_mac_string_args$new.prototype = Object.prototype;
+
 export function dec_remote_interface_lookup_by_mac_string_args(r: XdrReader): remote_interface_lookup_by_mac_string_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { mac: f0 };
+    return new remote_interface_lookup_by_mac_string_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_interface_lookup_by_mac_string_args$fields[f]);
   }
@@ -10476,11 +11280,14 @@ export interface remote_interface_lookup_by_mac_string_ret {
 
 const remote_interface_lookup_by_mac_string_ret$fields = ['.iface'];
 
+const remote_interface_lookup_by_mac_string_ret$new = function (this: remote_interface_lookup_by_mac_string_ret, f0: remote_nonnull_interface) { this.iface = f0; } as unknown as new (f0: remote_nonnull_interface) => remote_interface_lookup_by_mac_string_ret;
+remote_interface_lookup_by_mac_string_ret$new.prototype = Object.prototype;
+
 export function dec_remote_interface_lookup_by_mac_string_ret(r: XdrReader): remote_interface_lookup_by_mac_string_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_interface(r);
-    return { iface: f0 };
+    return new remote_interface_lookup_by_mac_string_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_interface_lookup_by_mac_string_ret$fields[f]);
   }
@@ -10506,13 +11313,16 @@ export interface remote_interface_get_xml_desc_args {
 
 const remote_interface_get_xml_desc_args$fields = ['.iface', '.flags'];
 
+const remote_interface_get_xml_desc_args$new = function (this: remote_interface_get_xml_desc_args, f0: remote_nonnull_interface, f1: number) { this.iface = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_interface, f1: number) => remote_interface_get_xml_desc_args;
+remote_interface_get_xml_desc_args$new.prototype = Object.prototype;
+
 export function dec_remote_interface_get_xml_desc_args(r: XdrReader): remote_interface_get_xml_desc_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_interface(r);
     f = 1;
     const f1 = r.uint();
-    return { iface: f0, flags: f1 };
+    return new remote_interface_get_xml_desc_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_interface_get_xml_desc_args$fields[f]);
   }
@@ -10539,11 +11349,14 @@ export interface remote_interface_get_xml_desc_ret {
 
 const remote_interface_get_xml_desc_ret$fields = ['.xml'];
 
+const remote_interface_get_xml_desc_ret$new = function (this: remote_interface_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; } as unknown as new (f0: remote_nonnull_string) => remote_interface_get_xml_desc_ret;
+remote_interface_get_xml_desc_ret$new.prototype = Object.prototype;
+
 export function dec_remote_interface_get_xml_desc_ret(r: XdrReader): remote_interface_get_xml_desc_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { xml: f0 };
+    return new remote_interface_get_xml_desc_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_interface_get_xml_desc_ret$fields[f]);
   }
@@ -10569,13 +11382,16 @@ export interface remote_interface_define_xml_args {
 
 const remote_interface_define_xml_args$fields = ['.xml', '.flags'];
 
+const remote_interface_define_xml_args$new = function (this: remote_interface_define_xml_args, f0: remote_nonnull_string, f1: number) { this.xml = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_string, f1: number) => remote_interface_define_xml_args;
+remote_interface_define_xml_args$new.prototype = Object.prototype;
+
 export function dec_remote_interface_define_xml_args(r: XdrReader): remote_interface_define_xml_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.uint();
-    return { xml: f0, flags: f1 };
+    return new remote_interface_define_xml_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_interface_define_xml_args$fields[f]);
   }
@@ -10602,11 +11418,14 @@ export interface remote_interface_define_xml_ret {
 
 const remote_interface_define_xml_ret$fields = ['.iface'];
 
+const remote_interface_define_xml_ret$new = function (this: remote_interface_define_xml_ret, f0: remote_nonnull_interface) { this.iface = f0; } as unknown as new (f0: remote_nonnull_interface) => remote_interface_define_xml_ret;
+remote_interface_define_xml_ret$new.prototype = Object.prototype;
+
 export function dec_remote_interface_define_xml_ret(r: XdrReader): remote_interface_define_xml_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_interface(r);
-    return { iface: f0 };
+    return new remote_interface_define_xml_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_interface_define_xml_ret$fields[f]);
   }
@@ -10631,11 +11450,14 @@ export interface remote_interface_undefine_args {
 
 const remote_interface_undefine_args$fields = ['.iface'];
 
+const remote_interface_undefine_args$new = function (this: remote_interface_undefine_args, f0: remote_nonnull_interface) { this.iface = f0; } as unknown as new (f0: remote_nonnull_interface) => remote_interface_undefine_args;
+remote_interface_undefine_args$new.prototype = Object.prototype;
+
 export function dec_remote_interface_undefine_args(r: XdrReader): remote_interface_undefine_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_interface(r);
-    return { iface: f0 };
+    return new remote_interface_undefine_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_interface_undefine_args$fields[f]);
   }
@@ -10661,13 +11483,16 @@ export interface remote_interface_create_args {
 
 const remote_interface_create_args$fields = ['.iface', '.flags'];
 
+const remote_interface_create_args$new = function (this: remote_interface_create_args, f0: remote_nonnull_interface, f1: number) { this.iface = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_interface, f1: number) => remote_interface_create_args;
+remote_interface_create_args$new.prototype = Object.prototype;
+
 export function dec_remote_interface_create_args(r: XdrReader): remote_interface_create_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_interface(r);
     f = 1;
     const f1 = r.uint();
-    return { iface: f0, flags: f1 };
+    return new remote_interface_create_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_interface_create_args$fields[f]);
   }
@@ -10695,13 +11520,16 @@ export interface remote_interface_destroy_args {
 
 const remote_interface_destroy_args$fields = ['.iface', '.flags'];
 
+const remote_interface_destroy_args$new = function (this: remote_interface_destroy_args, f0: remote_nonnull_interface, f1: number) { this.iface = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_interface, f1: number) => remote_interface_destroy_args;
+remote_interface_destroy_args$new.prototype = Object.prototype;
+
 export function dec_remote_interface_destroy_args(r: XdrReader): remote_interface_destroy_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_interface(r);
     f = 1;
     const f1 = r.uint();
-    return { iface: f0, flags: f1 };
+    return new remote_interface_destroy_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_interface_destroy_args$fields[f]);
   }
@@ -10728,11 +11556,14 @@ export interface remote_interface_change_begin_args {
 
 const remote_interface_change_begin_args$fields = ['.flags'];
 
+const remote_interface_change_begin_args$new = function (this: remote_interface_change_begin_args, f0: number) { this.flags = f0; } as unknown as new (f0: number) => remote_interface_change_begin_args;
+remote_interface_change_begin_args$new.prototype = Object.prototype;
+
 export function dec_remote_interface_change_begin_args(r: XdrReader): remote_interface_change_begin_args {
   let f = 0;
   try {
     const f0 = r.uint();
-    return { flags: f0 };
+    return new remote_interface_change_begin_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_interface_change_begin_args$fields[f]);
   }
@@ -10757,11 +11588,14 @@ export interface remote_interface_change_commit_args {
 
 const remote_interface_change_commit_args$fields = ['.flags'];
 
+const remote_interface_change_commit_args$new = function (this: remote_interface_change_commit_args, f0: number) { this.flags = f0; } as unknown as new (f0: number) => remote_interface_change_commit_args;
+remote_interface_change_commit_args$new.prototype = Object.prototype;
+
 export function dec_remote_interface_change_commit_args(r: XdrReader): remote_interface_change_commit_args {
   let f = 0;
   try {
     const f0 = r.uint();
-    return { flags: f0 };
+    return new remote_interface_change_commit_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_interface_change_commit_args$fields[f]);
   }
@@ -10786,11 +11620,14 @@ export interface remote_interface_change_rollback_args {
 
 const remote_interface_change_rollback_args$fields = ['.flags'];
 
+const remote_interface_change_rollback_args$new = function (this: remote_interface_change_rollback_args, f0: number) { this.flags = f0; } as unknown as new (f0: number) => remote_interface_change_rollback_args;
+remote_interface_change_rollback_args$new.prototype = Object.prototype;
+
 export function dec_remote_interface_change_rollback_args(r: XdrReader): remote_interface_change_rollback_args {
   let f = 0;
   try {
     const f0 = r.uint();
-    return { flags: f0 };
+    return new remote_interface_change_rollback_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_interface_change_rollback_args$fields[f]);
   }
@@ -10815,6 +11652,9 @@ export interface remote_auth_list_ret {
 
 const remote_auth_list_ret$fields = ['.types'];
 
+const remote_auth_list_ret$new = function (this: remote_auth_list_ret, f0: remote_auth_type[]) { this.types = f0; } as unknown as new (f0: remote_auth_type[]) => remote_auth_list_ret;
+remote_auth_list_ret$new.prototype = Object.prototype;
+
 export function dec_remote_auth_list_ret(r: XdrReader): remote_auth_list_ret {
   let f = 0;
   try {
@@ -10830,7 +11670,7 @@ export function dec_remote_auth_list_ret(r: XdrReader): remote_auth_list_ret {
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { types: f0 };
+    return new remote_auth_list_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_auth_list_ret$fields[f]);
   }
@@ -10864,11 +11704,14 @@ export interface remote_auth_sasl_init_ret {
 
 const remote_auth_sasl_init_ret$fields = ['.mechlist'];
 
+const remote_auth_sasl_init_ret$new = function (this: remote_auth_sasl_init_ret, f0: remote_nonnull_string) { this.mechlist = f0; } as unknown as new (f0: remote_nonnull_string) => remote_auth_sasl_init_ret;
+remote_auth_sasl_init_ret$new.prototype = Object.prototype;
+
 export function dec_remote_auth_sasl_init_ret(r: XdrReader): remote_auth_sasl_init_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { mechlist: f0 };
+    return new remote_auth_sasl_init_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_auth_sasl_init_ret$fields[f]);
   }
@@ -10895,6 +11738,9 @@ export interface remote_auth_sasl_start_args {
 
 const remote_auth_sasl_start_args$fields = ['.mech', '.nil', '.data'];
 
+const remote_auth_sasl_start_args$new = function (this: remote_auth_sasl_start_args, f0: remote_nonnull_string, f1: number, f2: number[]) { this.mech = f0; this.nil = f1; this.data = f2; } as unknown as new (f0: remote_nonnull_string, f1: number, f2: number[]) => remote_auth_sasl_start_args;
+remote_auth_sasl_start_args$new.prototype = Object.prototype;
+
 export function dec_remote_auth_sasl_start_args(r: XdrReader): remote_auth_sasl_start_args {
   let f = 0;
   try {
@@ -10914,7 +11760,7 @@ export function dec_remote_auth_sasl_start_args(r: XdrReader): remote_auth_sasl_
       throw xdrWithin(e, `[${i3}]`);
     }
     f2 = a2;
-    return { mech: f0, nil: f1, data: f2 };
+    return new remote_auth_sasl_start_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_auth_sasl_start_args$fields[f]);
   }
@@ -10954,6 +11800,9 @@ export interface remote_auth_sasl_start_ret {
 
 const remote_auth_sasl_start_ret$fields = ['.complete', '.nil', '.data'];
 
+const remote_auth_sasl_start_ret$new = function (this: remote_auth_sasl_start_ret, f0: number, f1: number, f2: number[]) { this.complete = f0; this.nil = f1; this.data = f2; } as unknown as new (f0: number, f1: number, f2: number[]) => remote_auth_sasl_start_ret;
+remote_auth_sasl_start_ret$new.prototype = Object.prototype;
+
 export function dec_remote_auth_sasl_start_ret(r: XdrReader): remote_auth_sasl_start_ret {
   let f = 0;
   try {
@@ -10973,7 +11822,7 @@ export function dec_remote_auth_sasl_start_ret(r: XdrReader): remote_auth_sasl_s
       throw xdrWithin(e, `[${i3}]`);
     }
     f2 = a2;
-    return { complete: f0, nil: f1, data: f2 };
+    return new remote_auth_sasl_start_ret$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_auth_sasl_start_ret$fields[f]);
   }
@@ -11012,6 +11861,9 @@ export interface remote_auth_sasl_step_args {
 
 const remote_auth_sasl_step_args$fields = ['.nil', '.data'];
 
+const remote_auth_sasl_step_args$new = function (this: remote_auth_sasl_step_args, f0: number, f1: number[]) { this.nil = f0; this.data = f1; } as unknown as new (f0: number, f1: number[]) => remote_auth_sasl_step_args;
+remote_auth_sasl_step_args$new.prototype = Object.prototype;
+
 export function dec_remote_auth_sasl_step_args(r: XdrReader): remote_auth_sasl_step_args {
   let f = 0;
   try {
@@ -11029,7 +11881,7 @@ export function dec_remote_auth_sasl_step_args(r: XdrReader): remote_auth_sasl_s
       throw xdrWithin(e, `[${i3}]`);
     }
     f1 = a2;
-    return { nil: f0, data: f1 };
+    return new remote_auth_sasl_step_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_auth_sasl_step_args$fields[f]);
   }
@@ -11067,6 +11919,9 @@ export interface remote_auth_sasl_step_ret {
 
 const remote_auth_sasl_step_ret$fields = ['.complete', '.nil', '.data'];
 
+const remote_auth_sasl_step_ret$new = function (this: remote_auth_sasl_step_ret, f0: number, f1: number, f2: number[]) { this.complete = f0; this.nil = f1; this.data = f2; } as unknown as new (f0: number, f1: number, f2: number[]) => remote_auth_sasl_step_ret;
+remote_auth_sasl_step_ret$new.prototype = Object.prototype;
+
 export function dec_remote_auth_sasl_step_ret(r: XdrReader): remote_auth_sasl_step_ret {
   let f = 0;
   try {
@@ -11086,7 +11941,7 @@ export function dec_remote_auth_sasl_step_ret(r: XdrReader): remote_auth_sasl_st
       throw xdrWithin(e, `[${i3}]`);
     }
     f2 = a2;
-    return { complete: f0, nil: f1, data: f2 };
+    return new remote_auth_sasl_step_ret$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_auth_sasl_step_ret$fields[f]);
   }
@@ -11124,11 +11979,14 @@ export interface remote_auth_polkit_ret {
 
 const remote_auth_polkit_ret$fields = ['.complete'];
 
+const remote_auth_polkit_ret$new = function (this: remote_auth_polkit_ret, f0: number) { this.complete = f0; } as unknown as new (f0: number) => remote_auth_polkit_ret;
+remote_auth_polkit_ret$new.prototype = Object.prototype;
+
 export function dec_remote_auth_polkit_ret(r: XdrReader): remote_auth_polkit_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { complete: f0 };
+    return new remote_auth_polkit_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_auth_polkit_ret$fields[f]);
   }
@@ -11153,11 +12011,14 @@ export interface remote_connect_num_of_storage_pools_ret {
 
 const remote_connect_num_of_storage_pools_ret$fields = ['.num'];
 
+const remote_connect_num_of_storage_pools_ret$new = function (this: remote_connect_num_of_storage_pools_ret, f0: number) { this.num = f0; } as unknown as new (f0: number) => remote_connect_num_of_storage_pools_ret;
+remote_connect_num_of_storage_pools_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_num_of_storage_pools_ret(r: XdrReader): remote_connect_num_of_storage_pools_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { num: f0 };
+    return new remote_connect_num_of_storage_pools_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_num_of_storage_pools_ret$fields[f]);
   }
@@ -11182,11 +12043,14 @@ export interface remote_connect_list_storage_pools_args {
 
 const remote_connect_list_storage_pools_args$fields = ['.maxnames'];
 
+const remote_connect_list_storage_pools_args$new = function (this: remote_connect_list_storage_pools_args, f0: number) { this.maxnames = f0; } as unknown as new (f0: number) => remote_connect_list_storage_pools_args;
+remote_connect_list_storage_pools_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_storage_pools_args(r: XdrReader): remote_connect_list_storage_pools_args {
   let f = 0;
   try {
     const f0 = r.int();
-    return { maxnames: f0 };
+    return new remote_connect_list_storage_pools_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_storage_pools_args$fields[f]);
   }
@@ -11211,6 +12075,9 @@ export interface remote_connect_list_storage_pools_ret {
 
 const remote_connect_list_storage_pools_ret$fields = ['.names'];
 
+const remote_connect_list_storage_pools_ret$new = function (this: remote_connect_list_storage_pools_ret, f0: remote_nonnull_string[]) { this.names = f0; } as unknown as new (f0: remote_nonnull_string[]) => remote_connect_list_storage_pools_ret;
+remote_connect_list_storage_pools_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_storage_pools_ret(r: XdrReader): remote_connect_list_storage_pools_ret {
   let f = 0;
   try {
@@ -11226,7 +12093,7 @@ export function dec_remote_connect_list_storage_pools_ret(r: XdrReader): remote_
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { names: f0 };
+    return new remote_connect_list_storage_pools_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_storage_pools_ret$fields[f]);
   }
@@ -11260,11 +12127,14 @@ export interface remote_connect_num_of_defined_storage_pools_ret {
 
 const remote_connect_num_of_defined_storage_pools_ret$fields = ['.num'];
 
+const remote_connect_num_of_defined_storage_pools_ret$new = function (this: remote_connect_num_of_defined_storage_pools_ret, f0: number) { this.num = f0; } as unknown as new (f0: number) => remote_connect_num_of_defined_storage_pools_ret;
+remote_connect_num_of_defined_storage_pools_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_num_of_defined_storage_pools_ret(r: XdrReader): remote_connect_num_of_defined_storage_pools_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { num: f0 };
+    return new remote_connect_num_of_defined_storage_pools_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_num_of_defined_storage_pools_ret$fields[f]);
   }
@@ -11289,11 +12159,14 @@ export interface remote_connect_list_defined_storage_pools_args {
 
 const remote_connect_list_defined_storage_pools_args$fields = ['.maxnames'];
 
+const remote_connect_list_defined_storage_pools_args$new = function (this: remote_connect_list_defined_storage_pools_args, f0: number) { this.maxnames = f0; } as unknown as new (f0: number) => remote_connect_list_defined_storage_pools_args;
+remote_connect_list_defined_storage_pools_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_defined_storage_pools_args(r: XdrReader): remote_connect_list_defined_storage_pools_args {
   let f = 0;
   try {
     const f0 = r.int();
-    return { maxnames: f0 };
+    return new remote_connect_list_defined_storage_pools_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_defined_storage_pools_args$fields[f]);
   }
@@ -11318,6 +12191,9 @@ export interface remote_connect_list_defined_storage_pools_ret {
 
 const remote_connect_list_defined_storage_pools_ret$fields = ['.names'];
 
+const remote_connect_list_defined_storage_pools_ret$new = function (this: remote_connect_list_defined_storage_pools_ret, f0: remote_nonnull_string[]) { this.names = f0; } as unknown as new (f0: remote_nonnull_string[]) => remote_connect_list_defined_storage_pools_ret;
+remote_connect_list_defined_storage_pools_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_defined_storage_pools_ret(r: XdrReader): remote_connect_list_defined_storage_pools_ret {
   let f = 0;
   try {
@@ -11333,7 +12209,7 @@ export function dec_remote_connect_list_defined_storage_pools_ret(r: XdrReader):
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { names: f0 };
+    return new remote_connect_list_defined_storage_pools_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_defined_storage_pools_ret$fields[f]);
   }
@@ -11369,6 +12245,9 @@ export interface remote_connect_find_storage_pool_sources_args {
 
 const remote_connect_find_storage_pool_sources_args$fields = ['.type', '.srcSpec', '.flags'];
 
+const remote_connect_find_storage_pool_sources_args$new = function (this: remote_connect_find_storage_pool_sources_args, f0: remote_nonnull_string, f1: remote_string, f2: number) { this.type = f0; this.srcSpec = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_string, f1: remote_string, f2: number) => remote_connect_find_storage_pool_sources_args;
+remote_connect_find_storage_pool_sources_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_find_storage_pool_sources_args(r: XdrReader): remote_connect_find_storage_pool_sources_args {
   let f = 0;
   try {
@@ -11377,7 +12256,7 @@ export function dec_remote_connect_find_storage_pool_sources_args(r: XdrReader):
     const f1 = (r.optional() ? r.string(4194304) : null);
     f = 2;
     const f2 = r.uint();
-    return { type: f0, srcSpec: f1, flags: f2 };
+    return new remote_connect_find_storage_pool_sources_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_connect_find_storage_pool_sources_args$fields[f]);
   }
@@ -11409,11 +12288,14 @@ export interface remote_connect_find_storage_pool_sources_ret {
 
 const remote_connect_find_storage_pool_sources_ret$fields = ['.xml'];
 
+const remote_connect_find_storage_pool_sources_ret$new = function (this: remote_connect_find_storage_pool_sources_ret, f0: remote_nonnull_string) { this.xml = f0; } as unknown as new (f0: remote_nonnull_string) => remote_connect_find_storage_pool_sources_ret;
+remote_connect_find_storage_pool_sources_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_find_storage_pool_sources_ret(r: XdrReader): remote_connect_find_storage_pool_sources_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { xml: f0 };
+    return new remote_connect_find_storage_pool_sources_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_find_storage_pool_sources_ret$fields[f]);
   }
@@ -11438,11 +12320,14 @@ export interface remote_storage_pool_lookup_by_uuid_args {
 
 const remote_storage_pool_lookup_by_uuid_args$fields = ['.uuid'];
 
+const remote_storage_pool_lookup_by_uuid_args$new = function (this: remote_storage_pool_lookup_by_uuid_args, f0: remote_uuid) { this.uuid = f0; } as unknown as new (f0: remote_uuid) => remote_storage_pool_lookup_by_uuid_args;
+remote_storage_pool_lookup_by_uuid_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_lookup_by_uuid_args(r: XdrReader): remote_storage_pool_lookup_by_uuid_args {
   let f = 0;
   try {
     const f0 = r.opaqueFixed(16);
-    return { uuid: f0 };
+    return new remote_storage_pool_lookup_by_uuid_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_lookup_by_uuid_args$fields[f]);
   }
@@ -11467,11 +12352,14 @@ export interface remote_storage_pool_lookup_by_uuid_ret {
 
 const remote_storage_pool_lookup_by_uuid_ret$fields = ['.pool'];
 
+const remote_storage_pool_lookup_by_uuid_ret$new = function (this: remote_storage_pool_lookup_by_uuid_ret, f0: remote_nonnull_storage_pool) { this.pool = f0; } as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_lookup_by_uuid_ret;
+remote_storage_pool_lookup_by_uuid_ret$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_lookup_by_uuid_ret(r: XdrReader): remote_storage_pool_lookup_by_uuid_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_pool(r);
-    return { pool: f0 };
+    return new remote_storage_pool_lookup_by_uuid_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_lookup_by_uuid_ret$fields[f]);
   }
@@ -11496,11 +12384,14 @@ export interface remote_storage_pool_lookup_by_name_args {
 
 const remote_storage_pool_lookup_by_name_args$fields = ['.name'];
 
+const remote_storage_pool_lookup_by_name_args$new = function (this: remote_storage_pool_lookup_by_name_args, f0: remote_nonnull_string) { this.name = f0; } as unknown as new (f0: remote_nonnull_string) => remote_storage_pool_lookup_by_name_args;
+remote_storage_pool_lookup_by_name_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_lookup_by_name_args(r: XdrReader): remote_storage_pool_lookup_by_name_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { name: f0 };
+    return new remote_storage_pool_lookup_by_name_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_lookup_by_name_args$fields[f]);
   }
@@ -11525,11 +12416,14 @@ export interface remote_storage_pool_lookup_by_name_ret {
 
 const remote_storage_pool_lookup_by_name_ret$fields = ['.pool'];
 
+const remote_storage_pool_lookup_by_name_ret$new = function (this: remote_storage_pool_lookup_by_name_ret, f0: remote_nonnull_storage_pool) { this.pool = f0; } as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_lookup_by_name_ret;
+remote_storage_pool_lookup_by_name_ret$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_lookup_by_name_ret(r: XdrReader): remote_storage_pool_lookup_by_name_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_pool(r);
-    return { pool: f0 };
+    return new remote_storage_pool_lookup_by_name_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_lookup_by_name_ret$fields[f]);
   }
@@ -11554,11 +12448,14 @@ export interface remote_storage_pool_lookup_by_volume_args {
 
 const remote_storage_pool_lookup_by_volume_args$fields = ['.vol'];
 
+const remote_storage_pool_lookup_by_volume_args$new = function (this: remote_storage_pool_lookup_by_volume_args, f0: remote_nonnull_storage_vol) { this.vol = f0; } as unknown as new (f0: remote_nonnull_storage_vol) => remote_storage_pool_lookup_by_volume_args;
+remote_storage_pool_lookup_by_volume_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_lookup_by_volume_args(r: XdrReader): remote_storage_pool_lookup_by_volume_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_vol(r);
-    return { vol: f0 };
+    return new remote_storage_pool_lookup_by_volume_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_lookup_by_volume_args$fields[f]);
   }
@@ -11583,11 +12480,14 @@ export interface remote_storage_pool_lookup_by_volume_ret {
 
 const remote_storage_pool_lookup_by_volume_ret$fields = ['.pool'];
 
+const remote_storage_pool_lookup_by_volume_ret$new = function (this: remote_storage_pool_lookup_by_volume_ret, f0: remote_nonnull_storage_pool) { this.pool = f0; } as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_lookup_by_volume_ret;
+remote_storage_pool_lookup_by_volume_ret$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_lookup_by_volume_ret(r: XdrReader): remote_storage_pool_lookup_by_volume_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_pool(r);
-    return { pool: f0 };
+    return new remote_storage_pool_lookup_by_volume_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_lookup_by_volume_ret$fields[f]);
   }
@@ -11612,11 +12512,14 @@ export interface remote_storage_pool_lookup_by_target_path_args {
 
 const remote_storage_pool_lookup_by_target_path_args$fields = ['.path'];
 
+const remote_storage_pool_lookup_by_target_path_args$new = function (this: remote_storage_pool_lookup_by_target_path_args, f0: remote_nonnull_string) { this.path = f0; } as unknown as new (f0: remote_nonnull_string) => remote_storage_pool_lookup_by_target_path_args;
+remote_storage_pool_lookup_by_target_path_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_lookup_by_target_path_args(r: XdrReader): remote_storage_pool_lookup_by_target_path_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { path: f0 };
+    return new remote_storage_pool_lookup_by_target_path_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_lookup_by_target_path_args$fields[f]);
   }
@@ -11641,11 +12544,14 @@ export interface remote_storage_pool_lookup_by_target_path_ret {
 
 const remote_storage_pool_lookup_by_target_path_ret$fields = ['.pool'];
 
+const remote_storage_pool_lookup_by_target_path_ret$new = function (this: remote_storage_pool_lookup_by_target_path_ret, f0: remote_nonnull_storage_pool) { this.pool = f0; } as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_lookup_by_target_path_ret;
+remote_storage_pool_lookup_by_target_path_ret$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_lookup_by_target_path_ret(r: XdrReader): remote_storage_pool_lookup_by_target_path_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_pool(r);
-    return { pool: f0 };
+    return new remote_storage_pool_lookup_by_target_path_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_lookup_by_target_path_ret$fields[f]);
   }
@@ -11671,13 +12577,16 @@ export interface remote_storage_pool_create_xml_args {
 
 const remote_storage_pool_create_xml_args$fields = ['.xml', '.flags'];
 
+const remote_storage_pool_create_xml_args$new = function (this: remote_storage_pool_create_xml_args, f0: remote_nonnull_string, f1: number) { this.xml = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_string, f1: number) => remote_storage_pool_create_xml_args;
+remote_storage_pool_create_xml_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_create_xml_args(r: XdrReader): remote_storage_pool_create_xml_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.uint();
-    return { xml: f0, flags: f1 };
+    return new remote_storage_pool_create_xml_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_create_xml_args$fields[f]);
   }
@@ -11704,11 +12613,14 @@ export interface remote_storage_pool_create_xml_ret {
 
 const remote_storage_pool_create_xml_ret$fields = ['.pool'];
 
+const remote_storage_pool_create_xml_ret$new = function (this: remote_storage_pool_create_xml_ret, f0: remote_nonnull_storage_pool) { this.pool = f0; } as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_create_xml_ret;
+remote_storage_pool_create_xml_ret$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_create_xml_ret(r: XdrReader): remote_storage_pool_create_xml_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_pool(r);
-    return { pool: f0 };
+    return new remote_storage_pool_create_xml_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_create_xml_ret$fields[f]);
   }
@@ -11734,13 +12646,16 @@ export interface remote_storage_pool_define_xml_args {
 
 const remote_storage_pool_define_xml_args$fields = ['.xml', '.flags'];
 
+const remote_storage_pool_define_xml_args$new = function (this: remote_storage_pool_define_xml_args, f0: remote_nonnull_string, f1: number) { this.xml = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_string, f1: number) => remote_storage_pool_define_xml_args;
+remote_storage_pool_define_xml_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_define_xml_args(r: XdrReader): remote_storage_pool_define_xml_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.uint();
-    return { xml: f0, flags: f1 };
+    return new remote_storage_pool_define_xml_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_define_xml_args$fields[f]);
   }
@@ -11767,11 +12682,14 @@ export interface remote_storage_pool_define_xml_ret {
 
 const remote_storage_pool_define_xml_ret$fields = ['.pool'];
 
+const remote_storage_pool_define_xml_ret$new = function (this: remote_storage_pool_define_xml_ret, f0: remote_nonnull_storage_pool) { this.pool = f0; } as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_define_xml_ret;
+remote_storage_pool_define_xml_ret$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_define_xml_ret(r: XdrReader): remote_storage_pool_define_xml_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_pool(r);
-    return { pool: f0 };
+    return new remote_storage_pool_define_xml_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_define_xml_ret$fields[f]);
   }
@@ -11797,13 +12715,16 @@ export interface remote_storage_pool_build_args {
 
 const remote_storage_pool_build_args$fields = ['.pool', '.flags'];
 
+const remote_storage_pool_build_args$new = function (this: remote_storage_pool_build_args, f0: remote_nonnull_storage_pool, f1: number) { this.pool = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_storage_pool, f1: number) => remote_storage_pool_build_args;
+remote_storage_pool_build_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_build_args(r: XdrReader): remote_storage_pool_build_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_pool(r);
     f = 1;
     const f1 = r.uint();
-    return { pool: f0, flags: f1 };
+    return new remote_storage_pool_build_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_build_args$fields[f]);
   }
@@ -11830,11 +12751,14 @@ export interface remote_storage_pool_undefine_args {
 
 const remote_storage_pool_undefine_args$fields = ['.pool'];
 
+const remote_storage_pool_undefine_args$new = function (this: remote_storage_pool_undefine_args, f0: remote_nonnull_storage_pool) { this.pool = f0; } as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_undefine_args;
+remote_storage_pool_undefine_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_undefine_args(r: XdrReader): remote_storage_pool_undefine_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_pool(r);
-    return { pool: f0 };
+    return new remote_storage_pool_undefine_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_undefine_args$fields[f]);
   }
@@ -11860,13 +12784,16 @@ export interface remote_storage_pool_create_args {
 
 const remote_storage_pool_create_args$fields = ['.pool', '.flags'];
 
+const remote_storage_pool_create_args$new = function (this: remote_storage_pool_create_args, f0: remote_nonnull_storage_pool, f1: number) { this.pool = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_storage_pool, f1: number) => remote_storage_pool_create_args;
+remote_storage_pool_create_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_create_args(r: XdrReader): remote_storage_pool_create_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_pool(r);
     f = 1;
     const f1 = r.uint();
-    return { pool: f0, flags: f1 };
+    return new remote_storage_pool_create_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_create_args$fields[f]);
   }
@@ -11893,11 +12820,14 @@ export interface remote_storage_pool_destroy_args {
 
 const remote_storage_pool_destroy_args$fields = ['.pool'];
 
+const remote_storage_pool_destroy_args$new = function (this: remote_storage_pool_destroy_args, f0: remote_nonnull_storage_pool) { this.pool = f0; } as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_destroy_args;
+remote_storage_pool_destroy_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_destroy_args(r: XdrReader): remote_storage_pool_destroy_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_pool(r);
-    return { pool: f0 };
+    return new remote_storage_pool_destroy_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_destroy_args$fields[f]);
   }
@@ -11923,13 +12853,16 @@ export interface remote_storage_pool_delete_args {
 
 const remote_storage_pool_delete_args$fields = ['.pool', '.flags'];
 
+const remote_storage_pool_delete_args$new = function (this: remote_storage_pool_delete_args, f0: remote_nonnull_storage_pool, f1: number) { this.pool = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_storage_pool, f1: number) => remote_storage_pool_delete_args;
+remote_storage_pool_delete_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_delete_args(r: XdrReader): remote_storage_pool_delete_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_pool(r);
     f = 1;
     const f1 = r.uint();
-    return { pool: f0, flags: f1 };
+    return new remote_storage_pool_delete_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_delete_args$fields[f]);
   }
@@ -11957,13 +12890,16 @@ export interface remote_storage_pool_refresh_args {
 
 const remote_storage_pool_refresh_args$fields = ['.pool', '.flags'];
 
+const remote_storage_pool_refresh_args$new = function (this: remote_storage_pool_refresh_args, f0: remote_nonnull_storage_pool, f1: number) { this.pool = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_storage_pool, f1: number) => remote_storage_pool_refresh_args;
+remote_storage_pool_refresh_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_refresh_args(r: XdrReader): remote_storage_pool_refresh_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_pool(r);
     f = 1;
     const f1 = r.uint();
-    return { pool: f0, flags: f1 };
+    return new remote_storage_pool_refresh_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_refresh_args$fields[f]);
   }
@@ -11991,13 +12927,16 @@ export interface remote_storage_pool_get_xml_desc_args {
 
 const remote_storage_pool_get_xml_desc_args$fields = ['.pool', '.flags'];
 
+const remote_storage_pool_get_xml_desc_args$new = function (this: remote_storage_pool_get_xml_desc_args, f0: remote_nonnull_storage_pool, f1: number) { this.pool = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_storage_pool, f1: number) => remote_storage_pool_get_xml_desc_args;
+remote_storage_pool_get_xml_desc_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_get_xml_desc_args(r: XdrReader): remote_storage_pool_get_xml_desc_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_pool(r);
     f = 1;
     const f1 = r.uint();
-    return { pool: f0, flags: f1 };
+    return new remote_storage_pool_get_xml_desc_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_get_xml_desc_args$fields[f]);
   }
@@ -12024,11 +12963,14 @@ export interface remote_storage_pool_get_xml_desc_ret {
 
 const remote_storage_pool_get_xml_desc_ret$fields = ['.xml'];
 
+const remote_storage_pool_get_xml_desc_ret$new = function (this: remote_storage_pool_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; } as unknown as new (f0: remote_nonnull_string) => remote_storage_pool_get_xml_desc_ret;
+remote_storage_pool_get_xml_desc_ret$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_get_xml_desc_ret(r: XdrReader): remote_storage_pool_get_xml_desc_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { xml: f0 };
+    return new remote_storage_pool_get_xml_desc_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_get_xml_desc_ret$fields[f]);
   }
@@ -12053,11 +12995,14 @@ export interface remote_storage_pool_get_info_args {
 
 const remote_storage_pool_get_info_args$fields = ['.pool'];
 
+const remote_storage_pool_get_info_args$new = function (this: remote_storage_pool_get_info_args, f0: remote_nonnull_storage_pool) { this.pool = f0; } as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_get_info_args;
+remote_storage_pool_get_info_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_get_info_args(r: XdrReader): remote_storage_pool_get_info_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_pool(r);
-    return { pool: f0 };
+    return new remote_storage_pool_get_info_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_get_info_args$fields[f]);
   }
@@ -12085,6 +13030,9 @@ export interface remote_storage_pool_get_info_ret {
 
 const remote_storage_pool_get_info_ret$fields = ['.state', '.capacity', '.allocation', '.available'];
 
+const remote_storage_pool_get_info_ret$new = function (this: remote_storage_pool_get_info_ret, f0: number, f1: bigint, f2: bigint, f3: bigint) { this.state = f0; this.capacity = f1; this.allocation = f2; this.available = f3; } as unknown as new (f0: number, f1: bigint, f2: bigint, f3: bigint) => remote_storage_pool_get_info_ret;
+remote_storage_pool_get_info_ret$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_get_info_ret(r: XdrReader): remote_storage_pool_get_info_ret {
   let f = 0;
   try {
@@ -12095,7 +13043,7 @@ export function dec_remote_storage_pool_get_info_ret(r: XdrReader): remote_stora
     const f2 = r.uhyper();
     f = 3;
     const f3 = r.uhyper();
-    return { state: f0, capacity: f1, allocation: f2, available: f3 };
+    return new remote_storage_pool_get_info_ret$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_get_info_ret$fields[f]);
   }
@@ -12126,11 +13074,14 @@ export interface remote_storage_pool_get_autostart_args {
 
 const remote_storage_pool_get_autostart_args$fields = ['.pool'];
 
+const remote_storage_pool_get_autostart_args$new = function (this: remote_storage_pool_get_autostart_args, f0: remote_nonnull_storage_pool) { this.pool = f0; } as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_get_autostart_args;
+remote_storage_pool_get_autostart_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_get_autostart_args(r: XdrReader): remote_storage_pool_get_autostart_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_pool(r);
-    return { pool: f0 };
+    return new remote_storage_pool_get_autostart_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_get_autostart_args$fields[f]);
   }
@@ -12155,11 +13106,14 @@ export interface remote_storage_pool_get_autostart_ret {
 
 const remote_storage_pool_get_autostart_ret$fields = ['.autostart'];
 
+const remote_storage_pool_get_autostart_ret$new = function (this: remote_storage_pool_get_autostart_ret, f0: number) { this.autostart = f0; } as unknown as new (f0: number) => remote_storage_pool_get_autostart_ret;
+remote_storage_pool_get_autostart_ret$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_get_autostart_ret(r: XdrReader): remote_storage_pool_get_autostart_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { autostart: f0 };
+    return new remote_storage_pool_get_autostart_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_get_autostart_ret$fields[f]);
   }
@@ -12185,13 +13139,16 @@ export interface remote_storage_pool_set_autostart_args {
 
 const remote_storage_pool_set_autostart_args$fields = ['.pool', '.autostart'];
 
+const remote_storage_pool_set_autostart_args$new = function (this: remote_storage_pool_set_autostart_args, f0: remote_nonnull_storage_pool, f1: number) { this.pool = f0; this.autostart = f1; } as unknown as new (f0: remote_nonnull_storage_pool, f1: number) => remote_storage_pool_set_autostart_args;
+remote_storage_pool_set_autostart_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_set_autostart_args(r: XdrReader): remote_storage_pool_set_autostart_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_pool(r);
     f = 1;
     const f1 = r.int();
-    return { pool: f0, autostart: f1 };
+    return new remote_storage_pool_set_autostart_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_set_autostart_args$fields[f]);
   }
@@ -12218,11 +13175,14 @@ export interface remote_storage_pool_num_of_volumes_args {
 
 const remote_storage_pool_num_of_volumes_args$fields = ['.pool'];
 
+const remote_storage_pool_num_of_volumes_args$new = function (this: remote_storage_pool_num_of_volumes_args, f0: remote_nonnull_storage_pool) { this.pool = f0; } as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_num_of_volumes_args;
+remote_storage_pool_num_of_volumes_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_num_of_volumes_args(r: XdrReader): remote_storage_pool_num_of_volumes_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_pool(r);
-    return { pool: f0 };
+    return new remote_storage_pool_num_of_volumes_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_num_of_volumes_args$fields[f]);
   }
@@ -12247,11 +13207,14 @@ export interface remote_storage_pool_num_of_volumes_ret {
 
 const remote_storage_pool_num_of_volumes_ret$fields = ['.num'];
 
+const remote_storage_pool_num_of_volumes_ret$new = function (this: remote_storage_pool_num_of_volumes_ret, f0: number) { this.num = f0; } as unknown as new (f0: number) => remote_storage_pool_num_of_volumes_ret;
+remote_storage_pool_num_of_volumes_ret$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_num_of_volumes_ret(r: XdrReader): remote_storage_pool_num_of_volumes_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { num: f0 };
+    return new remote_storage_pool_num_of_volumes_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_num_of_volumes_ret$fields[f]);
   }
@@ -12277,13 +13240,16 @@ export interface remote_storage_pool_list_volumes_args {
 
 const remote_storage_pool_list_volumes_args$fields = ['.pool', '.maxnames'];
 
+const remote_storage_pool_list_volumes_args$new = function (this: remote_storage_pool_list_volumes_args, f0: remote_nonnull_storage_pool, f1: number) { this.pool = f0; this.maxnames = f1; } as unknown as new (f0: remote_nonnull_storage_pool, f1: number) => remote_storage_pool_list_volumes_args;
+remote_storage_pool_list_volumes_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_list_volumes_args(r: XdrReader): remote_storage_pool_list_volumes_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_pool(r);
     f = 1;
     const f1 = r.int();
-    return { pool: f0, maxnames: f1 };
+    return new remote_storage_pool_list_volumes_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_list_volumes_args$fields[f]);
   }
@@ -12310,6 +13276,9 @@ export interface remote_storage_pool_list_volumes_ret {
 
 const remote_storage_pool_list_volumes_ret$fields = ['.names'];
 
+const remote_storage_pool_list_volumes_ret$new = function (this: remote_storage_pool_list_volumes_ret, f0: remote_nonnull_string[]) { this.names = f0; } as unknown as new (f0: remote_nonnull_string[]) => remote_storage_pool_list_volumes_ret;
+remote_storage_pool_list_volumes_ret$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_list_volumes_ret(r: XdrReader): remote_storage_pool_list_volumes_ret {
   let f = 0;
   try {
@@ -12325,7 +13294,7 @@ export function dec_remote_storage_pool_list_volumes_ret(r: XdrReader): remote_s
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { names: f0 };
+    return new remote_storage_pool_list_volumes_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_list_volumes_ret$fields[f]);
   }
@@ -12360,13 +13329,16 @@ export interface remote_storage_vol_lookup_by_name_args {
 
 const remote_storage_vol_lookup_by_name_args$fields = ['.pool', '.name'];
 
+const remote_storage_vol_lookup_by_name_args$new = function (this: remote_storage_vol_lookup_by_name_args, f0: remote_nonnull_storage_pool, f1: remote_nonnull_string) { this.pool = f0; this.name = f1; } as unknown as new (f0: remote_nonnull_storage_pool, f1: remote_nonnull_string) => remote_storage_vol_lookup_by_name_args;
+remote_storage_vol_lookup_by_name_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_lookup_by_name_args(r: XdrReader): remote_storage_vol_lookup_by_name_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_pool(r);
     f = 1;
     const f1 = r.string(4194304);
-    return { pool: f0, name: f1 };
+    return new remote_storage_vol_lookup_by_name_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_lookup_by_name_args$fields[f]);
   }
@@ -12393,11 +13365,14 @@ export interface remote_storage_vol_lookup_by_name_ret {
 
 const remote_storage_vol_lookup_by_name_ret$fields = ['.vol'];
 
+const remote_storage_vol_lookup_by_name_ret$new = function (this: remote_storage_vol_lookup_by_name_ret, f0: remote_nonnull_storage_vol) { this.vol = f0; } as unknown as new (f0: remote_nonnull_storage_vol) => remote_storage_vol_lookup_by_name_ret;
+remote_storage_vol_lookup_by_name_ret$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_lookup_by_name_ret(r: XdrReader): remote_storage_vol_lookup_by_name_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_vol(r);
-    return { vol: f0 };
+    return new remote_storage_vol_lookup_by_name_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_lookup_by_name_ret$fields[f]);
   }
@@ -12422,11 +13397,14 @@ export interface remote_storage_vol_lookup_by_key_args {
 
 const remote_storage_vol_lookup_by_key_args$fields = ['.key'];
 
+const remote_storage_vol_lookup_by_key_args$new = function (this: remote_storage_vol_lookup_by_key_args, f0: remote_nonnull_string) { this.key = f0; } as unknown as new (f0: remote_nonnull_string) => remote_storage_vol_lookup_by_key_args;
+remote_storage_vol_lookup_by_key_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_lookup_by_key_args(r: XdrReader): remote_storage_vol_lookup_by_key_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { key: f0 };
+    return new remote_storage_vol_lookup_by_key_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_lookup_by_key_args$fields[f]);
   }
@@ -12451,11 +13429,14 @@ export interface remote_storage_vol_lookup_by_key_ret {
 
 const remote_storage_vol_lookup_by_key_ret$fields = ['.vol'];
 
+const remote_storage_vol_lookup_by_key_ret$new = function (this: remote_storage_vol_lookup_by_key_ret, f0: remote_nonnull_storage_vol) { this.vol = f0; } as unknown as new (f0: remote_nonnull_storage_vol) => remote_storage_vol_lookup_by_key_ret;
+remote_storage_vol_lookup_by_key_ret$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_lookup_by_key_ret(r: XdrReader): remote_storage_vol_lookup_by_key_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_vol(r);
-    return { vol: f0 };
+    return new remote_storage_vol_lookup_by_key_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_lookup_by_key_ret$fields[f]);
   }
@@ -12480,11 +13461,14 @@ export interface remote_storage_vol_lookup_by_path_args {
 
 const remote_storage_vol_lookup_by_path_args$fields = ['.path'];
 
+const remote_storage_vol_lookup_by_path_args$new = function (this: remote_storage_vol_lookup_by_path_args, f0: remote_nonnull_string) { this.path = f0; } as unknown as new (f0: remote_nonnull_string) => remote_storage_vol_lookup_by_path_args;
+remote_storage_vol_lookup_by_path_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_lookup_by_path_args(r: XdrReader): remote_storage_vol_lookup_by_path_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { path: f0 };
+    return new remote_storage_vol_lookup_by_path_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_lookup_by_path_args$fields[f]);
   }
@@ -12509,11 +13493,14 @@ export interface remote_storage_vol_lookup_by_path_ret {
 
 const remote_storage_vol_lookup_by_path_ret$fields = ['.vol'];
 
+const remote_storage_vol_lookup_by_path_ret$new = function (this: remote_storage_vol_lookup_by_path_ret, f0: remote_nonnull_storage_vol) { this.vol = f0; } as unknown as new (f0: remote_nonnull_storage_vol) => remote_storage_vol_lookup_by_path_ret;
+remote_storage_vol_lookup_by_path_ret$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_lookup_by_path_ret(r: XdrReader): remote_storage_vol_lookup_by_path_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_vol(r);
-    return { vol: f0 };
+    return new remote_storage_vol_lookup_by_path_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_lookup_by_path_ret$fields[f]);
   }
@@ -12540,6 +13527,9 @@ export interface remote_storage_vol_create_xml_args {
 
 const remote_storage_vol_create_xml_args$fields = ['.pool', '.xml', '.flags'];
 
+const remote_storage_vol_create_xml_args$new = function (this: remote_storage_vol_create_xml_args, f0: remote_nonnull_storage_pool, f1: remote_nonnull_string, f2: number) { this.pool = f0; this.xml = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_storage_pool, f1: remote_nonnull_string, f2: number) => remote_storage_vol_create_xml_args;
+remote_storage_vol_create_xml_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_create_xml_args(r: XdrReader): remote_storage_vol_create_xml_args {
   let f = 0;
   try {
@@ -12548,7 +13538,7 @@ export function dec_remote_storage_vol_create_xml_args(r: XdrReader): remote_sto
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { pool: f0, xml: f1, flags: f2 };
+    return new remote_storage_vol_create_xml_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_create_xml_args$fields[f]);
   }
@@ -12577,11 +13567,14 @@ export interface remote_storage_vol_create_xml_ret {
 
 const remote_storage_vol_create_xml_ret$fields = ['.vol'];
 
+const remote_storage_vol_create_xml_ret$new = function (this: remote_storage_vol_create_xml_ret, f0: remote_nonnull_storage_vol) { this.vol = f0; } as unknown as new (f0: remote_nonnull_storage_vol) => remote_storage_vol_create_xml_ret;
+remote_storage_vol_create_xml_ret$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_create_xml_ret(r: XdrReader): remote_storage_vol_create_xml_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_vol(r);
-    return { vol: f0 };
+    return new remote_storage_vol_create_xml_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_create_xml_ret$fields[f]);
   }
@@ -12609,6 +13602,9 @@ export interface remote_storage_vol_create_xml_from_args {
 
 const remote_storage_vol_create_xml_from_args$fields = ['.pool', '.xml', '.clonevol', '.flags'];
 
+const remote_storage_vol_create_xml_from_args$new = function (this: remote_storage_vol_create_xml_from_args, f0: remote_nonnull_storage_pool, f1: remote_nonnull_string, f2: remote_nonnull_storage_vol, f3: number) { this.pool = f0; this.xml = f1; this.clonevol = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_storage_pool, f1: remote_nonnull_string, f2: remote_nonnull_storage_vol, f3: number) => remote_storage_vol_create_xml_from_args;
+remote_storage_vol_create_xml_from_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_create_xml_from_args(r: XdrReader): remote_storage_vol_create_xml_from_args {
   let f = 0;
   try {
@@ -12619,7 +13615,7 @@ export function dec_remote_storage_vol_create_xml_from_args(r: XdrReader): remot
     const f2 = dec_remote_nonnull_storage_vol(r);
     f = 3;
     const f3 = r.uint();
-    return { pool: f0, xml: f1, clonevol: f2, flags: f3 };
+    return new remote_storage_vol_create_xml_from_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_create_xml_from_args$fields[f]);
   }
@@ -12650,11 +13646,14 @@ export interface remote_storage_vol_create_xml_from_ret {
 
 const remote_storage_vol_create_xml_from_ret$fields = ['.vol'];
 
+const remote_storage_vol_create_xml_from_ret$new = function (this: remote_storage_vol_create_xml_from_ret, f0: remote_nonnull_storage_vol) { this.vol = f0; } as unknown as new (f0: remote_nonnull_storage_vol) => remote_storage_vol_create_xml_from_ret;
+remote_storage_vol_create_xml_from_ret$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_create_xml_from_ret(r: XdrReader): remote_storage_vol_create_xml_from_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_vol(r);
-    return { vol: f0 };
+    return new remote_storage_vol_create_xml_from_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_create_xml_from_ret$fields[f]);
   }
@@ -12680,13 +13679,16 @@ export interface remote_storage_vol_delete_args {
 
 const remote_storage_vol_delete_args$fields = ['.vol', '.flags'];
 
+const remote_storage_vol_delete_args$new = function (this: remote_storage_vol_delete_args, f0: remote_nonnull_storage_vol, f1: number) { this.vol = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_storage_vol, f1: number) => remote_storage_vol_delete_args;
+remote_storage_vol_delete_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_delete_args(r: XdrReader): remote_storage_vol_delete_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_vol(r);
     f = 1;
     const f1 = r.uint();
-    return { vol: f0, flags: f1 };
+    return new remote_storage_vol_delete_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_delete_args$fields[f]);
   }
@@ -12714,13 +13716,16 @@ export interface remote_storage_vol_wipe_args {
 
 const remote_storage_vol_wipe_args$fields = ['.vol', '.flags'];
 
+const remote_storage_vol_wipe_args$new = function (this: remote_storage_vol_wipe_args, f0: remote_nonnull_storage_vol, f1: number) { this.vol = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_storage_vol, f1: number) => remote_storage_vol_wipe_args;
+remote_storage_vol_wipe_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_wipe_args(r: XdrReader): remote_storage_vol_wipe_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_vol(r);
     f = 1;
     const f1 = r.uint();
-    return { vol: f0, flags: f1 };
+    return new remote_storage_vol_wipe_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_wipe_args$fields[f]);
   }
@@ -12749,6 +13754,9 @@ export interface remote_storage_vol_wipe_pattern_args {
 
 const remote_storage_vol_wipe_pattern_args$fields = ['.vol', '.algorithm', '.flags'];
 
+const remote_storage_vol_wipe_pattern_args$new = function (this: remote_storage_vol_wipe_pattern_args, f0: remote_nonnull_storage_vol, f1: number, f2: number) { this.vol = f0; this.algorithm = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_storage_vol, f1: number, f2: number) => remote_storage_vol_wipe_pattern_args;
+remote_storage_vol_wipe_pattern_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_wipe_pattern_args(r: XdrReader): remote_storage_vol_wipe_pattern_args {
   let f = 0;
   try {
@@ -12757,7 +13765,7 @@ export function dec_remote_storage_vol_wipe_pattern_args(r: XdrReader): remote_s
     const f1 = r.uint();
     f = 2;
     const f2 = r.uint();
-    return { vol: f0, algorithm: f1, flags: f2 };
+    return new remote_storage_vol_wipe_pattern_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_wipe_pattern_args$fields[f]);
   }
@@ -12787,13 +13795,16 @@ export interface remote_storage_vol_get_xml_desc_args {
 
 const remote_storage_vol_get_xml_desc_args$fields = ['.vol', '.flags'];
 
+const remote_storage_vol_get_xml_desc_args$new = function (this: remote_storage_vol_get_xml_desc_args, f0: remote_nonnull_storage_vol, f1: number) { this.vol = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_storage_vol, f1: number) => remote_storage_vol_get_xml_desc_args;
+remote_storage_vol_get_xml_desc_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_get_xml_desc_args(r: XdrReader): remote_storage_vol_get_xml_desc_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_vol(r);
     f = 1;
     const f1 = r.uint();
-    return { vol: f0, flags: f1 };
+    return new remote_storage_vol_get_xml_desc_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_get_xml_desc_args$fields[f]);
   }
@@ -12820,11 +13831,14 @@ export interface remote_storage_vol_get_xml_desc_ret {
 
 const remote_storage_vol_get_xml_desc_ret$fields = ['.xml'];
 
+const remote_storage_vol_get_xml_desc_ret$new = function (this: remote_storage_vol_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; } as unknown as new (f0: remote_nonnull_string) => remote_storage_vol_get_xml_desc_ret;
+remote_storage_vol_get_xml_desc_ret$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_get_xml_desc_ret(r: XdrReader): remote_storage_vol_get_xml_desc_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { xml: f0 };
+    return new remote_storage_vol_get_xml_desc_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_get_xml_desc_ret$fields[f]);
   }
@@ -12849,11 +13863,14 @@ export interface remote_storage_vol_get_info_args {
 
 const remote_storage_vol_get_info_args$fields = ['.vol'];
 
+const remote_storage_vol_get_info_args$new = function (this: remote_storage_vol_get_info_args, f0: remote_nonnull_storage_vol) { this.vol = f0; } as unknown as new (f0: remote_nonnull_storage_vol) => remote_storage_vol_get_info_args;
+remote_storage_vol_get_info_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_get_info_args(r: XdrReader): remote_storage_vol_get_info_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_vol(r);
-    return { vol: f0 };
+    return new remote_storage_vol_get_info_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_get_info_args$fields[f]);
   }
@@ -12880,6 +13897,9 @@ export interface remote_storage_vol_get_info_ret {
 
 const remote_storage_vol_get_info_ret$fields = ['.type', '.capacity', '.allocation'];
 
+const remote_storage_vol_get_info_ret$new = function (this: remote_storage_vol_get_info_ret, f0: number, f1: bigint, f2: bigint) { this.type = f0; this.capacity = f1; this.allocation = f2; } as unknown as new (f0: number, f1: bigint, f2: bigint) => remote_storage_vol_get_info_ret;
+remote_storage_vol_get_info_ret$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_get_info_ret(r: XdrReader): remote_storage_vol_get_info_ret {
   let f = 0;
   try {
@@ -12888,7 +13908,7 @@ export function dec_remote_storage_vol_get_info_ret(r: XdrReader): remote_storag
     const f1 = r.uhyper();
     f = 2;
     const f2 = r.uhyper();
-    return { type: f0, capacity: f1, allocation: f2 };
+    return new remote_storage_vol_get_info_ret$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_get_info_ret$fields[f]);
   }
@@ -12918,13 +13938,16 @@ export interface remote_storage_vol_get_info_flags_args {
 
 const remote_storage_vol_get_info_flags_args$fields = ['.vol', '.flags'];
 
+const remote_storage_vol_get_info_flags_args$new = function (this: remote_storage_vol_get_info_flags_args, f0: remote_nonnull_storage_vol, f1: number) { this.vol = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_storage_vol, f1: number) => remote_storage_vol_get_info_flags_args;
+remote_storage_vol_get_info_flags_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_get_info_flags_args(r: XdrReader): remote_storage_vol_get_info_flags_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_vol(r);
     f = 1;
     const f1 = r.uint();
-    return { vol: f0, flags: f1 };
+    return new remote_storage_vol_get_info_flags_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_get_info_flags_args$fields[f]);
   }
@@ -12953,6 +13976,9 @@ export interface remote_storage_vol_get_info_flags_ret {
 
 const remote_storage_vol_get_info_flags_ret$fields = ['.type', '.capacity', '.allocation'];
 
+const remote_storage_vol_get_info_flags_ret$new = function (this: remote_storage_vol_get_info_flags_ret, f0: number, f1: bigint, f2: bigint) { this.type = f0; this.capacity = f1; this.allocation = f2; } as unknown as new (f0: number, f1: bigint, f2: bigint) => remote_storage_vol_get_info_flags_ret;
+remote_storage_vol_get_info_flags_ret$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_get_info_flags_ret(r: XdrReader): remote_storage_vol_get_info_flags_ret {
   let f = 0;
   try {
@@ -12961,7 +13987,7 @@ export function dec_remote_storage_vol_get_info_flags_ret(r: XdrReader): remote_
     const f1 = r.uhyper();
     f = 2;
     const f2 = r.uhyper();
-    return { type: f0, capacity: f1, allocation: f2 };
+    return new remote_storage_vol_get_info_flags_ret$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_get_info_flags_ret$fields[f]);
   }
@@ -12990,11 +14016,14 @@ export interface remote_storage_vol_get_path_args {
 
 const remote_storage_vol_get_path_args$fields = ['.vol'];
 
+const remote_storage_vol_get_path_args$new = function (this: remote_storage_vol_get_path_args, f0: remote_nonnull_storage_vol) { this.vol = f0; } as unknown as new (f0: remote_nonnull_storage_vol) => remote_storage_vol_get_path_args;
+remote_storage_vol_get_path_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_get_path_args(r: XdrReader): remote_storage_vol_get_path_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_vol(r);
-    return { vol: f0 };
+    return new remote_storage_vol_get_path_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_get_path_args$fields[f]);
   }
@@ -13019,11 +14048,14 @@ export interface remote_storage_vol_get_path_ret {
 
 const remote_storage_vol_get_path_ret$fields = ['.name'];
 
+const remote_storage_vol_get_path_ret$new = function (this: remote_storage_vol_get_path_ret, f0: remote_nonnull_string) { this.name = f0; } as unknown as new (f0: remote_nonnull_string) => remote_storage_vol_get_path_ret;
+remote_storage_vol_get_path_ret$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_get_path_ret(r: XdrReader): remote_storage_vol_get_path_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { name: f0 };
+    return new remote_storage_vol_get_path_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_get_path_ret$fields[f]);
   }
@@ -13050,6 +14082,9 @@ export interface remote_storage_vol_resize_args {
 
 const remote_storage_vol_resize_args$fields = ['.vol', '.capacity', '.flags'];
 
+const remote_storage_vol_resize_args$new = function (this: remote_storage_vol_resize_args, f0: remote_nonnull_storage_vol, f1: bigint, f2: number) { this.vol = f0; this.capacity = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_storage_vol, f1: bigint, f2: number) => remote_storage_vol_resize_args;
+remote_storage_vol_resize_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_resize_args(r: XdrReader): remote_storage_vol_resize_args {
   let f = 0;
   try {
@@ -13058,7 +14093,7 @@ export function dec_remote_storage_vol_resize_args(r: XdrReader): remote_storage
     const f1 = r.uhyper();
     f = 2;
     const f2 = r.uint();
-    return { vol: f0, capacity: f1, flags: f2 };
+    return new remote_storage_vol_resize_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_resize_args$fields[f]);
   }
@@ -13088,13 +14123,16 @@ export interface remote_node_num_of_devices_args {
 
 const remote_node_num_of_devices_args$fields = ['.cap', '.flags'];
 
+const remote_node_num_of_devices_args$new = function (this: remote_node_num_of_devices_args, f0: remote_string, f1: number) { this.cap = f0; this.flags = f1; } as unknown as new (f0: remote_string, f1: number) => remote_node_num_of_devices_args;
+remote_node_num_of_devices_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_num_of_devices_args(r: XdrReader): remote_node_num_of_devices_args {
   let f = 0;
   try {
     const f0 = (r.optional() ? r.string(4194304) : null);
     f = 1;
     const f1 = r.uint();
-    return { cap: f0, flags: f1 };
+    return new remote_node_num_of_devices_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_node_num_of_devices_args$fields[f]);
   }
@@ -13124,11 +14162,14 @@ export interface remote_node_num_of_devices_ret {
 
 const remote_node_num_of_devices_ret$fields = ['.num'];
 
+const remote_node_num_of_devices_ret$new = function (this: remote_node_num_of_devices_ret, f0: number) { this.num = f0; } as unknown as new (f0: number) => remote_node_num_of_devices_ret;
+remote_node_num_of_devices_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_num_of_devices_ret(r: XdrReader): remote_node_num_of_devices_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { num: f0 };
+    return new remote_node_num_of_devices_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_num_of_devices_ret$fields[f]);
   }
@@ -13155,6 +14196,9 @@ export interface remote_node_list_devices_args {
 
 const remote_node_list_devices_args$fields = ['.cap', '.maxnames', '.flags'];
 
+const remote_node_list_devices_args$new = function (this: remote_node_list_devices_args, f0: remote_string, f1: number, f2: number) { this.cap = f0; this.maxnames = f1; this.flags = f2; } as unknown as new (f0: remote_string, f1: number, f2: number) => remote_node_list_devices_args;
+remote_node_list_devices_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_list_devices_args(r: XdrReader): remote_node_list_devices_args {
   let f = 0;
   try {
@@ -13163,7 +14207,7 @@ export function dec_remote_node_list_devices_args(r: XdrReader): remote_node_lis
     const f1 = r.int();
     f = 2;
     const f2 = r.uint();
-    return { cap: f0, maxnames: f1, flags: f2 };
+    return new remote_node_list_devices_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_node_list_devices_args$fields[f]);
   }
@@ -13195,6 +14239,9 @@ export interface remote_node_list_devices_ret {
 
 const remote_node_list_devices_ret$fields = ['.names'];
 
+const remote_node_list_devices_ret$new = function (this: remote_node_list_devices_ret, f0: remote_nonnull_string[]) { this.names = f0; } as unknown as new (f0: remote_nonnull_string[]) => remote_node_list_devices_ret;
+remote_node_list_devices_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_list_devices_ret(r: XdrReader): remote_node_list_devices_ret {
   let f = 0;
   try {
@@ -13210,7 +14257,7 @@ export function dec_remote_node_list_devices_ret(r: XdrReader): remote_node_list
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { names: f0 };
+    return new remote_node_list_devices_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_list_devices_ret$fields[f]);
   }
@@ -13244,11 +14291,14 @@ export interface remote_node_device_lookup_by_name_args {
 
 const remote_node_device_lookup_by_name_args$fields = ['.name'];
 
+const remote_node_device_lookup_by_name_args$new = function (this: remote_node_device_lookup_by_name_args, f0: remote_nonnull_string) { this.name = f0; } as unknown as new (f0: remote_nonnull_string) => remote_node_device_lookup_by_name_args;
+remote_node_device_lookup_by_name_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_lookup_by_name_args(r: XdrReader): remote_node_device_lookup_by_name_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { name: f0 };
+    return new remote_node_device_lookup_by_name_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_lookup_by_name_args$fields[f]);
   }
@@ -13273,11 +14323,14 @@ export interface remote_node_device_lookup_by_name_ret {
 
 const remote_node_device_lookup_by_name_ret$fields = ['.dev'];
 
+const remote_node_device_lookup_by_name_ret$new = function (this: remote_node_device_lookup_by_name_ret, f0: remote_nonnull_node_device) { this.dev = f0; } as unknown as new (f0: remote_nonnull_node_device) => remote_node_device_lookup_by_name_ret;
+remote_node_device_lookup_by_name_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_lookup_by_name_ret(r: XdrReader): remote_node_device_lookup_by_name_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_node_device(r);
-    return { dev: f0 };
+    return new remote_node_device_lookup_by_name_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_lookup_by_name_ret$fields[f]);
   }
@@ -13304,6 +14357,9 @@ export interface remote_node_device_lookup_scsi_host_by_wwn_args {
 
 const remote_node_device_lookup_scsi_host_by_wwn_args$fields = ['.wwnn', '.wwpn', '.flags'];
 
+const remote_node_device_lookup_scsi_host_by_wwn_args$new = function (this: remote_node_device_lookup_scsi_host_by_wwn_args, f0: remote_nonnull_string, f1: remote_nonnull_string, f2: number) { this.wwnn = f0; this.wwpn = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_string, f1: remote_nonnull_string, f2: number) => remote_node_device_lookup_scsi_host_by_wwn_args;
+remote_node_device_lookup_scsi_host_by_wwn_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_lookup_scsi_host_by_wwn_args(r: XdrReader): remote_node_device_lookup_scsi_host_by_wwn_args {
   let f = 0;
   try {
@@ -13312,7 +14368,7 @@ export function dec_remote_node_device_lookup_scsi_host_by_wwn_args(r: XdrReader
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { wwnn: f0, wwpn: f1, flags: f2 };
+    return new remote_node_device_lookup_scsi_host_by_wwn_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_lookup_scsi_host_by_wwn_args$fields[f]);
   }
@@ -13341,11 +14397,14 @@ export interface remote_node_device_lookup_scsi_host_by_wwn_ret {
 
 const remote_node_device_lookup_scsi_host_by_wwn_ret$fields = ['.dev'];
 
+const remote_node_device_lookup_scsi_host_by_wwn_ret$new = function (this: remote_node_device_lookup_scsi_host_by_wwn_ret, f0: remote_nonnull_node_device) { this.dev = f0; } as unknown as new (f0: remote_nonnull_node_device) => remote_node_device_lookup_scsi_host_by_wwn_ret;
+remote_node_device_lookup_scsi_host_by_wwn_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_lookup_scsi_host_by_wwn_ret(r: XdrReader): remote_node_device_lookup_scsi_host_by_wwn_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_node_device(r);
-    return { dev: f0 };
+    return new remote_node_device_lookup_scsi_host_by_wwn_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_lookup_scsi_host_by_wwn_ret$fields[f]);
   }
@@ -13371,13 +14430,16 @@ export interface remote_node_device_get_xml_desc_args {
 
 const remote_node_device_get_xml_desc_args$fields = ['.name', '.flags'];
 
+const remote_node_device_get_xml_desc_args$new = function (this: remote_node_device_get_xml_desc_args, f0: remote_nonnull_string, f1: number) { this.name = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_string, f1: number) => remote_node_device_get_xml_desc_args;
+remote_node_device_get_xml_desc_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_get_xml_desc_args(r: XdrReader): remote_node_device_get_xml_desc_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.uint();
-    return { name: f0, flags: f1 };
+    return new remote_node_device_get_xml_desc_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_get_xml_desc_args$fields[f]);
   }
@@ -13404,11 +14466,14 @@ export interface remote_node_device_get_xml_desc_ret {
 
 const remote_node_device_get_xml_desc_ret$fields = ['.xml'];
 
+const remote_node_device_get_xml_desc_ret$new = function (this: remote_node_device_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; } as unknown as new (f0: remote_nonnull_string) => remote_node_device_get_xml_desc_ret;
+remote_node_device_get_xml_desc_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_get_xml_desc_ret(r: XdrReader): remote_node_device_get_xml_desc_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { xml: f0 };
+    return new remote_node_device_get_xml_desc_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_get_xml_desc_ret$fields[f]);
   }
@@ -13433,11 +14498,14 @@ export interface remote_node_device_get_parent_args {
 
 const remote_node_device_get_parent_args$fields = ['.name'];
 
+const remote_node_device_get_parent_args$new = function (this: remote_node_device_get_parent_args, f0: remote_nonnull_string) { this.name = f0; } as unknown as new (f0: remote_nonnull_string) => remote_node_device_get_parent_args;
+remote_node_device_get_parent_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_get_parent_args(r: XdrReader): remote_node_device_get_parent_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { name: f0 };
+    return new remote_node_device_get_parent_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_get_parent_args$fields[f]);
   }
@@ -13462,11 +14530,14 @@ export interface remote_node_device_get_parent_ret {
 
 const remote_node_device_get_parent_ret$fields = ['.parentName'];
 
+const remote_node_device_get_parent_ret$new = function (this: remote_node_device_get_parent_ret, f0: remote_string) { this.parentName = f0; } as unknown as new (f0: remote_string) => remote_node_device_get_parent_ret;
+remote_node_device_get_parent_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_get_parent_ret(r: XdrReader): remote_node_device_get_parent_ret {
   let f = 0;
   try {
     const f0 = (r.optional() ? r.string(4194304) : null);
-    return { parentName: f0 };
+    return new remote_node_device_get_parent_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_get_parent_ret$fields[f]);
   }
@@ -13494,11 +14565,14 @@ export interface remote_node_device_num_of_caps_args {
 
 const remote_node_device_num_of_caps_args$fields = ['.name'];
 
+const remote_node_device_num_of_caps_args$new = function (this: remote_node_device_num_of_caps_args, f0: remote_nonnull_string) { this.name = f0; } as unknown as new (f0: remote_nonnull_string) => remote_node_device_num_of_caps_args;
+remote_node_device_num_of_caps_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_num_of_caps_args(r: XdrReader): remote_node_device_num_of_caps_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { name: f0 };
+    return new remote_node_device_num_of_caps_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_num_of_caps_args$fields[f]);
   }
@@ -13523,11 +14597,14 @@ export interface remote_node_device_num_of_caps_ret {
 
 const remote_node_device_num_of_caps_ret$fields = ['.num'];
 
+const remote_node_device_num_of_caps_ret$new = function (this: remote_node_device_num_of_caps_ret, f0: number) { this.num = f0; } as unknown as new (f0: number) => remote_node_device_num_of_caps_ret;
+remote_node_device_num_of_caps_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_num_of_caps_ret(r: XdrReader): remote_node_device_num_of_caps_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { num: f0 };
+    return new remote_node_device_num_of_caps_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_num_of_caps_ret$fields[f]);
   }
@@ -13553,13 +14630,16 @@ export interface remote_node_device_list_caps_args {
 
 const remote_node_device_list_caps_args$fields = ['.name', '.maxnames'];
 
+const remote_node_device_list_caps_args$new = function (this: remote_node_device_list_caps_args, f0: remote_nonnull_string, f1: number) { this.name = f0; this.maxnames = f1; } as unknown as new (f0: remote_nonnull_string, f1: number) => remote_node_device_list_caps_args;
+remote_node_device_list_caps_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_list_caps_args(r: XdrReader): remote_node_device_list_caps_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.int();
-    return { name: f0, maxnames: f1 };
+    return new remote_node_device_list_caps_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_list_caps_args$fields[f]);
   }
@@ -13586,6 +14666,9 @@ export interface remote_node_device_list_caps_ret {
 
 const remote_node_device_list_caps_ret$fields = ['.names'];
 
+const remote_node_device_list_caps_ret$new = function (this: remote_node_device_list_caps_ret, f0: remote_nonnull_string[]) { this.names = f0; } as unknown as new (f0: remote_nonnull_string[]) => remote_node_device_list_caps_ret;
+remote_node_device_list_caps_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_list_caps_ret(r: XdrReader): remote_node_device_list_caps_ret {
   let f = 0;
   try {
@@ -13601,7 +14684,7 @@ export function dec_remote_node_device_list_caps_ret(r: XdrReader): remote_node_
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { names: f0 };
+    return new remote_node_device_list_caps_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_list_caps_ret$fields[f]);
   }
@@ -13635,11 +14718,14 @@ export interface remote_node_device_dettach_args {
 
 const remote_node_device_dettach_args$fields = ['.name'];
 
+const remote_node_device_dettach_args$new = function (this: remote_node_device_dettach_args, f0: remote_nonnull_string) { this.name = f0; } as unknown as new (f0: remote_nonnull_string) => remote_node_device_dettach_args;
+remote_node_device_dettach_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_dettach_args(r: XdrReader): remote_node_device_dettach_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { name: f0 };
+    return new remote_node_device_dettach_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_dettach_args$fields[f]);
   }
@@ -13666,6 +14752,9 @@ export interface remote_node_device_detach_flags_args {
 
 const remote_node_device_detach_flags_args$fields = ['.name', '.driverName', '.flags'];
 
+const remote_node_device_detach_flags_args$new = function (this: remote_node_device_detach_flags_args, f0: remote_nonnull_string, f1: remote_string, f2: number) { this.name = f0; this.driverName = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_string, f1: remote_string, f2: number) => remote_node_device_detach_flags_args;
+remote_node_device_detach_flags_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_detach_flags_args(r: XdrReader): remote_node_device_detach_flags_args {
   let f = 0;
   try {
@@ -13674,7 +14763,7 @@ export function dec_remote_node_device_detach_flags_args(r: XdrReader): remote_n
     const f1 = (r.optional() ? r.string(4194304) : null);
     f = 2;
     const f2 = r.uint();
-    return { name: f0, driverName: f1, flags: f2 };
+    return new remote_node_device_detach_flags_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_detach_flags_args$fields[f]);
   }
@@ -13706,11 +14795,14 @@ export interface remote_node_device_re_attach_args {
 
 const remote_node_device_re_attach_args$fields = ['.name'];
 
+const remote_node_device_re_attach_args$new = function (this: remote_node_device_re_attach_args, f0: remote_nonnull_string) { this.name = f0; } as unknown as new (f0: remote_nonnull_string) => remote_node_device_re_attach_args;
+remote_node_device_re_attach_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_re_attach_args(r: XdrReader): remote_node_device_re_attach_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { name: f0 };
+    return new remote_node_device_re_attach_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_re_attach_args$fields[f]);
   }
@@ -13735,11 +14827,14 @@ export interface remote_node_device_reset_args {
 
 const remote_node_device_reset_args$fields = ['.name'];
 
+const remote_node_device_reset_args$new = function (this: remote_node_device_reset_args, f0: remote_nonnull_string) { this.name = f0; } as unknown as new (f0: remote_nonnull_string) => remote_node_device_reset_args;
+remote_node_device_reset_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_reset_args(r: XdrReader): remote_node_device_reset_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { name: f0 };
+    return new remote_node_device_reset_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_reset_args$fields[f]);
   }
@@ -13765,13 +14860,16 @@ export interface remote_node_device_create_xml_args {
 
 const remote_node_device_create_xml_args$fields = ['.xml_desc', '.flags'];
 
+const remote_node_device_create_xml_args$new = function (this: remote_node_device_create_xml_args, f0: remote_nonnull_string, f1: number) { this.xml_desc = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_string, f1: number) => remote_node_device_create_xml_args;
+remote_node_device_create_xml_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_create_xml_args(r: XdrReader): remote_node_device_create_xml_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.uint();
-    return { xml_desc: f0, flags: f1 };
+    return new remote_node_device_create_xml_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_create_xml_args$fields[f]);
   }
@@ -13798,11 +14896,14 @@ export interface remote_node_device_create_xml_ret {
 
 const remote_node_device_create_xml_ret$fields = ['.dev'];
 
+const remote_node_device_create_xml_ret$new = function (this: remote_node_device_create_xml_ret, f0: remote_nonnull_node_device) { this.dev = f0; } as unknown as new (f0: remote_nonnull_node_device) => remote_node_device_create_xml_ret;
+remote_node_device_create_xml_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_create_xml_ret(r: XdrReader): remote_node_device_create_xml_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_node_device(r);
-    return { dev: f0 };
+    return new remote_node_device_create_xml_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_create_xml_ret$fields[f]);
   }
@@ -13827,11 +14928,14 @@ export interface remote_node_device_destroy_args {
 
 const remote_node_device_destroy_args$fields = ['.name'];
 
+const remote_node_device_destroy_args$new = function (this: remote_node_device_destroy_args, f0: remote_nonnull_string) { this.name = f0; } as unknown as new (f0: remote_nonnull_string) => remote_node_device_destroy_args;
+remote_node_device_destroy_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_destroy_args(r: XdrReader): remote_node_device_destroy_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { name: f0 };
+    return new remote_node_device_destroy_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_destroy_args$fields[f]);
   }
@@ -13857,13 +14961,16 @@ export interface remote_node_device_define_xml_args {
 
 const remote_node_device_define_xml_args$fields = ['.xml_desc', '.flags'];
 
+const remote_node_device_define_xml_args$new = function (this: remote_node_device_define_xml_args, f0: remote_nonnull_string, f1: number) { this.xml_desc = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_string, f1: number) => remote_node_device_define_xml_args;
+remote_node_device_define_xml_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_define_xml_args(r: XdrReader): remote_node_device_define_xml_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.uint();
-    return { xml_desc: f0, flags: f1 };
+    return new remote_node_device_define_xml_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_define_xml_args$fields[f]);
   }
@@ -13890,11 +14997,14 @@ export interface remote_node_device_define_xml_ret {
 
 const remote_node_device_define_xml_ret$fields = ['.dev'];
 
+const remote_node_device_define_xml_ret$new = function (this: remote_node_device_define_xml_ret, f0: remote_nonnull_node_device) { this.dev = f0; } as unknown as new (f0: remote_nonnull_node_device) => remote_node_device_define_xml_ret;
+remote_node_device_define_xml_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_define_xml_ret(r: XdrReader): remote_node_device_define_xml_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_node_device(r);
-    return { dev: f0 };
+    return new remote_node_device_define_xml_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_define_xml_ret$fields[f]);
   }
@@ -13920,13 +15030,16 @@ export interface remote_node_device_undefine_args {
 
 const remote_node_device_undefine_args$fields = ['.name', '.flags'];
 
+const remote_node_device_undefine_args$new = function (this: remote_node_device_undefine_args, f0: remote_nonnull_string, f1: number) { this.name = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_string, f1: number) => remote_node_device_undefine_args;
+remote_node_device_undefine_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_undefine_args(r: XdrReader): remote_node_device_undefine_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.uint();
-    return { name: f0, flags: f1 };
+    return new remote_node_device_undefine_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_undefine_args$fields[f]);
   }
@@ -13954,13 +15067,16 @@ export interface remote_node_device_create_args {
 
 const remote_node_device_create_args$fields = ['.name', '.flags'];
 
+const remote_node_device_create_args$new = function (this: remote_node_device_create_args, f0: remote_nonnull_string, f1: number) { this.name = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_string, f1: number) => remote_node_device_create_args;
+remote_node_device_create_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_create_args(r: XdrReader): remote_node_device_create_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.uint();
-    return { name: f0, flags: f1 };
+    return new remote_node_device_create_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_create_args$fields[f]);
   }
@@ -13987,11 +15103,14 @@ export interface remote_node_device_get_autostart_args {
 
 const remote_node_device_get_autostart_args$fields = ['.name'];
 
+const remote_node_device_get_autostart_args$new = function (this: remote_node_device_get_autostart_args, f0: remote_nonnull_string) { this.name = f0; } as unknown as new (f0: remote_nonnull_string) => remote_node_device_get_autostart_args;
+remote_node_device_get_autostart_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_get_autostart_args(r: XdrReader): remote_node_device_get_autostart_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { name: f0 };
+    return new remote_node_device_get_autostart_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_get_autostart_args$fields[f]);
   }
@@ -14016,11 +15135,14 @@ export interface remote_node_device_get_autostart_ret {
 
 const remote_node_device_get_autostart_ret$fields = ['.autostart'];
 
+const remote_node_device_get_autostart_ret$new = function (this: remote_node_device_get_autostart_ret, f0: number) { this.autostart = f0; } as unknown as new (f0: number) => remote_node_device_get_autostart_ret;
+remote_node_device_get_autostart_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_get_autostart_ret(r: XdrReader): remote_node_device_get_autostart_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { autostart: f0 };
+    return new remote_node_device_get_autostart_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_get_autostart_ret$fields[f]);
   }
@@ -14046,13 +15168,16 @@ export interface remote_node_device_set_autostart_args {
 
 const remote_node_device_set_autostart_args$fields = ['.name', '.autostart'];
 
+const remote_node_device_set_autostart_args$new = function (this: remote_node_device_set_autostart_args, f0: remote_nonnull_string, f1: number) { this.name = f0; this.autostart = f1; } as unknown as new (f0: remote_nonnull_string, f1: number) => remote_node_device_set_autostart_args;
+remote_node_device_set_autostart_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_set_autostart_args(r: XdrReader): remote_node_device_set_autostart_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.int();
-    return { name: f0, autostart: f1 };
+    return new remote_node_device_set_autostart_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_set_autostart_args$fields[f]);
   }
@@ -14079,11 +15204,14 @@ export interface remote_node_device_is_persistent_args {
 
 const remote_node_device_is_persistent_args$fields = ['.name'];
 
+const remote_node_device_is_persistent_args$new = function (this: remote_node_device_is_persistent_args, f0: remote_nonnull_string) { this.name = f0; } as unknown as new (f0: remote_nonnull_string) => remote_node_device_is_persistent_args;
+remote_node_device_is_persistent_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_is_persistent_args(r: XdrReader): remote_node_device_is_persistent_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { name: f0 };
+    return new remote_node_device_is_persistent_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_is_persistent_args$fields[f]);
   }
@@ -14108,11 +15236,14 @@ export interface remote_node_device_is_persistent_ret {
 
 const remote_node_device_is_persistent_ret$fields = ['.persistent'];
 
+const remote_node_device_is_persistent_ret$new = function (this: remote_node_device_is_persistent_ret, f0: number) { this.persistent = f0; } as unknown as new (f0: number) => remote_node_device_is_persistent_ret;
+remote_node_device_is_persistent_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_is_persistent_ret(r: XdrReader): remote_node_device_is_persistent_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { persistent: f0 };
+    return new remote_node_device_is_persistent_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_is_persistent_ret$fields[f]);
   }
@@ -14137,11 +15268,14 @@ export interface remote_node_device_is_active_args {
 
 const remote_node_device_is_active_args$fields = ['.name'];
 
+const remote_node_device_is_active_args$new = function (this: remote_node_device_is_active_args, f0: remote_nonnull_string) { this.name = f0; } as unknown as new (f0: remote_nonnull_string) => remote_node_device_is_active_args;
+remote_node_device_is_active_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_is_active_args(r: XdrReader): remote_node_device_is_active_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { name: f0 };
+    return new remote_node_device_is_active_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_is_active_args$fields[f]);
   }
@@ -14166,11 +15300,14 @@ export interface remote_node_device_is_active_ret {
 
 const remote_node_device_is_active_ret$fields = ['.active'];
 
+const remote_node_device_is_active_ret$new = function (this: remote_node_device_is_active_ret, f0: number) { this.active = f0; } as unknown as new (f0: number) => remote_node_device_is_active_ret;
+remote_node_device_is_active_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_is_active_ret(r: XdrReader): remote_node_device_is_active_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { active: f0 };
+    return new remote_node_device_is_active_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_is_active_ret$fields[f]);
   }
@@ -14197,6 +15334,9 @@ export interface remote_node_device_update_args {
 
 const remote_node_device_update_args$fields = ['.name', '.xml_desc', '.flags'];
 
+const remote_node_device_update_args$new = function (this: remote_node_device_update_args, f0: remote_nonnull_string, f1: remote_nonnull_string, f2: number) { this.name = f0; this.xml_desc = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_string, f1: remote_nonnull_string, f2: number) => remote_node_device_update_args;
+remote_node_device_update_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_update_args(r: XdrReader): remote_node_device_update_args {
   let f = 0;
   try {
@@ -14205,7 +15345,7 @@ export function dec_remote_node_device_update_args(r: XdrReader): remote_node_de
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { name: f0, xml_desc: f1, flags: f2 };
+    return new remote_node_device_update_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_update_args$fields[f]);
   }
@@ -14234,11 +15374,14 @@ export interface remote_connect_domain_event_register_ret {
 
 const remote_connect_domain_event_register_ret$fields = ['.cb_registered'];
 
+const remote_connect_domain_event_register_ret$new = function (this: remote_connect_domain_event_register_ret, f0: number) { this.cb_registered = f0; } as unknown as new (f0: number) => remote_connect_domain_event_register_ret;
+remote_connect_domain_event_register_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_domain_event_register_ret(r: XdrReader): remote_connect_domain_event_register_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { cb_registered: f0 };
+    return new remote_connect_domain_event_register_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_domain_event_register_ret$fields[f]);
   }
@@ -14263,11 +15406,14 @@ export interface remote_connect_domain_event_deregister_ret {
 
 const remote_connect_domain_event_deregister_ret$fields = ['.cb_registered'];
 
+const remote_connect_domain_event_deregister_ret$new = function (this: remote_connect_domain_event_deregister_ret, f0: number) { this.cb_registered = f0; } as unknown as new (f0: number) => remote_connect_domain_event_deregister_ret;
+remote_connect_domain_event_deregister_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_domain_event_deregister_ret(r: XdrReader): remote_connect_domain_event_deregister_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { cb_registered: f0 };
+    return new remote_connect_domain_event_deregister_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_domain_event_deregister_ret$fields[f]);
   }
@@ -14294,6 +15440,9 @@ export interface remote_domain_event_lifecycle_msg {
 
 const remote_domain_event_lifecycle_msg$fields = ['.dom', '.event', '.detail'];
 
+const remote_domain_event_lifecycle_msg$new = function (this: remote_domain_event_lifecycle_msg, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.event = f1; this.detail = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_event_lifecycle_msg;
+remote_domain_event_lifecycle_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_lifecycle_msg(r: XdrReader): remote_domain_event_lifecycle_msg {
   let f = 0;
   try {
@@ -14302,7 +15451,7 @@ export function dec_remote_domain_event_lifecycle_msg(r: XdrReader): remote_doma
     const f1 = r.int();
     f = 2;
     const f2 = r.int();
-    return { dom: f0, event: f1, detail: f2 };
+    return new remote_domain_event_lifecycle_msg$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_lifecycle_msg$fields[f]);
   }
@@ -14332,13 +15481,16 @@ export interface remote_domain_event_callback_lifecycle_msg {
 
 const remote_domain_event_callback_lifecycle_msg$fields = ['.callbackID', '.msg'];
 
+const remote_domain_event_callback_lifecycle_msg$new = function (this: remote_domain_event_callback_lifecycle_msg, f0: number, f1: remote_domain_event_lifecycle_msg) { this.callbackID = f0; this.msg = f1; } as unknown as new (f0: number, f1: remote_domain_event_lifecycle_msg) => remote_domain_event_callback_lifecycle_msg;
+remote_domain_event_callback_lifecycle_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_callback_lifecycle_msg(r: XdrReader): remote_domain_event_callback_lifecycle_msg {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = dec_remote_domain_event_lifecycle_msg(r);
-    return { callbackID: f0, msg: f1 };
+    return new remote_domain_event_callback_lifecycle_msg$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_callback_lifecycle_msg$fields[f]);
   }
@@ -14367,6 +15519,9 @@ export interface remote_connect_domain_xml_from_native_args {
 
 const remote_connect_domain_xml_from_native_args$fields = ['.nativeFormat', '.nativeConfig', '.flags'];
 
+const remote_connect_domain_xml_from_native_args$new = function (this: remote_connect_domain_xml_from_native_args, f0: remote_nonnull_string, f1: remote_nonnull_string, f2: number) { this.nativeFormat = f0; this.nativeConfig = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_string, f1: remote_nonnull_string, f2: number) => remote_connect_domain_xml_from_native_args;
+remote_connect_domain_xml_from_native_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_domain_xml_from_native_args(r: XdrReader): remote_connect_domain_xml_from_native_args {
   let f = 0;
   try {
@@ -14375,7 +15530,7 @@ export function dec_remote_connect_domain_xml_from_native_args(r: XdrReader): re
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { nativeFormat: f0, nativeConfig: f1, flags: f2 };
+    return new remote_connect_domain_xml_from_native_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_connect_domain_xml_from_native_args$fields[f]);
   }
@@ -14404,11 +15559,14 @@ export interface remote_connect_domain_xml_from_native_ret {
 
 const remote_connect_domain_xml_from_native_ret$fields = ['.domainXml'];
 
+const remote_connect_domain_xml_from_native_ret$new = function (this: remote_connect_domain_xml_from_native_ret, f0: remote_nonnull_string) { this.domainXml = f0; } as unknown as new (f0: remote_nonnull_string) => remote_connect_domain_xml_from_native_ret;
+remote_connect_domain_xml_from_native_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_domain_xml_from_native_ret(r: XdrReader): remote_connect_domain_xml_from_native_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { domainXml: f0 };
+    return new remote_connect_domain_xml_from_native_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_domain_xml_from_native_ret$fields[f]);
   }
@@ -14435,6 +15593,9 @@ export interface remote_connect_domain_xml_to_native_args {
 
 const remote_connect_domain_xml_to_native_args$fields = ['.nativeFormat', '.domainXml', '.flags'];
 
+const remote_connect_domain_xml_to_native_args$new = function (this: remote_connect_domain_xml_to_native_args, f0: remote_nonnull_string, f1: remote_nonnull_string, f2: number) { this.nativeFormat = f0; this.domainXml = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_string, f1: remote_nonnull_string, f2: number) => remote_connect_domain_xml_to_native_args;
+remote_connect_domain_xml_to_native_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_domain_xml_to_native_args(r: XdrReader): remote_connect_domain_xml_to_native_args {
   let f = 0;
   try {
@@ -14443,7 +15604,7 @@ export function dec_remote_connect_domain_xml_to_native_args(r: XdrReader): remo
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { nativeFormat: f0, domainXml: f1, flags: f2 };
+    return new remote_connect_domain_xml_to_native_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_connect_domain_xml_to_native_args$fields[f]);
   }
@@ -14472,11 +15633,14 @@ export interface remote_connect_domain_xml_to_native_ret {
 
 const remote_connect_domain_xml_to_native_ret$fields = ['.nativeConfig'];
 
+const remote_connect_domain_xml_to_native_ret$new = function (this: remote_connect_domain_xml_to_native_ret, f0: remote_nonnull_string) { this.nativeConfig = f0; } as unknown as new (f0: remote_nonnull_string) => remote_connect_domain_xml_to_native_ret;
+remote_connect_domain_xml_to_native_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_domain_xml_to_native_ret(r: XdrReader): remote_connect_domain_xml_to_native_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { nativeConfig: f0 };
+    return new remote_connect_domain_xml_to_native_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_domain_xml_to_native_ret$fields[f]);
   }
@@ -14501,11 +15665,14 @@ export interface remote_connect_num_of_secrets_ret {
 
 const remote_connect_num_of_secrets_ret$fields = ['.num'];
 
+const remote_connect_num_of_secrets_ret$new = function (this: remote_connect_num_of_secrets_ret, f0: number) { this.num = f0; } as unknown as new (f0: number) => remote_connect_num_of_secrets_ret;
+remote_connect_num_of_secrets_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_num_of_secrets_ret(r: XdrReader): remote_connect_num_of_secrets_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { num: f0 };
+    return new remote_connect_num_of_secrets_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_num_of_secrets_ret$fields[f]);
   }
@@ -14530,11 +15697,14 @@ export interface remote_connect_list_secrets_args {
 
 const remote_connect_list_secrets_args$fields = ['.maxuuids'];
 
+const remote_connect_list_secrets_args$new = function (this: remote_connect_list_secrets_args, f0: number) { this.maxuuids = f0; } as unknown as new (f0: number) => remote_connect_list_secrets_args;
+remote_connect_list_secrets_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_secrets_args(r: XdrReader): remote_connect_list_secrets_args {
   let f = 0;
   try {
     const f0 = r.int();
-    return { maxuuids: f0 };
+    return new remote_connect_list_secrets_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_secrets_args$fields[f]);
   }
@@ -14559,6 +15729,9 @@ export interface remote_connect_list_secrets_ret {
 
 const remote_connect_list_secrets_ret$fields = ['.uuids'];
 
+const remote_connect_list_secrets_ret$new = function (this: remote_connect_list_secrets_ret, f0: remote_nonnull_string[]) { this.uuids = f0; } as unknown as new (f0: remote_nonnull_string[]) => remote_connect_list_secrets_ret;
+remote_connect_list_secrets_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_secrets_ret(r: XdrReader): remote_connect_list_secrets_ret {
   let f = 0;
   try {
@@ -14574,7 +15747,7 @@ export function dec_remote_connect_list_secrets_ret(r: XdrReader): remote_connec
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { uuids: f0 };
+    return new remote_connect_list_secrets_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_secrets_ret$fields[f]);
   }
@@ -14608,11 +15781,14 @@ export interface remote_secret_lookup_by_uuid_args {
 
 const remote_secret_lookup_by_uuid_args$fields = ['.uuid'];
 
+const remote_secret_lookup_by_uuid_args$new = function (this: remote_secret_lookup_by_uuid_args, f0: remote_uuid) { this.uuid = f0; } as unknown as new (f0: remote_uuid) => remote_secret_lookup_by_uuid_args;
+remote_secret_lookup_by_uuid_args$new.prototype = Object.prototype;
+
 export function dec_remote_secret_lookup_by_uuid_args(r: XdrReader): remote_secret_lookup_by_uuid_args {
   let f = 0;
   try {
     const f0 = r.opaqueFixed(16);
-    return { uuid: f0 };
+    return new remote_secret_lookup_by_uuid_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_secret_lookup_by_uuid_args$fields[f]);
   }
@@ -14637,11 +15813,14 @@ export interface remote_secret_lookup_by_uuid_ret {
 
 const remote_secret_lookup_by_uuid_ret$fields = ['.secret'];
 
+const remote_secret_lookup_by_uuid_ret$new = function (this: remote_secret_lookup_by_uuid_ret, f0: remote_nonnull_secret) { this.secret = f0; } as unknown as new (f0: remote_nonnull_secret) => remote_secret_lookup_by_uuid_ret;
+remote_secret_lookup_by_uuid_ret$new.prototype = Object.prototype;
+
 export function dec_remote_secret_lookup_by_uuid_ret(r: XdrReader): remote_secret_lookup_by_uuid_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_secret(r);
-    return { secret: f0 };
+    return new remote_secret_lookup_by_uuid_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_secret_lookup_by_uuid_ret$fields[f]);
   }
@@ -14667,13 +15846,16 @@ export interface remote_secret_define_xml_args {
 
 const remote_secret_define_xml_args$fields = ['.xml', '.flags'];
 
+const remote_secret_define_xml_args$new = function (this: remote_secret_define_xml_args, f0: remote_nonnull_string, f1: number) { this.xml = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_string, f1: number) => remote_secret_define_xml_args;
+remote_secret_define_xml_args$new.prototype = Object.prototype;
+
 export function dec_remote_secret_define_xml_args(r: XdrReader): remote_secret_define_xml_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.uint();
-    return { xml: f0, flags: f1 };
+    return new remote_secret_define_xml_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_secret_define_xml_args$fields[f]);
   }
@@ -14700,11 +15882,14 @@ export interface remote_secret_define_xml_ret {
 
 const remote_secret_define_xml_ret$fields = ['.secret'];
 
+const remote_secret_define_xml_ret$new = function (this: remote_secret_define_xml_ret, f0: remote_nonnull_secret) { this.secret = f0; } as unknown as new (f0: remote_nonnull_secret) => remote_secret_define_xml_ret;
+remote_secret_define_xml_ret$new.prototype = Object.prototype;
+
 export function dec_remote_secret_define_xml_ret(r: XdrReader): remote_secret_define_xml_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_secret(r);
-    return { secret: f0 };
+    return new remote_secret_define_xml_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_secret_define_xml_ret$fields[f]);
   }
@@ -14730,13 +15915,16 @@ export interface remote_secret_get_xml_desc_args {
 
 const remote_secret_get_xml_desc_args$fields = ['.secret', '.flags'];
 
+const remote_secret_get_xml_desc_args$new = function (this: remote_secret_get_xml_desc_args, f0: remote_nonnull_secret, f1: number) { this.secret = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_secret, f1: number) => remote_secret_get_xml_desc_args;
+remote_secret_get_xml_desc_args$new.prototype = Object.prototype;
+
 export function dec_remote_secret_get_xml_desc_args(r: XdrReader): remote_secret_get_xml_desc_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_secret(r);
     f = 1;
     const f1 = r.uint();
-    return { secret: f0, flags: f1 };
+    return new remote_secret_get_xml_desc_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_secret_get_xml_desc_args$fields[f]);
   }
@@ -14763,11 +15951,14 @@ export interface remote_secret_get_xml_desc_ret {
 
 const remote_secret_get_xml_desc_ret$fields = ['.xml'];
 
+const remote_secret_get_xml_desc_ret$new = function (this: remote_secret_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; } as unknown as new (f0: remote_nonnull_string) => remote_secret_get_xml_desc_ret;
+remote_secret_get_xml_desc_ret$new.prototype = Object.prototype;
+
 export function dec_remote_secret_get_xml_desc_ret(r: XdrReader): remote_secret_get_xml_desc_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { xml: f0 };
+    return new remote_secret_get_xml_desc_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_secret_get_xml_desc_ret$fields[f]);
   }
@@ -14794,6 +15985,9 @@ export interface remote_secret_set_value_args {
 
 const remote_secret_set_value_args$fields = ['.secret', '.value', '.flags'];
 
+const remote_secret_set_value_args$new = function (this: remote_secret_set_value_args, f0: remote_nonnull_secret, f1: Uint8Array, f2: number) { this.secret = f0; this.value = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_secret, f1: Uint8Array, f2: number) => remote_secret_set_value_args;
+remote_secret_set_value_args$new.prototype = Object.prototype;
+
 export function dec_remote_secret_set_value_args(r: XdrReader): remote_secret_set_value_args {
   let f = 0;
   try {
@@ -14802,7 +15996,7 @@ export function dec_remote_secret_set_value_args(r: XdrReader): remote_secret_se
     const f1 = r.opaque(65536);
     f = 2;
     const f2 = r.uint();
-    return { secret: f0, value: f1, flags: f2 };
+    return new remote_secret_set_value_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_secret_set_value_args$fields[f]);
   }
@@ -14832,13 +16026,16 @@ export interface remote_secret_get_value_args {
 
 const remote_secret_get_value_args$fields = ['.secret', '.flags'];
 
+const remote_secret_get_value_args$new = function (this: remote_secret_get_value_args, f0: remote_nonnull_secret, f1: number) { this.secret = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_secret, f1: number) => remote_secret_get_value_args;
+remote_secret_get_value_args$new.prototype = Object.prototype;
+
 export function dec_remote_secret_get_value_args(r: XdrReader): remote_secret_get_value_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_secret(r);
     f = 1;
     const f1 = r.uint();
-    return { secret: f0, flags: f1 };
+    return new remote_secret_get_value_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_secret_get_value_args$fields[f]);
   }
@@ -14865,11 +16062,14 @@ export interface remote_secret_get_value_ret {
 
 const remote_secret_get_value_ret$fields = ['.value'];
 
+const remote_secret_get_value_ret$new = function (this: remote_secret_get_value_ret, f0: Uint8Array) { this.value = f0; } as unknown as new (f0: Uint8Array) => remote_secret_get_value_ret;
+remote_secret_get_value_ret$new.prototype = Object.prototype;
+
 export function dec_remote_secret_get_value_ret(r: XdrReader): remote_secret_get_value_ret {
   let f = 0;
   try {
     const f0 = r.opaque(65536);
-    return { value: f0 };
+    return new remote_secret_get_value_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_secret_get_value_ret$fields[f]);
   }
@@ -14894,11 +16094,14 @@ export interface remote_secret_undefine_args {
 
 const remote_secret_undefine_args$fields = ['.secret'];
 
+const remote_secret_undefine_args$new = function (this: remote_secret_undefine_args, f0: remote_nonnull_secret) { this.secret = f0; } as unknown as new (f0: remote_nonnull_secret) => remote_secret_undefine_args;
+remote_secret_undefine_args$new.prototype = Object.prototype;
+
 export function dec_remote_secret_undefine_args(r: XdrReader): remote_secret_undefine_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_secret(r);
-    return { secret: f0 };
+    return new remote_secret_undefine_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_secret_undefine_args$fields[f]);
   }
@@ -14924,13 +16127,16 @@ export interface remote_secret_lookup_by_usage_args {
 
 const remote_secret_lookup_by_usage_args$fields = ['.usageType', '.usageID'];
 
+const remote_secret_lookup_by_usage_args$new = function (this: remote_secret_lookup_by_usage_args, f0: number, f1: remote_nonnull_string) { this.usageType = f0; this.usageID = f1; } as unknown as new (f0: number, f1: remote_nonnull_string) => remote_secret_lookup_by_usage_args;
+remote_secret_lookup_by_usage_args$new.prototype = Object.prototype;
+
 export function dec_remote_secret_lookup_by_usage_args(r: XdrReader): remote_secret_lookup_by_usage_args {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = r.string(4194304);
-    return { usageType: f0, usageID: f1 };
+    return new remote_secret_lookup_by_usage_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_secret_lookup_by_usage_args$fields[f]);
   }
@@ -14957,11 +16163,14 @@ export interface remote_secret_lookup_by_usage_ret {
 
 const remote_secret_lookup_by_usage_ret$fields = ['.secret'];
 
+const remote_secret_lookup_by_usage_ret$new = function (this: remote_secret_lookup_by_usage_ret, f0: remote_nonnull_secret) { this.secret = f0; } as unknown as new (f0: remote_nonnull_secret) => remote_secret_lookup_by_usage_ret;
+remote_secret_lookup_by_usage_ret$new.prototype = Object.prototype;
+
 export function dec_remote_secret_lookup_by_usage_ret(r: XdrReader): remote_secret_lookup_by_usage_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_secret(r);
-    return { secret: f0 };
+    return new remote_secret_lookup_by_usage_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_secret_lookup_by_usage_ret$fields[f]);
   }
@@ -14989,6 +16198,9 @@ export interface remote_domain_migrate_prepare_tunnel_args {
 
 const remote_domain_migrate_prepare_tunnel_args$fields = ['.flags', '.dname', '.resource', '.dom_xml'];
 
+const remote_domain_migrate_prepare_tunnel_args$new = function (this: remote_domain_migrate_prepare_tunnel_args, f0: bigint, f1: remote_string, f2: bigint, f3: remote_nonnull_string) { this.flags = f0; this.dname = f1; this.resource = f2; this.dom_xml = f3; } as unknown as new (f0: bigint, f1: remote_string, f2: bigint, f3: remote_nonnull_string) => remote_domain_migrate_prepare_tunnel_args;
+remote_domain_migrate_prepare_tunnel_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_prepare_tunnel_args(r: XdrReader): remote_domain_migrate_prepare_tunnel_args {
   let f = 0;
   try {
@@ -14999,7 +16211,7 @@ export function dec_remote_domain_migrate_prepare_tunnel_args(r: XdrReader): rem
     const f2 = r.uhyper();
     f = 3;
     const f3 = r.string(4194304);
-    return { flags: f0, dname: f1, resource: f2, dom_xml: f3 };
+    return new remote_domain_migrate_prepare_tunnel_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_prepare_tunnel_args$fields[f]);
   }
@@ -15033,11 +16245,14 @@ export interface remote_connect_is_secure_ret {
 
 const remote_connect_is_secure_ret$fields = ['.secure'];
 
+const remote_connect_is_secure_ret$new = function (this: remote_connect_is_secure_ret, f0: number) { this.secure = f0; } as unknown as new (f0: number) => remote_connect_is_secure_ret;
+remote_connect_is_secure_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_is_secure_ret(r: XdrReader): remote_connect_is_secure_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { secure: f0 };
+    return new remote_connect_is_secure_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_is_secure_ret$fields[f]);
   }
@@ -15062,11 +16277,14 @@ export interface remote_domain_is_active_args {
 
 const remote_domain_is_active_args$fields = ['.dom'];
 
+const remote_domain_is_active_args$new = function (this: remote_domain_is_active_args, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_is_active_args;
+remote_domain_is_active_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_is_active_args(r: XdrReader): remote_domain_is_active_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_is_active_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_is_active_args$fields[f]);
   }
@@ -15091,11 +16309,14 @@ export interface remote_domain_is_active_ret {
 
 const remote_domain_is_active_ret$fields = ['.active'];
 
+const remote_domain_is_active_ret$new = function (this: remote_domain_is_active_ret, f0: number) { this.active = f0; } as unknown as new (f0: number) => remote_domain_is_active_ret;
+remote_domain_is_active_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_is_active_ret(r: XdrReader): remote_domain_is_active_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { active: f0 };
+    return new remote_domain_is_active_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_is_active_ret$fields[f]);
   }
@@ -15120,11 +16341,14 @@ export interface remote_domain_is_persistent_args {
 
 const remote_domain_is_persistent_args$fields = ['.dom'];
 
+const remote_domain_is_persistent_args$new = function (this: remote_domain_is_persistent_args, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_is_persistent_args;
+remote_domain_is_persistent_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_is_persistent_args(r: XdrReader): remote_domain_is_persistent_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_is_persistent_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_is_persistent_args$fields[f]);
   }
@@ -15149,11 +16373,14 @@ export interface remote_domain_is_persistent_ret {
 
 const remote_domain_is_persistent_ret$fields = ['.persistent'];
 
+const remote_domain_is_persistent_ret$new = function (this: remote_domain_is_persistent_ret, f0: number) { this.persistent = f0; } as unknown as new (f0: number) => remote_domain_is_persistent_ret;
+remote_domain_is_persistent_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_is_persistent_ret(r: XdrReader): remote_domain_is_persistent_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { persistent: f0 };
+    return new remote_domain_is_persistent_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_is_persistent_ret$fields[f]);
   }
@@ -15178,11 +16405,14 @@ export interface remote_domain_is_updated_args {
 
 const remote_domain_is_updated_args$fields = ['.dom'];
 
+const remote_domain_is_updated_args$new = function (this: remote_domain_is_updated_args, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_is_updated_args;
+remote_domain_is_updated_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_is_updated_args(r: XdrReader): remote_domain_is_updated_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_is_updated_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_is_updated_args$fields[f]);
   }
@@ -15207,11 +16437,14 @@ export interface remote_domain_is_updated_ret {
 
 const remote_domain_is_updated_ret$fields = ['.updated'];
 
+const remote_domain_is_updated_ret$new = function (this: remote_domain_is_updated_ret, f0: number) { this.updated = f0; } as unknown as new (f0: number) => remote_domain_is_updated_ret;
+remote_domain_is_updated_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_is_updated_ret(r: XdrReader): remote_domain_is_updated_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { updated: f0 };
+    return new remote_domain_is_updated_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_is_updated_ret$fields[f]);
   }
@@ -15236,11 +16469,14 @@ export interface remote_network_is_active_args {
 
 const remote_network_is_active_args$fields = ['.net'];
 
+const remote_network_is_active_args$new = function (this: remote_network_is_active_args, f0: remote_nonnull_network) { this.net = f0; } as unknown as new (f0: remote_nonnull_network) => remote_network_is_active_args;
+remote_network_is_active_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_is_active_args(r: XdrReader): remote_network_is_active_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_network(r);
-    return { net: f0 };
+    return new remote_network_is_active_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_is_active_args$fields[f]);
   }
@@ -15265,11 +16501,14 @@ export interface remote_network_is_active_ret {
 
 const remote_network_is_active_ret$fields = ['.active'];
 
+const remote_network_is_active_ret$new = function (this: remote_network_is_active_ret, f0: number) { this.active = f0; } as unknown as new (f0: number) => remote_network_is_active_ret;
+remote_network_is_active_ret$new.prototype = Object.prototype;
+
 export function dec_remote_network_is_active_ret(r: XdrReader): remote_network_is_active_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { active: f0 };
+    return new remote_network_is_active_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_is_active_ret$fields[f]);
   }
@@ -15294,11 +16533,14 @@ export interface remote_network_is_persistent_args {
 
 const remote_network_is_persistent_args$fields = ['.net'];
 
+const remote_network_is_persistent_args$new = function (this: remote_network_is_persistent_args, f0: remote_nonnull_network) { this.net = f0; } as unknown as new (f0: remote_nonnull_network) => remote_network_is_persistent_args;
+remote_network_is_persistent_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_is_persistent_args(r: XdrReader): remote_network_is_persistent_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_network(r);
-    return { net: f0 };
+    return new remote_network_is_persistent_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_is_persistent_args$fields[f]);
   }
@@ -15323,11 +16565,14 @@ export interface remote_network_is_persistent_ret {
 
 const remote_network_is_persistent_ret$fields = ['.persistent'];
 
+const remote_network_is_persistent_ret$new = function (this: remote_network_is_persistent_ret, f0: number) { this.persistent = f0; } as unknown as new (f0: number) => remote_network_is_persistent_ret;
+remote_network_is_persistent_ret$new.prototype = Object.prototype;
+
 export function dec_remote_network_is_persistent_ret(r: XdrReader): remote_network_is_persistent_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { persistent: f0 };
+    return new remote_network_is_persistent_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_is_persistent_ret$fields[f]);
   }
@@ -15352,11 +16597,14 @@ export interface remote_storage_pool_is_active_args {
 
 const remote_storage_pool_is_active_args$fields = ['.pool'];
 
+const remote_storage_pool_is_active_args$new = function (this: remote_storage_pool_is_active_args, f0: remote_nonnull_storage_pool) { this.pool = f0; } as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_is_active_args;
+remote_storage_pool_is_active_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_is_active_args(r: XdrReader): remote_storage_pool_is_active_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_pool(r);
-    return { pool: f0 };
+    return new remote_storage_pool_is_active_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_is_active_args$fields[f]);
   }
@@ -15381,11 +16629,14 @@ export interface remote_storage_pool_is_active_ret {
 
 const remote_storage_pool_is_active_ret$fields = ['.active'];
 
+const remote_storage_pool_is_active_ret$new = function (this: remote_storage_pool_is_active_ret, f0: number) { this.active = f0; } as unknown as new (f0: number) => remote_storage_pool_is_active_ret;
+remote_storage_pool_is_active_ret$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_is_active_ret(r: XdrReader): remote_storage_pool_is_active_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { active: f0 };
+    return new remote_storage_pool_is_active_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_is_active_ret$fields[f]);
   }
@@ -15410,11 +16661,14 @@ export interface remote_storage_pool_is_persistent_args {
 
 const remote_storage_pool_is_persistent_args$fields = ['.pool'];
 
+const remote_storage_pool_is_persistent_args$new = function (this: remote_storage_pool_is_persistent_args, f0: remote_nonnull_storage_pool) { this.pool = f0; } as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_is_persistent_args;
+remote_storage_pool_is_persistent_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_is_persistent_args(r: XdrReader): remote_storage_pool_is_persistent_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_storage_pool(r);
-    return { pool: f0 };
+    return new remote_storage_pool_is_persistent_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_is_persistent_args$fields[f]);
   }
@@ -15439,11 +16693,14 @@ export interface remote_storage_pool_is_persistent_ret {
 
 const remote_storage_pool_is_persistent_ret$fields = ['.persistent'];
 
+const remote_storage_pool_is_persistent_ret$new = function (this: remote_storage_pool_is_persistent_ret, f0: number) { this.persistent = f0; } as unknown as new (f0: number) => remote_storage_pool_is_persistent_ret;
+remote_storage_pool_is_persistent_ret$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_is_persistent_ret(r: XdrReader): remote_storage_pool_is_persistent_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { persistent: f0 };
+    return new remote_storage_pool_is_persistent_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_is_persistent_ret$fields[f]);
   }
@@ -15468,11 +16725,14 @@ export interface remote_interface_is_active_args {
 
 const remote_interface_is_active_args$fields = ['.iface'];
 
+const remote_interface_is_active_args$new = function (this: remote_interface_is_active_args, f0: remote_nonnull_interface) { this.iface = f0; } as unknown as new (f0: remote_nonnull_interface) => remote_interface_is_active_args;
+remote_interface_is_active_args$new.prototype = Object.prototype;
+
 export function dec_remote_interface_is_active_args(r: XdrReader): remote_interface_is_active_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_interface(r);
-    return { iface: f0 };
+    return new remote_interface_is_active_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_interface_is_active_args$fields[f]);
   }
@@ -15497,11 +16757,14 @@ export interface remote_interface_is_active_ret {
 
 const remote_interface_is_active_ret$fields = ['.active'];
 
+const remote_interface_is_active_ret$new = function (this: remote_interface_is_active_ret, f0: number) { this.active = f0; } as unknown as new (f0: number) => remote_interface_is_active_ret;
+remote_interface_is_active_ret$new.prototype = Object.prototype;
+
 export function dec_remote_interface_is_active_ret(r: XdrReader): remote_interface_is_active_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { active: f0 };
+    return new remote_interface_is_active_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_interface_is_active_ret$fields[f]);
   }
@@ -15527,13 +16790,16 @@ export interface remote_connect_compare_cpu_args {
 
 const remote_connect_compare_cpu_args$fields = ['.xml', '.flags'];
 
+const remote_connect_compare_cpu_args$new = function (this: remote_connect_compare_cpu_args, f0: remote_nonnull_string, f1: number) { this.xml = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_string, f1: number) => remote_connect_compare_cpu_args;
+remote_connect_compare_cpu_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_compare_cpu_args(r: XdrReader): remote_connect_compare_cpu_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.uint();
-    return { xml: f0, flags: f1 };
+    return new remote_connect_compare_cpu_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_compare_cpu_args$fields[f]);
   }
@@ -15560,11 +16826,14 @@ export interface remote_connect_compare_cpu_ret {
 
 const remote_connect_compare_cpu_ret$fields = ['.result'];
 
+const remote_connect_compare_cpu_ret$new = function (this: remote_connect_compare_cpu_ret, f0: number) { this.result = f0; } as unknown as new (f0: number) => remote_connect_compare_cpu_ret;
+remote_connect_compare_cpu_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_compare_cpu_ret(r: XdrReader): remote_connect_compare_cpu_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { result: f0 };
+    return new remote_connect_compare_cpu_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_compare_cpu_ret$fields[f]);
   }
@@ -15590,6 +16859,9 @@ export interface remote_connect_baseline_cpu_args {
 
 const remote_connect_baseline_cpu_args$fields = ['.xmlCPUs', '.flags'];
 
+const remote_connect_baseline_cpu_args$new = function (this: remote_connect_baseline_cpu_args, f0: remote_nonnull_string[], f1: number) { this.xmlCPUs = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_string[], f1: number) => remote_connect_baseline_cpu_args;
+remote_connect_baseline_cpu_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_baseline_cpu_args(r: XdrReader): remote_connect_baseline_cpu_args {
   let f = 0;
   try {
@@ -15607,7 +16879,7 @@ export function dec_remote_connect_baseline_cpu_args(r: XdrReader): remote_conne
     f0 = a2;
     f = 1;
     const f1 = r.uint();
-    return { xmlCPUs: f0, flags: f1 };
+    return new remote_connect_baseline_cpu_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_baseline_cpu_args$fields[f]);
   }
@@ -15643,11 +16915,14 @@ export interface remote_connect_baseline_cpu_ret {
 
 const remote_connect_baseline_cpu_ret$fields = ['.cpu'];
 
+const remote_connect_baseline_cpu_ret$new = function (this: remote_connect_baseline_cpu_ret, f0: remote_nonnull_string) { this.cpu = f0; } as unknown as new (f0: remote_nonnull_string) => remote_connect_baseline_cpu_ret;
+remote_connect_baseline_cpu_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_baseline_cpu_ret(r: XdrReader): remote_connect_baseline_cpu_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { cpu: f0 };
+    return new remote_connect_baseline_cpu_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_baseline_cpu_ret$fields[f]);
   }
@@ -15672,11 +16947,14 @@ export interface remote_domain_get_job_info_args {
 
 const remote_domain_get_job_info_args$fields = ['.dom'];
 
+const remote_domain_get_job_info_args$new = function (this: remote_domain_get_job_info_args, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_get_job_info_args;
+remote_domain_get_job_info_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_job_info_args(r: XdrReader): remote_domain_get_job_info_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_get_job_info_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_job_info_args$fields[f]);
   }
@@ -15712,6 +16990,9 @@ export interface remote_domain_get_job_info_ret {
 
 const remote_domain_get_job_info_ret$fields = ['.type', '.timeElapsed', '.timeRemaining', '.dataTotal', '.dataProcessed', '.dataRemaining', '.memTotal', '.memProcessed', '.memRemaining', '.fileTotal', '.fileProcessed', '.fileRemaining'];
 
+const remote_domain_get_job_info_ret$new = function (this: remote_domain_get_job_info_ret, f0: number, f1: bigint, f2: bigint, f3: bigint, f4: bigint, f5: bigint, f6: bigint, f7: bigint, f8: bigint, f9: bigint, f10: bigint, f11: bigint) { this.type = f0; this.timeElapsed = f1; this.timeRemaining = f2; this.dataTotal = f3; this.dataProcessed = f4; this.dataRemaining = f5; this.memTotal = f6; this.memProcessed = f7; this.memRemaining = f8; this.fileTotal = f9; this.fileProcessed = f10; this.fileRemaining = f11; } as unknown as new (f0: number, f1: bigint, f2: bigint, f3: bigint, f4: bigint, f5: bigint, f6: bigint, f7: bigint, f8: bigint, f9: bigint, f10: bigint, f11: bigint) => remote_domain_get_job_info_ret;
+remote_domain_get_job_info_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_job_info_ret(r: XdrReader): remote_domain_get_job_info_ret {
   let f = 0;
   try {
@@ -15738,7 +17019,7 @@ export function dec_remote_domain_get_job_info_ret(r: XdrReader): remote_domain_
     const f10 = r.uhyper();
     f = 11;
     const f11 = r.uhyper();
-    return { type: f0, timeElapsed: f1, timeRemaining: f2, dataTotal: f3, dataProcessed: f4, dataRemaining: f5, memTotal: f6, memProcessed: f7, memRemaining: f8, fileTotal: f9, fileProcessed: f10, fileRemaining: f11 };
+    return new remote_domain_get_job_info_ret$new(f0, f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_job_info_ret$fields[f]);
   }
@@ -15786,13 +17067,16 @@ export interface remote_domain_get_job_stats_args {
 
 const remote_domain_get_job_stats_args$fields = ['.dom', '.flags'];
 
+const remote_domain_get_job_stats_args$new = function (this: remote_domain_get_job_stats_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_job_stats_args;
+remote_domain_get_job_stats_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_job_stats_args(r: XdrReader): remote_domain_get_job_stats_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_get_job_stats_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_job_stats_args$fields[f]);
   }
@@ -15820,6 +17104,9 @@ export interface remote_domain_get_job_stats_ret {
 
 const remote_domain_get_job_stats_ret$fields = ['.type', '.params'];
 
+const remote_domain_get_job_stats_ret$new = function (this: remote_domain_get_job_stats_ret, f0: number, f1: remote_typed_param[]) { this.type = f0; this.params = f1; } as unknown as new (f0: number, f1: remote_typed_param[]) => remote_domain_get_job_stats_ret;
+remote_domain_get_job_stats_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_job_stats_ret(r: XdrReader): remote_domain_get_job_stats_ret {
   let f = 0;
   try {
@@ -15837,7 +17124,7 @@ export function dec_remote_domain_get_job_stats_ret(r: XdrReader): remote_domain
       throw xdrWithin(e, `[${i3}]`);
     }
     f1 = a2;
-    return { type: f0, params: f1 };
+    return new remote_domain_get_job_stats_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_job_stats_ret$fields[f]);
   }
@@ -15873,11 +17160,14 @@ export interface remote_domain_abort_job_args {
 
 const remote_domain_abort_job_args$fields = ['.dom'];
 
+const remote_domain_abort_job_args$new = function (this: remote_domain_abort_job_args, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_abort_job_args;
+remote_domain_abort_job_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_abort_job_args(r: XdrReader): remote_domain_abort_job_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_abort_job_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_abort_job_args$fields[f]);
   }
@@ -15903,13 +17193,16 @@ export interface remote_domain_abort_job_flags_args {
 
 const remote_domain_abort_job_flags_args$fields = ['.dom', '.flags'];
 
+const remote_domain_abort_job_flags_args$new = function (this: remote_domain_abort_job_flags_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_abort_job_flags_args;
+remote_domain_abort_job_flags_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_abort_job_flags_args(r: XdrReader): remote_domain_abort_job_flags_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_abort_job_flags_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_abort_job_flags_args$fields[f]);
   }
@@ -15937,13 +17230,16 @@ export interface remote_domain_migrate_get_max_downtime_args {
 
 const remote_domain_migrate_get_max_downtime_args$fields = ['.dom', '.flags'];
 
+const remote_domain_migrate_get_max_downtime_args$new = function (this: remote_domain_migrate_get_max_downtime_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_migrate_get_max_downtime_args;
+remote_domain_migrate_get_max_downtime_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_get_max_downtime_args(r: XdrReader): remote_domain_migrate_get_max_downtime_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_migrate_get_max_downtime_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_get_max_downtime_args$fields[f]);
   }
@@ -15970,11 +17266,14 @@ export interface remote_domain_migrate_get_max_downtime_ret {
 
 const remote_domain_migrate_get_max_downtime_ret$fields = ['.downtime'];
 
+const remote_domain_migrate_get_max_downtime_ret$new = function (this: remote_domain_migrate_get_max_downtime_ret, f0: bigint) { this.downtime = f0; } as unknown as new (f0: bigint) => remote_domain_migrate_get_max_downtime_ret;
+remote_domain_migrate_get_max_downtime_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_get_max_downtime_ret(r: XdrReader): remote_domain_migrate_get_max_downtime_ret {
   let f = 0;
   try {
     const f0 = r.uhyper();
-    return { downtime: f0 };
+    return new remote_domain_migrate_get_max_downtime_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_get_max_downtime_ret$fields[f]);
   }
@@ -16001,6 +17300,9 @@ export interface remote_domain_migrate_set_max_downtime_args {
 
 const remote_domain_migrate_set_max_downtime_args$fields = ['.dom', '.downtime', '.flags'];
 
+const remote_domain_migrate_set_max_downtime_args$new = function (this: remote_domain_migrate_set_max_downtime_args, f0: remote_nonnull_domain, f1: bigint, f2: number) { this.dom = f0; this.downtime = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: bigint, f2: number) => remote_domain_migrate_set_max_downtime_args;
+remote_domain_migrate_set_max_downtime_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_set_max_downtime_args(r: XdrReader): remote_domain_migrate_set_max_downtime_args {
   let f = 0;
   try {
@@ -16009,7 +17311,7 @@ export function dec_remote_domain_migrate_set_max_downtime_args(r: XdrReader): r
     const f1 = r.uhyper();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, downtime: f1, flags: f2 };
+    return new remote_domain_migrate_set_max_downtime_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_set_max_downtime_args$fields[f]);
   }
@@ -16039,13 +17341,16 @@ export interface remote_domain_migrate_get_compression_cache_args {
 
 const remote_domain_migrate_get_compression_cache_args$fields = ['.dom', '.flags'];
 
+const remote_domain_migrate_get_compression_cache_args$new = function (this: remote_domain_migrate_get_compression_cache_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_migrate_get_compression_cache_args;
+remote_domain_migrate_get_compression_cache_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_get_compression_cache_args(r: XdrReader): remote_domain_migrate_get_compression_cache_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_migrate_get_compression_cache_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_get_compression_cache_args$fields[f]);
   }
@@ -16072,11 +17377,14 @@ export interface remote_domain_migrate_get_compression_cache_ret {
 
 const remote_domain_migrate_get_compression_cache_ret$fields = ['.cacheSize'];
 
+const remote_domain_migrate_get_compression_cache_ret$new = function (this: remote_domain_migrate_get_compression_cache_ret, f0: bigint) { this.cacheSize = f0; } as unknown as new (f0: bigint) => remote_domain_migrate_get_compression_cache_ret;
+remote_domain_migrate_get_compression_cache_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_get_compression_cache_ret(r: XdrReader): remote_domain_migrate_get_compression_cache_ret {
   let f = 0;
   try {
     const f0 = r.uhyper();
-    return { cacheSize: f0 };
+    return new remote_domain_migrate_get_compression_cache_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_get_compression_cache_ret$fields[f]);
   }
@@ -16103,6 +17411,9 @@ export interface remote_domain_migrate_set_compression_cache_args {
 
 const remote_domain_migrate_set_compression_cache_args$fields = ['.dom', '.cacheSize', '.flags'];
 
+const remote_domain_migrate_set_compression_cache_args$new = function (this: remote_domain_migrate_set_compression_cache_args, f0: remote_nonnull_domain, f1: bigint, f2: number) { this.dom = f0; this.cacheSize = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: bigint, f2: number) => remote_domain_migrate_set_compression_cache_args;
+remote_domain_migrate_set_compression_cache_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_set_compression_cache_args(r: XdrReader): remote_domain_migrate_set_compression_cache_args {
   let f = 0;
   try {
@@ -16111,7 +17422,7 @@ export function dec_remote_domain_migrate_set_compression_cache_args(r: XdrReade
     const f1 = r.uhyper();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, cacheSize: f1, flags: f2 };
+    return new remote_domain_migrate_set_compression_cache_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_set_compression_cache_args$fields[f]);
   }
@@ -16142,6 +17453,9 @@ export interface remote_domain_migrate_set_max_speed_args {
 
 const remote_domain_migrate_set_max_speed_args$fields = ['.dom', '.bandwidth', '.flags'];
 
+const remote_domain_migrate_set_max_speed_args$new = function (this: remote_domain_migrate_set_max_speed_args, f0: remote_nonnull_domain, f1: bigint, f2: number) { this.dom = f0; this.bandwidth = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: bigint, f2: number) => remote_domain_migrate_set_max_speed_args;
+remote_domain_migrate_set_max_speed_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_set_max_speed_args(r: XdrReader): remote_domain_migrate_set_max_speed_args {
   let f = 0;
   try {
@@ -16150,7 +17464,7 @@ export function dec_remote_domain_migrate_set_max_speed_args(r: XdrReader): remo
     const f1 = r.uhyper();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, bandwidth: f1, flags: f2 };
+    return new remote_domain_migrate_set_max_speed_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_set_max_speed_args$fields[f]);
   }
@@ -16180,13 +17494,16 @@ export interface remote_domain_migrate_get_max_speed_args {
 
 const remote_domain_migrate_get_max_speed_args$fields = ['.dom', '.flags'];
 
+const remote_domain_migrate_get_max_speed_args$new = function (this: remote_domain_migrate_get_max_speed_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_migrate_get_max_speed_args;
+remote_domain_migrate_get_max_speed_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_get_max_speed_args(r: XdrReader): remote_domain_migrate_get_max_speed_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_migrate_get_max_speed_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_get_max_speed_args$fields[f]);
   }
@@ -16213,11 +17530,14 @@ export interface remote_domain_migrate_get_max_speed_ret {
 
 const remote_domain_migrate_get_max_speed_ret$fields = ['.bandwidth'];
 
+const remote_domain_migrate_get_max_speed_ret$new = function (this: remote_domain_migrate_get_max_speed_ret, f0: bigint) { this.bandwidth = f0; } as unknown as new (f0: bigint) => remote_domain_migrate_get_max_speed_ret;
+remote_domain_migrate_get_max_speed_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_get_max_speed_ret(r: XdrReader): remote_domain_migrate_get_max_speed_ret {
   let f = 0;
   try {
     const f0 = r.uhyper();
-    return { bandwidth: f0 };
+    return new remote_domain_migrate_get_max_speed_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_get_max_speed_ret$fields[f]);
   }
@@ -16242,11 +17562,14 @@ export interface remote_connect_domain_event_register_any_args {
 
 const remote_connect_domain_event_register_any_args$fields = ['.eventID'];
 
+const remote_connect_domain_event_register_any_args$new = function (this: remote_connect_domain_event_register_any_args, f0: number) { this.eventID = f0; } as unknown as new (f0: number) => remote_connect_domain_event_register_any_args;
+remote_connect_domain_event_register_any_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_domain_event_register_any_args(r: XdrReader): remote_connect_domain_event_register_any_args {
   let f = 0;
   try {
     const f0 = r.int();
-    return { eventID: f0 };
+    return new remote_connect_domain_event_register_any_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_domain_event_register_any_args$fields[f]);
   }
@@ -16271,11 +17594,14 @@ export interface remote_connect_domain_event_deregister_any_args {
 
 const remote_connect_domain_event_deregister_any_args$fields = ['.eventID'];
 
+const remote_connect_domain_event_deregister_any_args$new = function (this: remote_connect_domain_event_deregister_any_args, f0: number) { this.eventID = f0; } as unknown as new (f0: number) => remote_connect_domain_event_deregister_any_args;
+remote_connect_domain_event_deregister_any_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_domain_event_deregister_any_args(r: XdrReader): remote_connect_domain_event_deregister_any_args {
   let f = 0;
   try {
     const f0 = r.int();
-    return { eventID: f0 };
+    return new remote_connect_domain_event_deregister_any_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_domain_event_deregister_any_args$fields[f]);
   }
@@ -16301,13 +17627,16 @@ export interface remote_connect_domain_event_callback_register_any_args {
 
 const remote_connect_domain_event_callback_register_any_args$fields = ['.eventID', '.dom'];
 
+const remote_connect_domain_event_callback_register_any_args$new = function (this: remote_connect_domain_event_callback_register_any_args, f0: number, f1: remote_domain) { this.eventID = f0; this.dom = f1; } as unknown as new (f0: number, f1: remote_domain) => remote_connect_domain_event_callback_register_any_args;
+remote_connect_domain_event_callback_register_any_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_domain_event_callback_register_any_args(r: XdrReader): remote_connect_domain_event_callback_register_any_args {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = (r.optional() ? dec_remote_nonnull_domain(r) : null);
-    return { eventID: f0, dom: f1 };
+    return new remote_connect_domain_event_callback_register_any_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_domain_event_callback_register_any_args$fields[f]);
   }
@@ -16337,11 +17666,14 @@ export interface remote_connect_domain_event_callback_register_any_ret {
 
 const remote_connect_domain_event_callback_register_any_ret$fields = ['.callbackID'];
 
+const remote_connect_domain_event_callback_register_any_ret$new = function (this: remote_connect_domain_event_callback_register_any_ret, f0: number) { this.callbackID = f0; } as unknown as new (f0: number) => remote_connect_domain_event_callback_register_any_ret;
+remote_connect_domain_event_callback_register_any_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_domain_event_callback_register_any_ret(r: XdrReader): remote_connect_domain_event_callback_register_any_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { callbackID: f0 };
+    return new remote_connect_domain_event_callback_register_any_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_domain_event_callback_register_any_ret$fields[f]);
   }
@@ -16366,11 +17698,14 @@ export interface remote_connect_domain_event_callback_deregister_any_args {
 
 const remote_connect_domain_event_callback_deregister_any_args$fields = ['.callbackID'];
 
+const remote_connect_domain_event_callback_deregister_any_args$new = function (this: remote_connect_domain_event_callback_deregister_any_args, f0: number) { this.callbackID = f0; } as unknown as new (f0: number) => remote_connect_domain_event_callback_deregister_any_args;
+remote_connect_domain_event_callback_deregister_any_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_domain_event_callback_deregister_any_args(r: XdrReader): remote_connect_domain_event_callback_deregister_any_args {
   let f = 0;
   try {
     const f0 = r.int();
-    return { callbackID: f0 };
+    return new remote_connect_domain_event_callback_deregister_any_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_domain_event_callback_deregister_any_args$fields[f]);
   }
@@ -16395,11 +17730,14 @@ export interface remote_domain_event_reboot_msg {
 
 const remote_domain_event_reboot_msg$fields = ['.dom'];
 
+const remote_domain_event_reboot_msg$new = function (this: remote_domain_event_reboot_msg, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_event_reboot_msg;
+remote_domain_event_reboot_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_reboot_msg(r: XdrReader): remote_domain_event_reboot_msg {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_event_reboot_msg$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_reboot_msg$fields[f]);
   }
@@ -16425,13 +17763,16 @@ export interface remote_domain_event_callback_reboot_msg {
 
 const remote_domain_event_callback_reboot_msg$fields = ['.callbackID', '.msg'];
 
+const remote_domain_event_callback_reboot_msg$new = function (this: remote_domain_event_callback_reboot_msg, f0: number, f1: remote_domain_event_reboot_msg) { this.callbackID = f0; this.msg = f1; } as unknown as new (f0: number, f1: remote_domain_event_reboot_msg) => remote_domain_event_callback_reboot_msg;
+remote_domain_event_callback_reboot_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_callback_reboot_msg(r: XdrReader): remote_domain_event_callback_reboot_msg {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = dec_remote_domain_event_reboot_msg(r);
-    return { callbackID: f0, msg: f1 };
+    return new remote_domain_event_callback_reboot_msg$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_callback_reboot_msg$fields[f]);
   }
@@ -16459,13 +17800,16 @@ export interface remote_domain_event_rtc_change_msg {
 
 const remote_domain_event_rtc_change_msg$fields = ['.dom', '.offset'];
 
+const remote_domain_event_rtc_change_msg$new = function (this: remote_domain_event_rtc_change_msg, f0: remote_nonnull_domain, f1: bigint) { this.dom = f0; this.offset = f1; } as unknown as new (f0: remote_nonnull_domain, f1: bigint) => remote_domain_event_rtc_change_msg;
+remote_domain_event_rtc_change_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_rtc_change_msg(r: XdrReader): remote_domain_event_rtc_change_msg {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.hyper();
-    return { dom: f0, offset: f1 };
+    return new remote_domain_event_rtc_change_msg$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_rtc_change_msg$fields[f]);
   }
@@ -16493,13 +17837,16 @@ export interface remote_domain_event_callback_rtc_change_msg {
 
 const remote_domain_event_callback_rtc_change_msg$fields = ['.callbackID', '.msg'];
 
+const remote_domain_event_callback_rtc_change_msg$new = function (this: remote_domain_event_callback_rtc_change_msg, f0: number, f1: remote_domain_event_rtc_change_msg) { this.callbackID = f0; this.msg = f1; } as unknown as new (f0: number, f1: remote_domain_event_rtc_change_msg) => remote_domain_event_callback_rtc_change_msg;
+remote_domain_event_callback_rtc_change_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_callback_rtc_change_msg(r: XdrReader): remote_domain_event_callback_rtc_change_msg {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = dec_remote_domain_event_rtc_change_msg(r);
-    return { callbackID: f0, msg: f1 };
+    return new remote_domain_event_callback_rtc_change_msg$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_callback_rtc_change_msg$fields[f]);
   }
@@ -16527,13 +17874,16 @@ export interface remote_domain_event_watchdog_msg {
 
 const remote_domain_event_watchdog_msg$fields = ['.dom', '.action'];
 
+const remote_domain_event_watchdog_msg$new = function (this: remote_domain_event_watchdog_msg, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.action = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_event_watchdog_msg;
+remote_domain_event_watchdog_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_watchdog_msg(r: XdrReader): remote_domain_event_watchdog_msg {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.int();
-    return { dom: f0, action: f1 };
+    return new remote_domain_event_watchdog_msg$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_watchdog_msg$fields[f]);
   }
@@ -16561,13 +17911,16 @@ export interface remote_domain_event_callback_watchdog_msg {
 
 const remote_domain_event_callback_watchdog_msg$fields = ['.callbackID', '.msg'];
 
+const remote_domain_event_callback_watchdog_msg$new = function (this: remote_domain_event_callback_watchdog_msg, f0: number, f1: remote_domain_event_watchdog_msg) { this.callbackID = f0; this.msg = f1; } as unknown as new (f0: number, f1: remote_domain_event_watchdog_msg) => remote_domain_event_callback_watchdog_msg;
+remote_domain_event_callback_watchdog_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_callback_watchdog_msg(r: XdrReader): remote_domain_event_callback_watchdog_msg {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = dec_remote_domain_event_watchdog_msg(r);
-    return { callbackID: f0, msg: f1 };
+    return new remote_domain_event_callback_watchdog_msg$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_callback_watchdog_msg$fields[f]);
   }
@@ -16597,6 +17950,9 @@ export interface remote_domain_event_io_error_msg {
 
 const remote_domain_event_io_error_msg$fields = ['.dom', '.srcPath', '.devAlias', '.action'];
 
+const remote_domain_event_io_error_msg$new = function (this: remote_domain_event_io_error_msg, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: remote_nonnull_string, f3: number) { this.dom = f0; this.srcPath = f1; this.devAlias = f2; this.action = f3; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: remote_nonnull_string, f3: number) => remote_domain_event_io_error_msg;
+remote_domain_event_io_error_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_io_error_msg(r: XdrReader): remote_domain_event_io_error_msg {
   let f = 0;
   try {
@@ -16607,7 +17963,7 @@ export function dec_remote_domain_event_io_error_msg(r: XdrReader): remote_domai
     const f2 = r.string(4194304);
     f = 3;
     const f3 = r.int();
-    return { dom: f0, srcPath: f1, devAlias: f2, action: f3 };
+    return new remote_domain_event_io_error_msg$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_io_error_msg$fields[f]);
   }
@@ -16639,13 +17995,16 @@ export interface remote_domain_event_callback_io_error_msg {
 
 const remote_domain_event_callback_io_error_msg$fields = ['.callbackID', '.msg'];
 
+const remote_domain_event_callback_io_error_msg$new = function (this: remote_domain_event_callback_io_error_msg, f0: number, f1: remote_domain_event_io_error_msg) { this.callbackID = f0; this.msg = f1; } as unknown as new (f0: number, f1: remote_domain_event_io_error_msg) => remote_domain_event_callback_io_error_msg;
+remote_domain_event_callback_io_error_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_callback_io_error_msg(r: XdrReader): remote_domain_event_callback_io_error_msg {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = dec_remote_domain_event_io_error_msg(r);
-    return { callbackID: f0, msg: f1 };
+    return new remote_domain_event_callback_io_error_msg$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_callback_io_error_msg$fields[f]);
   }
@@ -16676,6 +18035,9 @@ export interface remote_domain_event_io_error_reason_msg {
 
 const remote_domain_event_io_error_reason_msg$fields = ['.dom', '.srcPath', '.devAlias', '.action', '.reason'];
 
+const remote_domain_event_io_error_reason_msg$new = function (this: remote_domain_event_io_error_reason_msg, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: remote_nonnull_string, f3: number, f4: remote_nonnull_string) { this.dom = f0; this.srcPath = f1; this.devAlias = f2; this.action = f3; this.reason = f4; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: remote_nonnull_string, f3: number, f4: remote_nonnull_string) => remote_domain_event_io_error_reason_msg;
+remote_domain_event_io_error_reason_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_io_error_reason_msg(r: XdrReader): remote_domain_event_io_error_reason_msg {
   let f = 0;
   try {
@@ -16688,7 +18050,7 @@ export function dec_remote_domain_event_io_error_reason_msg(r: XdrReader): remot
     const f3 = r.int();
     f = 4;
     const f4 = r.string(4194304);
-    return { dom: f0, srcPath: f1, devAlias: f2, action: f3, reason: f4 };
+    return new remote_domain_event_io_error_reason_msg$new(f0, f1, f2, f3, f4);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_io_error_reason_msg$fields[f]);
   }
@@ -16722,13 +18084,16 @@ export interface remote_domain_event_callback_io_error_reason_msg {
 
 const remote_domain_event_callback_io_error_reason_msg$fields = ['.callbackID', '.msg'];
 
+const remote_domain_event_callback_io_error_reason_msg$new = function (this: remote_domain_event_callback_io_error_reason_msg, f0: number, f1: remote_domain_event_io_error_reason_msg) { this.callbackID = f0; this.msg = f1; } as unknown as new (f0: number, f1: remote_domain_event_io_error_reason_msg) => remote_domain_event_callback_io_error_reason_msg;
+remote_domain_event_callback_io_error_reason_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_callback_io_error_reason_msg(r: XdrReader): remote_domain_event_callback_io_error_reason_msg {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = dec_remote_domain_event_io_error_reason_msg(r);
-    return { callbackID: f0, msg: f1 };
+    return new remote_domain_event_callback_io_error_reason_msg$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_callback_io_error_reason_msg$fields[f]);
   }
@@ -16757,6 +18122,9 @@ export interface remote_domain_event_graphics_address {
 
 const remote_domain_event_graphics_address$fields = ['.family', '.node', '.service'];
 
+const remote_domain_event_graphics_address$new = function (this: remote_domain_event_graphics_address, f0: number, f1: remote_nonnull_string, f2: remote_nonnull_string) { this.family = f0; this.node = f1; this.service = f2; } as unknown as new (f0: number, f1: remote_nonnull_string, f2: remote_nonnull_string) => remote_domain_event_graphics_address;
+remote_domain_event_graphics_address$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_graphics_address(r: XdrReader): remote_domain_event_graphics_address {
   let f = 0;
   try {
@@ -16765,7 +18133,7 @@ export function dec_remote_domain_event_graphics_address(r: XdrReader): remote_d
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.string(4194304);
-    return { family: f0, node: f1, service: f2 };
+    return new remote_domain_event_graphics_address$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_graphics_address$fields[f]);
   }
@@ -16797,13 +18165,16 @@ export interface remote_domain_event_graphics_identity {
 
 const remote_domain_event_graphics_identity$fields = ['.type', '.name'];
 
+const remote_domain_event_graphics_identity$new = function (this: remote_domain_event_graphics_identity, f0: remote_nonnull_string, f1: remote_nonnull_string) { this.type = f0; this.name = f1; } as unknown as new (f0: remote_nonnull_string, f1: remote_nonnull_string) => remote_domain_event_graphics_identity;
+remote_domain_event_graphics_identity$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_graphics_identity(r: XdrReader): remote_domain_event_graphics_identity {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.string(4194304);
-    return { type: f0, name: f1 };
+    return new remote_domain_event_graphics_identity$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_graphics_identity$fields[f]);
   }
@@ -16835,6 +18206,9 @@ export interface remote_domain_event_graphics_msg {
 
 const remote_domain_event_graphics_msg$fields = ['.dom', '.phase', '.local', '.remote', '.authScheme', '.subject'];
 
+const remote_domain_event_graphics_msg$new = function (this: remote_domain_event_graphics_msg, f0: remote_nonnull_domain, f1: number, f2: remote_domain_event_graphics_address, f3: remote_domain_event_graphics_address, f4: remote_nonnull_string, f5: remote_domain_event_graphics_identity[]) { this.dom = f0; this.phase = f1; this.local = f2; this.remote = f3; this.authScheme = f4; this.subject = f5; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: remote_domain_event_graphics_address, f3: remote_domain_event_graphics_address, f4: remote_nonnull_string, f5: remote_domain_event_graphics_identity[]) => remote_domain_event_graphics_msg;
+remote_domain_event_graphics_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_graphics_msg(r: XdrReader): remote_domain_event_graphics_msg {
   let f = 0;
   try {
@@ -16860,7 +18234,7 @@ export function dec_remote_domain_event_graphics_msg(r: XdrReader): remote_domai
       throw xdrWithin(e, `[${i3}]`);
     }
     f5 = a2;
-    return { dom: f0, phase: f1, local: f2, remote: f3, authScheme: f4, subject: f5 };
+    return new remote_domain_event_graphics_msg$new(f0, f1, f2, f3, f4, f5);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_graphics_msg$fields[f]);
   }
@@ -16905,13 +18279,16 @@ export interface remote_domain_event_callback_graphics_msg {
 
 const remote_domain_event_callback_graphics_msg$fields = ['.callbackID', '.msg'];
 
+const remote_domain_event_callback_graphics_msg$new = function (this: remote_domain_event_callback_graphics_msg, f0: number, f1: remote_domain_event_graphics_msg) { this.callbackID = f0; this.msg = f1; } as unknown as new (f0: number, f1: remote_domain_event_graphics_msg) => remote_domain_event_callback_graphics_msg;
+remote_domain_event_callback_graphics_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_callback_graphics_msg(r: XdrReader): remote_domain_event_callback_graphics_msg {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = dec_remote_domain_event_graphics_msg(r);
-    return { callbackID: f0, msg: f1 };
+    return new remote_domain_event_callback_graphics_msg$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_callback_graphics_msg$fields[f]);
   }
@@ -16941,6 +18318,9 @@ export interface remote_domain_event_block_job_msg {
 
 const remote_domain_event_block_job_msg$fields = ['.dom', '.path', '.type', '.status'];
 
+const remote_domain_event_block_job_msg$new = function (this: remote_domain_event_block_job_msg, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number, f3: number) { this.dom = f0; this.path = f1; this.type = f2; this.status = f3; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number, f3: number) => remote_domain_event_block_job_msg;
+remote_domain_event_block_job_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_block_job_msg(r: XdrReader): remote_domain_event_block_job_msg {
   let f = 0;
   try {
@@ -16951,7 +18331,7 @@ export function dec_remote_domain_event_block_job_msg(r: XdrReader): remote_doma
     const f2 = r.int();
     f = 3;
     const f3 = r.int();
-    return { dom: f0, path: f1, type: f2, status: f3 };
+    return new remote_domain_event_block_job_msg$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_block_job_msg$fields[f]);
   }
@@ -16983,13 +18363,16 @@ export interface remote_domain_event_callback_block_job_msg {
 
 const remote_domain_event_callback_block_job_msg$fields = ['.callbackID', '.msg'];
 
+const remote_domain_event_callback_block_job_msg$new = function (this: remote_domain_event_callback_block_job_msg, f0: number, f1: remote_domain_event_block_job_msg) { this.callbackID = f0; this.msg = f1; } as unknown as new (f0: number, f1: remote_domain_event_block_job_msg) => remote_domain_event_callback_block_job_msg;
+remote_domain_event_callback_block_job_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_callback_block_job_msg(r: XdrReader): remote_domain_event_callback_block_job_msg {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = dec_remote_domain_event_block_job_msg(r);
-    return { callbackID: f0, msg: f1 };
+    return new remote_domain_event_callback_block_job_msg$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_callback_block_job_msg$fields[f]);
   }
@@ -17020,6 +18403,9 @@ export interface remote_domain_event_disk_change_msg {
 
 const remote_domain_event_disk_change_msg$fields = ['.dom', '.oldSrcPath', '.newSrcPath', '.devAlias', '.reason'];
 
+const remote_domain_event_disk_change_msg$new = function (this: remote_domain_event_disk_change_msg, f0: remote_nonnull_domain, f1: remote_string, f2: remote_string, f3: remote_nonnull_string, f4: number) { this.dom = f0; this.oldSrcPath = f1; this.newSrcPath = f2; this.devAlias = f3; this.reason = f4; } as unknown as new (f0: remote_nonnull_domain, f1: remote_string, f2: remote_string, f3: remote_nonnull_string, f4: number) => remote_domain_event_disk_change_msg;
+remote_domain_event_disk_change_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_disk_change_msg(r: XdrReader): remote_domain_event_disk_change_msg {
   let f = 0;
   try {
@@ -17032,7 +18418,7 @@ export function dec_remote_domain_event_disk_change_msg(r: XdrReader): remote_do
     const f3 = r.string(4194304);
     f = 4;
     const f4 = r.int();
-    return { dom: f0, oldSrcPath: f1, newSrcPath: f2, devAlias: f3, reason: f4 };
+    return new remote_domain_event_disk_change_msg$new(f0, f1, f2, f3, f4);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_disk_change_msg$fields[f]);
   }
@@ -17072,13 +18458,16 @@ export interface remote_domain_event_callback_disk_change_msg {
 
 const remote_domain_event_callback_disk_change_msg$fields = ['.callbackID', '.msg'];
 
+const remote_domain_event_callback_disk_change_msg$new = function (this: remote_domain_event_callback_disk_change_msg, f0: number, f1: remote_domain_event_disk_change_msg) { this.callbackID = f0; this.msg = f1; } as unknown as new (f0: number, f1: remote_domain_event_disk_change_msg) => remote_domain_event_callback_disk_change_msg;
+remote_domain_event_callback_disk_change_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_callback_disk_change_msg(r: XdrReader): remote_domain_event_callback_disk_change_msg {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = dec_remote_domain_event_disk_change_msg(r);
-    return { callbackID: f0, msg: f1 };
+    return new remote_domain_event_callback_disk_change_msg$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_callback_disk_change_msg$fields[f]);
   }
@@ -17107,6 +18496,9 @@ export interface remote_domain_event_tray_change_msg {
 
 const remote_domain_event_tray_change_msg$fields = ['.dom', '.devAlias', '.reason'];
 
+const remote_domain_event_tray_change_msg$new = function (this: remote_domain_event_tray_change_msg, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.devAlias = f1; this.reason = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => remote_domain_event_tray_change_msg;
+remote_domain_event_tray_change_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_tray_change_msg(r: XdrReader): remote_domain_event_tray_change_msg {
   let f = 0;
   try {
@@ -17115,7 +18507,7 @@ export function dec_remote_domain_event_tray_change_msg(r: XdrReader): remote_do
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.int();
-    return { dom: f0, devAlias: f1, reason: f2 };
+    return new remote_domain_event_tray_change_msg$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_tray_change_msg$fields[f]);
   }
@@ -17145,13 +18537,16 @@ export interface remote_domain_event_callback_tray_change_msg {
 
 const remote_domain_event_callback_tray_change_msg$fields = ['.callbackID', '.msg'];
 
+const remote_domain_event_callback_tray_change_msg$new = function (this: remote_domain_event_callback_tray_change_msg, f0: number, f1: remote_domain_event_tray_change_msg) { this.callbackID = f0; this.msg = f1; } as unknown as new (f0: number, f1: remote_domain_event_tray_change_msg) => remote_domain_event_callback_tray_change_msg;
+remote_domain_event_callback_tray_change_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_callback_tray_change_msg(r: XdrReader): remote_domain_event_callback_tray_change_msg {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = dec_remote_domain_event_tray_change_msg(r);
-    return { callbackID: f0, msg: f1 };
+    return new remote_domain_event_callback_tray_change_msg$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_callback_tray_change_msg$fields[f]);
   }
@@ -17178,11 +18573,14 @@ export interface remote_domain_event_pmwakeup_msg {
 
 const remote_domain_event_pmwakeup_msg$fields = ['.dom'];
 
+const remote_domain_event_pmwakeup_msg$new = function (this: remote_domain_event_pmwakeup_msg, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_event_pmwakeup_msg;
+remote_domain_event_pmwakeup_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_pmwakeup_msg(r: XdrReader): remote_domain_event_pmwakeup_msg {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_event_pmwakeup_msg$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_pmwakeup_msg$fields[f]);
   }
@@ -17209,6 +18607,9 @@ export interface remote_domain_event_callback_pmwakeup_msg {
 
 const remote_domain_event_callback_pmwakeup_msg$fields = ['.callbackID', '.reason', '.msg'];
 
+const remote_domain_event_callback_pmwakeup_msg$new = function (this: remote_domain_event_callback_pmwakeup_msg, f0: number, f1: number, f2: remote_domain_event_pmwakeup_msg) { this.callbackID = f0; this.reason = f1; this.msg = f2; } as unknown as new (f0: number, f1: number, f2: remote_domain_event_pmwakeup_msg) => remote_domain_event_callback_pmwakeup_msg;
+remote_domain_event_callback_pmwakeup_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_callback_pmwakeup_msg(r: XdrReader): remote_domain_event_callback_pmwakeup_msg {
   let f = 0;
   try {
@@ -17217,7 +18618,7 @@ export function dec_remote_domain_event_callback_pmwakeup_msg(r: XdrReader): rem
     const f1 = r.int();
     f = 2;
     const f2 = dec_remote_domain_event_pmwakeup_msg(r);
-    return { callbackID: f0, reason: f1, msg: f2 };
+    return new remote_domain_event_callback_pmwakeup_msg$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_callback_pmwakeup_msg$fields[f]);
   }
@@ -17246,11 +18647,14 @@ export interface remote_domain_event_pmsuspend_msg {
 
 const remote_domain_event_pmsuspend_msg$fields = ['.dom'];
 
+const remote_domain_event_pmsuspend_msg$new = function (this: remote_domain_event_pmsuspend_msg, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_event_pmsuspend_msg;
+remote_domain_event_pmsuspend_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_pmsuspend_msg(r: XdrReader): remote_domain_event_pmsuspend_msg {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_event_pmsuspend_msg$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_pmsuspend_msg$fields[f]);
   }
@@ -17277,6 +18681,9 @@ export interface remote_domain_event_callback_pmsuspend_msg {
 
 const remote_domain_event_callback_pmsuspend_msg$fields = ['.callbackID', '.reason', '.msg'];
 
+const remote_domain_event_callback_pmsuspend_msg$new = function (this: remote_domain_event_callback_pmsuspend_msg, f0: number, f1: number, f2: remote_domain_event_pmsuspend_msg) { this.callbackID = f0; this.reason = f1; this.msg = f2; } as unknown as new (f0: number, f1: number, f2: remote_domain_event_pmsuspend_msg) => remote_domain_event_callback_pmsuspend_msg;
+remote_domain_event_callback_pmsuspend_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_callback_pmsuspend_msg(r: XdrReader): remote_domain_event_callback_pmsuspend_msg {
   let f = 0;
   try {
@@ -17285,7 +18692,7 @@ export function dec_remote_domain_event_callback_pmsuspend_msg(r: XdrReader): re
     const f1 = r.int();
     f = 2;
     const f2 = dec_remote_domain_event_pmsuspend_msg(r);
-    return { callbackID: f0, reason: f1, msg: f2 };
+    return new remote_domain_event_callback_pmsuspend_msg$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_callback_pmsuspend_msg$fields[f]);
   }
@@ -17315,13 +18722,16 @@ export interface remote_domain_event_balloon_change_msg {
 
 const remote_domain_event_balloon_change_msg$fields = ['.dom', '.actual'];
 
+const remote_domain_event_balloon_change_msg$new = function (this: remote_domain_event_balloon_change_msg, f0: remote_nonnull_domain, f1: bigint) { this.dom = f0; this.actual = f1; } as unknown as new (f0: remote_nonnull_domain, f1: bigint) => remote_domain_event_balloon_change_msg;
+remote_domain_event_balloon_change_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_balloon_change_msg(r: XdrReader): remote_domain_event_balloon_change_msg {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uhyper();
-    return { dom: f0, actual: f1 };
+    return new remote_domain_event_balloon_change_msg$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_balloon_change_msg$fields[f]);
   }
@@ -17349,13 +18759,16 @@ export interface remote_domain_event_callback_balloon_change_msg {
 
 const remote_domain_event_callback_balloon_change_msg$fields = ['.callbackID', '.msg'];
 
+const remote_domain_event_callback_balloon_change_msg$new = function (this: remote_domain_event_callback_balloon_change_msg, f0: number, f1: remote_domain_event_balloon_change_msg) { this.callbackID = f0; this.msg = f1; } as unknown as new (f0: number, f1: remote_domain_event_balloon_change_msg) => remote_domain_event_callback_balloon_change_msg;
+remote_domain_event_callback_balloon_change_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_callback_balloon_change_msg(r: XdrReader): remote_domain_event_callback_balloon_change_msg {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = dec_remote_domain_event_balloon_change_msg(r);
-    return { callbackID: f0, msg: f1 };
+    return new remote_domain_event_callback_balloon_change_msg$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_callback_balloon_change_msg$fields[f]);
   }
@@ -17382,11 +18795,14 @@ export interface remote_domain_event_pmsuspend_disk_msg {
 
 const remote_domain_event_pmsuspend_disk_msg$fields = ['.dom'];
 
+const remote_domain_event_pmsuspend_disk_msg$new = function (this: remote_domain_event_pmsuspend_disk_msg, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_event_pmsuspend_disk_msg;
+remote_domain_event_pmsuspend_disk_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_pmsuspend_disk_msg(r: XdrReader): remote_domain_event_pmsuspend_disk_msg {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_event_pmsuspend_disk_msg$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_pmsuspend_disk_msg$fields[f]);
   }
@@ -17413,6 +18829,9 @@ export interface remote_domain_event_callback_pmsuspend_disk_msg {
 
 const remote_domain_event_callback_pmsuspend_disk_msg$fields = ['.callbackID', '.reason', '.msg'];
 
+const remote_domain_event_callback_pmsuspend_disk_msg$new = function (this: remote_domain_event_callback_pmsuspend_disk_msg, f0: number, f1: number, f2: remote_domain_event_pmsuspend_disk_msg) { this.callbackID = f0; this.reason = f1; this.msg = f2; } as unknown as new (f0: number, f1: number, f2: remote_domain_event_pmsuspend_disk_msg) => remote_domain_event_callback_pmsuspend_disk_msg;
+remote_domain_event_callback_pmsuspend_disk_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_callback_pmsuspend_disk_msg(r: XdrReader): remote_domain_event_callback_pmsuspend_disk_msg {
   let f = 0;
   try {
@@ -17421,7 +18840,7 @@ export function dec_remote_domain_event_callback_pmsuspend_disk_msg(r: XdrReader
     const f1 = r.int();
     f = 2;
     const f2 = dec_remote_domain_event_pmsuspend_disk_msg(r);
-    return { callbackID: f0, reason: f1, msg: f2 };
+    return new remote_domain_event_callback_pmsuspend_disk_msg$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_callback_pmsuspend_disk_msg$fields[f]);
   }
@@ -17451,13 +18870,16 @@ export interface remote_domain_managed_save_args {
 
 const remote_domain_managed_save_args$fields = ['.dom', '.flags'];
 
+const remote_domain_managed_save_args$new = function (this: remote_domain_managed_save_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_managed_save_args;
+remote_domain_managed_save_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_managed_save_args(r: XdrReader): remote_domain_managed_save_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_managed_save_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_managed_save_args$fields[f]);
   }
@@ -17485,13 +18907,16 @@ export interface remote_domain_has_managed_save_image_args {
 
 const remote_domain_has_managed_save_image_args$fields = ['.dom', '.flags'];
 
+const remote_domain_has_managed_save_image_args$new = function (this: remote_domain_has_managed_save_image_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_has_managed_save_image_args;
+remote_domain_has_managed_save_image_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_has_managed_save_image_args(r: XdrReader): remote_domain_has_managed_save_image_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_has_managed_save_image_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_has_managed_save_image_args$fields[f]);
   }
@@ -17518,11 +18943,14 @@ export interface remote_domain_has_managed_save_image_ret {
 
 const remote_domain_has_managed_save_image_ret$fields = ['.result'];
 
+const remote_domain_has_managed_save_image_ret$new = function (this: remote_domain_has_managed_save_image_ret, f0: number) { this.result = f0; } as unknown as new (f0: number) => remote_domain_has_managed_save_image_ret;
+remote_domain_has_managed_save_image_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_has_managed_save_image_ret(r: XdrReader): remote_domain_has_managed_save_image_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { result: f0 };
+    return new remote_domain_has_managed_save_image_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_has_managed_save_image_ret$fields[f]);
   }
@@ -17548,13 +18976,16 @@ export interface remote_domain_managed_save_remove_args {
 
 const remote_domain_managed_save_remove_args$fields = ['.dom', '.flags'];
 
+const remote_domain_managed_save_remove_args$new = function (this: remote_domain_managed_save_remove_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_managed_save_remove_args;
+remote_domain_managed_save_remove_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_managed_save_remove_args(r: XdrReader): remote_domain_managed_save_remove_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_managed_save_remove_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_managed_save_remove_args$fields[f]);
   }
@@ -17582,13 +19013,16 @@ export interface remote_domain_managed_save_get_xml_desc_args {
 
 const remote_domain_managed_save_get_xml_desc_args$fields = ['.dom', '.flags'];
 
+const remote_domain_managed_save_get_xml_desc_args$new = function (this: remote_domain_managed_save_get_xml_desc_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_managed_save_get_xml_desc_args;
+remote_domain_managed_save_get_xml_desc_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_managed_save_get_xml_desc_args(r: XdrReader): remote_domain_managed_save_get_xml_desc_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_managed_save_get_xml_desc_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_managed_save_get_xml_desc_args$fields[f]);
   }
@@ -17615,11 +19049,14 @@ export interface remote_domain_managed_save_get_xml_desc_ret {
 
 const remote_domain_managed_save_get_xml_desc_ret$fields = ['.xml'];
 
+const remote_domain_managed_save_get_xml_desc_ret$new = function (this: remote_domain_managed_save_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; } as unknown as new (f0: remote_nonnull_string) => remote_domain_managed_save_get_xml_desc_ret;
+remote_domain_managed_save_get_xml_desc_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_managed_save_get_xml_desc_ret(r: XdrReader): remote_domain_managed_save_get_xml_desc_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { xml: f0 };
+    return new remote_domain_managed_save_get_xml_desc_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_managed_save_get_xml_desc_ret$fields[f]);
   }
@@ -17646,6 +19083,9 @@ export interface remote_domain_managed_save_define_xml_args {
 
 const remote_domain_managed_save_define_xml_args$fields = ['.dom', '.dxml', '.flags'];
 
+const remote_domain_managed_save_define_xml_args$new = function (this: remote_domain_managed_save_define_xml_args, f0: remote_nonnull_domain, f1: remote_string, f2: number) { this.dom = f0; this.dxml = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_string, f2: number) => remote_domain_managed_save_define_xml_args;
+remote_domain_managed_save_define_xml_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_managed_save_define_xml_args(r: XdrReader): remote_domain_managed_save_define_xml_args {
   let f = 0;
   try {
@@ -17654,7 +19094,7 @@ export function dec_remote_domain_managed_save_define_xml_args(r: XdrReader): re
     const f1 = (r.optional() ? r.string(4194304) : null);
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, dxml: f1, flags: f2 };
+    return new remote_domain_managed_save_define_xml_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_managed_save_define_xml_args$fields[f]);
   }
@@ -17688,6 +19128,9 @@ export interface remote_domain_snapshot_create_xml_args {
 
 const remote_domain_snapshot_create_xml_args$fields = ['.dom', '.xml_desc', '.flags'];
 
+const remote_domain_snapshot_create_xml_args$new = function (this: remote_domain_snapshot_create_xml_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.xml_desc = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => remote_domain_snapshot_create_xml_args;
+remote_domain_snapshot_create_xml_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_create_xml_args(r: XdrReader): remote_domain_snapshot_create_xml_args {
   let f = 0;
   try {
@@ -17696,7 +19139,7 @@ export function dec_remote_domain_snapshot_create_xml_args(r: XdrReader): remote
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, xml_desc: f1, flags: f2 };
+    return new remote_domain_snapshot_create_xml_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_create_xml_args$fields[f]);
   }
@@ -17725,11 +19168,14 @@ export interface remote_domain_snapshot_create_xml_ret {
 
 const remote_domain_snapshot_create_xml_ret$fields = ['.snap'];
 
+const remote_domain_snapshot_create_xml_ret$new = function (this: remote_domain_snapshot_create_xml_ret, f0: remote_nonnull_domain_snapshot) { this.snap = f0; } as unknown as new (f0: remote_nonnull_domain_snapshot) => remote_domain_snapshot_create_xml_ret;
+remote_domain_snapshot_create_xml_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_create_xml_ret(r: XdrReader): remote_domain_snapshot_create_xml_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain_snapshot(r);
-    return { snap: f0 };
+    return new remote_domain_snapshot_create_xml_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_create_xml_ret$fields[f]);
   }
@@ -17755,13 +19201,16 @@ export interface remote_domain_snapshot_get_xml_desc_args {
 
 const remote_domain_snapshot_get_xml_desc_args$fields = ['.snap', '.flags'];
 
+const remote_domain_snapshot_get_xml_desc_args$new = function (this: remote_domain_snapshot_get_xml_desc_args, f0: remote_nonnull_domain_snapshot, f1: number) { this.snap = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain_snapshot, f1: number) => remote_domain_snapshot_get_xml_desc_args;
+remote_domain_snapshot_get_xml_desc_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_get_xml_desc_args(r: XdrReader): remote_domain_snapshot_get_xml_desc_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain_snapshot(r);
     f = 1;
     const f1 = r.uint();
-    return { snap: f0, flags: f1 };
+    return new remote_domain_snapshot_get_xml_desc_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_get_xml_desc_args$fields[f]);
   }
@@ -17788,11 +19237,14 @@ export interface remote_domain_snapshot_get_xml_desc_ret {
 
 const remote_domain_snapshot_get_xml_desc_ret$fields = ['.xml'];
 
+const remote_domain_snapshot_get_xml_desc_ret$new = function (this: remote_domain_snapshot_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; } as unknown as new (f0: remote_nonnull_string) => remote_domain_snapshot_get_xml_desc_ret;
+remote_domain_snapshot_get_xml_desc_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_get_xml_desc_ret(r: XdrReader): remote_domain_snapshot_get_xml_desc_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { xml: f0 };
+    return new remote_domain_snapshot_get_xml_desc_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_get_xml_desc_ret$fields[f]);
   }
@@ -17818,13 +19270,16 @@ export interface remote_domain_snapshot_num_args {
 
 const remote_domain_snapshot_num_args$fields = ['.dom', '.flags'];
 
+const remote_domain_snapshot_num_args$new = function (this: remote_domain_snapshot_num_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_snapshot_num_args;
+remote_domain_snapshot_num_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_num_args(r: XdrReader): remote_domain_snapshot_num_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_snapshot_num_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_num_args$fields[f]);
   }
@@ -17851,11 +19306,14 @@ export interface remote_domain_snapshot_num_ret {
 
 const remote_domain_snapshot_num_ret$fields = ['.num'];
 
+const remote_domain_snapshot_num_ret$new = function (this: remote_domain_snapshot_num_ret, f0: number) { this.num = f0; } as unknown as new (f0: number) => remote_domain_snapshot_num_ret;
+remote_domain_snapshot_num_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_num_ret(r: XdrReader): remote_domain_snapshot_num_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { num: f0 };
+    return new remote_domain_snapshot_num_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_num_ret$fields[f]);
   }
@@ -17882,6 +19340,9 @@ export interface remote_domain_snapshot_list_names_args {
 
 const remote_domain_snapshot_list_names_args$fields = ['.dom', '.maxnames', '.flags'];
 
+const remote_domain_snapshot_list_names_args$new = function (this: remote_domain_snapshot_list_names_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.maxnames = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_snapshot_list_names_args;
+remote_domain_snapshot_list_names_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_list_names_args(r: XdrReader): remote_domain_snapshot_list_names_args {
   let f = 0;
   try {
@@ -17890,7 +19351,7 @@ export function dec_remote_domain_snapshot_list_names_args(r: XdrReader): remote
     const f1 = r.int();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, maxnames: f1, flags: f2 };
+    return new remote_domain_snapshot_list_names_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_list_names_args$fields[f]);
   }
@@ -17919,6 +19380,9 @@ export interface remote_domain_snapshot_list_names_ret {
 
 const remote_domain_snapshot_list_names_ret$fields = ['.names'];
 
+const remote_domain_snapshot_list_names_ret$new = function (this: remote_domain_snapshot_list_names_ret, f0: remote_nonnull_string[]) { this.names = f0; } as unknown as new (f0: remote_nonnull_string[]) => remote_domain_snapshot_list_names_ret;
+remote_domain_snapshot_list_names_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_list_names_ret(r: XdrReader): remote_domain_snapshot_list_names_ret {
   let f = 0;
   try {
@@ -17934,7 +19398,7 @@ export function dec_remote_domain_snapshot_list_names_ret(r: XdrReader): remote_
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { names: f0 };
+    return new remote_domain_snapshot_list_names_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_list_names_ret$fields[f]);
   }
@@ -17970,6 +19434,9 @@ export interface remote_domain_list_all_snapshots_args {
 
 const remote_domain_list_all_snapshots_args$fields = ['.dom', '.need_results', '.flags'];
 
+const remote_domain_list_all_snapshots_args$new = function (this: remote_domain_list_all_snapshots_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.need_results = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_list_all_snapshots_args;
+remote_domain_list_all_snapshots_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_list_all_snapshots_args(r: XdrReader): remote_domain_list_all_snapshots_args {
   let f = 0;
   try {
@@ -17978,7 +19445,7 @@ export function dec_remote_domain_list_all_snapshots_args(r: XdrReader): remote_
     const f1 = r.int();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, need_results: f1, flags: f2 };
+    return new remote_domain_list_all_snapshots_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_list_all_snapshots_args$fields[f]);
   }
@@ -18008,6 +19475,9 @@ export interface remote_domain_list_all_snapshots_ret {
 
 const remote_domain_list_all_snapshots_ret$fields = ['.snapshots', '.ret'];
 
+const remote_domain_list_all_snapshots_ret$new = function (this: remote_domain_list_all_snapshots_ret, f0: remote_nonnull_domain_snapshot[], f1: number) { this.snapshots = f0; this.ret = f1; } as unknown as new (f0: remote_nonnull_domain_snapshot[], f1: number) => remote_domain_list_all_snapshots_ret;
+remote_domain_list_all_snapshots_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_list_all_snapshots_ret(r: XdrReader): remote_domain_list_all_snapshots_ret {
   let f = 0;
   try {
@@ -18025,7 +19495,7 @@ export function dec_remote_domain_list_all_snapshots_ret(r: XdrReader): remote_d
     f0 = a2;
     f = 1;
     const f1 = r.int();
-    return { snapshots: f0, ret: f1 };
+    return new remote_domain_list_all_snapshots_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_list_all_snapshots_ret$fields[f]);
   }
@@ -18062,13 +19532,16 @@ export interface remote_domain_snapshot_num_children_args {
 
 const remote_domain_snapshot_num_children_args$fields = ['.snap', '.flags'];
 
+const remote_domain_snapshot_num_children_args$new = function (this: remote_domain_snapshot_num_children_args, f0: remote_nonnull_domain_snapshot, f1: number) { this.snap = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain_snapshot, f1: number) => remote_domain_snapshot_num_children_args;
+remote_domain_snapshot_num_children_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_num_children_args(r: XdrReader): remote_domain_snapshot_num_children_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain_snapshot(r);
     f = 1;
     const f1 = r.uint();
-    return { snap: f0, flags: f1 };
+    return new remote_domain_snapshot_num_children_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_num_children_args$fields[f]);
   }
@@ -18095,11 +19568,14 @@ export interface remote_domain_snapshot_num_children_ret {
 
 const remote_domain_snapshot_num_children_ret$fields = ['.num'];
 
+const remote_domain_snapshot_num_children_ret$new = function (this: remote_domain_snapshot_num_children_ret, f0: number) { this.num = f0; } as unknown as new (f0: number) => remote_domain_snapshot_num_children_ret;
+remote_domain_snapshot_num_children_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_num_children_ret(r: XdrReader): remote_domain_snapshot_num_children_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { num: f0 };
+    return new remote_domain_snapshot_num_children_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_num_children_ret$fields[f]);
   }
@@ -18126,6 +19602,9 @@ export interface remote_domain_snapshot_list_children_names_args {
 
 const remote_domain_snapshot_list_children_names_args$fields = ['.snap', '.maxnames', '.flags'];
 
+const remote_domain_snapshot_list_children_names_args$new = function (this: remote_domain_snapshot_list_children_names_args, f0: remote_nonnull_domain_snapshot, f1: number, f2: number) { this.snap = f0; this.maxnames = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain_snapshot, f1: number, f2: number) => remote_domain_snapshot_list_children_names_args;
+remote_domain_snapshot_list_children_names_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_list_children_names_args(r: XdrReader): remote_domain_snapshot_list_children_names_args {
   let f = 0;
   try {
@@ -18134,7 +19613,7 @@ export function dec_remote_domain_snapshot_list_children_names_args(r: XdrReader
     const f1 = r.int();
     f = 2;
     const f2 = r.uint();
-    return { snap: f0, maxnames: f1, flags: f2 };
+    return new remote_domain_snapshot_list_children_names_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_list_children_names_args$fields[f]);
   }
@@ -18163,6 +19642,9 @@ export interface remote_domain_snapshot_list_children_names_ret {
 
 const remote_domain_snapshot_list_children_names_ret$fields = ['.names'];
 
+const remote_domain_snapshot_list_children_names_ret$new = function (this: remote_domain_snapshot_list_children_names_ret, f0: remote_nonnull_string[]) { this.names = f0; } as unknown as new (f0: remote_nonnull_string[]) => remote_domain_snapshot_list_children_names_ret;
+remote_domain_snapshot_list_children_names_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_list_children_names_ret(r: XdrReader): remote_domain_snapshot_list_children_names_ret {
   let f = 0;
   try {
@@ -18178,7 +19660,7 @@ export function dec_remote_domain_snapshot_list_children_names_ret(r: XdrReader)
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { names: f0 };
+    return new remote_domain_snapshot_list_children_names_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_list_children_names_ret$fields[f]);
   }
@@ -18214,6 +19696,9 @@ export interface remote_domain_snapshot_list_all_children_args {
 
 const remote_domain_snapshot_list_all_children_args$fields = ['.snapshot', '.need_results', '.flags'];
 
+const remote_domain_snapshot_list_all_children_args$new = function (this: remote_domain_snapshot_list_all_children_args, f0: remote_nonnull_domain_snapshot, f1: number, f2: number) { this.snapshot = f0; this.need_results = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain_snapshot, f1: number, f2: number) => remote_domain_snapshot_list_all_children_args;
+remote_domain_snapshot_list_all_children_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_list_all_children_args(r: XdrReader): remote_domain_snapshot_list_all_children_args {
   let f = 0;
   try {
@@ -18222,7 +19707,7 @@ export function dec_remote_domain_snapshot_list_all_children_args(r: XdrReader):
     const f1 = r.int();
     f = 2;
     const f2 = r.uint();
-    return { snapshot: f0, need_results: f1, flags: f2 };
+    return new remote_domain_snapshot_list_all_children_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_list_all_children_args$fields[f]);
   }
@@ -18252,6 +19737,9 @@ export interface remote_domain_snapshot_list_all_children_ret {
 
 const remote_domain_snapshot_list_all_children_ret$fields = ['.snapshots', '.ret'];
 
+const remote_domain_snapshot_list_all_children_ret$new = function (this: remote_domain_snapshot_list_all_children_ret, f0: remote_nonnull_domain_snapshot[], f1: number) { this.snapshots = f0; this.ret = f1; } as unknown as new (f0: remote_nonnull_domain_snapshot[], f1: number) => remote_domain_snapshot_list_all_children_ret;
+remote_domain_snapshot_list_all_children_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_list_all_children_ret(r: XdrReader): remote_domain_snapshot_list_all_children_ret {
   let f = 0;
   try {
@@ -18269,7 +19757,7 @@ export function dec_remote_domain_snapshot_list_all_children_ret(r: XdrReader): 
     f0 = a2;
     f = 1;
     const f1 = r.int();
-    return { snapshots: f0, ret: f1 };
+    return new remote_domain_snapshot_list_all_children_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_list_all_children_ret$fields[f]);
   }
@@ -18307,6 +19795,9 @@ export interface remote_domain_snapshot_lookup_by_name_args {
 
 const remote_domain_snapshot_lookup_by_name_args$fields = ['.dom', '.name', '.flags'];
 
+const remote_domain_snapshot_lookup_by_name_args$new = function (this: remote_domain_snapshot_lookup_by_name_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.name = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => remote_domain_snapshot_lookup_by_name_args;
+remote_domain_snapshot_lookup_by_name_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_lookup_by_name_args(r: XdrReader): remote_domain_snapshot_lookup_by_name_args {
   let f = 0;
   try {
@@ -18315,7 +19806,7 @@ export function dec_remote_domain_snapshot_lookup_by_name_args(r: XdrReader): re
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, name: f1, flags: f2 };
+    return new remote_domain_snapshot_lookup_by_name_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_lookup_by_name_args$fields[f]);
   }
@@ -18344,11 +19835,14 @@ export interface remote_domain_snapshot_lookup_by_name_ret {
 
 const remote_domain_snapshot_lookup_by_name_ret$fields = ['.snap'];
 
+const remote_domain_snapshot_lookup_by_name_ret$new = function (this: remote_domain_snapshot_lookup_by_name_ret, f0: remote_nonnull_domain_snapshot) { this.snap = f0; } as unknown as new (f0: remote_nonnull_domain_snapshot) => remote_domain_snapshot_lookup_by_name_ret;
+remote_domain_snapshot_lookup_by_name_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_lookup_by_name_ret(r: XdrReader): remote_domain_snapshot_lookup_by_name_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain_snapshot(r);
-    return { snap: f0 };
+    return new remote_domain_snapshot_lookup_by_name_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_lookup_by_name_ret$fields[f]);
   }
@@ -18374,13 +19868,16 @@ export interface remote_domain_has_current_snapshot_args {
 
 const remote_domain_has_current_snapshot_args$fields = ['.dom', '.flags'];
 
+const remote_domain_has_current_snapshot_args$new = function (this: remote_domain_has_current_snapshot_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_has_current_snapshot_args;
+remote_domain_has_current_snapshot_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_has_current_snapshot_args(r: XdrReader): remote_domain_has_current_snapshot_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_has_current_snapshot_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_has_current_snapshot_args$fields[f]);
   }
@@ -18407,11 +19904,14 @@ export interface remote_domain_has_current_snapshot_ret {
 
 const remote_domain_has_current_snapshot_ret$fields = ['.result'];
 
+const remote_domain_has_current_snapshot_ret$new = function (this: remote_domain_has_current_snapshot_ret, f0: number) { this.result = f0; } as unknown as new (f0: number) => remote_domain_has_current_snapshot_ret;
+remote_domain_has_current_snapshot_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_has_current_snapshot_ret(r: XdrReader): remote_domain_has_current_snapshot_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { result: f0 };
+    return new remote_domain_has_current_snapshot_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_has_current_snapshot_ret$fields[f]);
   }
@@ -18437,13 +19937,16 @@ export interface remote_domain_snapshot_get_parent_args {
 
 const remote_domain_snapshot_get_parent_args$fields = ['.snap', '.flags'];
 
+const remote_domain_snapshot_get_parent_args$new = function (this: remote_domain_snapshot_get_parent_args, f0: remote_nonnull_domain_snapshot, f1: number) { this.snap = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain_snapshot, f1: number) => remote_domain_snapshot_get_parent_args;
+remote_domain_snapshot_get_parent_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_get_parent_args(r: XdrReader): remote_domain_snapshot_get_parent_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain_snapshot(r);
     f = 1;
     const f1 = r.uint();
-    return { snap: f0, flags: f1 };
+    return new remote_domain_snapshot_get_parent_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_get_parent_args$fields[f]);
   }
@@ -18470,11 +19973,14 @@ export interface remote_domain_snapshot_get_parent_ret {
 
 const remote_domain_snapshot_get_parent_ret$fields = ['.snap'];
 
+const remote_domain_snapshot_get_parent_ret$new = function (this: remote_domain_snapshot_get_parent_ret, f0: remote_nonnull_domain_snapshot) { this.snap = f0; } as unknown as new (f0: remote_nonnull_domain_snapshot) => remote_domain_snapshot_get_parent_ret;
+remote_domain_snapshot_get_parent_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_get_parent_ret(r: XdrReader): remote_domain_snapshot_get_parent_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain_snapshot(r);
-    return { snap: f0 };
+    return new remote_domain_snapshot_get_parent_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_get_parent_ret$fields[f]);
   }
@@ -18500,13 +20006,16 @@ export interface remote_domain_snapshot_current_args {
 
 const remote_domain_snapshot_current_args$fields = ['.dom', '.flags'];
 
+const remote_domain_snapshot_current_args$new = function (this: remote_domain_snapshot_current_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_snapshot_current_args;
+remote_domain_snapshot_current_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_current_args(r: XdrReader): remote_domain_snapshot_current_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_snapshot_current_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_current_args$fields[f]);
   }
@@ -18533,11 +20042,14 @@ export interface remote_domain_snapshot_current_ret {
 
 const remote_domain_snapshot_current_ret$fields = ['.snap'];
 
+const remote_domain_snapshot_current_ret$new = function (this: remote_domain_snapshot_current_ret, f0: remote_nonnull_domain_snapshot) { this.snap = f0; } as unknown as new (f0: remote_nonnull_domain_snapshot) => remote_domain_snapshot_current_ret;
+remote_domain_snapshot_current_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_current_ret(r: XdrReader): remote_domain_snapshot_current_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain_snapshot(r);
-    return { snap: f0 };
+    return new remote_domain_snapshot_current_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_current_ret$fields[f]);
   }
@@ -18563,13 +20075,16 @@ export interface remote_domain_snapshot_is_current_args {
 
 const remote_domain_snapshot_is_current_args$fields = ['.snap', '.flags'];
 
+const remote_domain_snapshot_is_current_args$new = function (this: remote_domain_snapshot_is_current_args, f0: remote_nonnull_domain_snapshot, f1: number) { this.snap = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain_snapshot, f1: number) => remote_domain_snapshot_is_current_args;
+remote_domain_snapshot_is_current_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_is_current_args(r: XdrReader): remote_domain_snapshot_is_current_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain_snapshot(r);
     f = 1;
     const f1 = r.uint();
-    return { snap: f0, flags: f1 };
+    return new remote_domain_snapshot_is_current_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_is_current_args$fields[f]);
   }
@@ -18596,11 +20111,14 @@ export interface remote_domain_snapshot_is_current_ret {
 
 const remote_domain_snapshot_is_current_ret$fields = ['.current'];
 
+const remote_domain_snapshot_is_current_ret$new = function (this: remote_domain_snapshot_is_current_ret, f0: number) { this.current = f0; } as unknown as new (f0: number) => remote_domain_snapshot_is_current_ret;
+remote_domain_snapshot_is_current_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_is_current_ret(r: XdrReader): remote_domain_snapshot_is_current_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { current: f0 };
+    return new remote_domain_snapshot_is_current_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_is_current_ret$fields[f]);
   }
@@ -18626,13 +20144,16 @@ export interface remote_domain_snapshot_has_metadata_args {
 
 const remote_domain_snapshot_has_metadata_args$fields = ['.snap', '.flags'];
 
+const remote_domain_snapshot_has_metadata_args$new = function (this: remote_domain_snapshot_has_metadata_args, f0: remote_nonnull_domain_snapshot, f1: number) { this.snap = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain_snapshot, f1: number) => remote_domain_snapshot_has_metadata_args;
+remote_domain_snapshot_has_metadata_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_has_metadata_args(r: XdrReader): remote_domain_snapshot_has_metadata_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain_snapshot(r);
     f = 1;
     const f1 = r.uint();
-    return { snap: f0, flags: f1 };
+    return new remote_domain_snapshot_has_metadata_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_has_metadata_args$fields[f]);
   }
@@ -18659,11 +20180,14 @@ export interface remote_domain_snapshot_has_metadata_ret {
 
 const remote_domain_snapshot_has_metadata_ret$fields = ['.metadata'];
 
+const remote_domain_snapshot_has_metadata_ret$new = function (this: remote_domain_snapshot_has_metadata_ret, f0: number) { this.metadata = f0; } as unknown as new (f0: number) => remote_domain_snapshot_has_metadata_ret;
+remote_domain_snapshot_has_metadata_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_has_metadata_ret(r: XdrReader): remote_domain_snapshot_has_metadata_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { metadata: f0 };
+    return new remote_domain_snapshot_has_metadata_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_has_metadata_ret$fields[f]);
   }
@@ -18689,13 +20213,16 @@ export interface remote_domain_revert_to_snapshot_args {
 
 const remote_domain_revert_to_snapshot_args$fields = ['.snap', '.flags'];
 
+const remote_domain_revert_to_snapshot_args$new = function (this: remote_domain_revert_to_snapshot_args, f0: remote_nonnull_domain_snapshot, f1: number) { this.snap = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain_snapshot, f1: number) => remote_domain_revert_to_snapshot_args;
+remote_domain_revert_to_snapshot_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_revert_to_snapshot_args(r: XdrReader): remote_domain_revert_to_snapshot_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain_snapshot(r);
     f = 1;
     const f1 = r.uint();
-    return { snap: f0, flags: f1 };
+    return new remote_domain_revert_to_snapshot_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_revert_to_snapshot_args$fields[f]);
   }
@@ -18723,13 +20250,16 @@ export interface remote_domain_snapshot_delete_args {
 
 const remote_domain_snapshot_delete_args$fields = ['.snap', '.flags'];
 
+const remote_domain_snapshot_delete_args$new = function (this: remote_domain_snapshot_delete_args, f0: remote_nonnull_domain_snapshot, f1: number) { this.snap = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain_snapshot, f1: number) => remote_domain_snapshot_delete_args;
+remote_domain_snapshot_delete_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_snapshot_delete_args(r: XdrReader): remote_domain_snapshot_delete_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain_snapshot(r);
     f = 1;
     const f1 = r.uint();
-    return { snap: f0, flags: f1 };
+    return new remote_domain_snapshot_delete_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_snapshot_delete_args$fields[f]);
   }
@@ -18758,6 +20288,9 @@ export interface remote_domain_open_console_args {
 
 const remote_domain_open_console_args$fields = ['.dom', '.dev_name', '.flags'];
 
+const remote_domain_open_console_args$new = function (this: remote_domain_open_console_args, f0: remote_nonnull_domain, f1: remote_string, f2: number) { this.dom = f0; this.dev_name = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_string, f2: number) => remote_domain_open_console_args;
+remote_domain_open_console_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_open_console_args(r: XdrReader): remote_domain_open_console_args {
   let f = 0;
   try {
@@ -18766,7 +20299,7 @@ export function dec_remote_domain_open_console_args(r: XdrReader): remote_domain
     const f1 = (r.optional() ? r.string(4194304) : null);
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, dev_name: f1, flags: f2 };
+    return new remote_domain_open_console_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_open_console_args$fields[f]);
   }
@@ -18800,6 +20333,9 @@ export interface remote_domain_open_channel_args {
 
 const remote_domain_open_channel_args$fields = ['.dom', '.name', '.flags'];
 
+const remote_domain_open_channel_args$new = function (this: remote_domain_open_channel_args, f0: remote_nonnull_domain, f1: remote_string, f2: number) { this.dom = f0; this.name = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_string, f2: number) => remote_domain_open_channel_args;
+remote_domain_open_channel_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_open_channel_args(r: XdrReader): remote_domain_open_channel_args {
   let f = 0;
   try {
@@ -18808,7 +20344,7 @@ export function dec_remote_domain_open_channel_args(r: XdrReader): remote_domain
     const f1 = (r.optional() ? r.string(4194304) : null);
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, name: f1, flags: f2 };
+    return new remote_domain_open_channel_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_open_channel_args$fields[f]);
   }
@@ -18843,6 +20379,9 @@ export interface remote_storage_vol_upload_args {
 
 const remote_storage_vol_upload_args$fields = ['.vol', '.offset', '.length', '.flags'];
 
+const remote_storage_vol_upload_args$new = function (this: remote_storage_vol_upload_args, f0: remote_nonnull_storage_vol, f1: bigint, f2: bigint, f3: number) { this.vol = f0; this.offset = f1; this.length = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_storage_vol, f1: bigint, f2: bigint, f3: number) => remote_storage_vol_upload_args;
+remote_storage_vol_upload_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_upload_args(r: XdrReader): remote_storage_vol_upload_args {
   let f = 0;
   try {
@@ -18853,7 +20392,7 @@ export function dec_remote_storage_vol_upload_args(r: XdrReader): remote_storage
     const f2 = r.uhyper();
     f = 3;
     const f3 = r.uint();
-    return { vol: f0, offset: f1, length: f2, flags: f3 };
+    return new remote_storage_vol_upload_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_upload_args$fields[f]);
   }
@@ -18887,6 +20426,9 @@ export interface remote_storage_vol_download_args {
 
 const remote_storage_vol_download_args$fields = ['.vol', '.offset', '.length', '.flags'];
 
+const remote_storage_vol_download_args$new = function (this: remote_storage_vol_download_args, f0: remote_nonnull_storage_vol, f1: bigint, f2: bigint, f3: number) { this.vol = f0; this.offset = f1; this.length = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_storage_vol, f1: bigint, f2: bigint, f3: number) => remote_storage_vol_download_args;
+remote_storage_vol_download_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_vol_download_args(r: XdrReader): remote_storage_vol_download_args {
   let f = 0;
   try {
@@ -18897,7 +20439,7 @@ export function dec_remote_storage_vol_download_args(r: XdrReader): remote_stora
     const f2 = r.uhyper();
     f = 3;
     const f3 = r.uint();
-    return { vol: f0, offset: f1, length: f2, flags: f3 };
+    return new remote_storage_vol_download_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_storage_vol_download_args$fields[f]);
   }
@@ -18929,13 +20471,16 @@ export interface remote_domain_get_state_args {
 
 const remote_domain_get_state_args$fields = ['.dom', '.flags'];
 
+const remote_domain_get_state_args$new = function (this: remote_domain_get_state_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_state_args;
+remote_domain_get_state_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_state_args(r: XdrReader): remote_domain_get_state_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_get_state_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_state_args$fields[f]);
   }
@@ -18963,13 +20508,16 @@ export interface remote_domain_get_state_ret {
 
 const remote_domain_get_state_ret$fields = ['.state', '.reason'];
 
+const remote_domain_get_state_ret$new = function (this: remote_domain_get_state_ret, f0: number, f1: number) { this.state = f0; this.reason = f1; } as unknown as new (f0: number, f1: number) => remote_domain_get_state_ret;
+remote_domain_get_state_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_state_ret(r: XdrReader): remote_domain_get_state_ret {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = r.int();
-    return { state: f0, reason: f1 };
+    return new remote_domain_get_state_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_state_ret$fields[f]);
   }
@@ -19000,6 +20548,9 @@ export interface remote_domain_migrate_begin3_args {
 
 const remote_domain_migrate_begin3_args$fields = ['.dom', '.xmlin', '.flags', '.dname', '.resource'];
 
+const remote_domain_migrate_begin3_args$new = function (this: remote_domain_migrate_begin3_args, f0: remote_nonnull_domain, f1: remote_string, f2: bigint, f3: remote_string, f4: bigint) { this.dom = f0; this.xmlin = f1; this.flags = f2; this.dname = f3; this.resource = f4; } as unknown as new (f0: remote_nonnull_domain, f1: remote_string, f2: bigint, f3: remote_string, f4: bigint) => remote_domain_migrate_begin3_args;
+remote_domain_migrate_begin3_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_begin3_args(r: XdrReader): remote_domain_migrate_begin3_args {
   let f = 0;
   try {
@@ -19012,7 +20563,7 @@ export function dec_remote_domain_migrate_begin3_args(r: XdrReader): remote_doma
     const f3 = (r.optional() ? r.string(4194304) : null);
     f = 4;
     const f4 = r.uhyper();
-    return { dom: f0, xmlin: f1, flags: f2, dname: f3, resource: f4 };
+    return new remote_domain_migrate_begin3_args$new(f0, f1, f2, f3, f4);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_begin3_args$fields[f]);
   }
@@ -19052,13 +20603,16 @@ export interface remote_domain_migrate_begin3_ret {
 
 const remote_domain_migrate_begin3_ret$fields = ['.cookie_out', '.xml'];
 
+const remote_domain_migrate_begin3_ret$new = function (this: remote_domain_migrate_begin3_ret, f0: Uint8Array, f1: remote_nonnull_string) { this.cookie_out = f0; this.xml = f1; } as unknown as new (f0: Uint8Array, f1: remote_nonnull_string) => remote_domain_migrate_begin3_ret;
+remote_domain_migrate_begin3_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_begin3_ret(r: XdrReader): remote_domain_migrate_begin3_ret {
   let f = 0;
   try {
     const f0 = r.opaque(4194304);
     f = 1;
     const f1 = r.string(4194304);
-    return { cookie_out: f0, xml: f1 };
+    return new remote_domain_migrate_begin3_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_begin3_ret$fields[f]);
   }
@@ -19090,6 +20644,9 @@ export interface remote_domain_migrate_prepare3_args {
 
 const remote_domain_migrate_prepare3_args$fields = ['.cookie_in', '.uri_in', '.flags', '.dname', '.resource', '.dom_xml'];
 
+const remote_domain_migrate_prepare3_args$new = function (this: remote_domain_migrate_prepare3_args, f0: Uint8Array, f1: remote_string, f2: bigint, f3: remote_string, f4: bigint, f5: remote_nonnull_string) { this.cookie_in = f0; this.uri_in = f1; this.flags = f2; this.dname = f3; this.resource = f4; this.dom_xml = f5; } as unknown as new (f0: Uint8Array, f1: remote_string, f2: bigint, f3: remote_string, f4: bigint, f5: remote_nonnull_string) => remote_domain_migrate_prepare3_args;
+remote_domain_migrate_prepare3_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_prepare3_args(r: XdrReader): remote_domain_migrate_prepare3_args {
   let f = 0;
   try {
@@ -19104,7 +20661,7 @@ export function dec_remote_domain_migrate_prepare3_args(r: XdrReader): remote_do
     const f4 = r.uhyper();
     f = 5;
     const f5 = r.string(4194304);
-    return { cookie_in: f0, uri_in: f1, flags: f2, dname: f3, resource: f4, dom_xml: f5 };
+    return new remote_domain_migrate_prepare3_args$new(f0, f1, f2, f3, f4, f5);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_prepare3_args$fields[f]);
   }
@@ -19146,13 +20703,16 @@ export interface remote_domain_migrate_prepare3_ret {
 
 const remote_domain_migrate_prepare3_ret$fields = ['.cookie_out', '.uri_out'];
 
+const remote_domain_migrate_prepare3_ret$new = function (this: remote_domain_migrate_prepare3_ret, f0: Uint8Array, f1: remote_string) { this.cookie_out = f0; this.uri_out = f1; } as unknown as new (f0: Uint8Array, f1: remote_string) => remote_domain_migrate_prepare3_ret;
+remote_domain_migrate_prepare3_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_prepare3_ret(r: XdrReader): remote_domain_migrate_prepare3_ret {
   let f = 0;
   try {
     const f0 = r.opaque(4194304);
     f = 1;
     const f1 = (r.optional() ? r.string(4194304) : null);
-    return { cookie_out: f0, uri_out: f1 };
+    return new remote_domain_migrate_prepare3_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_prepare3_ret$fields[f]);
   }
@@ -19186,6 +20746,9 @@ export interface remote_domain_migrate_prepare_tunnel3_args {
 
 const remote_domain_migrate_prepare_tunnel3_args$fields = ['.cookie_in', '.flags', '.dname', '.resource', '.dom_xml'];
 
+const remote_domain_migrate_prepare_tunnel3_args$new = function (this: remote_domain_migrate_prepare_tunnel3_args, f0: Uint8Array, f1: bigint, f2: remote_string, f3: bigint, f4: remote_nonnull_string) { this.cookie_in = f0; this.flags = f1; this.dname = f2; this.resource = f3; this.dom_xml = f4; } as unknown as new (f0: Uint8Array, f1: bigint, f2: remote_string, f3: bigint, f4: remote_nonnull_string) => remote_domain_migrate_prepare_tunnel3_args;
+remote_domain_migrate_prepare_tunnel3_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_prepare_tunnel3_args(r: XdrReader): remote_domain_migrate_prepare_tunnel3_args {
   let f = 0;
   try {
@@ -19198,7 +20761,7 @@ export function dec_remote_domain_migrate_prepare_tunnel3_args(r: XdrReader): re
     const f3 = r.uhyper();
     f = 4;
     const f4 = r.string(4194304);
-    return { cookie_in: f0, flags: f1, dname: f2, resource: f3, dom_xml: f4 };
+    return new remote_domain_migrate_prepare_tunnel3_args$new(f0, f1, f2, f3, f4);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_prepare_tunnel3_args$fields[f]);
   }
@@ -19234,11 +20797,14 @@ export interface remote_domain_migrate_prepare_tunnel3_ret {
 
 const remote_domain_migrate_prepare_tunnel3_ret$fields = ['.cookie_out'];
 
+const remote_domain_migrate_prepare_tunnel3_ret$new = function (this: remote_domain_migrate_prepare_tunnel3_ret, f0: Uint8Array) { this.cookie_out = f0; } as unknown as new (f0: Uint8Array) => remote_domain_migrate_prepare_tunnel3_ret;
+remote_domain_migrate_prepare_tunnel3_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_prepare_tunnel3_ret(r: XdrReader): remote_domain_migrate_prepare_tunnel3_ret {
   let f = 0;
   try {
     const f0 = r.opaque(4194304);
-    return { cookie_out: f0 };
+    return new remote_domain_migrate_prepare_tunnel3_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_prepare_tunnel3_ret$fields[f]);
   }
@@ -19270,6 +20836,9 @@ export interface remote_domain_migrate_perform3_args {
 
 const remote_domain_migrate_perform3_args$fields = ['.dom', '.xmlin', '.cookie_in', '.dconnuri', '.uri', '.flags', '.dname', '.resource'];
 
+const remote_domain_migrate_perform3_args$new = function (this: remote_domain_migrate_perform3_args, f0: remote_nonnull_domain, f1: remote_string, f2: Uint8Array, f3: remote_string, f4: remote_string, f5: bigint, f6: remote_string, f7: bigint) { this.dom = f0; this.xmlin = f1; this.cookie_in = f2; this.dconnuri = f3; this.uri = f4; this.flags = f5; this.dname = f6; this.resource = f7; } as unknown as new (f0: remote_nonnull_domain, f1: remote_string, f2: Uint8Array, f3: remote_string, f4: remote_string, f5: bigint, f6: remote_string, f7: bigint) => remote_domain_migrate_perform3_args;
+remote_domain_migrate_perform3_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_perform3_args(r: XdrReader): remote_domain_migrate_perform3_args {
   let f = 0;
   try {
@@ -19288,7 +20857,7 @@ export function dec_remote_domain_migrate_perform3_args(r: XdrReader): remote_do
     const f6 = (r.optional() ? r.string(4194304) : null);
     f = 7;
     const f7 = r.uhyper();
-    return { dom: f0, xmlin: f1, cookie_in: f2, dconnuri: f3, uri: f4, flags: f5, dname: f6, resource: f7 };
+    return new remote_domain_migrate_perform3_args$new(f0, f1, f2, f3, f4, f5, f6, f7);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_perform3_args$fields[f]);
   }
@@ -19339,11 +20908,14 @@ export interface remote_domain_migrate_perform3_ret {
 
 const remote_domain_migrate_perform3_ret$fields = ['.cookie_out'];
 
+const remote_domain_migrate_perform3_ret$new = function (this: remote_domain_migrate_perform3_ret, f0: Uint8Array) { this.cookie_out = f0; } as unknown as new (f0: Uint8Array) => remote_domain_migrate_perform3_ret;
+remote_domain_migrate_perform3_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_perform3_ret(r: XdrReader): remote_domain_migrate_perform3_ret {
   let f = 0;
   try {
     const f0 = r.opaque(4194304);
-    return { cookie_out: f0 };
+    return new remote_domain_migrate_perform3_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_perform3_ret$fields[f]);
   }
@@ -19373,6 +20945,9 @@ export interface remote_domain_migrate_finish3_args {
 
 const remote_domain_migrate_finish3_args$fields = ['.dname', '.cookie_in', '.dconnuri', '.uri', '.flags', '.cancelled'];
 
+const remote_domain_migrate_finish3_args$new = function (this: remote_domain_migrate_finish3_args, f0: remote_nonnull_string, f1: Uint8Array, f2: remote_string, f3: remote_string, f4: bigint, f5: number) { this.dname = f0; this.cookie_in = f1; this.dconnuri = f2; this.uri = f3; this.flags = f4; this.cancelled = f5; } as unknown as new (f0: remote_nonnull_string, f1: Uint8Array, f2: remote_string, f3: remote_string, f4: bigint, f5: number) => remote_domain_migrate_finish3_args;
+remote_domain_migrate_finish3_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_finish3_args(r: XdrReader): remote_domain_migrate_finish3_args {
   let f = 0;
   try {
@@ -19387,7 +20962,7 @@ export function dec_remote_domain_migrate_finish3_args(r: XdrReader): remote_dom
     const f4 = r.uhyper();
     f = 5;
     const f5 = r.int();
-    return { dname: f0, cookie_in: f1, dconnuri: f2, uri: f3, flags: f4, cancelled: f5 };
+    return new remote_domain_migrate_finish3_args$new(f0, f1, f2, f3, f4, f5);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_finish3_args$fields[f]);
   }
@@ -19429,13 +21004,16 @@ export interface remote_domain_migrate_finish3_ret {
 
 const remote_domain_migrate_finish3_ret$fields = ['.dom', '.cookie_out'];
 
+const remote_domain_migrate_finish3_ret$new = function (this: remote_domain_migrate_finish3_ret, f0: remote_nonnull_domain, f1: Uint8Array) { this.dom = f0; this.cookie_out = f1; } as unknown as new (f0: remote_nonnull_domain, f1: Uint8Array) => remote_domain_migrate_finish3_ret;
+remote_domain_migrate_finish3_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_finish3_ret(r: XdrReader): remote_domain_migrate_finish3_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.opaque(4194304);
-    return { dom: f0, cookie_out: f1 };
+    return new remote_domain_migrate_finish3_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_finish3_ret$fields[f]);
   }
@@ -19465,6 +21043,9 @@ export interface remote_domain_migrate_confirm3_args {
 
 const remote_domain_migrate_confirm3_args$fields = ['.dom', '.cookie_in', '.flags', '.cancelled'];
 
+const remote_domain_migrate_confirm3_args$new = function (this: remote_domain_migrate_confirm3_args, f0: remote_nonnull_domain, f1: Uint8Array, f2: bigint, f3: number) { this.dom = f0; this.cookie_in = f1; this.flags = f2; this.cancelled = f3; } as unknown as new (f0: remote_nonnull_domain, f1: Uint8Array, f2: bigint, f3: number) => remote_domain_migrate_confirm3_args;
+remote_domain_migrate_confirm3_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_confirm3_args(r: XdrReader): remote_domain_migrate_confirm3_args {
   let f = 0;
   try {
@@ -19475,7 +21056,7 @@ export function dec_remote_domain_migrate_confirm3_args(r: XdrReader): remote_do
     const f2 = r.uhyper();
     f = 3;
     const f3 = r.int();
-    return { dom: f0, cookie_in: f1, flags: f2, cancelled: f3 };
+    return new remote_domain_migrate_confirm3_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_confirm3_args$fields[f]);
   }
@@ -19506,11 +21087,14 @@ export interface remote_domain_event_control_error_msg {
 
 const remote_domain_event_control_error_msg$fields = ['.dom'];
 
+const remote_domain_event_control_error_msg$new = function (this: remote_domain_event_control_error_msg, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_event_control_error_msg;
+remote_domain_event_control_error_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_control_error_msg(r: XdrReader): remote_domain_event_control_error_msg {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_event_control_error_msg$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_control_error_msg$fields[f]);
   }
@@ -19536,13 +21120,16 @@ export interface remote_domain_event_callback_control_error_msg {
 
 const remote_domain_event_callback_control_error_msg$fields = ['.callbackID', '.msg'];
 
+const remote_domain_event_callback_control_error_msg$new = function (this: remote_domain_event_callback_control_error_msg, f0: number, f1: remote_domain_event_control_error_msg) { this.callbackID = f0; this.msg = f1; } as unknown as new (f0: number, f1: remote_domain_event_control_error_msg) => remote_domain_event_callback_control_error_msg;
+remote_domain_event_callback_control_error_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_callback_control_error_msg(r: XdrReader): remote_domain_event_callback_control_error_msg {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = dec_remote_domain_event_control_error_msg(r);
-    return { callbackID: f0, msg: f1 };
+    return new remote_domain_event_callback_control_error_msg$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_callback_control_error_msg$fields[f]);
   }
@@ -19570,13 +21157,16 @@ export interface remote_domain_get_control_info_args {
 
 const remote_domain_get_control_info_args$fields = ['.dom', '.flags'];
 
+const remote_domain_get_control_info_args$new = function (this: remote_domain_get_control_info_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_control_info_args;
+remote_domain_get_control_info_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_control_info_args(r: XdrReader): remote_domain_get_control_info_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_get_control_info_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_control_info_args$fields[f]);
   }
@@ -19605,6 +21195,9 @@ export interface remote_domain_get_control_info_ret {
 
 const remote_domain_get_control_info_ret$fields = ['.state', '.details', '.stateTime'];
 
+const remote_domain_get_control_info_ret$new = function (this: remote_domain_get_control_info_ret, f0: number, f1: number, f2: bigint) { this.state = f0; this.details = f1; this.stateTime = f2; } as unknown as new (f0: number, f1: number, f2: bigint) => remote_domain_get_control_info_ret;
+remote_domain_get_control_info_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_control_info_ret(r: XdrReader): remote_domain_get_control_info_ret {
   let f = 0;
   try {
@@ -19613,7 +21206,7 @@ export function dec_remote_domain_get_control_info_ret(r: XdrReader): remote_dom
     const f1 = r.uint();
     f = 2;
     const f2 = r.uhyper();
-    return { state: f0, details: f1, stateTime: f2 };
+    return new remote_domain_get_control_info_ret$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_control_info_ret$fields[f]);
   }
@@ -19644,6 +21237,9 @@ export interface remote_domain_open_graphics_args {
 
 const remote_domain_open_graphics_args$fields = ['.dom', '.idx', '.flags'];
 
+const remote_domain_open_graphics_args$new = function (this: remote_domain_open_graphics_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.idx = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_open_graphics_args;
+remote_domain_open_graphics_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_open_graphics_args(r: XdrReader): remote_domain_open_graphics_args {
   let f = 0;
   try {
@@ -19652,7 +21248,7 @@ export function dec_remote_domain_open_graphics_args(r: XdrReader): remote_domai
     const f1 = r.uint();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, idx: f1, flags: f2 };
+    return new remote_domain_open_graphics_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_open_graphics_args$fields[f]);
   }
@@ -19683,6 +21279,9 @@ export interface remote_domain_open_graphics_fd_args {
 
 const remote_domain_open_graphics_fd_args$fields = ['.dom', '.idx', '.flags'];
 
+const remote_domain_open_graphics_fd_args$new = function (this: remote_domain_open_graphics_fd_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.idx = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_open_graphics_fd_args;
+remote_domain_open_graphics_fd_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_open_graphics_fd_args(r: XdrReader): remote_domain_open_graphics_fd_args {
   let f = 0;
   try {
@@ -19691,7 +21290,7 @@ export function dec_remote_domain_open_graphics_fd_args(r: XdrReader): remote_do
     const f1 = r.uint();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, idx: f1, flags: f2 };
+    return new remote_domain_open_graphics_fd_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_open_graphics_fd_args$fields[f]);
   }
@@ -19722,6 +21321,9 @@ export interface remote_node_suspend_for_duration_args {
 
 const remote_node_suspend_for_duration_args$fields = ['.target', '.duration', '.flags'];
 
+const remote_node_suspend_for_duration_args$new = function (this: remote_node_suspend_for_duration_args, f0: number, f1: bigint, f2: number) { this.target = f0; this.duration = f1; this.flags = f2; } as unknown as new (f0: number, f1: bigint, f2: number) => remote_node_suspend_for_duration_args;
+remote_node_suspend_for_duration_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_suspend_for_duration_args(r: XdrReader): remote_node_suspend_for_duration_args {
   let f = 0;
   try {
@@ -19730,7 +21332,7 @@ export function dec_remote_node_suspend_for_duration_args(r: XdrReader): remote_
     const f1 = r.uhyper();
     f = 2;
     const f2 = r.uint();
-    return { target: f0, duration: f1, flags: f2 };
+    return new remote_node_suspend_for_duration_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_node_suspend_for_duration_args$fields[f]);
   }
@@ -19760,13 +21362,16 @@ export interface remote_domain_shutdown_flags_args {
 
 const remote_domain_shutdown_flags_args$fields = ['.dom', '.flags'];
 
+const remote_domain_shutdown_flags_args$new = function (this: remote_domain_shutdown_flags_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_shutdown_flags_args;
+remote_domain_shutdown_flags_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_shutdown_flags_args(r: XdrReader): remote_domain_shutdown_flags_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_shutdown_flags_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_shutdown_flags_args$fields[f]);
   }
@@ -19795,6 +21400,9 @@ export interface remote_domain_get_disk_errors_args {
 
 const remote_domain_get_disk_errors_args$fields = ['.dom', '.maxerrors', '.flags'];
 
+const remote_domain_get_disk_errors_args$new = function (this: remote_domain_get_disk_errors_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.maxerrors = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_get_disk_errors_args;
+remote_domain_get_disk_errors_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_disk_errors_args(r: XdrReader): remote_domain_get_disk_errors_args {
   let f = 0;
   try {
@@ -19803,7 +21411,7 @@ export function dec_remote_domain_get_disk_errors_args(r: XdrReader): remote_dom
     const f1 = r.uint();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, maxerrors: f1, flags: f2 };
+    return new remote_domain_get_disk_errors_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_disk_errors_args$fields[f]);
   }
@@ -19833,6 +21441,9 @@ export interface remote_domain_get_disk_errors_ret {
 
 const remote_domain_get_disk_errors_ret$fields = ['.errors', '.nerrors'];
 
+const remote_domain_get_disk_errors_ret$new = function (this: remote_domain_get_disk_errors_ret, f0: remote_domain_disk_error[], f1: number) { this.errors = f0; this.nerrors = f1; } as unknown as new (f0: remote_domain_disk_error[], f1: number) => remote_domain_get_disk_errors_ret;
+remote_domain_get_disk_errors_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_disk_errors_ret(r: XdrReader): remote_domain_get_disk_errors_ret {
   let f = 0;
   try {
@@ -19850,7 +21461,7 @@ export function dec_remote_domain_get_disk_errors_ret(r: XdrReader): remote_doma
     f0 = a2;
     f = 1;
     const f1 = r.int();
-    return { errors: f0, nerrors: f1 };
+    return new remote_domain_get_disk_errors_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_disk_errors_ret$fields[f]);
   }
@@ -19887,13 +21498,16 @@ export interface remote_connect_list_all_domains_args {
 
 const remote_connect_list_all_domains_args$fields = ['.need_results', '.flags'];
 
+const remote_connect_list_all_domains_args$new = function (this: remote_connect_list_all_domains_args, f0: number, f1: number) { this.need_results = f0; this.flags = f1; } as unknown as new (f0: number, f1: number) => remote_connect_list_all_domains_args;
+remote_connect_list_all_domains_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_all_domains_args(r: XdrReader): remote_connect_list_all_domains_args {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = r.uint();
-    return { need_results: f0, flags: f1 };
+    return new remote_connect_list_all_domains_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_all_domains_args$fields[f]);
   }
@@ -19921,6 +21535,9 @@ export interface remote_connect_list_all_domains_ret {
 
 const remote_connect_list_all_domains_ret$fields = ['.domains', '.ret'];
 
+const remote_connect_list_all_domains_ret$new = function (this: remote_connect_list_all_domains_ret, f0: remote_nonnull_domain[], f1: number) { this.domains = f0; this.ret = f1; } as unknown as new (f0: remote_nonnull_domain[], f1: number) => remote_connect_list_all_domains_ret;
+remote_connect_list_all_domains_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_all_domains_ret(r: XdrReader): remote_connect_list_all_domains_ret {
   let f = 0;
   try {
@@ -19938,7 +21555,7 @@ export function dec_remote_connect_list_all_domains_ret(r: XdrReader): remote_co
     f0 = a2;
     f = 1;
     const f1 = r.uint();
-    return { domains: f0, ret: f1 };
+    return new remote_connect_list_all_domains_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_all_domains_ret$fields[f]);
   }
@@ -19975,13 +21592,16 @@ export interface remote_connect_list_all_storage_pools_args {
 
 const remote_connect_list_all_storage_pools_args$fields = ['.need_results', '.flags'];
 
+const remote_connect_list_all_storage_pools_args$new = function (this: remote_connect_list_all_storage_pools_args, f0: number, f1: number) { this.need_results = f0; this.flags = f1; } as unknown as new (f0: number, f1: number) => remote_connect_list_all_storage_pools_args;
+remote_connect_list_all_storage_pools_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_all_storage_pools_args(r: XdrReader): remote_connect_list_all_storage_pools_args {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = r.uint();
-    return { need_results: f0, flags: f1 };
+    return new remote_connect_list_all_storage_pools_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_all_storage_pools_args$fields[f]);
   }
@@ -20009,6 +21629,9 @@ export interface remote_connect_list_all_storage_pools_ret {
 
 const remote_connect_list_all_storage_pools_ret$fields = ['.pools', '.ret'];
 
+const remote_connect_list_all_storage_pools_ret$new = function (this: remote_connect_list_all_storage_pools_ret, f0: remote_nonnull_storage_pool[], f1: number) { this.pools = f0; this.ret = f1; } as unknown as new (f0: remote_nonnull_storage_pool[], f1: number) => remote_connect_list_all_storage_pools_ret;
+remote_connect_list_all_storage_pools_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_all_storage_pools_ret(r: XdrReader): remote_connect_list_all_storage_pools_ret {
   let f = 0;
   try {
@@ -20026,7 +21649,7 @@ export function dec_remote_connect_list_all_storage_pools_ret(r: XdrReader): rem
     f0 = a2;
     f = 1;
     const f1 = r.uint();
-    return { pools: f0, ret: f1 };
+    return new remote_connect_list_all_storage_pools_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_all_storage_pools_ret$fields[f]);
   }
@@ -20064,6 +21687,9 @@ export interface remote_storage_pool_list_all_volumes_args {
 
 const remote_storage_pool_list_all_volumes_args$fields = ['.pool', '.need_results', '.flags'];
 
+const remote_storage_pool_list_all_volumes_args$new = function (this: remote_storage_pool_list_all_volumes_args, f0: remote_nonnull_storage_pool, f1: number, f2: number) { this.pool = f0; this.need_results = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_storage_pool, f1: number, f2: number) => remote_storage_pool_list_all_volumes_args;
+remote_storage_pool_list_all_volumes_args$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_list_all_volumes_args(r: XdrReader): remote_storage_pool_list_all_volumes_args {
   let f = 0;
   try {
@@ -20072,7 +21698,7 @@ export function dec_remote_storage_pool_list_all_volumes_args(r: XdrReader): rem
     const f1 = r.int();
     f = 2;
     const f2 = r.uint();
-    return { pool: f0, need_results: f1, flags: f2 };
+    return new remote_storage_pool_list_all_volumes_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_list_all_volumes_args$fields[f]);
   }
@@ -20102,6 +21728,9 @@ export interface remote_storage_pool_list_all_volumes_ret {
 
 const remote_storage_pool_list_all_volumes_ret$fields = ['.vols', '.ret'];
 
+const remote_storage_pool_list_all_volumes_ret$new = function (this: remote_storage_pool_list_all_volumes_ret, f0: remote_nonnull_storage_vol[], f1: number) { this.vols = f0; this.ret = f1; } as unknown as new (f0: remote_nonnull_storage_vol[], f1: number) => remote_storage_pool_list_all_volumes_ret;
+remote_storage_pool_list_all_volumes_ret$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_list_all_volumes_ret(r: XdrReader): remote_storage_pool_list_all_volumes_ret {
   let f = 0;
   try {
@@ -20119,7 +21748,7 @@ export function dec_remote_storage_pool_list_all_volumes_ret(r: XdrReader): remo
     f0 = a2;
     f = 1;
     const f1 = r.uint();
-    return { vols: f0, ret: f1 };
+    return new remote_storage_pool_list_all_volumes_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_list_all_volumes_ret$fields[f]);
   }
@@ -20156,13 +21785,16 @@ export interface remote_connect_list_all_networks_args {
 
 const remote_connect_list_all_networks_args$fields = ['.need_results', '.flags'];
 
+const remote_connect_list_all_networks_args$new = function (this: remote_connect_list_all_networks_args, f0: number, f1: number) { this.need_results = f0; this.flags = f1; } as unknown as new (f0: number, f1: number) => remote_connect_list_all_networks_args;
+remote_connect_list_all_networks_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_all_networks_args(r: XdrReader): remote_connect_list_all_networks_args {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = r.uint();
-    return { need_results: f0, flags: f1 };
+    return new remote_connect_list_all_networks_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_all_networks_args$fields[f]);
   }
@@ -20190,6 +21822,9 @@ export interface remote_connect_list_all_networks_ret {
 
 const remote_connect_list_all_networks_ret$fields = ['.nets', '.ret'];
 
+const remote_connect_list_all_networks_ret$new = function (this: remote_connect_list_all_networks_ret, f0: remote_nonnull_network[], f1: number) { this.nets = f0; this.ret = f1; } as unknown as new (f0: remote_nonnull_network[], f1: number) => remote_connect_list_all_networks_ret;
+remote_connect_list_all_networks_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_all_networks_ret(r: XdrReader): remote_connect_list_all_networks_ret {
   let f = 0;
   try {
@@ -20207,7 +21842,7 @@ export function dec_remote_connect_list_all_networks_ret(r: XdrReader): remote_c
     f0 = a2;
     f = 1;
     const f1 = r.uint();
-    return { nets: f0, ret: f1 };
+    return new remote_connect_list_all_networks_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_all_networks_ret$fields[f]);
   }
@@ -20244,13 +21879,16 @@ export interface remote_connect_list_all_interfaces_args {
 
 const remote_connect_list_all_interfaces_args$fields = ['.need_results', '.flags'];
 
+const remote_connect_list_all_interfaces_args$new = function (this: remote_connect_list_all_interfaces_args, f0: number, f1: number) { this.need_results = f0; this.flags = f1; } as unknown as new (f0: number, f1: number) => remote_connect_list_all_interfaces_args;
+remote_connect_list_all_interfaces_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_all_interfaces_args(r: XdrReader): remote_connect_list_all_interfaces_args {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = r.uint();
-    return { need_results: f0, flags: f1 };
+    return new remote_connect_list_all_interfaces_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_all_interfaces_args$fields[f]);
   }
@@ -20278,6 +21916,9 @@ export interface remote_connect_list_all_interfaces_ret {
 
 const remote_connect_list_all_interfaces_ret$fields = ['.ifaces', '.ret'];
 
+const remote_connect_list_all_interfaces_ret$new = function (this: remote_connect_list_all_interfaces_ret, f0: remote_nonnull_interface[], f1: number) { this.ifaces = f0; this.ret = f1; } as unknown as new (f0: remote_nonnull_interface[], f1: number) => remote_connect_list_all_interfaces_ret;
+remote_connect_list_all_interfaces_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_all_interfaces_ret(r: XdrReader): remote_connect_list_all_interfaces_ret {
   let f = 0;
   try {
@@ -20295,7 +21936,7 @@ export function dec_remote_connect_list_all_interfaces_ret(r: XdrReader): remote
     f0 = a2;
     f = 1;
     const f1 = r.uint();
-    return { ifaces: f0, ret: f1 };
+    return new remote_connect_list_all_interfaces_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_all_interfaces_ret$fields[f]);
   }
@@ -20332,13 +21973,16 @@ export interface remote_connect_list_all_node_devices_args {
 
 const remote_connect_list_all_node_devices_args$fields = ['.need_results', '.flags'];
 
+const remote_connect_list_all_node_devices_args$new = function (this: remote_connect_list_all_node_devices_args, f0: number, f1: number) { this.need_results = f0; this.flags = f1; } as unknown as new (f0: number, f1: number) => remote_connect_list_all_node_devices_args;
+remote_connect_list_all_node_devices_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_all_node_devices_args(r: XdrReader): remote_connect_list_all_node_devices_args {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = r.uint();
-    return { need_results: f0, flags: f1 };
+    return new remote_connect_list_all_node_devices_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_all_node_devices_args$fields[f]);
   }
@@ -20366,6 +22010,9 @@ export interface remote_connect_list_all_node_devices_ret {
 
 const remote_connect_list_all_node_devices_ret$fields = ['.devices', '.ret'];
 
+const remote_connect_list_all_node_devices_ret$new = function (this: remote_connect_list_all_node_devices_ret, f0: remote_nonnull_node_device[], f1: number) { this.devices = f0; this.ret = f1; } as unknown as new (f0: remote_nonnull_node_device[], f1: number) => remote_connect_list_all_node_devices_ret;
+remote_connect_list_all_node_devices_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_all_node_devices_ret(r: XdrReader): remote_connect_list_all_node_devices_ret {
   let f = 0;
   try {
@@ -20383,7 +22030,7 @@ export function dec_remote_connect_list_all_node_devices_ret(r: XdrReader): remo
     f0 = a2;
     f = 1;
     const f1 = r.uint();
-    return { devices: f0, ret: f1 };
+    return new remote_connect_list_all_node_devices_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_all_node_devices_ret$fields[f]);
   }
@@ -20420,13 +22067,16 @@ export interface remote_connect_list_all_nwfilters_args {
 
 const remote_connect_list_all_nwfilters_args$fields = ['.need_results', '.flags'];
 
+const remote_connect_list_all_nwfilters_args$new = function (this: remote_connect_list_all_nwfilters_args, f0: number, f1: number) { this.need_results = f0; this.flags = f1; } as unknown as new (f0: number, f1: number) => remote_connect_list_all_nwfilters_args;
+remote_connect_list_all_nwfilters_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_all_nwfilters_args(r: XdrReader): remote_connect_list_all_nwfilters_args {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = r.uint();
-    return { need_results: f0, flags: f1 };
+    return new remote_connect_list_all_nwfilters_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_all_nwfilters_args$fields[f]);
   }
@@ -20454,6 +22104,9 @@ export interface remote_connect_list_all_nwfilters_ret {
 
 const remote_connect_list_all_nwfilters_ret$fields = ['.filters', '.ret'];
 
+const remote_connect_list_all_nwfilters_ret$new = function (this: remote_connect_list_all_nwfilters_ret, f0: remote_nonnull_nwfilter[], f1: number) { this.filters = f0; this.ret = f1; } as unknown as new (f0: remote_nonnull_nwfilter[], f1: number) => remote_connect_list_all_nwfilters_ret;
+remote_connect_list_all_nwfilters_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_all_nwfilters_ret(r: XdrReader): remote_connect_list_all_nwfilters_ret {
   let f = 0;
   try {
@@ -20471,7 +22124,7 @@ export function dec_remote_connect_list_all_nwfilters_ret(r: XdrReader): remote_
     f0 = a2;
     f = 1;
     const f1 = r.uint();
-    return { filters: f0, ret: f1 };
+    return new remote_connect_list_all_nwfilters_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_all_nwfilters_ret$fields[f]);
   }
@@ -20508,13 +22161,16 @@ export interface remote_connect_list_all_secrets_args {
 
 const remote_connect_list_all_secrets_args$fields = ['.need_results', '.flags'];
 
+const remote_connect_list_all_secrets_args$new = function (this: remote_connect_list_all_secrets_args, f0: number, f1: number) { this.need_results = f0; this.flags = f1; } as unknown as new (f0: number, f1: number) => remote_connect_list_all_secrets_args;
+remote_connect_list_all_secrets_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_all_secrets_args(r: XdrReader): remote_connect_list_all_secrets_args {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = r.uint();
-    return { need_results: f0, flags: f1 };
+    return new remote_connect_list_all_secrets_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_all_secrets_args$fields[f]);
   }
@@ -20542,6 +22198,9 @@ export interface remote_connect_list_all_secrets_ret {
 
 const remote_connect_list_all_secrets_ret$fields = ['.secrets', '.ret'];
 
+const remote_connect_list_all_secrets_ret$new = function (this: remote_connect_list_all_secrets_ret, f0: remote_nonnull_secret[], f1: number) { this.secrets = f0; this.ret = f1; } as unknown as new (f0: remote_nonnull_secret[], f1: number) => remote_connect_list_all_secrets_ret;
+remote_connect_list_all_secrets_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_all_secrets_ret(r: XdrReader): remote_connect_list_all_secrets_ret {
   let f = 0;
   try {
@@ -20559,7 +22218,7 @@ export function dec_remote_connect_list_all_secrets_ret(r: XdrReader): remote_co
     f0 = a2;
     f = 1;
     const f1 = r.uint();
-    return { secrets: f0, ret: f1 };
+    return new remote_connect_list_all_secrets_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_all_secrets_ret$fields[f]);
   }
@@ -20596,6 +22255,9 @@ export interface remote_node_set_memory_parameters_args {
 
 const remote_node_set_memory_parameters_args$fields = ['.params', '.flags'];
 
+const remote_node_set_memory_parameters_args$new = function (this: remote_node_set_memory_parameters_args, f0: remote_typed_param[], f1: number) { this.params = f0; this.flags = f1; } as unknown as new (f0: remote_typed_param[], f1: number) => remote_node_set_memory_parameters_args;
+remote_node_set_memory_parameters_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_set_memory_parameters_args(r: XdrReader): remote_node_set_memory_parameters_args {
   let f = 0;
   try {
@@ -20613,7 +22275,7 @@ export function dec_remote_node_set_memory_parameters_args(r: XdrReader): remote
     f0 = a2;
     f = 1;
     const f1 = r.uint();
-    return { params: f0, flags: f1 };
+    return new remote_node_set_memory_parameters_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_node_set_memory_parameters_args$fields[f]);
   }
@@ -20650,13 +22312,16 @@ export interface remote_node_get_memory_parameters_args {
 
 const remote_node_get_memory_parameters_args$fields = ['.nparams', '.flags'];
 
+const remote_node_get_memory_parameters_args$new = function (this: remote_node_get_memory_parameters_args, f0: number, f1: number) { this.nparams = f0; this.flags = f1; } as unknown as new (f0: number, f1: number) => remote_node_get_memory_parameters_args;
+remote_node_get_memory_parameters_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_get_memory_parameters_args(r: XdrReader): remote_node_get_memory_parameters_args {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = r.uint();
-    return { nparams: f0, flags: f1 };
+    return new remote_node_get_memory_parameters_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_node_get_memory_parameters_args$fields[f]);
   }
@@ -20684,6 +22349,9 @@ export interface remote_node_get_memory_parameters_ret {
 
 const remote_node_get_memory_parameters_ret$fields = ['.params', '.nparams'];
 
+const remote_node_get_memory_parameters_ret$new = function (this: remote_node_get_memory_parameters_ret, f0: remote_typed_param[], f1: number) { this.params = f0; this.nparams = f1; } as unknown as new (f0: remote_typed_param[], f1: number) => remote_node_get_memory_parameters_ret;
+remote_node_get_memory_parameters_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_get_memory_parameters_ret(r: XdrReader): remote_node_get_memory_parameters_ret {
   let f = 0;
   try {
@@ -20701,7 +22369,7 @@ export function dec_remote_node_get_memory_parameters_ret(r: XdrReader): remote_
     f0 = a2;
     f = 1;
     const f1 = r.int();
-    return { params: f0, nparams: f1 };
+    return new remote_node_get_memory_parameters_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_node_get_memory_parameters_ret$fields[f]);
   }
@@ -20739,6 +22407,9 @@ export interface remote_node_get_cpu_map_args {
 
 const remote_node_get_cpu_map_args$fields = ['.need_map', '.need_online', '.flags'];
 
+const remote_node_get_cpu_map_args$new = function (this: remote_node_get_cpu_map_args, f0: number, f1: number, f2: number) { this.need_map = f0; this.need_online = f1; this.flags = f2; } as unknown as new (f0: number, f1: number, f2: number) => remote_node_get_cpu_map_args;
+remote_node_get_cpu_map_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_get_cpu_map_args(r: XdrReader): remote_node_get_cpu_map_args {
   let f = 0;
   try {
@@ -20747,7 +22418,7 @@ export function dec_remote_node_get_cpu_map_args(r: XdrReader): remote_node_get_
     const f1 = r.int();
     f = 2;
     const f2 = r.uint();
-    return { need_map: f0, need_online: f1, flags: f2 };
+    return new remote_node_get_cpu_map_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_node_get_cpu_map_args$fields[f]);
   }
@@ -20778,6 +22449,9 @@ export interface remote_node_get_cpu_map_ret {
 
 const remote_node_get_cpu_map_ret$fields = ['.cpumap', '.online', '.ret'];
 
+const remote_node_get_cpu_map_ret$new = function (this: remote_node_get_cpu_map_ret, f0: Uint8Array, f1: number, f2: number) { this.cpumap = f0; this.online = f1; this.ret = f2; } as unknown as new (f0: Uint8Array, f1: number, f2: number) => remote_node_get_cpu_map_ret;
+remote_node_get_cpu_map_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_get_cpu_map_ret(r: XdrReader): remote_node_get_cpu_map_ret {
   let f = 0;
   try {
@@ -20786,7 +22460,7 @@ export function dec_remote_node_get_cpu_map_ret(r: XdrReader): remote_node_get_c
     const f1 = r.uint();
     f = 2;
     const f2 = r.int();
-    return { cpumap: f0, online: f1, ret: f2 };
+    return new remote_node_get_cpu_map_ret$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_node_get_cpu_map_ret$fields[f]);
   }
@@ -20818,6 +22492,9 @@ export interface remote_domain_fstrim_args {
 
 const remote_domain_fstrim_args$fields = ['.dom', '.mountPoint', '.minimum', '.flags'];
 
+const remote_domain_fstrim_args$new = function (this: remote_domain_fstrim_args, f0: remote_nonnull_domain, f1: remote_string, f2: bigint, f3: number) { this.dom = f0; this.mountPoint = f1; this.minimum = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: remote_string, f2: bigint, f3: number) => remote_domain_fstrim_args;
+remote_domain_fstrim_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_fstrim_args(r: XdrReader): remote_domain_fstrim_args {
   let f = 0;
   try {
@@ -20828,7 +22505,7 @@ export function dec_remote_domain_fstrim_args(r: XdrReader): remote_domain_fstri
     const f2 = r.uhyper();
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, mountPoint: f1, minimum: f2, flags: f3 };
+    return new remote_domain_fstrim_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_fstrim_args$fields[f]);
   }
@@ -20863,13 +22540,16 @@ export interface remote_domain_get_time_args {
 
 const remote_domain_get_time_args$fields = ['.dom', '.flags'];
 
+const remote_domain_get_time_args$new = function (this: remote_domain_get_time_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_time_args;
+remote_domain_get_time_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_time_args(r: XdrReader): remote_domain_get_time_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_get_time_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_time_args$fields[f]);
   }
@@ -20897,13 +22577,16 @@ export interface remote_domain_get_time_ret {
 
 const remote_domain_get_time_ret$fields = ['.seconds', '.nseconds'];
 
+const remote_domain_get_time_ret$new = function (this: remote_domain_get_time_ret, f0: bigint, f1: number) { this.seconds = f0; this.nseconds = f1; } as unknown as new (f0: bigint, f1: number) => remote_domain_get_time_ret;
+remote_domain_get_time_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_time_ret(r: XdrReader): remote_domain_get_time_ret {
   let f = 0;
   try {
     const f0 = r.hyper();
     f = 1;
     const f1 = r.uint();
-    return { seconds: f0, nseconds: f1 };
+    return new remote_domain_get_time_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_time_ret$fields[f]);
   }
@@ -20933,6 +22616,9 @@ export interface remote_domain_set_time_args {
 
 const remote_domain_set_time_args$fields = ['.dom', '.seconds', '.nseconds', '.flags'];
 
+const remote_domain_set_time_args$new = function (this: remote_domain_set_time_args, f0: remote_nonnull_domain, f1: bigint, f2: number, f3: number) { this.dom = f0; this.seconds = f1; this.nseconds = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: bigint, f2: number, f3: number) => remote_domain_set_time_args;
+remote_domain_set_time_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_time_args(r: XdrReader): remote_domain_set_time_args {
   let f = 0;
   try {
@@ -20943,7 +22629,7 @@ export function dec_remote_domain_set_time_args(r: XdrReader): remote_domain_set
     const f2 = r.uint();
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, seconds: f1, nseconds: f2, flags: f3 };
+    return new remote_domain_set_time_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_time_args$fields[f]);
   }
@@ -20976,6 +22662,9 @@ export interface remote_domain_migrate_begin3_params_args {
 
 const remote_domain_migrate_begin3_params_args$fields = ['.dom', '.params', '.flags'];
 
+const remote_domain_migrate_begin3_params_args$new = function (this: remote_domain_migrate_begin3_params_args, f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) { this.dom = f0; this.params = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) => remote_domain_migrate_begin3_params_args;
+remote_domain_migrate_begin3_params_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_begin3_params_args(r: XdrReader): remote_domain_migrate_begin3_params_args {
   let f = 0;
   try {
@@ -20995,7 +22684,7 @@ export function dec_remote_domain_migrate_begin3_params_args(r: XdrReader): remo
     f1 = a2;
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, params: f1, flags: f2 };
+    return new remote_domain_migrate_begin3_params_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_begin3_params_args$fields[f]);
   }
@@ -21034,13 +22723,16 @@ export interface remote_domain_migrate_begin3_params_ret {
 
 const remote_domain_migrate_begin3_params_ret$fields = ['.cookie_out', '.xml'];
 
+const remote_domain_migrate_begin3_params_ret$new = function (this: remote_domain_migrate_begin3_params_ret, f0: Uint8Array, f1: remote_nonnull_string) { this.cookie_out = f0; this.xml = f1; } as unknown as new (f0: Uint8Array, f1: remote_nonnull_string) => remote_domain_migrate_begin3_params_ret;
+remote_domain_migrate_begin3_params_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_begin3_params_ret(r: XdrReader): remote_domain_migrate_begin3_params_ret {
   let f = 0;
   try {
     const f0 = r.opaque(4194304);
     f = 1;
     const f1 = r.string(4194304);
-    return { cookie_out: f0, xml: f1 };
+    return new remote_domain_migrate_begin3_params_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_begin3_params_ret$fields[f]);
   }
@@ -21069,6 +22761,9 @@ export interface remote_domain_migrate_prepare3_params_args {
 
 const remote_domain_migrate_prepare3_params_args$fields = ['.params', '.cookie_in', '.flags'];
 
+const remote_domain_migrate_prepare3_params_args$new = function (this: remote_domain_migrate_prepare3_params_args, f0: remote_typed_param[], f1: Uint8Array, f2: number) { this.params = f0; this.cookie_in = f1; this.flags = f2; } as unknown as new (f0: remote_typed_param[], f1: Uint8Array, f2: number) => remote_domain_migrate_prepare3_params_args;
+remote_domain_migrate_prepare3_params_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_prepare3_params_args(r: XdrReader): remote_domain_migrate_prepare3_params_args {
   let f = 0;
   try {
@@ -21088,7 +22783,7 @@ export function dec_remote_domain_migrate_prepare3_params_args(r: XdrReader): re
     const f1 = r.opaque(4194304);
     f = 2;
     const f2 = r.uint();
-    return { params: f0, cookie_in: f1, flags: f2 };
+    return new remote_domain_migrate_prepare3_params_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_prepare3_params_args$fields[f]);
   }
@@ -21127,13 +22822,16 @@ export interface remote_domain_migrate_prepare3_params_ret {
 
 const remote_domain_migrate_prepare3_params_ret$fields = ['.cookie_out', '.uri_out'];
 
+const remote_domain_migrate_prepare3_params_ret$new = function (this: remote_domain_migrate_prepare3_params_ret, f0: Uint8Array, f1: remote_string) { this.cookie_out = f0; this.uri_out = f1; } as unknown as new (f0: Uint8Array, f1: remote_string) => remote_domain_migrate_prepare3_params_ret;
+remote_domain_migrate_prepare3_params_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_prepare3_params_ret(r: XdrReader): remote_domain_migrate_prepare3_params_ret {
   let f = 0;
   try {
     const f0 = r.opaque(4194304);
     f = 1;
     const f1 = (r.optional() ? r.string(4194304) : null);
-    return { cookie_out: f0, uri_out: f1 };
+    return new remote_domain_migrate_prepare3_params_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_prepare3_params_ret$fields[f]);
   }
@@ -21165,6 +22863,9 @@ export interface remote_domain_migrate_prepare_tunnel3_params_args {
 
 const remote_domain_migrate_prepare_tunnel3_params_args$fields = ['.params', '.cookie_in', '.flags'];
 
+const remote_domain_migrate_prepare_tunnel3_params_args$new = function (this: remote_domain_migrate_prepare_tunnel3_params_args, f0: remote_typed_param[], f1: Uint8Array, f2: number) { this.params = f0; this.cookie_in = f1; this.flags = f2; } as unknown as new (f0: remote_typed_param[], f1: Uint8Array, f2: number) => remote_domain_migrate_prepare_tunnel3_params_args;
+remote_domain_migrate_prepare_tunnel3_params_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_prepare_tunnel3_params_args(r: XdrReader): remote_domain_migrate_prepare_tunnel3_params_args {
   let f = 0;
   try {
@@ -21184,7 +22885,7 @@ export function dec_remote_domain_migrate_prepare_tunnel3_params_args(r: XdrRead
     const f1 = r.opaque(4194304);
     f = 2;
     const f2 = r.uint();
-    return { params: f0, cookie_in: f1, flags: f2 };
+    return new remote_domain_migrate_prepare_tunnel3_params_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_prepare_tunnel3_params_args$fields[f]);
   }
@@ -21222,11 +22923,14 @@ export interface remote_domain_migrate_prepare_tunnel3_params_ret {
 
 const remote_domain_migrate_prepare_tunnel3_params_ret$fields = ['.cookie_out'];
 
+const remote_domain_migrate_prepare_tunnel3_params_ret$new = function (this: remote_domain_migrate_prepare_tunnel3_params_ret, f0: Uint8Array) { this.cookie_out = f0; } as unknown as new (f0: Uint8Array) => remote_domain_migrate_prepare_tunnel3_params_ret;
+remote_domain_migrate_prepare_tunnel3_params_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_prepare_tunnel3_params_ret(r: XdrReader): remote_domain_migrate_prepare_tunnel3_params_ret {
   let f = 0;
   try {
     const f0 = r.opaque(4194304);
-    return { cookie_out: f0 };
+    return new remote_domain_migrate_prepare_tunnel3_params_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_prepare_tunnel3_params_ret$fields[f]);
   }
@@ -21255,6 +22959,9 @@ export interface remote_domain_migrate_perform3_params_args {
 
 const remote_domain_migrate_perform3_params_args$fields = ['.dom', '.dconnuri', '.params', '.cookie_in', '.flags'];
 
+const remote_domain_migrate_perform3_params_args$new = function (this: remote_domain_migrate_perform3_params_args, f0: remote_nonnull_domain, f1: remote_string, f2: remote_typed_param[], f3: Uint8Array, f4: number) { this.dom = f0; this.dconnuri = f1; this.params = f2; this.cookie_in = f3; this.flags = f4; } as unknown as new (f0: remote_nonnull_domain, f1: remote_string, f2: remote_typed_param[], f3: Uint8Array, f4: number) => remote_domain_migrate_perform3_params_args;
+remote_domain_migrate_perform3_params_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_perform3_params_args(r: XdrReader): remote_domain_migrate_perform3_params_args {
   let f = 0;
   try {
@@ -21278,7 +22985,7 @@ export function dec_remote_domain_migrate_perform3_params_args(r: XdrReader): re
     const f3 = r.opaque(4194304);
     f = 4;
     const f4 = r.uint();
-    return { dom: f0, dconnuri: f1, params: f2, cookie_in: f3, flags: f4 };
+    return new remote_domain_migrate_perform3_params_args$new(f0, f1, f2, f3, f4);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_perform3_params_args$fields[f]);
   }
@@ -21323,11 +23030,14 @@ export interface remote_domain_migrate_perform3_params_ret {
 
 const remote_domain_migrate_perform3_params_ret$fields = ['.cookie_out'];
 
+const remote_domain_migrate_perform3_params_ret$new = function (this: remote_domain_migrate_perform3_params_ret, f0: Uint8Array) { this.cookie_out = f0; } as unknown as new (f0: Uint8Array) => remote_domain_migrate_perform3_params_ret;
+remote_domain_migrate_perform3_params_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_perform3_params_ret(r: XdrReader): remote_domain_migrate_perform3_params_ret {
   let f = 0;
   try {
     const f0 = r.opaque(4194304);
-    return { cookie_out: f0 };
+    return new remote_domain_migrate_perform3_params_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_perform3_params_ret$fields[f]);
   }
@@ -21355,6 +23065,9 @@ export interface remote_domain_migrate_finish3_params_args {
 
 const remote_domain_migrate_finish3_params_args$fields = ['.params', '.cookie_in', '.flags', '.cancelled'];
 
+const remote_domain_migrate_finish3_params_args$new = function (this: remote_domain_migrate_finish3_params_args, f0: remote_typed_param[], f1: Uint8Array, f2: number, f3: number) { this.params = f0; this.cookie_in = f1; this.flags = f2; this.cancelled = f3; } as unknown as new (f0: remote_typed_param[], f1: Uint8Array, f2: number, f3: number) => remote_domain_migrate_finish3_params_args;
+remote_domain_migrate_finish3_params_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_finish3_params_args(r: XdrReader): remote_domain_migrate_finish3_params_args {
   let f = 0;
   try {
@@ -21376,7 +23089,7 @@ export function dec_remote_domain_migrate_finish3_params_args(r: XdrReader): rem
     const f2 = r.uint();
     f = 3;
     const f3 = r.int();
-    return { params: f0, cookie_in: f1, flags: f2, cancelled: f3 };
+    return new remote_domain_migrate_finish3_params_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_finish3_params_args$fields[f]);
   }
@@ -21417,13 +23130,16 @@ export interface remote_domain_migrate_finish3_params_ret {
 
 const remote_domain_migrate_finish3_params_ret$fields = ['.dom', '.cookie_out'];
 
+const remote_domain_migrate_finish3_params_ret$new = function (this: remote_domain_migrate_finish3_params_ret, f0: remote_nonnull_domain, f1: Uint8Array) { this.dom = f0; this.cookie_out = f1; } as unknown as new (f0: remote_nonnull_domain, f1: Uint8Array) => remote_domain_migrate_finish3_params_ret;
+remote_domain_migrate_finish3_params_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_finish3_params_ret(r: XdrReader): remote_domain_migrate_finish3_params_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.opaque(4194304);
-    return { dom: f0, cookie_out: f1 };
+    return new remote_domain_migrate_finish3_params_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_finish3_params_ret$fields[f]);
   }
@@ -21454,6 +23170,9 @@ export interface remote_domain_migrate_confirm3_params_args {
 
 const remote_domain_migrate_confirm3_params_args$fields = ['.dom', '.params', '.cookie_in', '.flags', '.cancelled'];
 
+const remote_domain_migrate_confirm3_params_args$new = function (this: remote_domain_migrate_confirm3_params_args, f0: remote_nonnull_domain, f1: remote_typed_param[], f2: Uint8Array, f3: number, f4: number) { this.dom = f0; this.params = f1; this.cookie_in = f2; this.flags = f3; this.cancelled = f4; } as unknown as new (f0: remote_nonnull_domain, f1: remote_typed_param[], f2: Uint8Array, f3: number, f4: number) => remote_domain_migrate_confirm3_params_args;
+remote_domain_migrate_confirm3_params_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_confirm3_params_args(r: XdrReader): remote_domain_migrate_confirm3_params_args {
   let f = 0;
   try {
@@ -21477,7 +23196,7 @@ export function dec_remote_domain_migrate_confirm3_params_args(r: XdrReader): re
     const f3 = r.uint();
     f = 4;
     const f4 = r.int();
-    return { dom: f0, params: f1, cookie_in: f2, flags: f3, cancelled: f4 };
+    return new remote_domain_migrate_confirm3_params_args$new(f0, f1, f2, f3, f4);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_confirm3_params_args$fields[f]);
   }
@@ -21520,13 +23239,16 @@ export interface remote_domain_event_device_removed_msg {
 
 const remote_domain_event_device_removed_msg$fields = ['.dom', '.devAlias'];
 
+const remote_domain_event_device_removed_msg$new = function (this: remote_domain_event_device_removed_msg, f0: remote_nonnull_domain, f1: remote_nonnull_string) { this.dom = f0; this.devAlias = f1; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string) => remote_domain_event_device_removed_msg;
+remote_domain_event_device_removed_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_device_removed_msg(r: XdrReader): remote_domain_event_device_removed_msg {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.string(4194304);
-    return { dom: f0, devAlias: f1 };
+    return new remote_domain_event_device_removed_msg$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_device_removed_msg$fields[f]);
   }
@@ -21554,13 +23276,16 @@ export interface remote_domain_event_callback_device_removed_msg {
 
 const remote_domain_event_callback_device_removed_msg$fields = ['.callbackID', '.msg'];
 
+const remote_domain_event_callback_device_removed_msg$new = function (this: remote_domain_event_callback_device_removed_msg, f0: number, f1: remote_domain_event_device_removed_msg) { this.callbackID = f0; this.msg = f1; } as unknown as new (f0: number, f1: remote_domain_event_device_removed_msg) => remote_domain_event_callback_device_removed_msg;
+remote_domain_event_callback_device_removed_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_callback_device_removed_msg(r: XdrReader): remote_domain_event_callback_device_removed_msg {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = dec_remote_domain_event_device_removed_msg(r);
-    return { callbackID: f0, msg: f1 };
+    return new remote_domain_event_callback_device_removed_msg$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_callback_device_removed_msg$fields[f]);
   }
@@ -21591,6 +23316,9 @@ export interface remote_domain_event_block_job_2_msg {
 
 const remote_domain_event_block_job_2_msg$fields = ['.callbackID', '.dom', '.dst', '.type', '.status'];
 
+const remote_domain_event_block_job_2_msg$new = function (this: remote_domain_event_block_job_2_msg, f0: number, f1: remote_nonnull_domain, f2: remote_nonnull_string, f3: number, f4: number) { this.callbackID = f0; this.dom = f1; this.dst = f2; this.type = f3; this.status = f4; } as unknown as new (f0: number, f1: remote_nonnull_domain, f2: remote_nonnull_string, f3: number, f4: number) => remote_domain_event_block_job_2_msg;
+remote_domain_event_block_job_2_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_block_job_2_msg(r: XdrReader): remote_domain_event_block_job_2_msg {
   let f = 0;
   try {
@@ -21603,7 +23331,7 @@ export function dec_remote_domain_event_block_job_2_msg(r: XdrReader): remote_do
     const f3 = r.int();
     f = 4;
     const f4 = r.int();
-    return { callbackID: f0, dom: f1, dst: f2, type: f3, status: f4 };
+    return new remote_domain_event_block_job_2_msg$new(f0, f1, f2, f3, f4);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_block_job_2_msg$fields[f]);
   }
@@ -21641,6 +23369,9 @@ export interface remote_domain_event_block_threshold_msg {
 
 const remote_domain_event_block_threshold_msg$fields = ['.callbackID', '.dom', '.dev', '.path', '.threshold', '.excess'];
 
+const remote_domain_event_block_threshold_msg$new = function (this: remote_domain_event_block_threshold_msg, f0: number, f1: remote_nonnull_domain, f2: remote_nonnull_string, f3: remote_string, f4: bigint, f5: bigint) { this.callbackID = f0; this.dom = f1; this.dev = f2; this.path = f3; this.threshold = f4; this.excess = f5; } as unknown as new (f0: number, f1: remote_nonnull_domain, f2: remote_nonnull_string, f3: remote_string, f4: bigint, f5: bigint) => remote_domain_event_block_threshold_msg;
+remote_domain_event_block_threshold_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_block_threshold_msg(r: XdrReader): remote_domain_event_block_threshold_msg {
   let f = 0;
   try {
@@ -21655,7 +23386,7 @@ export function dec_remote_domain_event_block_threshold_msg(r: XdrReader): remot
     const f4 = r.uhyper();
     f = 5;
     const f5 = r.uhyper();
-    return { callbackID: f0, dom: f1, dev: f2, path: f3, threshold: f4, excess: f5 };
+    return new remote_domain_event_block_threshold_msg$new(f0, f1, f2, f3, f4, f5);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_block_threshold_msg$fields[f]);
   }
@@ -21695,6 +23426,9 @@ export interface remote_domain_event_callback_tunable_msg {
 
 const remote_domain_event_callback_tunable_msg$fields = ['.callbackID', '.dom', '.params'];
 
+const remote_domain_event_callback_tunable_msg$new = function (this: remote_domain_event_callback_tunable_msg, f0: number, f1: remote_nonnull_domain, f2: remote_typed_param[]) { this.callbackID = f0; this.dom = f1; this.params = f2; } as unknown as new (f0: number, f1: remote_nonnull_domain, f2: remote_typed_param[]) => remote_domain_event_callback_tunable_msg;
+remote_domain_event_callback_tunable_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_callback_tunable_msg(r: XdrReader): remote_domain_event_callback_tunable_msg {
   let f = 0;
   try {
@@ -21714,7 +23448,7 @@ export function dec_remote_domain_event_callback_tunable_msg(r: XdrReader): remo
       throw xdrWithin(e, `[${i3}]`);
     }
     f2 = a2;
-    return { callbackID: f0, dom: f1, params: f2 };
+    return new remote_domain_event_callback_tunable_msg$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_callback_tunable_msg$fields[f]);
   }
@@ -21754,6 +23488,9 @@ export interface remote_domain_event_callback_device_added_msg {
 
 const remote_domain_event_callback_device_added_msg$fields = ['.callbackID', '.dom', '.devAlias'];
 
+const remote_domain_event_callback_device_added_msg$new = function (this: remote_domain_event_callback_device_added_msg, f0: number, f1: remote_nonnull_domain, f2: remote_nonnull_string) { this.callbackID = f0; this.dom = f1; this.devAlias = f2; } as unknown as new (f0: number, f1: remote_nonnull_domain, f2: remote_nonnull_string) => remote_domain_event_callback_device_added_msg;
+remote_domain_event_callback_device_added_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_callback_device_added_msg(r: XdrReader): remote_domain_event_callback_device_added_msg {
   let f = 0;
   try {
@@ -21762,7 +23499,7 @@ export function dec_remote_domain_event_callback_device_added_msg(r: XdrReader):
     const f1 = dec_remote_nonnull_domain(r);
     f = 2;
     const f2 = r.string(4194304);
-    return { callbackID: f0, dom: f1, devAlias: f2 };
+    return new remote_domain_event_callback_device_added_msg$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_callback_device_added_msg$fields[f]);
   }
@@ -21791,11 +23528,14 @@ export interface remote_connect_event_connection_closed_msg {
 
 const remote_connect_event_connection_closed_msg$fields = ['.reason'];
 
+const remote_connect_event_connection_closed_msg$new = function (this: remote_connect_event_connection_closed_msg, f0: number) { this.reason = f0; } as unknown as new (f0: number) => remote_connect_event_connection_closed_msg;
+remote_connect_event_connection_closed_msg$new.prototype = Object.prototype;
+
 export function dec_remote_connect_event_connection_closed_msg(r: XdrReader): remote_connect_event_connection_closed_msg {
   let f = 0;
   try {
     const f0 = r.int();
-    return { reason: f0 };
+    return new remote_connect_event_connection_closed_msg$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_event_connection_closed_msg$fields[f]);
   }
@@ -21822,6 +23562,9 @@ export interface remote_connect_get_cpu_model_names_args {
 
 const remote_connect_get_cpu_model_names_args$fields = ['.arch', '.need_results', '.flags'];
 
+const remote_connect_get_cpu_model_names_args$new = function (this: remote_connect_get_cpu_model_names_args, f0: remote_nonnull_string, f1: number, f2: number) { this.arch = f0; this.need_results = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_string, f1: number, f2: number) => remote_connect_get_cpu_model_names_args;
+remote_connect_get_cpu_model_names_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_get_cpu_model_names_args(r: XdrReader): remote_connect_get_cpu_model_names_args {
   let f = 0;
   try {
@@ -21830,7 +23573,7 @@ export function dec_remote_connect_get_cpu_model_names_args(r: XdrReader): remot
     const f1 = r.int();
     f = 2;
     const f2 = r.uint();
-    return { arch: f0, need_results: f1, flags: f2 };
+    return new remote_connect_get_cpu_model_names_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_connect_get_cpu_model_names_args$fields[f]);
   }
@@ -21860,6 +23603,9 @@ export interface remote_connect_get_cpu_model_names_ret {
 
 const remote_connect_get_cpu_model_names_ret$fields = ['.models', '.ret'];
 
+const remote_connect_get_cpu_model_names_ret$new = function (this: remote_connect_get_cpu_model_names_ret, f0: remote_nonnull_string[], f1: number) { this.models = f0; this.ret = f1; } as unknown as new (f0: remote_nonnull_string[], f1: number) => remote_connect_get_cpu_model_names_ret;
+remote_connect_get_cpu_model_names_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_get_cpu_model_names_ret(r: XdrReader): remote_connect_get_cpu_model_names_ret {
   let f = 0;
   try {
@@ -21877,7 +23623,7 @@ export function dec_remote_connect_get_cpu_model_names_ret(r: XdrReader): remote
     f0 = a2;
     f = 1;
     const f1 = r.int();
-    return { models: f0, ret: f1 };
+    return new remote_connect_get_cpu_model_names_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_get_cpu_model_names_ret$fields[f]);
   }
@@ -21914,13 +23660,16 @@ export interface remote_connect_network_event_register_any_args {
 
 const remote_connect_network_event_register_any_args$fields = ['.eventID', '.net'];
 
+const remote_connect_network_event_register_any_args$new = function (this: remote_connect_network_event_register_any_args, f0: number, f1: remote_network) { this.eventID = f0; this.net = f1; } as unknown as new (f0: number, f1: remote_network) => remote_connect_network_event_register_any_args;
+remote_connect_network_event_register_any_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_network_event_register_any_args(r: XdrReader): remote_connect_network_event_register_any_args {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = (r.optional() ? dec_remote_nonnull_network(r) : null);
-    return { eventID: f0, net: f1 };
+    return new remote_connect_network_event_register_any_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_network_event_register_any_args$fields[f]);
   }
@@ -21950,11 +23699,14 @@ export interface remote_connect_network_event_register_any_ret {
 
 const remote_connect_network_event_register_any_ret$fields = ['.callbackID'];
 
+const remote_connect_network_event_register_any_ret$new = function (this: remote_connect_network_event_register_any_ret, f0: number) { this.callbackID = f0; } as unknown as new (f0: number) => remote_connect_network_event_register_any_ret;
+remote_connect_network_event_register_any_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_network_event_register_any_ret(r: XdrReader): remote_connect_network_event_register_any_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { callbackID: f0 };
+    return new remote_connect_network_event_register_any_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_network_event_register_any_ret$fields[f]);
   }
@@ -21979,11 +23731,14 @@ export interface remote_connect_network_event_deregister_any_args {
 
 const remote_connect_network_event_deregister_any_args$fields = ['.callbackID'];
 
+const remote_connect_network_event_deregister_any_args$new = function (this: remote_connect_network_event_deregister_any_args, f0: number) { this.callbackID = f0; } as unknown as new (f0: number) => remote_connect_network_event_deregister_any_args;
+remote_connect_network_event_deregister_any_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_network_event_deregister_any_args(r: XdrReader): remote_connect_network_event_deregister_any_args {
   let f = 0;
   try {
     const f0 = r.int();
-    return { callbackID: f0 };
+    return new remote_connect_network_event_deregister_any_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_network_event_deregister_any_args$fields[f]);
   }
@@ -22011,6 +23766,9 @@ export interface remote_network_event_lifecycle_msg {
 
 const remote_network_event_lifecycle_msg$fields = ['.callbackID', '.net', '.event', '.detail'];
 
+const remote_network_event_lifecycle_msg$new = function (this: remote_network_event_lifecycle_msg, f0: number, f1: remote_nonnull_network, f2: number, f3: number) { this.callbackID = f0; this.net = f1; this.event = f2; this.detail = f3; } as unknown as new (f0: number, f1: remote_nonnull_network, f2: number, f3: number) => remote_network_event_lifecycle_msg;
+remote_network_event_lifecycle_msg$new.prototype = Object.prototype;
+
 export function dec_remote_network_event_lifecycle_msg(r: XdrReader): remote_network_event_lifecycle_msg {
   let f = 0;
   try {
@@ -22021,7 +23779,7 @@ export function dec_remote_network_event_lifecycle_msg(r: XdrReader): remote_net
     const f2 = r.int();
     f = 3;
     const f3 = r.int();
-    return { callbackID: f0, net: f1, event: f2, detail: f3 };
+    return new remote_network_event_lifecycle_msg$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_network_event_lifecycle_msg$fields[f]);
   }
@@ -22055,6 +23813,9 @@ export interface remote_network_event_callback_metadata_change_msg {
 
 const remote_network_event_callback_metadata_change_msg$fields = ['.callbackID', '.net', '.type', '.nsuri'];
 
+const remote_network_event_callback_metadata_change_msg$new = function (this: remote_network_event_callback_metadata_change_msg, f0: number, f1: remote_nonnull_network, f2: number, f3: remote_string) { this.callbackID = f0; this.net = f1; this.type = f2; this.nsuri = f3; } as unknown as new (f0: number, f1: remote_nonnull_network, f2: number, f3: remote_string) => remote_network_event_callback_metadata_change_msg;
+remote_network_event_callback_metadata_change_msg$new.prototype = Object.prototype;
+
 export function dec_remote_network_event_callback_metadata_change_msg(r: XdrReader): remote_network_event_callback_metadata_change_msg {
   let f = 0;
   try {
@@ -22065,7 +23826,7 @@ export function dec_remote_network_event_callback_metadata_change_msg(r: XdrRead
     const f2 = r.int();
     f = 3;
     const f3 = (r.optional() ? r.string(4194304) : null);
-    return { callbackID: f0, net: f1, type: f2, nsuri: f3 };
+    return new remote_network_event_callback_metadata_change_msg$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_network_event_callback_metadata_change_msg$fields[f]);
   }
@@ -22104,6 +23865,9 @@ export interface remote_network_set_metadata_args {
 
 const remote_network_set_metadata_args$fields = ['.network', '.type', '.metadata', '.key', '.uri', '.flags'];
 
+const remote_network_set_metadata_args$new = function (this: remote_network_set_metadata_args, f0: remote_nonnull_network, f1: number, f2: remote_string, f3: remote_string, f4: remote_string, f5: number) { this.network = f0; this.type = f1; this.metadata = f2; this.key = f3; this.uri = f4; this.flags = f5; } as unknown as new (f0: remote_nonnull_network, f1: number, f2: remote_string, f3: remote_string, f4: remote_string, f5: number) => remote_network_set_metadata_args;
+remote_network_set_metadata_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_set_metadata_args(r: XdrReader): remote_network_set_metadata_args {
   let f = 0;
   try {
@@ -22118,7 +23882,7 @@ export function dec_remote_network_set_metadata_args(r: XdrReader): remote_netwo
     const f4 = (r.optional() ? r.string(4194304) : null);
     f = 5;
     const f5 = r.uint();
-    return { network: f0, type: f1, metadata: f2, key: f3, uri: f4, flags: f5 };
+    return new remote_network_set_metadata_args$new(f0, f1, f2, f3, f4, f5);
   } catch (e) {
     throw xdrWithin(e, remote_network_set_metadata_args$fields[f]);
   }
@@ -22165,6 +23929,9 @@ export interface remote_network_get_metadata_args {
 
 const remote_network_get_metadata_args$fields = ['.network', '.type', '.uri', '.flags'];
 
+const remote_network_get_metadata_args$new = function (this: remote_network_get_metadata_args, f0: remote_nonnull_network, f1: number, f2: remote_string, f3: number) { this.network = f0; this.type = f1; this.uri = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_network, f1: number, f2: remote_string, f3: number) => remote_network_get_metadata_args;
+remote_network_get_metadata_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_get_metadata_args(r: XdrReader): remote_network_get_metadata_args {
   let f = 0;
   try {
@@ -22175,7 +23942,7 @@ export function dec_remote_network_get_metadata_args(r: XdrReader): remote_netwo
     const f2 = (r.optional() ? r.string(4194304) : null);
     f = 3;
     const f3 = r.uint();
-    return { network: f0, type: f1, uri: f2, flags: f3 };
+    return new remote_network_get_metadata_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_network_get_metadata_args$fields[f]);
   }
@@ -22209,11 +23976,14 @@ export interface remote_network_get_metadata_ret {
 
 const remote_network_get_metadata_ret$fields = ['.metadata'];
 
+const remote_network_get_metadata_ret$new = function (this: remote_network_get_metadata_ret, f0: remote_nonnull_string) { this.metadata = f0; } as unknown as new (f0: remote_nonnull_string) => remote_network_get_metadata_ret;
+remote_network_get_metadata_ret$new.prototype = Object.prototype;
+
 export function dec_remote_network_get_metadata_ret(r: XdrReader): remote_network_get_metadata_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { metadata: f0 };
+    return new remote_network_get_metadata_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_get_metadata_ret$fields[f]);
   }
@@ -22239,13 +24009,16 @@ export interface remote_connect_storage_pool_event_register_any_args {
 
 const remote_connect_storage_pool_event_register_any_args$fields = ['.eventID', '.pool'];
 
+const remote_connect_storage_pool_event_register_any_args$new = function (this: remote_connect_storage_pool_event_register_any_args, f0: number, f1: remote_storage_pool) { this.eventID = f0; this.pool = f1; } as unknown as new (f0: number, f1: remote_storage_pool) => remote_connect_storage_pool_event_register_any_args;
+remote_connect_storage_pool_event_register_any_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_storage_pool_event_register_any_args(r: XdrReader): remote_connect_storage_pool_event_register_any_args {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = (r.optional() ? dec_remote_nonnull_storage_pool(r) : null);
-    return { eventID: f0, pool: f1 };
+    return new remote_connect_storage_pool_event_register_any_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_storage_pool_event_register_any_args$fields[f]);
   }
@@ -22275,11 +24048,14 @@ export interface remote_connect_storage_pool_event_register_any_ret {
 
 const remote_connect_storage_pool_event_register_any_ret$fields = ['.callbackID'];
 
+const remote_connect_storage_pool_event_register_any_ret$new = function (this: remote_connect_storage_pool_event_register_any_ret, f0: number) { this.callbackID = f0; } as unknown as new (f0: number) => remote_connect_storage_pool_event_register_any_ret;
+remote_connect_storage_pool_event_register_any_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_storage_pool_event_register_any_ret(r: XdrReader): remote_connect_storage_pool_event_register_any_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { callbackID: f0 };
+    return new remote_connect_storage_pool_event_register_any_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_storage_pool_event_register_any_ret$fields[f]);
   }
@@ -22304,11 +24080,14 @@ export interface remote_connect_storage_pool_event_deregister_any_args {
 
 const remote_connect_storage_pool_event_deregister_any_args$fields = ['.callbackID'];
 
+const remote_connect_storage_pool_event_deregister_any_args$new = function (this: remote_connect_storage_pool_event_deregister_any_args, f0: number) { this.callbackID = f0; } as unknown as new (f0: number) => remote_connect_storage_pool_event_deregister_any_args;
+remote_connect_storage_pool_event_deregister_any_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_storage_pool_event_deregister_any_args(r: XdrReader): remote_connect_storage_pool_event_deregister_any_args {
   let f = 0;
   try {
     const f0 = r.int();
-    return { callbackID: f0 };
+    return new remote_connect_storage_pool_event_deregister_any_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_storage_pool_event_deregister_any_args$fields[f]);
   }
@@ -22336,6 +24115,9 @@ export interface remote_storage_pool_event_lifecycle_msg {
 
 const remote_storage_pool_event_lifecycle_msg$fields = ['.callbackID', '.pool', '.event', '.detail'];
 
+const remote_storage_pool_event_lifecycle_msg$new = function (this: remote_storage_pool_event_lifecycle_msg, f0: number, f1: remote_nonnull_storage_pool, f2: number, f3: number) { this.callbackID = f0; this.pool = f1; this.event = f2; this.detail = f3; } as unknown as new (f0: number, f1: remote_nonnull_storage_pool, f2: number, f3: number) => remote_storage_pool_event_lifecycle_msg;
+remote_storage_pool_event_lifecycle_msg$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_event_lifecycle_msg(r: XdrReader): remote_storage_pool_event_lifecycle_msg {
   let f = 0;
   try {
@@ -22346,7 +24128,7 @@ export function dec_remote_storage_pool_event_lifecycle_msg(r: XdrReader): remot
     const f2 = r.int();
     f = 3;
     const f3 = r.int();
-    return { callbackID: f0, pool: f1, event: f2, detail: f3 };
+    return new remote_storage_pool_event_lifecycle_msg$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_event_lifecycle_msg$fields[f]);
   }
@@ -22378,13 +24160,16 @@ export interface remote_storage_pool_event_refresh_msg {
 
 const remote_storage_pool_event_refresh_msg$fields = ['.callbackID', '.pool'];
 
+const remote_storage_pool_event_refresh_msg$new = function (this: remote_storage_pool_event_refresh_msg, f0: number, f1: remote_nonnull_storage_pool) { this.callbackID = f0; this.pool = f1; } as unknown as new (f0: number, f1: remote_nonnull_storage_pool) => remote_storage_pool_event_refresh_msg;
+remote_storage_pool_event_refresh_msg$new.prototype = Object.prototype;
+
 export function dec_remote_storage_pool_event_refresh_msg(r: XdrReader): remote_storage_pool_event_refresh_msg {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = dec_remote_nonnull_storage_pool(r);
-    return { callbackID: f0, pool: f1 };
+    return new remote_storage_pool_event_refresh_msg$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_storage_pool_event_refresh_msg$fields[f]);
   }
@@ -22412,13 +24197,16 @@ export interface remote_connect_node_device_event_register_any_args {
 
 const remote_connect_node_device_event_register_any_args$fields = ['.eventID', '.dev'];
 
+const remote_connect_node_device_event_register_any_args$new = function (this: remote_connect_node_device_event_register_any_args, f0: number, f1: remote_node_device) { this.eventID = f0; this.dev = f1; } as unknown as new (f0: number, f1: remote_node_device) => remote_connect_node_device_event_register_any_args;
+remote_connect_node_device_event_register_any_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_node_device_event_register_any_args(r: XdrReader): remote_connect_node_device_event_register_any_args {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = (r.optional() ? dec_remote_nonnull_node_device(r) : null);
-    return { eventID: f0, dev: f1 };
+    return new remote_connect_node_device_event_register_any_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_node_device_event_register_any_args$fields[f]);
   }
@@ -22448,11 +24236,14 @@ export interface remote_connect_node_device_event_register_any_ret {
 
 const remote_connect_node_device_event_register_any_ret$fields = ['.callbackID'];
 
+const remote_connect_node_device_event_register_any_ret$new = function (this: remote_connect_node_device_event_register_any_ret, f0: number) { this.callbackID = f0; } as unknown as new (f0: number) => remote_connect_node_device_event_register_any_ret;
+remote_connect_node_device_event_register_any_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_node_device_event_register_any_ret(r: XdrReader): remote_connect_node_device_event_register_any_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { callbackID: f0 };
+    return new remote_connect_node_device_event_register_any_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_node_device_event_register_any_ret$fields[f]);
   }
@@ -22477,11 +24268,14 @@ export interface remote_connect_node_device_event_deregister_any_args {
 
 const remote_connect_node_device_event_deregister_any_args$fields = ['.callbackID'];
 
+const remote_connect_node_device_event_deregister_any_args$new = function (this: remote_connect_node_device_event_deregister_any_args, f0: number) { this.callbackID = f0; } as unknown as new (f0: number) => remote_connect_node_device_event_deregister_any_args;
+remote_connect_node_device_event_deregister_any_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_node_device_event_deregister_any_args(r: XdrReader): remote_connect_node_device_event_deregister_any_args {
   let f = 0;
   try {
     const f0 = r.int();
-    return { callbackID: f0 };
+    return new remote_connect_node_device_event_deregister_any_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_node_device_event_deregister_any_args$fields[f]);
   }
@@ -22509,6 +24303,9 @@ export interface remote_node_device_event_lifecycle_msg {
 
 const remote_node_device_event_lifecycle_msg$fields = ['.callbackID', '.dev', '.event', '.detail'];
 
+const remote_node_device_event_lifecycle_msg$new = function (this: remote_node_device_event_lifecycle_msg, f0: number, f1: remote_nonnull_node_device, f2: number, f3: number) { this.callbackID = f0; this.dev = f1; this.event = f2; this.detail = f3; } as unknown as new (f0: number, f1: remote_nonnull_node_device, f2: number, f3: number) => remote_node_device_event_lifecycle_msg;
+remote_node_device_event_lifecycle_msg$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_event_lifecycle_msg(r: XdrReader): remote_node_device_event_lifecycle_msg {
   let f = 0;
   try {
@@ -22519,7 +24316,7 @@ export function dec_remote_node_device_event_lifecycle_msg(r: XdrReader): remote
     const f2 = r.int();
     f = 3;
     const f3 = r.int();
-    return { callbackID: f0, dev: f1, event: f2, detail: f3 };
+    return new remote_node_device_event_lifecycle_msg$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_event_lifecycle_msg$fields[f]);
   }
@@ -22551,13 +24348,16 @@ export interface remote_node_device_event_update_msg {
 
 const remote_node_device_event_update_msg$fields = ['.callbackID', '.dev'];
 
+const remote_node_device_event_update_msg$new = function (this: remote_node_device_event_update_msg, f0: number, f1: remote_nonnull_node_device) { this.callbackID = f0; this.dev = f1; } as unknown as new (f0: number, f1: remote_nonnull_node_device) => remote_node_device_event_update_msg;
+remote_node_device_event_update_msg$new.prototype = Object.prototype;
+
 export function dec_remote_node_device_event_update_msg(r: XdrReader): remote_node_device_event_update_msg {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = dec_remote_nonnull_node_device(r);
-    return { callbackID: f0, dev: f1 };
+    return new remote_node_device_event_update_msg$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_node_device_event_update_msg$fields[f]);
   }
@@ -22586,6 +24386,9 @@ export interface remote_domain_fsfreeze_args {
 
 const remote_domain_fsfreeze_args$fields = ['.dom', '.mountpoints', '.flags'];
 
+const remote_domain_fsfreeze_args$new = function (this: remote_domain_fsfreeze_args, f0: remote_nonnull_domain, f1: remote_nonnull_string[], f2: number) { this.dom = f0; this.mountpoints = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string[], f2: number) => remote_domain_fsfreeze_args;
+remote_domain_fsfreeze_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_fsfreeze_args(r: XdrReader): remote_domain_fsfreeze_args {
   let f = 0;
   try {
@@ -22605,7 +24408,7 @@ export function dec_remote_domain_fsfreeze_args(r: XdrReader): remote_domain_fsf
     f1 = a2;
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, mountpoints: f1, flags: f2 };
+    return new remote_domain_fsfreeze_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_fsfreeze_args$fields[f]);
   }
@@ -22643,11 +24446,14 @@ export interface remote_domain_fsfreeze_ret {
 
 const remote_domain_fsfreeze_ret$fields = ['.filesystems'];
 
+const remote_domain_fsfreeze_ret$new = function (this: remote_domain_fsfreeze_ret, f0: number) { this.filesystems = f0; } as unknown as new (f0: number) => remote_domain_fsfreeze_ret;
+remote_domain_fsfreeze_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_fsfreeze_ret(r: XdrReader): remote_domain_fsfreeze_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { filesystems: f0 };
+    return new remote_domain_fsfreeze_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_fsfreeze_ret$fields[f]);
   }
@@ -22674,6 +24480,9 @@ export interface remote_domain_fsthaw_args {
 
 const remote_domain_fsthaw_args$fields = ['.dom', '.mountpoints', '.flags'];
 
+const remote_domain_fsthaw_args$new = function (this: remote_domain_fsthaw_args, f0: remote_nonnull_domain, f1: remote_nonnull_string[], f2: number) { this.dom = f0; this.mountpoints = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string[], f2: number) => remote_domain_fsthaw_args;
+remote_domain_fsthaw_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_fsthaw_args(r: XdrReader): remote_domain_fsthaw_args {
   let f = 0;
   try {
@@ -22693,7 +24502,7 @@ export function dec_remote_domain_fsthaw_args(r: XdrReader): remote_domain_fstha
     f1 = a2;
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, mountpoints: f1, flags: f2 };
+    return new remote_domain_fsthaw_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_fsthaw_args$fields[f]);
   }
@@ -22731,11 +24540,14 @@ export interface remote_domain_fsthaw_ret {
 
 const remote_domain_fsthaw_ret$fields = ['.filesystems'];
 
+const remote_domain_fsthaw_ret$new = function (this: remote_domain_fsthaw_ret, f0: number) { this.filesystems = f0; } as unknown as new (f0: number) => remote_domain_fsthaw_ret;
+remote_domain_fsthaw_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_fsthaw_ret(r: XdrReader): remote_domain_fsthaw_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { filesystems: f0 };
+    return new remote_domain_fsthaw_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_fsthaw_ret$fields[f]);
   }
@@ -22763,6 +24575,9 @@ export interface remote_node_get_free_pages_args {
 
 const remote_node_get_free_pages_args$fields = ['.pages', '.startCell', '.cellCount', '.flags'];
 
+const remote_node_get_free_pages_args$new = function (this: remote_node_get_free_pages_args, f0: number[], f1: number, f2: number, f3: number) { this.pages = f0; this.startCell = f1; this.cellCount = f2; this.flags = f3; } as unknown as new (f0: number[], f1: number, f2: number, f3: number) => remote_node_get_free_pages_args;
+remote_node_get_free_pages_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_get_free_pages_args(r: XdrReader): remote_node_get_free_pages_args {
   let f = 0;
   try {
@@ -22784,7 +24599,7 @@ export function dec_remote_node_get_free_pages_args(r: XdrReader): remote_node_g
     const f2 = r.uint();
     f = 3;
     const f3 = r.uint();
-    return { pages: f0, startCell: f1, cellCount: f2, flags: f3 };
+    return new remote_node_get_free_pages_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_node_get_free_pages_args$fields[f]);
   }
@@ -22824,6 +24639,9 @@ export interface remote_node_get_free_pages_ret {
 
 const remote_node_get_free_pages_ret$fields = ['.counts'];
 
+const remote_node_get_free_pages_ret$new = function (this: remote_node_get_free_pages_ret, f0: bigint[]) { this.counts = f0; } as unknown as new (f0: bigint[]) => remote_node_get_free_pages_ret;
+remote_node_get_free_pages_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_get_free_pages_ret(r: XdrReader): remote_node_get_free_pages_ret {
   let f = 0;
   try {
@@ -22839,7 +24657,7 @@ export function dec_remote_node_get_free_pages_ret(r: XdrReader): remote_node_ge
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { counts: f0 };
+    return new remote_node_get_free_pages_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_get_free_pages_ret$fields[f]);
   }
@@ -22877,6 +24695,9 @@ export interface remote_node_alloc_pages_args {
 
 const remote_node_alloc_pages_args$fields = ['.pageSizes', '.pageCounts', '.startCell', '.cellCount', '.flags'];
 
+const remote_node_alloc_pages_args$new = function (this: remote_node_alloc_pages_args, f0: number[], f1: bigint[], f2: number, f3: number, f4: number) { this.pageSizes = f0; this.pageCounts = f1; this.startCell = f2; this.cellCount = f3; this.flags = f4; } as unknown as new (f0: number[], f1: bigint[], f2: number, f3: number, f4: number) => remote_node_alloc_pages_args;
+remote_node_alloc_pages_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_alloc_pages_args(r: XdrReader): remote_node_alloc_pages_args {
   let f = 0;
   try {
@@ -22911,7 +24732,7 @@ export function dec_remote_node_alloc_pages_args(r: XdrReader): remote_node_allo
     const f3 = r.uint();
     f = 4;
     const f4 = r.uint();
-    return { pageSizes: f0, pageCounts: f1, startCell: f2, cellCount: f3, flags: f4 };
+    return new remote_node_alloc_pages_args$new(f0, f1, f2, f3, f4);
   } catch (e) {
     throw xdrWithin(e, remote_node_alloc_pages_args$fields[f]);
   }
@@ -22962,11 +24783,14 @@ export interface remote_node_alloc_pages_ret {
 
 const remote_node_alloc_pages_ret$fields = ['.ret'];
 
+const remote_node_alloc_pages_ret$new = function (this: remote_node_alloc_pages_ret, f0: number) { this.ret = f0; } as unknown as new (f0: number) => remote_node_alloc_pages_ret;
+remote_node_alloc_pages_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_alloc_pages_ret(r: XdrReader): remote_node_alloc_pages_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { ret: f0 };
+    return new remote_node_alloc_pages_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_node_alloc_pages_ret$fields[f]);
   }
@@ -22999,6 +24823,9 @@ export interface remote_network_dhcp_lease {
 
 const remote_network_dhcp_lease$fields = ['.iface', '.expirytime', '.type', '.mac', '.iaid', '.ipaddr', '.prefix', '.hostname', '.clientid'];
 
+const remote_network_dhcp_lease$new = function (this: remote_network_dhcp_lease, f0: remote_nonnull_string, f1: bigint, f2: number, f3: remote_string, f4: remote_string, f5: remote_nonnull_string, f6: number, f7: remote_string, f8: remote_string) { this.iface = f0; this.expirytime = f1; this.type = f2; this.mac = f3; this.iaid = f4; this.ipaddr = f5; this.prefix = f6; this.hostname = f7; this.clientid = f8; } as unknown as new (f0: remote_nonnull_string, f1: bigint, f2: number, f3: remote_string, f4: remote_string, f5: remote_nonnull_string, f6: number, f7: remote_string, f8: remote_string) => remote_network_dhcp_lease;
+remote_network_dhcp_lease$new.prototype = Object.prototype;
+
 export function dec_remote_network_dhcp_lease(r: XdrReader): remote_network_dhcp_lease {
   let f = 0;
   try {
@@ -23019,7 +24846,7 @@ export function dec_remote_network_dhcp_lease(r: XdrReader): remote_network_dhcp
     const f7 = (r.optional() ? r.string(4194304) : null);
     f = 8;
     const f8 = (r.optional() ? r.string(4194304) : null);
-    return { iface: f0, expirytime: f1, type: f2, mac: f3, iaid: f4, ipaddr: f5, prefix: f6, hostname: f7, clientid: f8 };
+    return new remote_network_dhcp_lease$new(f0, f1, f2, f3, f4, f5, f6, f7, f8);
   } catch (e) {
     throw xdrWithin(e, remote_network_dhcp_lease$fields[f]);
   }
@@ -23075,6 +24902,9 @@ export interface remote_network_get_dhcp_leases_args {
 
 const remote_network_get_dhcp_leases_args$fields = ['.net', '.mac', '.need_results', '.flags'];
 
+const remote_network_get_dhcp_leases_args$new = function (this: remote_network_get_dhcp_leases_args, f0: remote_nonnull_network, f1: remote_string, f2: number, f3: number) { this.net = f0; this.mac = f1; this.need_results = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_network, f1: remote_string, f2: number, f3: number) => remote_network_get_dhcp_leases_args;
+remote_network_get_dhcp_leases_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_get_dhcp_leases_args(r: XdrReader): remote_network_get_dhcp_leases_args {
   let f = 0;
   try {
@@ -23085,7 +24915,7 @@ export function dec_remote_network_get_dhcp_leases_args(r: XdrReader): remote_ne
     const f2 = r.int();
     f = 3;
     const f3 = r.uint();
-    return { net: f0, mac: f1, need_results: f2, flags: f3 };
+    return new remote_network_get_dhcp_leases_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_network_get_dhcp_leases_args$fields[f]);
   }
@@ -23120,6 +24950,9 @@ export interface remote_network_get_dhcp_leases_ret {
 
 const remote_network_get_dhcp_leases_ret$fields = ['.leases', '.ret'];
 
+const remote_network_get_dhcp_leases_ret$new = function (this: remote_network_get_dhcp_leases_ret, f0: remote_network_dhcp_lease[], f1: number) { this.leases = f0; this.ret = f1; } as unknown as new (f0: remote_network_dhcp_lease[], f1: number) => remote_network_get_dhcp_leases_ret;
+remote_network_get_dhcp_leases_ret$new.prototype = Object.prototype;
+
 export function dec_remote_network_get_dhcp_leases_ret(r: XdrReader): remote_network_get_dhcp_leases_ret {
   let f = 0;
   try {
@@ -23137,7 +24970,7 @@ export function dec_remote_network_get_dhcp_leases_ret(r: XdrReader): remote_net
     f0 = a2;
     f = 1;
     const f1 = r.uint();
-    return { leases: f0, ret: f1 };
+    return new remote_network_get_dhcp_leases_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_network_get_dhcp_leases_ret$fields[f]);
   }
@@ -23174,6 +25007,9 @@ export interface remote_domain_stats_record {
 
 const remote_domain_stats_record$fields = ['.dom', '.params'];
 
+const remote_domain_stats_record$new = function (this: remote_domain_stats_record, f0: remote_nonnull_domain, f1: remote_typed_param[]) { this.dom = f0; this.params = f1; } as unknown as new (f0: remote_nonnull_domain, f1: remote_typed_param[]) => remote_domain_stats_record;
+remote_domain_stats_record$new.prototype = Object.prototype;
+
 export function dec_remote_domain_stats_record(r: XdrReader): remote_domain_stats_record {
   let f = 0;
   try {
@@ -23191,7 +25027,7 @@ export function dec_remote_domain_stats_record(r: XdrReader): remote_domain_stat
       throw xdrWithin(e, `[${i3}]`);
     }
     f1 = a2;
-    return { dom: f0, params: f1 };
+    return new remote_domain_stats_record$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_stats_record$fields[f]);
   }
@@ -23229,6 +25065,9 @@ export interface remote_connect_get_all_domain_stats_args {
 
 const remote_connect_get_all_domain_stats_args$fields = ['.doms', '.stats', '.flags'];
 
+const remote_connect_get_all_domain_stats_args$new = function (this: remote_connect_get_all_domain_stats_args, f0: remote_nonnull_domain[], f1: number, f2: number) { this.doms = f0; this.stats = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain[], f1: number, f2: number) => remote_connect_get_all_domain_stats_args;
+remote_connect_get_all_domain_stats_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_get_all_domain_stats_args(r: XdrReader): remote_connect_get_all_domain_stats_args {
   let f = 0;
   try {
@@ -23248,7 +25087,7 @@ export function dec_remote_connect_get_all_domain_stats_args(r: XdrReader): remo
     const f1 = r.uint();
     f = 2;
     const f2 = r.uint();
-    return { doms: f0, stats: f1, flags: f2 };
+    return new remote_connect_get_all_domain_stats_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_connect_get_all_domain_stats_args$fields[f]);
   }
@@ -23289,6 +25128,9 @@ export interface remote_domain_event_callback_agent_lifecycle_msg {
 
 const remote_domain_event_callback_agent_lifecycle_msg$fields = ['.callbackID', '.dom', '.state', '.reason'];
 
+const remote_domain_event_callback_agent_lifecycle_msg$new = function (this: remote_domain_event_callback_agent_lifecycle_msg, f0: number, f1: remote_nonnull_domain, f2: number, f3: number) { this.callbackID = f0; this.dom = f1; this.state = f2; this.reason = f3; } as unknown as new (f0: number, f1: remote_nonnull_domain, f2: number, f3: number) => remote_domain_event_callback_agent_lifecycle_msg;
+remote_domain_event_callback_agent_lifecycle_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_callback_agent_lifecycle_msg(r: XdrReader): remote_domain_event_callback_agent_lifecycle_msg {
   let f = 0;
   try {
@@ -23299,7 +25141,7 @@ export function dec_remote_domain_event_callback_agent_lifecycle_msg(r: XdrReade
     const f2 = r.int();
     f = 3;
     const f3 = r.int();
-    return { callbackID: f0, dom: f1, state: f2, reason: f3 };
+    return new remote_domain_event_callback_agent_lifecycle_msg$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_callback_agent_lifecycle_msg$fields[f]);
   }
@@ -23330,6 +25172,9 @@ export interface remote_connect_get_all_domain_stats_ret {
 
 const remote_connect_get_all_domain_stats_ret$fields = ['.retStats'];
 
+const remote_connect_get_all_domain_stats_ret$new = function (this: remote_connect_get_all_domain_stats_ret, f0: remote_domain_stats_record[]) { this.retStats = f0; } as unknown as new (f0: remote_domain_stats_record[]) => remote_connect_get_all_domain_stats_ret;
+remote_connect_get_all_domain_stats_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_get_all_domain_stats_ret(r: XdrReader): remote_connect_get_all_domain_stats_ret {
   let f = 0;
   try {
@@ -23345,7 +25190,7 @@ export function dec_remote_connect_get_all_domain_stats_ret(r: XdrReader): remot
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { retStats: f0 };
+    return new remote_connect_get_all_domain_stats_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_get_all_domain_stats_ret$fields[f]);
   }
@@ -23382,6 +25227,9 @@ export interface remote_domain_fsinfo {
 
 const remote_domain_fsinfo$fields = ['.mountpoint', '.name', '.fstype', '.dev_aliases'];
 
+const remote_domain_fsinfo$new = function (this: remote_domain_fsinfo, f0: remote_nonnull_string, f1: remote_nonnull_string, f2: remote_nonnull_string, f3: remote_nonnull_string[]) { this.mountpoint = f0; this.name = f1; this.fstype = f2; this.dev_aliases = f3; } as unknown as new (f0: remote_nonnull_string, f1: remote_nonnull_string, f2: remote_nonnull_string, f3: remote_nonnull_string[]) => remote_domain_fsinfo;
+remote_domain_fsinfo$new.prototype = Object.prototype;
+
 export function dec_remote_domain_fsinfo(r: XdrReader): remote_domain_fsinfo {
   let f = 0;
   try {
@@ -23403,7 +25251,7 @@ export function dec_remote_domain_fsinfo(r: XdrReader): remote_domain_fsinfo {
       throw xdrWithin(e, `[${i3}]`);
     }
     f3 = a2;
-    return { mountpoint: f0, name: f1, fstype: f2, dev_aliases: f3 };
+    return new remote_domain_fsinfo$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_fsinfo$fields[f]);
   }
@@ -23444,13 +25292,16 @@ export interface remote_domain_get_fsinfo_args {
 
 const remote_domain_get_fsinfo_args$fields = ['.dom', '.flags'];
 
+const remote_domain_get_fsinfo_args$new = function (this: remote_domain_get_fsinfo_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_fsinfo_args;
+remote_domain_get_fsinfo_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_fsinfo_args(r: XdrReader): remote_domain_get_fsinfo_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_get_fsinfo_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_fsinfo_args$fields[f]);
   }
@@ -23478,6 +25329,9 @@ export interface remote_domain_get_fsinfo_ret {
 
 const remote_domain_get_fsinfo_ret$fields = ['.info', '.ret'];
 
+const remote_domain_get_fsinfo_ret$new = function (this: remote_domain_get_fsinfo_ret, f0: remote_domain_fsinfo[], f1: number) { this.info = f0; this.ret = f1; } as unknown as new (f0: remote_domain_fsinfo[], f1: number) => remote_domain_get_fsinfo_ret;
+remote_domain_get_fsinfo_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_fsinfo_ret(r: XdrReader): remote_domain_get_fsinfo_ret {
   let f = 0;
   try {
@@ -23495,7 +25349,7 @@ export function dec_remote_domain_get_fsinfo_ret(r: XdrReader): remote_domain_ge
     f0 = a2;
     f = 1;
     const f1 = r.uint();
-    return { info: f0, ret: f1 };
+    return new remote_domain_get_fsinfo_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_fsinfo_ret$fields[f]);
   }
@@ -23533,6 +25387,9 @@ export interface remote_domain_ip_addr {
 
 const remote_domain_ip_addr$fields = ['.type', '.addr', '.prefix'];
 
+const remote_domain_ip_addr$new = function (this: remote_domain_ip_addr, f0: number, f1: remote_nonnull_string, f2: number) { this.type = f0; this.addr = f1; this.prefix = f2; } as unknown as new (f0: number, f1: remote_nonnull_string, f2: number) => remote_domain_ip_addr;
+remote_domain_ip_addr$new.prototype = Object.prototype;
+
 export function dec_remote_domain_ip_addr(r: XdrReader): remote_domain_ip_addr {
   let f = 0;
   try {
@@ -23541,7 +25398,7 @@ export function dec_remote_domain_ip_addr(r: XdrReader): remote_domain_ip_addr {
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { type: f0, addr: f1, prefix: f2 };
+    return new remote_domain_ip_addr$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_ip_addr$fields[f]);
   }
@@ -23572,6 +25429,9 @@ export interface remote_domain_interface {
 
 const remote_domain_interface$fields = ['.name', '.hwaddr', '.addrs'];
 
+const remote_domain_interface$new = function (this: remote_domain_interface, f0: remote_nonnull_string, f1: remote_string, f2: remote_domain_ip_addr[]) { this.name = f0; this.hwaddr = f1; this.addrs = f2; } as unknown as new (f0: remote_nonnull_string, f1: remote_string, f2: remote_domain_ip_addr[]) => remote_domain_interface;
+remote_domain_interface$new.prototype = Object.prototype;
+
 export function dec_remote_domain_interface(r: XdrReader): remote_domain_interface {
   let f = 0;
   try {
@@ -23591,7 +25451,7 @@ export function dec_remote_domain_interface(r: XdrReader): remote_domain_interfa
       throw xdrWithin(e, `[${i3}]`);
     }
     f2 = a2;
-    return { name: f0, hwaddr: f1, addrs: f2 };
+    return new remote_domain_interface$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_interface$fields[f]);
   }
@@ -23634,6 +25494,9 @@ export interface remote_domain_interface_addresses_args {
 
 const remote_domain_interface_addresses_args$fields = ['.dom', '.source', '.flags'];
 
+const remote_domain_interface_addresses_args$new = function (this: remote_domain_interface_addresses_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.source = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_interface_addresses_args;
+remote_domain_interface_addresses_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_interface_addresses_args(r: XdrReader): remote_domain_interface_addresses_args {
   let f = 0;
   try {
@@ -23642,7 +25505,7 @@ export function dec_remote_domain_interface_addresses_args(r: XdrReader): remote
     const f1 = r.uint();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, source: f1, flags: f2 };
+    return new remote_domain_interface_addresses_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_interface_addresses_args$fields[f]);
   }
@@ -23671,6 +25534,9 @@ export interface remote_domain_interface_addresses_ret {
 
 const remote_domain_interface_addresses_ret$fields = ['.ifaces'];
 
+const remote_domain_interface_addresses_ret$new = function (this: remote_domain_interface_addresses_ret, f0: remote_domain_interface[]) { this.ifaces = f0; } as unknown as new (f0: remote_domain_interface[]) => remote_domain_interface_addresses_ret;
+remote_domain_interface_addresses_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_interface_addresses_ret(r: XdrReader): remote_domain_interface_addresses_ret {
   let f = 0;
   try {
@@ -23686,7 +25552,7 @@ export function dec_remote_domain_interface_addresses_ret(r: XdrReader): remote_
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { ifaces: f0 };
+    return new remote_domain_interface_addresses_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_interface_addresses_ret$fields[f]);
   }
@@ -23723,6 +25589,9 @@ export interface remote_domain_set_user_password_args {
 
 const remote_domain_set_user_password_args$fields = ['.dom', '.user', '.password', '.flags'];
 
+const remote_domain_set_user_password_args$new = function (this: remote_domain_set_user_password_args, f0: remote_nonnull_domain, f1: remote_string, f2: remote_string, f3: number) { this.dom = f0; this.user = f1; this.password = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: remote_string, f2: remote_string, f3: number) => remote_domain_set_user_password_args;
+remote_domain_set_user_password_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_user_password_args(r: XdrReader): remote_domain_set_user_password_args {
   let f = 0;
   try {
@@ -23733,7 +25602,7 @@ export function dec_remote_domain_set_user_password_args(r: XdrReader): remote_d
     const f2 = (r.optional() ? r.string(4194304) : null);
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, user: f1, password: f2, flags: f3 };
+    return new remote_domain_set_user_password_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_user_password_args$fields[f]);
   }
@@ -23772,6 +25641,9 @@ export interface remote_domain_rename_args {
 
 const remote_domain_rename_args$fields = ['.dom', '.new_name', '.flags'];
 
+const remote_domain_rename_args$new = function (this: remote_domain_rename_args, f0: remote_nonnull_domain, f1: remote_string, f2: number) { this.dom = f0; this.new_name = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_string, f2: number) => remote_domain_rename_args;
+remote_domain_rename_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_rename_args(r: XdrReader): remote_domain_rename_args {
   let f = 0;
   try {
@@ -23780,7 +25652,7 @@ export function dec_remote_domain_rename_args(r: XdrReader): remote_domain_renam
     const f1 = (r.optional() ? r.string(4194304) : null);
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, new_name: f1, flags: f2 };
+    return new remote_domain_rename_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_rename_args$fields[f]);
   }
@@ -23812,11 +25684,14 @@ export interface remote_domain_rename_ret {
 
 const remote_domain_rename_ret$fields = ['.retcode'];
 
+const remote_domain_rename_ret$new = function (this: remote_domain_rename_ret, f0: number) { this.retcode = f0; } as unknown as new (f0: number) => remote_domain_rename_ret;
+remote_domain_rename_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_rename_ret(r: XdrReader): remote_domain_rename_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { retcode: f0 };
+    return new remote_domain_rename_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_rename_ret$fields[f]);
   }
@@ -23843,6 +25718,9 @@ export interface remote_domain_event_callback_migration_iteration_msg {
 
 const remote_domain_event_callback_migration_iteration_msg$fields = ['.callbackID', '.dom', '.iteration'];
 
+const remote_domain_event_callback_migration_iteration_msg$new = function (this: remote_domain_event_callback_migration_iteration_msg, f0: number, f1: remote_nonnull_domain, f2: number) { this.callbackID = f0; this.dom = f1; this.iteration = f2; } as unknown as new (f0: number, f1: remote_nonnull_domain, f2: number) => remote_domain_event_callback_migration_iteration_msg;
+remote_domain_event_callback_migration_iteration_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_callback_migration_iteration_msg(r: XdrReader): remote_domain_event_callback_migration_iteration_msg {
   let f = 0;
   try {
@@ -23851,7 +25729,7 @@ export function dec_remote_domain_event_callback_migration_iteration_msg(r: XdrR
     const f1 = dec_remote_nonnull_domain(r);
     f = 2;
     const f2 = r.int();
-    return { callbackID: f0, dom: f1, iteration: f2 };
+    return new remote_domain_event_callback_migration_iteration_msg$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_callback_migration_iteration_msg$fields[f]);
   }
@@ -23882,6 +25760,9 @@ export interface remote_domain_event_callback_job_completed_msg {
 
 const remote_domain_event_callback_job_completed_msg$fields = ['.callbackID', '.dom', '.params'];
 
+const remote_domain_event_callback_job_completed_msg$new = function (this: remote_domain_event_callback_job_completed_msg, f0: number, f1: remote_nonnull_domain, f2: remote_typed_param[]) { this.callbackID = f0; this.dom = f1; this.params = f2; } as unknown as new (f0: number, f1: remote_nonnull_domain, f2: remote_typed_param[]) => remote_domain_event_callback_job_completed_msg;
+remote_domain_event_callback_job_completed_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_callback_job_completed_msg(r: XdrReader): remote_domain_event_callback_job_completed_msg {
   let f = 0;
   try {
@@ -23901,7 +25782,7 @@ export function dec_remote_domain_event_callback_job_completed_msg(r: XdrReader)
       throw xdrWithin(e, `[${i3}]`);
     }
     f2 = a2;
-    return { callbackID: f0, dom: f1, params: f2 };
+    return new remote_domain_event_callback_job_completed_msg$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_callback_job_completed_msg$fields[f]);
   }
@@ -23940,13 +25821,16 @@ export interface remote_domain_migrate_start_post_copy_args {
 
 const remote_domain_migrate_start_post_copy_args$fields = ['.dom', '.flags'];
 
+const remote_domain_migrate_start_post_copy_args$new = function (this: remote_domain_migrate_start_post_copy_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_migrate_start_post_copy_args;
+remote_domain_migrate_start_post_copy_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_migrate_start_post_copy_args(r: XdrReader): remote_domain_migrate_start_post_copy_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_migrate_start_post_copy_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_migrate_start_post_copy_args$fields[f]);
   }
@@ -23975,6 +25859,9 @@ export interface remote_domain_event_callback_device_removal_failed_msg {
 
 const remote_domain_event_callback_device_removal_failed_msg$fields = ['.callbackID', '.dom', '.devAlias'];
 
+const remote_domain_event_callback_device_removal_failed_msg$new = function (this: remote_domain_event_callback_device_removal_failed_msg, f0: number, f1: remote_nonnull_domain, f2: remote_nonnull_string) { this.callbackID = f0; this.dom = f1; this.devAlias = f2; } as unknown as new (f0: number, f1: remote_nonnull_domain, f2: remote_nonnull_string) => remote_domain_event_callback_device_removal_failed_msg;
+remote_domain_event_callback_device_removal_failed_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_callback_device_removal_failed_msg(r: XdrReader): remote_domain_event_callback_device_removal_failed_msg {
   let f = 0;
   try {
@@ -23983,7 +25870,7 @@ export function dec_remote_domain_event_callback_device_removal_failed_msg(r: Xd
     const f1 = dec_remote_nonnull_domain(r);
     f = 2;
     const f2 = r.string(4194304);
-    return { callbackID: f0, dom: f1, devAlias: f2 };
+    return new remote_domain_event_callback_device_removal_failed_msg$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_callback_device_removal_failed_msg$fields[f]);
   }
@@ -24013,13 +25900,16 @@ export interface remote_domain_get_guest_vcpus_args {
 
 const remote_domain_get_guest_vcpus_args$fields = ['.dom', '.flags'];
 
+const remote_domain_get_guest_vcpus_args$new = function (this: remote_domain_get_guest_vcpus_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_guest_vcpus_args;
+remote_domain_get_guest_vcpus_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_guest_vcpus_args(r: XdrReader): remote_domain_get_guest_vcpus_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_get_guest_vcpus_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_guest_vcpus_args$fields[f]);
   }
@@ -24046,6 +25936,9 @@ export interface remote_domain_get_guest_vcpus_ret {
 
 const remote_domain_get_guest_vcpus_ret$fields = ['.params'];
 
+const remote_domain_get_guest_vcpus_ret$new = function (this: remote_domain_get_guest_vcpus_ret, f0: remote_typed_param[]) { this.params = f0; } as unknown as new (f0: remote_typed_param[]) => remote_domain_get_guest_vcpus_ret;
+remote_domain_get_guest_vcpus_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_guest_vcpus_ret(r: XdrReader): remote_domain_get_guest_vcpus_ret {
   let f = 0;
   try {
@@ -24061,7 +25954,7 @@ export function dec_remote_domain_get_guest_vcpus_ret(r: XdrReader): remote_doma
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { params: f0 };
+    return new remote_domain_get_guest_vcpus_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_guest_vcpus_ret$fields[f]);
   }
@@ -24098,6 +25991,9 @@ export interface remote_domain_set_guest_vcpus_args {
 
 const remote_domain_set_guest_vcpus_args$fields = ['.dom', '.cpumap', '.state', '.flags'];
 
+const remote_domain_set_guest_vcpus_args$new = function (this: remote_domain_set_guest_vcpus_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number, f3: number) { this.dom = f0; this.cpumap = f1; this.state = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number, f3: number) => remote_domain_set_guest_vcpus_args;
+remote_domain_set_guest_vcpus_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_guest_vcpus_args(r: XdrReader): remote_domain_set_guest_vcpus_args {
   let f = 0;
   try {
@@ -24108,7 +26004,7 @@ export function dec_remote_domain_set_guest_vcpus_args(r: XdrReader): remote_dom
     const f2 = r.int();
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, cpumap: f1, state: f2, flags: f3 };
+    return new remote_domain_set_guest_vcpus_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_guest_vcpus_args$fields[f]);
   }
@@ -24142,6 +26038,9 @@ export interface remote_domain_set_vcpu_args {
 
 const remote_domain_set_vcpu_args$fields = ['.dom', '.cpumap', '.state', '.flags'];
 
+const remote_domain_set_vcpu_args$new = function (this: remote_domain_set_vcpu_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number, f3: number) { this.dom = f0; this.cpumap = f1; this.state = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number, f3: number) => remote_domain_set_vcpu_args;
+remote_domain_set_vcpu_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_vcpu_args(r: XdrReader): remote_domain_set_vcpu_args {
   let f = 0;
   try {
@@ -24152,7 +26051,7 @@ export function dec_remote_domain_set_vcpu_args(r: XdrReader): remote_domain_set
     const f2 = r.int();
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, cpumap: f1, state: f2, flags: f3 };
+    return new remote_domain_set_vcpu_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_vcpu_args$fields[f]);
   }
@@ -24186,6 +26085,9 @@ export interface remote_domain_event_callback_metadata_change_msg {
 
 const remote_domain_event_callback_metadata_change_msg$fields = ['.callbackID', '.dom', '.type', '.nsuri'];
 
+const remote_domain_event_callback_metadata_change_msg$new = function (this: remote_domain_event_callback_metadata_change_msg, f0: number, f1: remote_nonnull_domain, f2: number, f3: remote_string) { this.callbackID = f0; this.dom = f1; this.type = f2; this.nsuri = f3; } as unknown as new (f0: number, f1: remote_nonnull_domain, f2: number, f3: remote_string) => remote_domain_event_callback_metadata_change_msg;
+remote_domain_event_callback_metadata_change_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_callback_metadata_change_msg(r: XdrReader): remote_domain_event_callback_metadata_change_msg {
   let f = 0;
   try {
@@ -24196,7 +26098,7 @@ export function dec_remote_domain_event_callback_metadata_change_msg(r: XdrReade
     const f2 = r.int();
     f = 3;
     const f3 = (r.optional() ? r.string(4194304) : null);
-    return { callbackID: f0, dom: f1, type: f2, nsuri: f3 };
+    return new remote_domain_event_callback_metadata_change_msg$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_callback_metadata_change_msg$fields[f]);
   }
@@ -24234,6 +26136,9 @@ export interface remote_domain_event_memory_failure_msg {
 
 const remote_domain_event_memory_failure_msg$fields = ['.callbackID', '.dom', '.recipient', '.action', '.flags'];
 
+const remote_domain_event_memory_failure_msg$new = function (this: remote_domain_event_memory_failure_msg, f0: number, f1: remote_nonnull_domain, f2: number, f3: number, f4: number) { this.callbackID = f0; this.dom = f1; this.recipient = f2; this.action = f3; this.flags = f4; } as unknown as new (f0: number, f1: remote_nonnull_domain, f2: number, f3: number, f4: number) => remote_domain_event_memory_failure_msg;
+remote_domain_event_memory_failure_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_memory_failure_msg(r: XdrReader): remote_domain_event_memory_failure_msg {
   let f = 0;
   try {
@@ -24246,7 +26151,7 @@ export function dec_remote_domain_event_memory_failure_msg(r: XdrReader): remote
     const f3 = r.int();
     f = 4;
     const f4 = r.uint();
-    return { callbackID: f0, dom: f1, recipient: f2, action: f3, flags: f4 };
+    return new remote_domain_event_memory_failure_msg$new(f0, f1, f2, f3, f4);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_memory_failure_msg$fields[f]);
   }
@@ -24280,13 +26185,16 @@ export interface remote_connect_secret_event_register_any_args {
 
 const remote_connect_secret_event_register_any_args$fields = ['.eventID', '.secret'];
 
+const remote_connect_secret_event_register_any_args$new = function (this: remote_connect_secret_event_register_any_args, f0: number, f1: remote_secret) { this.eventID = f0; this.secret = f1; } as unknown as new (f0: number, f1: remote_secret) => remote_connect_secret_event_register_any_args;
+remote_connect_secret_event_register_any_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_secret_event_register_any_args(r: XdrReader): remote_connect_secret_event_register_any_args {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = (r.optional() ? dec_remote_nonnull_secret(r) : null);
-    return { eventID: f0, secret: f1 };
+    return new remote_connect_secret_event_register_any_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_secret_event_register_any_args$fields[f]);
   }
@@ -24316,11 +26224,14 @@ export interface remote_connect_secret_event_register_any_ret {
 
 const remote_connect_secret_event_register_any_ret$fields = ['.callbackID'];
 
+const remote_connect_secret_event_register_any_ret$new = function (this: remote_connect_secret_event_register_any_ret, f0: number) { this.callbackID = f0; } as unknown as new (f0: number) => remote_connect_secret_event_register_any_ret;
+remote_connect_secret_event_register_any_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_secret_event_register_any_ret(r: XdrReader): remote_connect_secret_event_register_any_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { callbackID: f0 };
+    return new remote_connect_secret_event_register_any_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_secret_event_register_any_ret$fields[f]);
   }
@@ -24345,11 +26256,14 @@ export interface remote_connect_secret_event_deregister_any_args {
 
 const remote_connect_secret_event_deregister_any_args$fields = ['.callbackID'];
 
+const remote_connect_secret_event_deregister_any_args$new = function (this: remote_connect_secret_event_deregister_any_args, f0: number) { this.callbackID = f0; } as unknown as new (f0: number) => remote_connect_secret_event_deregister_any_args;
+remote_connect_secret_event_deregister_any_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_secret_event_deregister_any_args(r: XdrReader): remote_connect_secret_event_deregister_any_args {
   let f = 0;
   try {
     const f0 = r.int();
-    return { callbackID: f0 };
+    return new remote_connect_secret_event_deregister_any_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_secret_event_deregister_any_args$fields[f]);
   }
@@ -24377,6 +26291,9 @@ export interface remote_secret_event_lifecycle_msg {
 
 const remote_secret_event_lifecycle_msg$fields = ['.callbackID', '.secret', '.event', '.detail'];
 
+const remote_secret_event_lifecycle_msg$new = function (this: remote_secret_event_lifecycle_msg, f0: number, f1: remote_nonnull_secret, f2: number, f3: number) { this.callbackID = f0; this.secret = f1; this.event = f2; this.detail = f3; } as unknown as new (f0: number, f1: remote_nonnull_secret, f2: number, f3: number) => remote_secret_event_lifecycle_msg;
+remote_secret_event_lifecycle_msg$new.prototype = Object.prototype;
+
 export function dec_remote_secret_event_lifecycle_msg(r: XdrReader): remote_secret_event_lifecycle_msg {
   let f = 0;
   try {
@@ -24387,7 +26304,7 @@ export function dec_remote_secret_event_lifecycle_msg(r: XdrReader): remote_secr
     const f2 = r.int();
     f = 3;
     const f3 = r.int();
-    return { callbackID: f0, secret: f1, event: f2, detail: f3 };
+    return new remote_secret_event_lifecycle_msg$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_secret_event_lifecycle_msg$fields[f]);
   }
@@ -24419,13 +26336,16 @@ export interface remote_secret_event_value_changed_msg {
 
 const remote_secret_event_value_changed_msg$fields = ['.callbackID', '.secret'];
 
+const remote_secret_event_value_changed_msg$new = function (this: remote_secret_event_value_changed_msg, f0: number, f1: remote_nonnull_secret) { this.callbackID = f0; this.secret = f1; } as unknown as new (f0: number, f1: remote_nonnull_secret) => remote_secret_event_value_changed_msg;
+remote_secret_event_value_changed_msg$new.prototype = Object.prototype;
+
 export function dec_remote_secret_event_value_changed_msg(r: XdrReader): remote_secret_event_value_changed_msg {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = dec_remote_nonnull_secret(r);
-    return { callbackID: f0, secret: f1 };
+    return new remote_secret_event_value_changed_msg$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_secret_event_value_changed_msg$fields[f]);
   }
@@ -24455,6 +26375,9 @@ export interface remote_domain_set_block_threshold_args {
 
 const remote_domain_set_block_threshold_args$fields = ['.dom', '.dev', '.threshold', '.flags'];
 
+const remote_domain_set_block_threshold_args$new = function (this: remote_domain_set_block_threshold_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: bigint, f3: number) { this.dom = f0; this.dev = f1; this.threshold = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: bigint, f3: number) => remote_domain_set_block_threshold_args;
+remote_domain_set_block_threshold_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_block_threshold_args(r: XdrReader): remote_domain_set_block_threshold_args {
   let f = 0;
   try {
@@ -24465,7 +26388,7 @@ export function dec_remote_domain_set_block_threshold_args(r: XdrReader): remote
     const f2 = r.uhyper();
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, dev: f1, threshold: f2, flags: f3 };
+    return new remote_domain_set_block_threshold_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_block_threshold_args$fields[f]);
   }
@@ -24499,6 +26422,9 @@ export interface remote_domain_set_lifecycle_action_args {
 
 const remote_domain_set_lifecycle_action_args$fields = ['.dom', '.type', '.action', '.flags'];
 
+const remote_domain_set_lifecycle_action_args$new = function (this: remote_domain_set_lifecycle_action_args, f0: remote_nonnull_domain, f1: number, f2: number, f3: number) { this.dom = f0; this.type = f1; this.action = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number, f3: number) => remote_domain_set_lifecycle_action_args;
+remote_domain_set_lifecycle_action_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_lifecycle_action_args(r: XdrReader): remote_domain_set_lifecycle_action_args {
   let f = 0;
   try {
@@ -24509,7 +26435,7 @@ export function dec_remote_domain_set_lifecycle_action_args(r: XdrReader): remot
     const f2 = r.uint();
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, type: f1, action: f2, flags: f3 };
+    return new remote_domain_set_lifecycle_action_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_lifecycle_action_args$fields[f]);
   }
@@ -24545,6 +26471,9 @@ export interface remote_connect_compare_hypervisor_cpu_args {
 
 const remote_connect_compare_hypervisor_cpu_args$fields = ['.emulator', '.arch', '.machine', '.virttype', '.xmlCPU', '.flags'];
 
+const remote_connect_compare_hypervisor_cpu_args$new = function (this: remote_connect_compare_hypervisor_cpu_args, f0: remote_string, f1: remote_string, f2: remote_string, f3: remote_string, f4: remote_nonnull_string, f5: number) { this.emulator = f0; this.arch = f1; this.machine = f2; this.virttype = f3; this.xmlCPU = f4; this.flags = f5; } as unknown as new (f0: remote_string, f1: remote_string, f2: remote_string, f3: remote_string, f4: remote_nonnull_string, f5: number) => remote_connect_compare_hypervisor_cpu_args;
+remote_connect_compare_hypervisor_cpu_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_compare_hypervisor_cpu_args(r: XdrReader): remote_connect_compare_hypervisor_cpu_args {
   let f = 0;
   try {
@@ -24559,7 +26488,7 @@ export function dec_remote_connect_compare_hypervisor_cpu_args(r: XdrReader): re
     const f4 = r.string(4194304);
     f = 5;
     const f5 = r.uint();
-    return { emulator: f0, arch: f1, machine: f2, virttype: f3, xmlCPU: f4, flags: f5 };
+    return new remote_connect_compare_hypervisor_cpu_args$new(f0, f1, f2, f3, f4, f5);
   } catch (e) {
     throw xdrWithin(e, remote_connect_compare_hypervisor_cpu_args$fields[f]);
   }
@@ -24606,11 +26535,14 @@ export interface remote_connect_compare_hypervisor_cpu_ret {
 
 const remote_connect_compare_hypervisor_cpu_ret$fields = ['.result'];
 
+const remote_connect_compare_hypervisor_cpu_ret$new = function (this: remote_connect_compare_hypervisor_cpu_ret, f0: number) { this.result = f0; } as unknown as new (f0: number) => remote_connect_compare_hypervisor_cpu_ret;
+remote_connect_compare_hypervisor_cpu_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_compare_hypervisor_cpu_ret(r: XdrReader): remote_connect_compare_hypervisor_cpu_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { result: f0 };
+    return new remote_connect_compare_hypervisor_cpu_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_compare_hypervisor_cpu_ret$fields[f]);
   }
@@ -24640,6 +26572,9 @@ export interface remote_connect_baseline_hypervisor_cpu_args {
 
 const remote_connect_baseline_hypervisor_cpu_args$fields = ['.emulator', '.arch', '.machine', '.virttype', '.xmlCPUs', '.flags'];
 
+const remote_connect_baseline_hypervisor_cpu_args$new = function (this: remote_connect_baseline_hypervisor_cpu_args, f0: remote_string, f1: remote_string, f2: remote_string, f3: remote_string, f4: remote_nonnull_string[], f5: number) { this.emulator = f0; this.arch = f1; this.machine = f2; this.virttype = f3; this.xmlCPUs = f4; this.flags = f5; } as unknown as new (f0: remote_string, f1: remote_string, f2: remote_string, f3: remote_string, f4: remote_nonnull_string[], f5: number) => remote_connect_baseline_hypervisor_cpu_args;
+remote_connect_baseline_hypervisor_cpu_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_baseline_hypervisor_cpu_args(r: XdrReader): remote_connect_baseline_hypervisor_cpu_args {
   let f = 0;
   try {
@@ -24665,7 +26600,7 @@ export function dec_remote_connect_baseline_hypervisor_cpu_args(r: XdrReader): r
     f4 = a2;
     f = 5;
     const f5 = r.uint();
-    return { emulator: f0, arch: f1, machine: f2, virttype: f3, xmlCPUs: f4, flags: f5 };
+    return new remote_connect_baseline_hypervisor_cpu_args$new(f0, f1, f2, f3, f4, f5);
   } catch (e) {
     throw xdrWithin(e, remote_connect_baseline_hypervisor_cpu_args$fields[f]);
   }
@@ -24721,11 +26656,14 @@ export interface remote_connect_baseline_hypervisor_cpu_ret {
 
 const remote_connect_baseline_hypervisor_cpu_ret$fields = ['.cpu'];
 
+const remote_connect_baseline_hypervisor_cpu_ret$new = function (this: remote_connect_baseline_hypervisor_cpu_ret, f0: remote_nonnull_string) { this.cpu = f0; } as unknown as new (f0: remote_nonnull_string) => remote_connect_baseline_hypervisor_cpu_ret;
+remote_connect_baseline_hypervisor_cpu_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_baseline_hypervisor_cpu_ret(r: XdrReader): remote_connect_baseline_hypervisor_cpu_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { cpu: f0 };
+    return new remote_connect_baseline_hypervisor_cpu_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_baseline_hypervisor_cpu_ret$fields[f]);
   }
@@ -24751,13 +26689,16 @@ export interface remote_node_get_sev_info_args {
 
 const remote_node_get_sev_info_args$fields = ['.nparams', '.flags'];
 
+const remote_node_get_sev_info_args$new = function (this: remote_node_get_sev_info_args, f0: number, f1: number) { this.nparams = f0; this.flags = f1; } as unknown as new (f0: number, f1: number) => remote_node_get_sev_info_args;
+remote_node_get_sev_info_args$new.prototype = Object.prototype;
+
 export function dec_remote_node_get_sev_info_args(r: XdrReader): remote_node_get_sev_info_args {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = r.uint();
-    return { nparams: f0, flags: f1 };
+    return new remote_node_get_sev_info_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_node_get_sev_info_args$fields[f]);
   }
@@ -24785,6 +26726,9 @@ export interface remote_node_get_sev_info_ret {
 
 const remote_node_get_sev_info_ret$fields = ['.params', '.nparams'];
 
+const remote_node_get_sev_info_ret$new = function (this: remote_node_get_sev_info_ret, f0: remote_typed_param[], f1: number) { this.params = f0; this.nparams = f1; } as unknown as new (f0: remote_typed_param[], f1: number) => remote_node_get_sev_info_ret;
+remote_node_get_sev_info_ret$new.prototype = Object.prototype;
+
 export function dec_remote_node_get_sev_info_ret(r: XdrReader): remote_node_get_sev_info_ret {
   let f = 0;
   try {
@@ -24802,7 +26746,7 @@ export function dec_remote_node_get_sev_info_ret(r: XdrReader): remote_node_get_
     f0 = a2;
     f = 1;
     const f1 = r.int();
-    return { params: f0, nparams: f1 };
+    return new remote_node_get_sev_info_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_node_get_sev_info_ret$fields[f]);
   }
@@ -24839,13 +26783,16 @@ export interface remote_domain_get_launch_security_info_args {
 
 const remote_domain_get_launch_security_info_args$fields = ['.dom', '.flags'];
 
+const remote_domain_get_launch_security_info_args$new = function (this: remote_domain_get_launch_security_info_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_launch_security_info_args;
+remote_domain_get_launch_security_info_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_launch_security_info_args(r: XdrReader): remote_domain_get_launch_security_info_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_get_launch_security_info_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_launch_security_info_args$fields[f]);
   }
@@ -24872,6 +26819,9 @@ export interface remote_domain_get_launch_security_info_ret {
 
 const remote_domain_get_launch_security_info_ret$fields = ['.params'];
 
+const remote_domain_get_launch_security_info_ret$new = function (this: remote_domain_get_launch_security_info_ret, f0: remote_typed_param[]) { this.params = f0; } as unknown as new (f0: remote_typed_param[]) => remote_domain_get_launch_security_info_ret;
+remote_domain_get_launch_security_info_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_launch_security_info_ret(r: XdrReader): remote_domain_get_launch_security_info_ret {
   let f = 0;
   try {
@@ -24887,7 +26837,7 @@ export function dec_remote_domain_get_launch_security_info_ret(r: XdrReader): re
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { params: f0 };
+    return new remote_domain_get_launch_security_info_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_launch_security_info_ret$fields[f]);
   }
@@ -24923,6 +26873,9 @@ export interface remote_domain_set_launch_security_state_args {
 
 const remote_domain_set_launch_security_state_args$fields = ['.dom', '.params', '.flags'];
 
+const remote_domain_set_launch_security_state_args$new = function (this: remote_domain_set_launch_security_state_args, f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) { this.dom = f0; this.params = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) => remote_domain_set_launch_security_state_args;
+remote_domain_set_launch_security_state_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_launch_security_state_args(r: XdrReader): remote_domain_set_launch_security_state_args {
   let f = 0;
   try {
@@ -24942,7 +26895,7 @@ export function dec_remote_domain_set_launch_security_state_args(r: XdrReader): 
     f1 = a2;
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, params: f1, flags: f2 };
+    return new remote_domain_set_launch_security_state_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_launch_security_state_args$fields[f]);
   }
@@ -24980,11 +26933,14 @@ export interface remote_nwfilter_binding_lookup_by_port_dev_args {
 
 const remote_nwfilter_binding_lookup_by_port_dev_args$fields = ['.name'];
 
+const remote_nwfilter_binding_lookup_by_port_dev_args$new = function (this: remote_nwfilter_binding_lookup_by_port_dev_args, f0: remote_nonnull_string) { this.name = f0; } as unknown as new (f0: remote_nonnull_string) => remote_nwfilter_binding_lookup_by_port_dev_args;
+remote_nwfilter_binding_lookup_by_port_dev_args$new.prototype = Object.prototype;
+
 export function dec_remote_nwfilter_binding_lookup_by_port_dev_args(r: XdrReader): remote_nwfilter_binding_lookup_by_port_dev_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { name: f0 };
+    return new remote_nwfilter_binding_lookup_by_port_dev_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_nwfilter_binding_lookup_by_port_dev_args$fields[f]);
   }
@@ -25009,11 +26965,14 @@ export interface remote_nwfilter_binding_lookup_by_port_dev_ret {
 
 const remote_nwfilter_binding_lookup_by_port_dev_ret$fields = ['.nwfilter'];
 
+const remote_nwfilter_binding_lookup_by_port_dev_ret$new = function (this: remote_nwfilter_binding_lookup_by_port_dev_ret, f0: remote_nonnull_nwfilter_binding) { this.nwfilter = f0; } as unknown as new (f0: remote_nonnull_nwfilter_binding) => remote_nwfilter_binding_lookup_by_port_dev_ret;
+remote_nwfilter_binding_lookup_by_port_dev_ret$new.prototype = Object.prototype;
+
 export function dec_remote_nwfilter_binding_lookup_by_port_dev_ret(r: XdrReader): remote_nwfilter_binding_lookup_by_port_dev_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_nwfilter_binding(r);
-    return { nwfilter: f0 };
+    return new remote_nwfilter_binding_lookup_by_port_dev_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_nwfilter_binding_lookup_by_port_dev_ret$fields[f]);
   }
@@ -25039,13 +26998,16 @@ export interface remote_nwfilter_binding_create_xml_args {
 
 const remote_nwfilter_binding_create_xml_args$fields = ['.xml', '.flags'];
 
+const remote_nwfilter_binding_create_xml_args$new = function (this: remote_nwfilter_binding_create_xml_args, f0: remote_nonnull_string, f1: number) { this.xml = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_string, f1: number) => remote_nwfilter_binding_create_xml_args;
+remote_nwfilter_binding_create_xml_args$new.prototype = Object.prototype;
+
 export function dec_remote_nwfilter_binding_create_xml_args(r: XdrReader): remote_nwfilter_binding_create_xml_args {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.uint();
-    return { xml: f0, flags: f1 };
+    return new remote_nwfilter_binding_create_xml_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_nwfilter_binding_create_xml_args$fields[f]);
   }
@@ -25072,11 +27034,14 @@ export interface remote_nwfilter_binding_create_xml_ret {
 
 const remote_nwfilter_binding_create_xml_ret$fields = ['.nwfilter'];
 
+const remote_nwfilter_binding_create_xml_ret$new = function (this: remote_nwfilter_binding_create_xml_ret, f0: remote_nonnull_nwfilter_binding) { this.nwfilter = f0; } as unknown as new (f0: remote_nonnull_nwfilter_binding) => remote_nwfilter_binding_create_xml_ret;
+remote_nwfilter_binding_create_xml_ret$new.prototype = Object.prototype;
+
 export function dec_remote_nwfilter_binding_create_xml_ret(r: XdrReader): remote_nwfilter_binding_create_xml_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_nwfilter_binding(r);
-    return { nwfilter: f0 };
+    return new remote_nwfilter_binding_create_xml_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_nwfilter_binding_create_xml_ret$fields[f]);
   }
@@ -25101,11 +27066,14 @@ export interface remote_nwfilter_binding_delete_args {
 
 const remote_nwfilter_binding_delete_args$fields = ['.nwfilter'];
 
+const remote_nwfilter_binding_delete_args$new = function (this: remote_nwfilter_binding_delete_args, f0: remote_nonnull_nwfilter_binding) { this.nwfilter = f0; } as unknown as new (f0: remote_nonnull_nwfilter_binding) => remote_nwfilter_binding_delete_args;
+remote_nwfilter_binding_delete_args$new.prototype = Object.prototype;
+
 export function dec_remote_nwfilter_binding_delete_args(r: XdrReader): remote_nwfilter_binding_delete_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_nwfilter_binding(r);
-    return { nwfilter: f0 };
+    return new remote_nwfilter_binding_delete_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_nwfilter_binding_delete_args$fields[f]);
   }
@@ -25131,13 +27099,16 @@ export interface remote_nwfilter_binding_get_xml_desc_args {
 
 const remote_nwfilter_binding_get_xml_desc_args$fields = ['.nwfilter', '.flags'];
 
+const remote_nwfilter_binding_get_xml_desc_args$new = function (this: remote_nwfilter_binding_get_xml_desc_args, f0: remote_nonnull_nwfilter_binding, f1: number) { this.nwfilter = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_nwfilter_binding, f1: number) => remote_nwfilter_binding_get_xml_desc_args;
+remote_nwfilter_binding_get_xml_desc_args$new.prototype = Object.prototype;
+
 export function dec_remote_nwfilter_binding_get_xml_desc_args(r: XdrReader): remote_nwfilter_binding_get_xml_desc_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_nwfilter_binding(r);
     f = 1;
     const f1 = r.uint();
-    return { nwfilter: f0, flags: f1 };
+    return new remote_nwfilter_binding_get_xml_desc_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_nwfilter_binding_get_xml_desc_args$fields[f]);
   }
@@ -25164,11 +27135,14 @@ export interface remote_nwfilter_binding_get_xml_desc_ret {
 
 const remote_nwfilter_binding_get_xml_desc_ret$fields = ['.xml'];
 
+const remote_nwfilter_binding_get_xml_desc_ret$new = function (this: remote_nwfilter_binding_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; } as unknown as new (f0: remote_nonnull_string) => remote_nwfilter_binding_get_xml_desc_ret;
+remote_nwfilter_binding_get_xml_desc_ret$new.prototype = Object.prototype;
+
 export function dec_remote_nwfilter_binding_get_xml_desc_ret(r: XdrReader): remote_nwfilter_binding_get_xml_desc_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { xml: f0 };
+    return new remote_nwfilter_binding_get_xml_desc_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_nwfilter_binding_get_xml_desc_ret$fields[f]);
   }
@@ -25194,13 +27168,16 @@ export interface remote_connect_list_all_nwfilter_bindings_args {
 
 const remote_connect_list_all_nwfilter_bindings_args$fields = ['.need_results', '.flags'];
 
+const remote_connect_list_all_nwfilter_bindings_args$new = function (this: remote_connect_list_all_nwfilter_bindings_args, f0: number, f1: number) { this.need_results = f0; this.flags = f1; } as unknown as new (f0: number, f1: number) => remote_connect_list_all_nwfilter_bindings_args;
+remote_connect_list_all_nwfilter_bindings_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_all_nwfilter_bindings_args(r: XdrReader): remote_connect_list_all_nwfilter_bindings_args {
   let f = 0;
   try {
     const f0 = r.int();
     f = 1;
     const f1 = r.uint();
-    return { need_results: f0, flags: f1 };
+    return new remote_connect_list_all_nwfilter_bindings_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_all_nwfilter_bindings_args$fields[f]);
   }
@@ -25228,6 +27205,9 @@ export interface remote_connect_list_all_nwfilter_bindings_ret {
 
 const remote_connect_list_all_nwfilter_bindings_ret$fields = ['.bindings', '.ret'];
 
+const remote_connect_list_all_nwfilter_bindings_ret$new = function (this: remote_connect_list_all_nwfilter_bindings_ret, f0: remote_nonnull_nwfilter_binding[], f1: number) { this.bindings = f0; this.ret = f1; } as unknown as new (f0: remote_nonnull_nwfilter_binding[], f1: number) => remote_connect_list_all_nwfilter_bindings_ret;
+remote_connect_list_all_nwfilter_bindings_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_list_all_nwfilter_bindings_ret(r: XdrReader): remote_connect_list_all_nwfilter_bindings_ret {
   let f = 0;
   try {
@@ -25245,7 +27225,7 @@ export function dec_remote_connect_list_all_nwfilter_bindings_ret(r: XdrReader):
     f0 = a2;
     f = 1;
     const f1 = r.uint();
-    return { bindings: f0, ret: f1 };
+    return new remote_connect_list_all_nwfilter_bindings_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_list_all_nwfilter_bindings_ret$fields[f]);
   }
@@ -25281,11 +27261,14 @@ export interface remote_connect_get_storage_pool_capabilities_args {
 
 const remote_connect_get_storage_pool_capabilities_args$fields = ['.flags'];
 
+const remote_connect_get_storage_pool_capabilities_args$new = function (this: remote_connect_get_storage_pool_capabilities_args, f0: number) { this.flags = f0; } as unknown as new (f0: number) => remote_connect_get_storage_pool_capabilities_args;
+remote_connect_get_storage_pool_capabilities_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_get_storage_pool_capabilities_args(r: XdrReader): remote_connect_get_storage_pool_capabilities_args {
   let f = 0;
   try {
     const f0 = r.uint();
-    return { flags: f0 };
+    return new remote_connect_get_storage_pool_capabilities_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_get_storage_pool_capabilities_args$fields[f]);
   }
@@ -25310,11 +27293,14 @@ export interface remote_connect_get_storage_pool_capabilities_ret {
 
 const remote_connect_get_storage_pool_capabilities_ret$fields = ['.capabilities'];
 
+const remote_connect_get_storage_pool_capabilities_ret$new = function (this: remote_connect_get_storage_pool_capabilities_ret, f0: remote_nonnull_string) { this.capabilities = f0; } as unknown as new (f0: remote_nonnull_string) => remote_connect_get_storage_pool_capabilities_ret;
+remote_connect_get_storage_pool_capabilities_ret$new.prototype = Object.prototype;
+
 export function dec_remote_connect_get_storage_pool_capabilities_ret(r: XdrReader): remote_connect_get_storage_pool_capabilities_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { capabilities: f0 };
+    return new remote_connect_get_storage_pool_capabilities_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_connect_get_storage_pool_capabilities_ret$fields[f]);
   }
@@ -25341,6 +27327,9 @@ export interface remote_network_list_all_ports_args {
 
 const remote_network_list_all_ports_args$fields = ['.network', '.need_results', '.flags'];
 
+const remote_network_list_all_ports_args$new = function (this: remote_network_list_all_ports_args, f0: remote_nonnull_network, f1: number, f2: number) { this.network = f0; this.need_results = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_network, f1: number, f2: number) => remote_network_list_all_ports_args;
+remote_network_list_all_ports_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_list_all_ports_args(r: XdrReader): remote_network_list_all_ports_args {
   let f = 0;
   try {
@@ -25349,7 +27338,7 @@ export function dec_remote_network_list_all_ports_args(r: XdrReader): remote_net
     const f1 = r.int();
     f = 2;
     const f2 = r.uint();
-    return { network: f0, need_results: f1, flags: f2 };
+    return new remote_network_list_all_ports_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_network_list_all_ports_args$fields[f]);
   }
@@ -25379,6 +27368,9 @@ export interface remote_network_list_all_ports_ret {
 
 const remote_network_list_all_ports_ret$fields = ['.ports', '.ret'];
 
+const remote_network_list_all_ports_ret$new = function (this: remote_network_list_all_ports_ret, f0: remote_nonnull_network_port[], f1: number) { this.ports = f0; this.ret = f1; } as unknown as new (f0: remote_nonnull_network_port[], f1: number) => remote_network_list_all_ports_ret;
+remote_network_list_all_ports_ret$new.prototype = Object.prototype;
+
 export function dec_remote_network_list_all_ports_ret(r: XdrReader): remote_network_list_all_ports_ret {
   let f = 0;
   try {
@@ -25396,7 +27388,7 @@ export function dec_remote_network_list_all_ports_ret(r: XdrReader): remote_netw
     f0 = a2;
     f = 1;
     const f1 = r.uint();
-    return { ports: f0, ret: f1 };
+    return new remote_network_list_all_ports_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_network_list_all_ports_ret$fields[f]);
   }
@@ -25433,13 +27425,16 @@ export interface remote_network_port_lookup_by_uuid_args {
 
 const remote_network_port_lookup_by_uuid_args$fields = ['.network', '.uuid'];
 
+const remote_network_port_lookup_by_uuid_args$new = function (this: remote_network_port_lookup_by_uuid_args, f0: remote_nonnull_network, f1: remote_uuid) { this.network = f0; this.uuid = f1; } as unknown as new (f0: remote_nonnull_network, f1: remote_uuid) => remote_network_port_lookup_by_uuid_args;
+remote_network_port_lookup_by_uuid_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_port_lookup_by_uuid_args(r: XdrReader): remote_network_port_lookup_by_uuid_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_network(r);
     f = 1;
     const f1 = r.opaqueFixed(16);
-    return { network: f0, uuid: f1 };
+    return new remote_network_port_lookup_by_uuid_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_network_port_lookup_by_uuid_args$fields[f]);
   }
@@ -25466,11 +27461,14 @@ export interface remote_network_port_lookup_by_uuid_ret {
 
 const remote_network_port_lookup_by_uuid_ret$fields = ['.port'];
 
+const remote_network_port_lookup_by_uuid_ret$new = function (this: remote_network_port_lookup_by_uuid_ret, f0: remote_nonnull_network_port) { this.port = f0; } as unknown as new (f0: remote_nonnull_network_port) => remote_network_port_lookup_by_uuid_ret;
+remote_network_port_lookup_by_uuid_ret$new.prototype = Object.prototype;
+
 export function dec_remote_network_port_lookup_by_uuid_ret(r: XdrReader): remote_network_port_lookup_by_uuid_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_network_port(r);
-    return { port: f0 };
+    return new remote_network_port_lookup_by_uuid_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_port_lookup_by_uuid_ret$fields[f]);
   }
@@ -25497,6 +27495,9 @@ export interface remote_network_port_create_xml_args {
 
 const remote_network_port_create_xml_args$fields = ['.network', '.xml', '.flags'];
 
+const remote_network_port_create_xml_args$new = function (this: remote_network_port_create_xml_args, f0: remote_nonnull_network, f1: remote_nonnull_string, f2: number) { this.network = f0; this.xml = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_network, f1: remote_nonnull_string, f2: number) => remote_network_port_create_xml_args;
+remote_network_port_create_xml_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_port_create_xml_args(r: XdrReader): remote_network_port_create_xml_args {
   let f = 0;
   try {
@@ -25505,7 +27506,7 @@ export function dec_remote_network_port_create_xml_args(r: XdrReader): remote_ne
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { network: f0, xml: f1, flags: f2 };
+    return new remote_network_port_create_xml_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_network_port_create_xml_args$fields[f]);
   }
@@ -25534,11 +27535,14 @@ export interface remote_network_port_create_xml_ret {
 
 const remote_network_port_create_xml_ret$fields = ['.port'];
 
+const remote_network_port_create_xml_ret$new = function (this: remote_network_port_create_xml_ret, f0: remote_nonnull_network_port) { this.port = f0; } as unknown as new (f0: remote_nonnull_network_port) => remote_network_port_create_xml_ret;
+remote_network_port_create_xml_ret$new.prototype = Object.prototype;
+
 export function dec_remote_network_port_create_xml_ret(r: XdrReader): remote_network_port_create_xml_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_network_port(r);
-    return { port: f0 };
+    return new remote_network_port_create_xml_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_port_create_xml_ret$fields[f]);
   }
@@ -25565,6 +27569,9 @@ export interface remote_network_port_set_parameters_args {
 
 const remote_network_port_set_parameters_args$fields = ['.port', '.params', '.flags'];
 
+const remote_network_port_set_parameters_args$new = function (this: remote_network_port_set_parameters_args, f0: remote_nonnull_network_port, f1: remote_typed_param[], f2: number) { this.port = f0; this.params = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_network_port, f1: remote_typed_param[], f2: number) => remote_network_port_set_parameters_args;
+remote_network_port_set_parameters_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_port_set_parameters_args(r: XdrReader): remote_network_port_set_parameters_args {
   let f = 0;
   try {
@@ -25584,7 +27591,7 @@ export function dec_remote_network_port_set_parameters_args(r: XdrReader): remot
     f1 = a2;
     f = 2;
     const f2 = r.uint();
-    return { port: f0, params: f1, flags: f2 };
+    return new remote_network_port_set_parameters_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_network_port_set_parameters_args$fields[f]);
   }
@@ -25624,6 +27631,9 @@ export interface remote_network_port_get_parameters_args {
 
 const remote_network_port_get_parameters_args$fields = ['.port', '.nparams', '.flags'];
 
+const remote_network_port_get_parameters_args$new = function (this: remote_network_port_get_parameters_args, f0: remote_nonnull_network_port, f1: number, f2: number) { this.port = f0; this.nparams = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_network_port, f1: number, f2: number) => remote_network_port_get_parameters_args;
+remote_network_port_get_parameters_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_port_get_parameters_args(r: XdrReader): remote_network_port_get_parameters_args {
   let f = 0;
   try {
@@ -25632,7 +27642,7 @@ export function dec_remote_network_port_get_parameters_args(r: XdrReader): remot
     const f1 = r.int();
     f = 2;
     const f2 = r.uint();
-    return { port: f0, nparams: f1, flags: f2 };
+    return new remote_network_port_get_parameters_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_network_port_get_parameters_args$fields[f]);
   }
@@ -25662,6 +27672,9 @@ export interface remote_network_port_get_parameters_ret {
 
 const remote_network_port_get_parameters_ret$fields = ['.params', '.nparams'];
 
+const remote_network_port_get_parameters_ret$new = function (this: remote_network_port_get_parameters_ret, f0: remote_typed_param[], f1: number) { this.params = f0; this.nparams = f1; } as unknown as new (f0: remote_typed_param[], f1: number) => remote_network_port_get_parameters_ret;
+remote_network_port_get_parameters_ret$new.prototype = Object.prototype;
+
 export function dec_remote_network_port_get_parameters_ret(r: XdrReader): remote_network_port_get_parameters_ret {
   let f = 0;
   try {
@@ -25679,7 +27692,7 @@ export function dec_remote_network_port_get_parameters_ret(r: XdrReader): remote
     f0 = a2;
     f = 1;
     const f1 = r.int();
-    return { params: f0, nparams: f1 };
+    return new remote_network_port_get_parameters_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_network_port_get_parameters_ret$fields[f]);
   }
@@ -25716,13 +27729,16 @@ export interface remote_network_port_get_xml_desc_args {
 
 const remote_network_port_get_xml_desc_args$fields = ['.port', '.flags'];
 
+const remote_network_port_get_xml_desc_args$new = function (this: remote_network_port_get_xml_desc_args, f0: remote_nonnull_network_port, f1: number) { this.port = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_network_port, f1: number) => remote_network_port_get_xml_desc_args;
+remote_network_port_get_xml_desc_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_port_get_xml_desc_args(r: XdrReader): remote_network_port_get_xml_desc_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_network_port(r);
     f = 1;
     const f1 = r.uint();
-    return { port: f0, flags: f1 };
+    return new remote_network_port_get_xml_desc_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_network_port_get_xml_desc_args$fields[f]);
   }
@@ -25749,11 +27765,14 @@ export interface remote_network_port_get_xml_desc_ret {
 
 const remote_network_port_get_xml_desc_ret$fields = ['.xml'];
 
+const remote_network_port_get_xml_desc_ret$new = function (this: remote_network_port_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; } as unknown as new (f0: remote_nonnull_string) => remote_network_port_get_xml_desc_ret;
+remote_network_port_get_xml_desc_ret$new.prototype = Object.prototype;
+
 export function dec_remote_network_port_get_xml_desc_ret(r: XdrReader): remote_network_port_get_xml_desc_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { xml: f0 };
+    return new remote_network_port_get_xml_desc_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_network_port_get_xml_desc_ret$fields[f]);
   }
@@ -25779,13 +27798,16 @@ export interface remote_network_port_delete_args {
 
 const remote_network_port_delete_args$fields = ['.port', '.flags'];
 
+const remote_network_port_delete_args$new = function (this: remote_network_port_delete_args, f0: remote_nonnull_network_port, f1: number) { this.port = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_network_port, f1: number) => remote_network_port_delete_args;
+remote_network_port_delete_args$new.prototype = Object.prototype;
+
 export function dec_remote_network_port_delete_args(r: XdrReader): remote_network_port_delete_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_network_port(r);
     f = 1;
     const f1 = r.uint();
-    return { port: f0, flags: f1 };
+    return new remote_network_port_delete_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_network_port_delete_args$fields[f]);
   }
@@ -25814,6 +27836,9 @@ export interface remote_domain_checkpoint_create_xml_args {
 
 const remote_domain_checkpoint_create_xml_args$fields = ['.dom', '.xml_desc', '.flags'];
 
+const remote_domain_checkpoint_create_xml_args$new = function (this: remote_domain_checkpoint_create_xml_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.xml_desc = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => remote_domain_checkpoint_create_xml_args;
+remote_domain_checkpoint_create_xml_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_checkpoint_create_xml_args(r: XdrReader): remote_domain_checkpoint_create_xml_args {
   let f = 0;
   try {
@@ -25822,7 +27847,7 @@ export function dec_remote_domain_checkpoint_create_xml_args(r: XdrReader): remo
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, xml_desc: f1, flags: f2 };
+    return new remote_domain_checkpoint_create_xml_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_checkpoint_create_xml_args$fields[f]);
   }
@@ -25851,11 +27876,14 @@ export interface remote_domain_checkpoint_create_xml_ret {
 
 const remote_domain_checkpoint_create_xml_ret$fields = ['.checkpoint'];
 
+const remote_domain_checkpoint_create_xml_ret$new = function (this: remote_domain_checkpoint_create_xml_ret, f0: remote_nonnull_domain_checkpoint) { this.checkpoint = f0; } as unknown as new (f0: remote_nonnull_domain_checkpoint) => remote_domain_checkpoint_create_xml_ret;
+remote_domain_checkpoint_create_xml_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_checkpoint_create_xml_ret(r: XdrReader): remote_domain_checkpoint_create_xml_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain_checkpoint(r);
-    return { checkpoint: f0 };
+    return new remote_domain_checkpoint_create_xml_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_checkpoint_create_xml_ret$fields[f]);
   }
@@ -25881,13 +27909,16 @@ export interface remote_domain_checkpoint_get_xml_desc_args {
 
 const remote_domain_checkpoint_get_xml_desc_args$fields = ['.checkpoint', '.flags'];
 
+const remote_domain_checkpoint_get_xml_desc_args$new = function (this: remote_domain_checkpoint_get_xml_desc_args, f0: remote_nonnull_domain_checkpoint, f1: number) { this.checkpoint = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain_checkpoint, f1: number) => remote_domain_checkpoint_get_xml_desc_args;
+remote_domain_checkpoint_get_xml_desc_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_checkpoint_get_xml_desc_args(r: XdrReader): remote_domain_checkpoint_get_xml_desc_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain_checkpoint(r);
     f = 1;
     const f1 = r.uint();
-    return { checkpoint: f0, flags: f1 };
+    return new remote_domain_checkpoint_get_xml_desc_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_checkpoint_get_xml_desc_args$fields[f]);
   }
@@ -25914,11 +27945,14 @@ export interface remote_domain_checkpoint_get_xml_desc_ret {
 
 const remote_domain_checkpoint_get_xml_desc_ret$fields = ['.xml'];
 
+const remote_domain_checkpoint_get_xml_desc_ret$new = function (this: remote_domain_checkpoint_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; } as unknown as new (f0: remote_nonnull_string) => remote_domain_checkpoint_get_xml_desc_ret;
+remote_domain_checkpoint_get_xml_desc_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_checkpoint_get_xml_desc_ret(r: XdrReader): remote_domain_checkpoint_get_xml_desc_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { xml: f0 };
+    return new remote_domain_checkpoint_get_xml_desc_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_checkpoint_get_xml_desc_ret$fields[f]);
   }
@@ -25945,6 +27979,9 @@ export interface remote_domain_list_all_checkpoints_args {
 
 const remote_domain_list_all_checkpoints_args$fields = ['.dom', '.need_results', '.flags'];
 
+const remote_domain_list_all_checkpoints_args$new = function (this: remote_domain_list_all_checkpoints_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.need_results = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_list_all_checkpoints_args;
+remote_domain_list_all_checkpoints_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_list_all_checkpoints_args(r: XdrReader): remote_domain_list_all_checkpoints_args {
   let f = 0;
   try {
@@ -25953,7 +27990,7 @@ export function dec_remote_domain_list_all_checkpoints_args(r: XdrReader): remot
     const f1 = r.int();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, need_results: f1, flags: f2 };
+    return new remote_domain_list_all_checkpoints_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_list_all_checkpoints_args$fields[f]);
   }
@@ -25983,6 +28020,9 @@ export interface remote_domain_list_all_checkpoints_ret {
 
 const remote_domain_list_all_checkpoints_ret$fields = ['.checkpoints', '.ret'];
 
+const remote_domain_list_all_checkpoints_ret$new = function (this: remote_domain_list_all_checkpoints_ret, f0: remote_nonnull_domain_checkpoint[], f1: number) { this.checkpoints = f0; this.ret = f1; } as unknown as new (f0: remote_nonnull_domain_checkpoint[], f1: number) => remote_domain_list_all_checkpoints_ret;
+remote_domain_list_all_checkpoints_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_list_all_checkpoints_ret(r: XdrReader): remote_domain_list_all_checkpoints_ret {
   let f = 0;
   try {
@@ -26000,7 +28040,7 @@ export function dec_remote_domain_list_all_checkpoints_ret(r: XdrReader): remote
     f0 = a2;
     f = 1;
     const f1 = r.int();
-    return { checkpoints: f0, ret: f1 };
+    return new remote_domain_list_all_checkpoints_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_list_all_checkpoints_ret$fields[f]);
   }
@@ -26038,6 +28078,9 @@ export interface remote_domain_checkpoint_list_all_children_args {
 
 const remote_domain_checkpoint_list_all_children_args$fields = ['.checkpoint', '.need_results', '.flags'];
 
+const remote_domain_checkpoint_list_all_children_args$new = function (this: remote_domain_checkpoint_list_all_children_args, f0: remote_nonnull_domain_checkpoint, f1: number, f2: number) { this.checkpoint = f0; this.need_results = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain_checkpoint, f1: number, f2: number) => remote_domain_checkpoint_list_all_children_args;
+remote_domain_checkpoint_list_all_children_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_checkpoint_list_all_children_args(r: XdrReader): remote_domain_checkpoint_list_all_children_args {
   let f = 0;
   try {
@@ -26046,7 +28089,7 @@ export function dec_remote_domain_checkpoint_list_all_children_args(r: XdrReader
     const f1 = r.int();
     f = 2;
     const f2 = r.uint();
-    return { checkpoint: f0, need_results: f1, flags: f2 };
+    return new remote_domain_checkpoint_list_all_children_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_checkpoint_list_all_children_args$fields[f]);
   }
@@ -26076,6 +28119,9 @@ export interface remote_domain_checkpoint_list_all_children_ret {
 
 const remote_domain_checkpoint_list_all_children_ret$fields = ['.checkpoints', '.ret'];
 
+const remote_domain_checkpoint_list_all_children_ret$new = function (this: remote_domain_checkpoint_list_all_children_ret, f0: remote_nonnull_domain_checkpoint[], f1: number) { this.checkpoints = f0; this.ret = f1; } as unknown as new (f0: remote_nonnull_domain_checkpoint[], f1: number) => remote_domain_checkpoint_list_all_children_ret;
+remote_domain_checkpoint_list_all_children_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_checkpoint_list_all_children_ret(r: XdrReader): remote_domain_checkpoint_list_all_children_ret {
   let f = 0;
   try {
@@ -26093,7 +28139,7 @@ export function dec_remote_domain_checkpoint_list_all_children_ret(r: XdrReader)
     f0 = a2;
     f = 1;
     const f1 = r.int();
-    return { checkpoints: f0, ret: f1 };
+    return new remote_domain_checkpoint_list_all_children_ret$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_checkpoint_list_all_children_ret$fields[f]);
   }
@@ -26131,6 +28177,9 @@ export interface remote_domain_checkpoint_lookup_by_name_args {
 
 const remote_domain_checkpoint_lookup_by_name_args$fields = ['.dom', '.name', '.flags'];
 
+const remote_domain_checkpoint_lookup_by_name_args$new = function (this: remote_domain_checkpoint_lookup_by_name_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.name = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => remote_domain_checkpoint_lookup_by_name_args;
+remote_domain_checkpoint_lookup_by_name_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_checkpoint_lookup_by_name_args(r: XdrReader): remote_domain_checkpoint_lookup_by_name_args {
   let f = 0;
   try {
@@ -26139,7 +28188,7 @@ export function dec_remote_domain_checkpoint_lookup_by_name_args(r: XdrReader): 
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, name: f1, flags: f2 };
+    return new remote_domain_checkpoint_lookup_by_name_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_checkpoint_lookup_by_name_args$fields[f]);
   }
@@ -26168,11 +28217,14 @@ export interface remote_domain_checkpoint_lookup_by_name_ret {
 
 const remote_domain_checkpoint_lookup_by_name_ret$fields = ['.checkpoint'];
 
+const remote_domain_checkpoint_lookup_by_name_ret$new = function (this: remote_domain_checkpoint_lookup_by_name_ret, f0: remote_nonnull_domain_checkpoint) { this.checkpoint = f0; } as unknown as new (f0: remote_nonnull_domain_checkpoint) => remote_domain_checkpoint_lookup_by_name_ret;
+remote_domain_checkpoint_lookup_by_name_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_checkpoint_lookup_by_name_ret(r: XdrReader): remote_domain_checkpoint_lookup_by_name_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain_checkpoint(r);
-    return { checkpoint: f0 };
+    return new remote_domain_checkpoint_lookup_by_name_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_checkpoint_lookup_by_name_ret$fields[f]);
   }
@@ -26198,13 +28250,16 @@ export interface remote_domain_checkpoint_get_parent_args {
 
 const remote_domain_checkpoint_get_parent_args$fields = ['.checkpoint', '.flags'];
 
+const remote_domain_checkpoint_get_parent_args$new = function (this: remote_domain_checkpoint_get_parent_args, f0: remote_nonnull_domain_checkpoint, f1: number) { this.checkpoint = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain_checkpoint, f1: number) => remote_domain_checkpoint_get_parent_args;
+remote_domain_checkpoint_get_parent_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_checkpoint_get_parent_args(r: XdrReader): remote_domain_checkpoint_get_parent_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain_checkpoint(r);
     f = 1;
     const f1 = r.uint();
-    return { checkpoint: f0, flags: f1 };
+    return new remote_domain_checkpoint_get_parent_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_checkpoint_get_parent_args$fields[f]);
   }
@@ -26231,11 +28286,14 @@ export interface remote_domain_checkpoint_get_parent_ret {
 
 const remote_domain_checkpoint_get_parent_ret$fields = ['.parent'];
 
+const remote_domain_checkpoint_get_parent_ret$new = function (this: remote_domain_checkpoint_get_parent_ret, f0: remote_nonnull_domain_checkpoint) { this.parent = f0; } as unknown as new (f0: remote_nonnull_domain_checkpoint) => remote_domain_checkpoint_get_parent_ret;
+remote_domain_checkpoint_get_parent_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_checkpoint_get_parent_ret(r: XdrReader): remote_domain_checkpoint_get_parent_ret {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain_checkpoint(r);
-    return { parent: f0 };
+    return new remote_domain_checkpoint_get_parent_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_checkpoint_get_parent_ret$fields[f]);
   }
@@ -26261,13 +28319,16 @@ export interface remote_domain_checkpoint_delete_args {
 
 const remote_domain_checkpoint_delete_args$fields = ['.checkpoint', '.flags'];
 
+const remote_domain_checkpoint_delete_args$new = function (this: remote_domain_checkpoint_delete_args, f0: remote_nonnull_domain_checkpoint, f1: number) { this.checkpoint = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain_checkpoint, f1: number) => remote_domain_checkpoint_delete_args;
+remote_domain_checkpoint_delete_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_checkpoint_delete_args(r: XdrReader): remote_domain_checkpoint_delete_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain_checkpoint(r);
     f = 1;
     const f1 = r.uint();
-    return { checkpoint: f0, flags: f1 };
+    return new remote_domain_checkpoint_delete_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_checkpoint_delete_args$fields[f]);
   }
@@ -26296,6 +28357,9 @@ export interface remote_domain_get_guest_info_args {
 
 const remote_domain_get_guest_info_args$fields = ['.dom', '.types', '.flags'];
 
+const remote_domain_get_guest_info_args$new = function (this: remote_domain_get_guest_info_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.types = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_get_guest_info_args;
+remote_domain_get_guest_info_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_guest_info_args(r: XdrReader): remote_domain_get_guest_info_args {
   let f = 0;
   try {
@@ -26304,7 +28368,7 @@ export function dec_remote_domain_get_guest_info_args(r: XdrReader): remote_doma
     const f1 = r.uint();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, types: f1, flags: f2 };
+    return new remote_domain_get_guest_info_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_guest_info_args$fields[f]);
   }
@@ -26333,6 +28397,9 @@ export interface remote_domain_get_guest_info_ret {
 
 const remote_domain_get_guest_info_ret$fields = ['.params'];
 
+const remote_domain_get_guest_info_ret$new = function (this: remote_domain_get_guest_info_ret, f0: remote_typed_param[]) { this.params = f0; } as unknown as new (f0: remote_typed_param[]) => remote_domain_get_guest_info_ret;
+remote_domain_get_guest_info_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_guest_info_ret(r: XdrReader): remote_domain_get_guest_info_ret {
   let f = 0;
   try {
@@ -26348,7 +28415,7 @@ export function dec_remote_domain_get_guest_info_ret(r: XdrReader): remote_domai
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { params: f0 };
+    return new remote_domain_get_guest_info_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_guest_info_ret$fields[f]);
   }
@@ -26383,6 +28450,9 @@ export interface remote_connect_set_identity_args {
 
 const remote_connect_set_identity_args$fields = ['.params', '.flags'];
 
+const remote_connect_set_identity_args$new = function (this: remote_connect_set_identity_args, f0: remote_typed_param[], f1: number) { this.params = f0; this.flags = f1; } as unknown as new (f0: remote_typed_param[], f1: number) => remote_connect_set_identity_args;
+remote_connect_set_identity_args$new.prototype = Object.prototype;
+
 export function dec_remote_connect_set_identity_args(r: XdrReader): remote_connect_set_identity_args {
   let f = 0;
   try {
@@ -26400,7 +28470,7 @@ export function dec_remote_connect_set_identity_args(r: XdrReader): remote_conne
     f0 = a2;
     f = 1;
     const f1 = r.uint();
-    return { params: f0, flags: f1 };
+    return new remote_connect_set_identity_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_connect_set_identity_args$fields[f]);
   }
@@ -26438,6 +28508,9 @@ export interface remote_domain_agent_set_response_timeout_args {
 
 const remote_domain_agent_set_response_timeout_args$fields = ['.dom', '.timeout', '.flags'];
 
+const remote_domain_agent_set_response_timeout_args$new = function (this: remote_domain_agent_set_response_timeout_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.timeout = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_agent_set_response_timeout_args;
+remote_domain_agent_set_response_timeout_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_agent_set_response_timeout_args(r: XdrReader): remote_domain_agent_set_response_timeout_args {
   let f = 0;
   try {
@@ -26446,7 +28519,7 @@ export function dec_remote_domain_agent_set_response_timeout_args(r: XdrReader):
     const f1 = r.int();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, timeout: f1, flags: f2 };
+    return new remote_domain_agent_set_response_timeout_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_agent_set_response_timeout_args$fields[f]);
   }
@@ -26475,11 +28548,14 @@ export interface remote_domain_agent_set_response_timeout_ret {
 
 const remote_domain_agent_set_response_timeout_ret$fields = ['.result'];
 
+const remote_domain_agent_set_response_timeout_ret$new = function (this: remote_domain_agent_set_response_timeout_ret, f0: number) { this.result = f0; } as unknown as new (f0: number) => remote_domain_agent_set_response_timeout_ret;
+remote_domain_agent_set_response_timeout_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_agent_set_response_timeout_ret(r: XdrReader): remote_domain_agent_set_response_timeout_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { result: f0 };
+    return new remote_domain_agent_set_response_timeout_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_agent_set_response_timeout_ret$fields[f]);
   }
@@ -26507,6 +28583,9 @@ export interface remote_domain_backup_begin_args {
 
 const remote_domain_backup_begin_args$fields = ['.dom', '.backup_xml', '.checkpoint_xml', '.flags'];
 
+const remote_domain_backup_begin_args$new = function (this: remote_domain_backup_begin_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: remote_string, f3: number) { this.dom = f0; this.backup_xml = f1; this.checkpoint_xml = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: remote_string, f3: number) => remote_domain_backup_begin_args;
+remote_domain_backup_begin_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_backup_begin_args(r: XdrReader): remote_domain_backup_begin_args {
   let f = 0;
   try {
@@ -26517,7 +28596,7 @@ export function dec_remote_domain_backup_begin_args(r: XdrReader): remote_domain
     const f2 = (r.optional() ? r.string(4194304) : null);
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, backup_xml: f1, checkpoint_xml: f2, flags: f3 };
+    return new remote_domain_backup_begin_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_backup_begin_args$fields[f]);
   }
@@ -26552,13 +28631,16 @@ export interface remote_domain_backup_get_xml_desc_args {
 
 const remote_domain_backup_get_xml_desc_args$fields = ['.dom', '.flags'];
 
+const remote_domain_backup_get_xml_desc_args$new = function (this: remote_domain_backup_get_xml_desc_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_backup_get_xml_desc_args;
+remote_domain_backup_get_xml_desc_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_backup_get_xml_desc_args(r: XdrReader): remote_domain_backup_get_xml_desc_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_backup_get_xml_desc_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_backup_get_xml_desc_args$fields[f]);
   }
@@ -26585,11 +28667,14 @@ export interface remote_domain_backup_get_xml_desc_ret {
 
 const remote_domain_backup_get_xml_desc_ret$fields = ['.xml'];
 
+const remote_domain_backup_get_xml_desc_ret$new = function (this: remote_domain_backup_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; } as unknown as new (f0: remote_nonnull_string) => remote_domain_backup_get_xml_desc_ret;
+remote_domain_backup_get_xml_desc_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_backup_get_xml_desc_ret(r: XdrReader): remote_domain_backup_get_xml_desc_ret {
   let f = 0;
   try {
     const f0 = r.string(4194304);
-    return { xml: f0 };
+    return new remote_domain_backup_get_xml_desc_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_backup_get_xml_desc_ret$fields[f]);
   }
@@ -26616,6 +28701,9 @@ export interface remote_domain_authorized_ssh_keys_get_args {
 
 const remote_domain_authorized_ssh_keys_get_args$fields = ['.dom', '.user', '.flags'];
 
+const remote_domain_authorized_ssh_keys_get_args$new = function (this: remote_domain_authorized_ssh_keys_get_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.user = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => remote_domain_authorized_ssh_keys_get_args;
+remote_domain_authorized_ssh_keys_get_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_authorized_ssh_keys_get_args(r: XdrReader): remote_domain_authorized_ssh_keys_get_args {
   let f = 0;
   try {
@@ -26624,7 +28712,7 @@ export function dec_remote_domain_authorized_ssh_keys_get_args(r: XdrReader): re
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, user: f1, flags: f2 };
+    return new remote_domain_authorized_ssh_keys_get_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_authorized_ssh_keys_get_args$fields[f]);
   }
@@ -26653,6 +28741,9 @@ export interface remote_domain_authorized_ssh_keys_get_ret {
 
 const remote_domain_authorized_ssh_keys_get_ret$fields = ['.keys'];
 
+const remote_domain_authorized_ssh_keys_get_ret$new = function (this: remote_domain_authorized_ssh_keys_get_ret, f0: remote_nonnull_string[]) { this.keys = f0; } as unknown as new (f0: remote_nonnull_string[]) => remote_domain_authorized_ssh_keys_get_ret;
+remote_domain_authorized_ssh_keys_get_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_authorized_ssh_keys_get_ret(r: XdrReader): remote_domain_authorized_ssh_keys_get_ret {
   let f = 0;
   try {
@@ -26668,7 +28759,7 @@ export function dec_remote_domain_authorized_ssh_keys_get_ret(r: XdrReader): rem
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { keys: f0 };
+    return new remote_domain_authorized_ssh_keys_get_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_authorized_ssh_keys_get_ret$fields[f]);
   }
@@ -26705,6 +28796,9 @@ export interface remote_domain_authorized_ssh_keys_set_args {
 
 const remote_domain_authorized_ssh_keys_set_args$fields = ['.dom', '.user', '.keys', '.flags'];
 
+const remote_domain_authorized_ssh_keys_set_args$new = function (this: remote_domain_authorized_ssh_keys_set_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: remote_nonnull_string[], f3: number) { this.dom = f0; this.user = f1; this.keys = f2; this.flags = f3; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: remote_nonnull_string[], f3: number) => remote_domain_authorized_ssh_keys_set_args;
+remote_domain_authorized_ssh_keys_set_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_authorized_ssh_keys_set_args(r: XdrReader): remote_domain_authorized_ssh_keys_set_args {
   let f = 0;
   try {
@@ -26726,7 +28820,7 @@ export function dec_remote_domain_authorized_ssh_keys_set_args(r: XdrReader): re
     f2 = a2;
     f = 3;
     const f3 = r.uint();
-    return { dom: f0, user: f1, keys: f2, flags: f3 };
+    return new remote_domain_authorized_ssh_keys_set_args$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_authorized_ssh_keys_set_args$fields[f]);
   }
@@ -26767,13 +28861,16 @@ export interface remote_domain_get_messages_args {
 
 const remote_domain_get_messages_args$fields = ['.dom', '.flags'];
 
+const remote_domain_get_messages_args$new = function (this: remote_domain_get_messages_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_messages_args;
+remote_domain_get_messages_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_messages_args(r: XdrReader): remote_domain_get_messages_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.uint();
-    return { dom: f0, flags: f1 };
+    return new remote_domain_get_messages_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_messages_args$fields[f]);
   }
@@ -26800,6 +28897,9 @@ export interface remote_domain_get_messages_ret {
 
 const remote_domain_get_messages_ret$fields = ['.msgs'];
 
+const remote_domain_get_messages_ret$new = function (this: remote_domain_get_messages_ret, f0: remote_nonnull_string[]) { this.msgs = f0; } as unknown as new (f0: remote_nonnull_string[]) => remote_domain_get_messages_ret;
+remote_domain_get_messages_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_messages_ret(r: XdrReader): remote_domain_get_messages_ret {
   let f = 0;
   try {
@@ -26815,7 +28915,7 @@ export function dec_remote_domain_get_messages_ret(r: XdrReader): remote_domain_
       throw xdrWithin(e, `[${i3}]`);
     }
     f0 = a2;
-    return { msgs: f0 };
+    return new remote_domain_get_messages_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_messages_ret$fields[f]);
   }
@@ -26851,6 +28951,9 @@ export interface remote_domain_start_dirty_rate_calc_args {
 
 const remote_domain_start_dirty_rate_calc_args$fields = ['.dom', '.seconds', '.flags'];
 
+const remote_domain_start_dirty_rate_calc_args$new = function (this: remote_domain_start_dirty_rate_calc_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.seconds = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_start_dirty_rate_calc_args;
+remote_domain_start_dirty_rate_calc_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_start_dirty_rate_calc_args(r: XdrReader): remote_domain_start_dirty_rate_calc_args {
   let f = 0;
   try {
@@ -26859,7 +28962,7 @@ export function dec_remote_domain_start_dirty_rate_calc_args(r: XdrReader): remo
     const f1 = r.int();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, seconds: f1, flags: f2 };
+    return new remote_domain_start_dirty_rate_calc_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_start_dirty_rate_calc_args$fields[f]);
   }
@@ -26890,6 +28993,9 @@ export interface remote_domain_graphics_reload_args {
 
 const remote_domain_graphics_reload_args$fields = ['.dom', '.type', '.flags'];
 
+const remote_domain_graphics_reload_args$new = function (this: remote_domain_graphics_reload_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.type = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_graphics_reload_args;
+remote_domain_graphics_reload_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_graphics_reload_args(r: XdrReader): remote_domain_graphics_reload_args {
   let f = 0;
   try {
@@ -26898,7 +29004,7 @@ export function dec_remote_domain_graphics_reload_args(r: XdrReader): remote_dom
     const f1 = r.uint();
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, type: f1, flags: f2 };
+    return new remote_domain_graphics_reload_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_graphics_reload_args$fields[f]);
   }
@@ -26930,6 +29036,9 @@ export interface remote_domain_event_memory_device_size_change_msg {
 
 const remote_domain_event_memory_device_size_change_msg$fields = ['.callbackID', '.dom', '.alias', '.size'];
 
+const remote_domain_event_memory_device_size_change_msg$new = function (this: remote_domain_event_memory_device_size_change_msg, f0: number, f1: remote_nonnull_domain, f2: remote_nonnull_string, f3: bigint) { this.callbackID = f0; this.dom = f1; this.alias = f2; this.size = f3; } as unknown as new (f0: number, f1: remote_nonnull_domain, f2: remote_nonnull_string, f3: bigint) => remote_domain_event_memory_device_size_change_msg;
+remote_domain_event_memory_device_size_change_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_memory_device_size_change_msg(r: XdrReader): remote_domain_event_memory_device_size_change_msg {
   let f = 0;
   try {
@@ -26940,7 +29049,7 @@ export function dec_remote_domain_event_memory_device_size_change_msg(r: XdrRead
     const f2 = r.string(4194304);
     f = 3;
     const f3 = r.uhyper();
-    return { callbackID: f0, dom: f1, alias: f2, size: f3 };
+    return new remote_domain_event_memory_device_size_change_msg$new(f0, f1, f2, f3);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_memory_device_size_change_msg$fields[f]);
   }
@@ -26973,6 +29082,9 @@ export interface remote_domain_fd_associate_args {
 
 const remote_domain_fd_associate_args$fields = ['.dom', '.name', '.flags'];
 
+const remote_domain_fd_associate_args$new = function (this: remote_domain_fd_associate_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.name = f1; this.flags = f2; } as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => remote_domain_fd_associate_args;
+remote_domain_fd_associate_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_fd_associate_args(r: XdrReader): remote_domain_fd_associate_args {
   let f = 0;
   try {
@@ -26981,7 +29093,7 @@ export function dec_remote_domain_fd_associate_args(r: XdrReader): remote_domain
     const f1 = r.string(4194304);
     f = 2;
     const f2 = r.uint();
-    return { dom: f0, name: f1, flags: f2 };
+    return new remote_domain_fd_associate_args$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, remote_domain_fd_associate_args$fields[f]);
   }
@@ -27010,11 +29122,14 @@ export interface remote_domain_get_autostart_once_args {
 
 const remote_domain_get_autostart_once_args$fields = ['.dom'];
 
+const remote_domain_get_autostart_once_args$new = function (this: remote_domain_get_autostart_once_args, f0: remote_nonnull_domain) { this.dom = f0; } as unknown as new (f0: remote_nonnull_domain) => remote_domain_get_autostart_once_args;
+remote_domain_get_autostart_once_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_autostart_once_args(r: XdrReader): remote_domain_get_autostart_once_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
-    return { dom: f0 };
+    return new remote_domain_get_autostart_once_args$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_autostart_once_args$fields[f]);
   }
@@ -27039,11 +29154,14 @@ export interface remote_domain_get_autostart_once_ret {
 
 const remote_domain_get_autostart_once_ret$fields = ['.autostart'];
 
+const remote_domain_get_autostart_once_ret$new = function (this: remote_domain_get_autostart_once_ret, f0: number) { this.autostart = f0; } as unknown as new (f0: number) => remote_domain_get_autostart_once_ret;
+remote_domain_get_autostart_once_ret$new.prototype = Object.prototype;
+
 export function dec_remote_domain_get_autostart_once_ret(r: XdrReader): remote_domain_get_autostart_once_ret {
   let f = 0;
   try {
     const f0 = r.int();
-    return { autostart: f0 };
+    return new remote_domain_get_autostart_once_ret$new(f0);
   } catch (e) {
     throw xdrWithin(e, remote_domain_get_autostart_once_ret$fields[f]);
   }
@@ -27069,13 +29187,16 @@ export interface remote_domain_set_autostart_once_args {
 
 const remote_domain_set_autostart_once_args$fields = ['.dom', '.autostart'];
 
+const remote_domain_set_autostart_once_args$new = function (this: remote_domain_set_autostart_once_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.autostart = f1; } as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_set_autostart_once_args;
+remote_domain_set_autostart_once_args$new.prototype = Object.prototype;
+
 export function dec_remote_domain_set_autostart_once_args(r: XdrReader): remote_domain_set_autostart_once_args {
   let f = 0;
   try {
     const f0 = dec_remote_nonnull_domain(r);
     f = 1;
     const f1 = r.int();
-    return { dom: f0, autostart: f1 };
+    return new remote_domain_set_autostart_once_args$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, remote_domain_set_autostart_once_args$fields[f]);
   }
@@ -27106,6 +29227,9 @@ export interface remote_domain_event_nic_mac_change_msg {
 
 const remote_domain_event_nic_mac_change_msg$fields = ['.callbackID', '.dom', '.alias', '.oldMAC', '.newMAC'];
 
+const remote_domain_event_nic_mac_change_msg$new = function (this: remote_domain_event_nic_mac_change_msg, f0: number, f1: remote_nonnull_domain, f2: remote_nonnull_string, f3: remote_nonnull_string, f4: remote_nonnull_string) { this.callbackID = f0; this.dom = f1; this.alias = f2; this.oldMAC = f3; this.newMAC = f4; } as unknown as new (f0: number, f1: remote_nonnull_domain, f2: remote_nonnull_string, f3: remote_nonnull_string, f4: remote_nonnull_string) => remote_domain_event_nic_mac_change_msg;
+remote_domain_event_nic_mac_change_msg$new.prototype = Object.prototype;
+
 export function dec_remote_domain_event_nic_mac_change_msg(r: XdrReader): remote_domain_event_nic_mac_change_msg {
   let f = 0;
   try {
@@ -27118,7 +29242,7 @@ export function dec_remote_domain_event_nic_mac_change_msg(r: XdrReader): remote
     const f3 = r.string(4194304);
     f = 4;
     const f4 = r.string(4194304);
-    return { callbackID: f0, dom: f1, alias: f2, oldMAC: f3, newMAC: f4 };
+    return new remote_domain_event_nic_mac_change_msg$new(f0, f1, f2, f3, f4);
   } catch (e) {
     throw xdrWithin(e, remote_domain_event_nic_mac_change_msg$fields[f]);
   }

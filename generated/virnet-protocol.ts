@@ -76,6 +76,9 @@ export interface virNetMessageHeader {
 
 const virNetMessageHeader$fields = ['.prog', '.vers', '.proc', '.type', '.serial', '.status'];
 
+const virNetMessageHeader$new = function (this: virNetMessageHeader, f0: number, f1: number, f2: number, f3: virNetMessageType, f4: number, f5: virNetMessageStatus) { this.prog = f0; this.vers = f1; this.proc = f2; this.type = f3; this.serial = f4; this.status = f5; } as unknown as new (f0: number, f1: number, f2: number, f3: virNetMessageType, f4: number, f5: virNetMessageStatus) => virNetMessageHeader;
+virNetMessageHeader$new.prototype = Object.prototype;
+
 export function dec_virNetMessageHeader(r: XdrReader): virNetMessageHeader {
   let f = 0;
   try {
@@ -90,7 +93,7 @@ export function dec_virNetMessageHeader(r: XdrReader): virNetMessageHeader {
     const f4 = r.uint();
     f = 5;
     const f5 = r.int();
-    return { prog: f0, vers: f1, proc: f2, type: f3, serial: f4, status: f5 };
+    return new virNetMessageHeader$new(f0, f1, f2, f3, f4, f5);
   } catch (e) {
     throw xdrWithin(e, virNetMessageHeader$fields[f]);
   }
@@ -169,6 +172,9 @@ export interface virNetMessageNonnullDomain {
 
 const virNetMessageNonnullDomain$fields = ['.name', '.uuid', '.id'];
 
+const virNetMessageNonnullDomain$new = function (this: virNetMessageNonnullDomain, f0: virNetMessageNonnullString, f1: virNetMessageUUID, f2: number) { this.name = f0; this.uuid = f1; this.id = f2; } as unknown as new (f0: virNetMessageNonnullString, f1: virNetMessageUUID, f2: number) => virNetMessageNonnullDomain;
+virNetMessageNonnullDomain$new.prototype = Object.prototype;
+
 export function dec_virNetMessageNonnullDomain(r: XdrReader): virNetMessageNonnullDomain {
   let f = 0;
   try {
@@ -177,7 +183,7 @@ export function dec_virNetMessageNonnullDomain(r: XdrReader): virNetMessageNonnu
     const f1 = r.opaqueFixed(16);
     f = 2;
     const f2 = r.int();
-    return { name: f0, uuid: f1, id: f2 };
+    return new virNetMessageNonnullDomain$new(f0, f1, f2);
   } catch (e) {
     throw xdrWithin(e, virNetMessageNonnullDomain$fields[f]);
   }
@@ -207,13 +213,16 @@ export interface virNetMessageNonnullNetwork {
 
 const virNetMessageNonnullNetwork$fields = ['.name', '.uuid'];
 
+const virNetMessageNonnullNetwork$new = function (this: virNetMessageNonnullNetwork, f0: virNetMessageNonnullString, f1: virNetMessageUUID) { this.name = f0; this.uuid = f1; } as unknown as new (f0: virNetMessageNonnullString, f1: virNetMessageUUID) => virNetMessageNonnullNetwork;
+virNetMessageNonnullNetwork$new.prototype = Object.prototype;
+
 export function dec_virNetMessageNonnullNetwork(r: XdrReader): virNetMessageNonnullNetwork {
   let f = 0;
   try {
     const f0 = r.string(4194304);
     f = 1;
     const f1 = r.opaqueFixed(16);
-    return { name: f0, uuid: f1 };
+    return new virNetMessageNonnullNetwork$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, virNetMessageNonnullNetwork$fields[f]);
   }
@@ -282,6 +291,9 @@ export interface virNetMessageError {
 
 const virNetMessageError$fields = ['.code', '.domain', '.message', '.level', '.dom', '.str1', '.str2', '.str3', '.int1', '.int2', '.net'];
 
+const virNetMessageError$new = function (this: virNetMessageError, f0: number, f1: number, f2: virNetMessageString, f3: number, f4: virNetMessageDomain, f5: virNetMessageString, f6: virNetMessageString, f7: virNetMessageString, f8: number, f9: number, f10: virNetMessageNetwork) { this.code = f0; this.domain = f1; this.message = f2; this.level = f3; this.dom = f4; this.str1 = f5; this.str2 = f6; this.str3 = f7; this.int1 = f8; this.int2 = f9; this.net = f10; } as unknown as new (f0: number, f1: number, f2: virNetMessageString, f3: number, f4: virNetMessageDomain, f5: virNetMessageString, f6: virNetMessageString, f7: virNetMessageString, f8: number, f9: number, f10: virNetMessageNetwork) => virNetMessageError;
+virNetMessageError$new.prototype = Object.prototype;
+
 export function dec_virNetMessageError(r: XdrReader): virNetMessageError {
   let f = 0;
   try {
@@ -306,7 +318,7 @@ export function dec_virNetMessageError(r: XdrReader): virNetMessageError {
     const f9 = r.int();
     f = 10;
     const f10 = (r.optional() ? dec_virNetMessageNonnullNetwork(r) : null);
-    return { code: f0, domain: f1, message: f2, level: f3, dom: f4, str1: f5, str2: f6, str3: f7, int1: f8, int2: f9, net: f10 };
+    return new virNetMessageError$new(f0, f1, f2, f3, f4, f5, f6, f7, f8, f9, f10);
   } catch (e) {
     throw xdrWithin(e, virNetMessageError$fields[f]);
   }
@@ -370,13 +382,16 @@ export interface virNetStreamHole {
 
 const virNetStreamHole$fields = ['.length', '.flags'];
 
+const virNetStreamHole$new = function (this: virNetStreamHole, f0: bigint, f1: number) { this.length = f0; this.flags = f1; } as unknown as new (f0: bigint, f1: number) => virNetStreamHole;
+virNetStreamHole$new.prototype = Object.prototype;
+
 export function dec_virNetStreamHole(r: XdrReader): virNetStreamHole {
   let f = 0;
   try {
     const f0 = r.hyper();
     f = 1;
     const f1 = r.uint();
-    return { length: f0, flags: f1 };
+    return new virNetStreamHole$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, virNetStreamHole$fields[f]);
   }

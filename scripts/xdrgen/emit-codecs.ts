@@ -204,6 +204,22 @@ function codecConst(name: string): string[] {
   ];
 }
 
+/**
+ * A constructor for decoded values: `new` of a function whose prototype is Object.prototype gives a plain object
+ * (same prototype and keys as a literal) that V8 does not pretenure. Object literals in a decoder that builds
+ * large replies get their allocation site pretenured, and then every young string or Uint8Array stored into the
+ * old-space object costs a write barrier: a 10,000-snapshot list decoded 4x slower that way.
+ */
+function maker(fn: string, type: string, fields: [string, string][]): string[] {
+  const params = fields.map(([, ts], k) => `f${k}: ${ts}`).join(', ');
+  const body = fields.map(([f], k) => `this.${f} = f${k};`).join(' ');
+  return [
+    `const ${fn} = function (this: ${type}${params ? `, ${params}` : ''}) { ${body} } as unknown as new (${params}) => ${type};`,
+    `${fn}.prototype = Object.prototype;`,
+    '',
+  ];
+}
+
 function emitStruct(w: ModuleWriter, name: string, fields: Declaration[]): void {
   const m = w.model;
   const named = fields as Extract<Declaration, { name: string }>[];
@@ -212,6 +228,7 @@ function emitStruct(w: ModuleWriter, name: string, fields: Declaration[]): void 
   w.push('}', '');
   const paths = named.map((f) => `'.${f.name}'`).join(', ');
   w.push(`const ${name}$fields = [${paths}];`, '');
+  w.push(...maker(`${name}$new`, name, named.map((f) => [f.name, m.tsOfDecl(f)])));
   // decode
   w.resetTmp();
   w.push(`export function dec_${name}(r: XdrReader): ${name} {`, '  let f = 0;', '  try {');
@@ -222,7 +239,7 @@ function emitStruct(w: ModuleWriter, name: string, fields: Declaration[]): void 
     if (e !== null) w.push(`    const f${k} = ${e};`);
     else w.push(`    let f${k}: ${tsOfShape(s)};`, ...decStmts(w, s, `f${k}`, '    '));
   });
-  w.push(`    return { ${named.map((f, k) => `${JSON.stringify(f.name).slice(1, -1)}: f${k}`).join(', ')} };`);
+  w.push(`    return new ${name}$new(${named.map((_, k) => `f${k}`).join(', ')});`);
   w.push('  } catch (e) {', `    throw xdrWithin(e, ${name}$fields[f]);`, '  }', '}', '');
   // encode
   w.resetTmp();
@@ -255,20 +272,31 @@ function emitUnion(w: ModuleWriter, def: Extract<Definition, { kind: 'union' }>)
     variants.push(`{ ${dName}: ${isBool ? 'boolean' : 'number'}${body} }`);
   }
   w.push(`export type ${name} =`, ...variants.map((v, i) => `  | ${v}${i === variants.length - 1 ? ';' : ''}`), '');
+  const dTs = isBool ? 'boolean' : 'number';
+  const arms = [...def.arms.map((a) => a.decl), ...(def.defaultArm ? [def.defaultArm] : [])];
+  const armMaker = new Map<string, string>();
+  for (const decl of arms) {
+    const key = decl.form === 'void' ? '' : decl.name;
+    if (armMaker.has(key)) continue;
+    const fn = `${name}$new${armMaker.size}`;
+    armMaker.set(key, fn);
+    w.push(...maker(fn, 'any', decl.form === 'void' ? [[dName, dTs]] : [[dName, dTs], [decl.name, m.tsOfDecl(decl)]]));
+  }
   // decode
   w.resetTmp();
   const dExpr = decExpr(w, dShape)!;
   w.push(`export function dec_${name}(r: XdrReader): ${name} {`, `  let p = '.${dName}';`, '  try {', `    const d = ${dExpr};`, '    switch (d) {');
   const decArm = (decl: Declaration): void => {
     if (decl.form === 'void') {
-      w.push(`        return { ${dName}: d } as ${name};`);
+      w.push(`        return new ${armMaker.get('')}(d) as ${name};`);
       return;
     }
     const s = m.shapeOf(decl, `${name}.${decl.name}`);
     w.push(`        p = '.${decl.name}';`);
     const e = decExpr(w, s);
-    if (e !== null) w.push(`        return { ${dName}: d, ${decl.name}: ${e} } as ${name};`);
-    else w.push(`        let x: ${tsOfShape(s)};`, ...decStmts(w, s, 'x', '        '), `        return { ${dName}: d, ${decl.name}: x } as ${name};`);
+    const fn = armMaker.get(decl.name)!;
+    if (e !== null) w.push(`        return new ${fn}(d, ${e}) as ${name};`);
+    else w.push(`        let x: ${tsOfShape(s)};`, ...decStmts(w, s, 'x', '        '), `        return new ${fn}(d, x) as ${name};`);
   };
   for (const arm of def.arms) {
     w.push(...arm.cases.map((c) => `      case ${caseLit(m.value(c, name))}:`), '      {');

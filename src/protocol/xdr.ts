@@ -17,6 +17,22 @@ const MAX_UINT32 = 0xffffffff;
 export function copyBytes(bytes: Uint8Array, start: number, end: number): Uint8Array {
   return new Uint8Array(bytes.subarray(start, end));
 }
+/** Strings up to this many bytes are decoded by hand (see XdrReader.string). */
+const SHORT_STRING = 64;
+/**
+ * Scratch char-code arrays for short strings, one per length (setting an array's length on every call costs
+ * more than filling it); reused, so never held past one call.
+ */
+const CODES: number[][] = Array.from({ length: SHORT_STRING + 1 }, (_, n) => new Array<number>(n).fill(0));
+
+/** A copy of n bytes at `start`. Small copies (UUIDs) are a byte loop into an on-heap array: no builtin call. */
+function copySmall(bytes: Uint8Array, start: number, n: number): Uint8Array {
+  if (n > 64) return copyBytes(bytes, start, start + n);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = bytes[start + i];
+  return out;
+}
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 
@@ -138,22 +154,23 @@ export class XdrReader {
     const n = this.#length(max, 'string', 1);
     const p = this.pos;
     const buf = this.buf;
-    this.pos = p + n;
     let s: string;
-    if (n <= 64) {
-      // Short ASCII strings (names, UUIDs, flags) are most of what libvirt sends: skip the decoder call.
-      s = '';
-      for (let i = p; i < p + n; i++) {
-        const c = buf[i];
-        if (c >= 0x80) {
-          s = decodeUtf8(buf.subarray(p, p + n));
-          break;
-        }
-        s += String.fromCharCode(c);
+    if (n <= SHORT_STRING) {
+      // Short strings (names, UUID strings, typed-parameter fields) are most of what libvirt sends. Collect the
+      // bytes as char codes and make one flat string: `s += char` builds a rope of n pieces that all survive
+      // into the decoded value, and a TextDecoder call costs more than the copy for a few dozen bytes.
+      const codes = CODES[n];
+      let high = 0;
+      for (let i = 0; i < n; i++) {
+        const c = buf[p + i];
+        high |= c;
+        codes[i] = c;
       }
+      s = high < 0x80 ? String.fromCharCode.apply(null, codes) : decodeUtf8(buf.subarray(p, p + n));
     } else {
       s = decodeUtf8(buf.subarray(p, p + n));
     }
+    this.pos = p + n;
     this.#skipPad(n);
     return s;
   }
@@ -161,7 +178,7 @@ export class XdrReader {
   /** `opaque<max>`: a copy of the bytes. */
   opaque(max: number): Uint8Array {
     const n = this.#length(max, 'opaque', 1);
-    const out = copyBytes(this.buf, this.pos, this.pos + n);
+    const out = copySmall(this.buf, this.pos, n);
     this.pos += n;
     this.#skipPad(n);
     return out;
@@ -170,7 +187,7 @@ export class XdrReader {
   /** `opaque[n]`: a copy of exactly n bytes. */
   opaqueFixed(n: number): Uint8Array {
     if (this.end - this.pos < n) this.#short(n);
-    const out = copyBytes(this.buf, this.pos, this.pos + n);
+    const out = copySmall(this.buf, this.pos, n);
     this.pos += n;
     this.#skipPad(n);
     return out;
@@ -326,7 +343,11 @@ export class XdrWriter {
       }
       buf[start + n] = c;
     }
-    if (!ascii) n = utf8Encoder.encodeInto(v, buf.subarray(start)).written;
+    if (!ascii) {
+      // A lone surrogate has no UTF-8 form; TextEncoder would write U+FFFD and the value would not round-trip.
+      if (LONE_SURROGATE.test(v)) throw new XdrError('string contains a lone UTF-16 surrogate, which has no UTF-8 form');
+      n = utf8Encoder.encodeInto(v, buf.subarray(start)).written;
+    }
     if (n > max) throw new XdrError(`string of ${n} bytes exceeds ${max}`);
     this.view.setUint32(this.pos, n);
     this.pos = start + n;

@@ -30,13 +30,16 @@ export interface TestStruct {
 
 const TestStruct$fields = ['.c1', '.c2'];
 
+const TestStruct$new = function (this: TestStruct, f0: number, f1: number) { this.c1 = f0; this.c2 = f1; } as unknown as new (f0: number, f1: number) => TestStruct;
+TestStruct$new.prototype = Object.prototype;
+
 export function dec_TestStruct(r: XdrReader): TestStruct {
   let f = 0;
   try {
     const f0 = r.intIn(-128, 127);
     f = 1;
     const f1 = r.intIn(-128, 127);
-    return { c1: f0, c2: f1 };
+    return new TestStruct$new(f0, f1);
   } catch (e) {
     throw xdrWithin(e, TestStruct$fields[f]);
   }
@@ -62,6 +65,15 @@ export type TestUnion =
   | { type: 30; i2: number }
   | { type: number; i3: number };
 
+const TestUnion$new0 = function (this: any, f0: number, f1: number) { this.type = f0; this.i1 = f1; } as unknown as new (f0: number, f1: number) => any;
+TestUnion$new0.prototype = Object.prototype;
+
+const TestUnion$new1 = function (this: any, f0: number, f1: number) { this.type = f0; this.i2 = f1; } as unknown as new (f0: number, f1: number) => any;
+TestUnion$new1.prototype = Object.prototype;
+
+const TestUnion$new2 = function (this: any, f0: number, f1: number) { this.type = f0; this.i3 = f1; } as unknown as new (f0: number, f1: number) => any;
+TestUnion$new2.prototype = Object.prototype;
+
 export function dec_TestUnion(r: XdrReader): TestUnion {
   let p = '.type';
   try {
@@ -70,16 +82,16 @@ export function dec_TestUnion(r: XdrReader): TestUnion {
       case 20:
       {
         p = '.i1';
-        return { type: d, i1: r.int() } as TestUnion;
+        return new TestUnion$new0(d, r.int()) as TestUnion;
       }
       case 30:
       {
         p = '.i2';
-        return { type: d, i2: r.int() } as TestUnion;
+        return new TestUnion$new1(d, r.int()) as TestUnion;
       }
       default: {
         p = '.i3';
-        return { type: d, i3: r.int() } as TestUnion;
+        return new TestUnion$new2(d, r.int()) as TestUnion;
       }
     }
   } catch (e) {
@@ -126,6 +138,15 @@ export type TestUnionVoidDefault =
   | { type: 31; i2: number }
   | { type: number };
 
+const TestUnionVoidDefault$new0 = function (this: any, f0: number, f1: number) { this.type = f0; this.i1 = f1; } as unknown as new (f0: number, f1: number) => any;
+TestUnionVoidDefault$new0.prototype = Object.prototype;
+
+const TestUnionVoidDefault$new1 = function (this: any, f0: number, f1: number) { this.type = f0; this.i2 = f1; } as unknown as new (f0: number, f1: number) => any;
+TestUnionVoidDefault$new1.prototype = Object.prototype;
+
+const TestUnionVoidDefault$new2 = function (this: any, f0: number) { this.type = f0; } as unknown as new (f0: number) => any;
+TestUnionVoidDefault$new2.prototype = Object.prototype;
+
 export function dec_TestUnionVoidDefault(r: XdrReader): TestUnionVoidDefault {
   let p = '.type';
   try {
@@ -134,15 +155,15 @@ export function dec_TestUnionVoidDefault(r: XdrReader): TestUnionVoidDefault {
       case 21:
       {
         p = '.i1';
-        return { type: d, i1: r.int() } as TestUnionVoidDefault;
+        return new TestUnionVoidDefault$new0(d, r.int()) as TestUnionVoidDefault;
       }
       case 31:
       {
         p = '.i2';
-        return { type: d, i2: r.int() } as TestUnionVoidDefault;
+        return new TestUnionVoidDefault$new1(d, r.int()) as TestUnionVoidDefault;
       }
       default: {
-        return { type: d } as TestUnionVoidDefault;
+        return new TestUnionVoidDefault$new2(d) as TestUnionVoidDefault;
       }
     }
   } catch (e) {
@@ -186,6 +207,12 @@ export type TestUnionNoDefault =
   | { type: 22; i1: number }
   | { type: 32; i2: number };
 
+const TestUnionNoDefault$new0 = function (this: any, f0: number, f1: number) { this.type = f0; this.i1 = f1; } as unknown as new (f0: number, f1: number) => any;
+TestUnionNoDefault$new0.prototype = Object.prototype;
+
+const TestUnionNoDefault$new1 = function (this: any, f0: number, f1: number) { this.type = f0; this.i2 = f1; } as unknown as new (f0: number, f1: number) => any;
+TestUnionNoDefault$new1.prototype = Object.prototype;
+
 export function dec_TestUnionNoDefault(r: XdrReader): TestUnionNoDefault {
   let p = '.type';
   try {
@@ -194,12 +221,12 @@ export function dec_TestUnionNoDefault(r: XdrReader): TestUnionNoDefault {
       case 22:
       {
         p = '.i1';
-        return { type: d, i1: r.int() } as TestUnionNoDefault;
+        return new TestUnionNoDefault$new0(d, r.int()) as TestUnionNoDefault;
       }
       case 32:
       {
         p = '.i2';
-        return { type: d, i2: r.int() } as TestUnionNoDefault;
+        return new TestUnionNoDefault$new1(d, r.int()) as TestUnionNoDefault;
       }
       default: {
         throw new XdrError(`union discriminant ${d} has no arm and there is no default`);
@@ -729,6 +756,9 @@ export interface TestStructAllTypes {
 
 const TestStructAllTypes$fields = ['.sc', '.suc', '.ss', '.sus', '.si', '.sui', '.sh', '.suh', '.sb', '.sf', '.sd', '.ip', '.ifa', '.iva', '.stva', '.ofa', '.ova', '.e1', '.e2', '.ep', '.efa', '.eva', '.s', '.sp', '.sfa', '.sva', '.u', '.up', '.ufa', '.uva', '.tis', '.tip', '.tifa', '.tiva', '.tstva', '.tofa', '.tova', '.tes', '.tep', '.tefa', '.teva', '.tss', '.tsp', '.tsfa', '.tsva', '.tu', '.tup', '.tufa', '.tuva'];
 
+const TestStructAllTypes$new = function (this: TestStructAllTypes, f0: number, f1: number, f2: number, f3: number, f4: number, f5: number, f6: bigint, f7: bigint, f8: boolean, f9: number, f10: number, f11: number | null, f12: number[], f13: number[], f14: string, f15: Uint8Array, f16: Uint8Array, f17: TestEnum, f18: TestEnum, f19: TestEnum | null, f20: TestEnum[], f21: TestEnum[], f22: TestStruct, f23: TestStruct | null, f24: TestStruct[], f25: TestStruct[], f26: TestUnion, f27: TestUnion | null, f28: TestUnion[], f29: TestUnion[], f30: TestIntScalar, f31: TestIntPointer, f32: TestIntFixedArray, f33: TestIntVariableArray, f34: TestStringVariableArray, f35: TestOpaqueFixedArray, f36: TestOpaqueVariableArray, f37: TestEnumScalar, f38: TestEnumPointer, f39: TestEnumFixedArray, f40: TestEnumVariableArray, f41: TestStructScalar, f42: TestStructPointer, f43: TestStructFixedArray, f44: TestStructVariableArray, f45: TestUnionScalar, f46: TestUnionPointer, f47: TestUnionFixedArray, f48: TestUnionVariableArray) { this.sc = f0; this.suc = f1; this.ss = f2; this.sus = f3; this.si = f4; this.sui = f5; this.sh = f6; this.suh = f7; this.sb = f8; this.sf = f9; this.sd = f10; this.ip = f11; this.ifa = f12; this.iva = f13; this.stva = f14; this.ofa = f15; this.ova = f16; this.e1 = f17; this.e2 = f18; this.ep = f19; this.efa = f20; this.eva = f21; this.s = f22; this.sp = f23; this.sfa = f24; this.sva = f25; this.u = f26; this.up = f27; this.ufa = f28; this.uva = f29; this.tis = f30; this.tip = f31; this.tifa = f32; this.tiva = f33; this.tstva = f34; this.tofa = f35; this.tova = f36; this.tes = f37; this.tep = f38; this.tefa = f39; this.teva = f40; this.tss = f41; this.tsp = f42; this.tsfa = f43; this.tsva = f44; this.tu = f45; this.tup = f46; this.tufa = f47; this.tuva = f48; } as unknown as new (f0: number, f1: number, f2: number, f3: number, f4: number, f5: number, f6: bigint, f7: bigint, f8: boolean, f9: number, f10: number, f11: number | null, f12: number[], f13: number[], f14: string, f15: Uint8Array, f16: Uint8Array, f17: TestEnum, f18: TestEnum, f19: TestEnum | null, f20: TestEnum[], f21: TestEnum[], f22: TestStruct, f23: TestStruct | null, f24: TestStruct[], f25: TestStruct[], f26: TestUnion, f27: TestUnion | null, f28: TestUnion[], f29: TestUnion[], f30: TestIntScalar, f31: TestIntPointer, f32: TestIntFixedArray, f33: TestIntVariableArray, f34: TestStringVariableArray, f35: TestOpaqueFixedArray, f36: TestOpaqueVariableArray, f37: TestEnumScalar, f38: TestEnumPointer, f39: TestEnumFixedArray, f40: TestEnumVariableArray, f41: TestStructScalar, f42: TestStructPointer, f43: TestStructFixedArray, f44: TestStructVariableArray, f45: TestUnionScalar, f46: TestUnionPointer, f47: TestUnionFixedArray, f48: TestUnionVariableArray) => TestStructAllTypes;
+TestStructAllTypes$new.prototype = Object.prototype;
+
 export function dec_TestStructAllTypes(r: XdrReader): TestStructAllTypes {
   let f = 0;
   try {
@@ -1005,7 +1035,7 @@ export function dec_TestStructAllTypes(r: XdrReader): TestStructAllTypes {
       throw xdrWithin(e, `[${i63}]`);
     }
     f48 = a62;
-    return { sc: f0, suc: f1, ss: f2, sus: f3, si: f4, sui: f5, sh: f6, suh: f7, sb: f8, sf: f9, sd: f10, ip: f11, ifa: f12, iva: f13, stva: f14, ofa: f15, ova: f16, e1: f17, e2: f18, ep: f19, efa: f20, eva: f21, s: f22, sp: f23, sfa: f24, sva: f25, u: f26, up: f27, ufa: f28, uva: f29, tis: f30, tip: f31, tifa: f32, tiva: f33, tstva: f34, tofa: f35, tova: f36, tes: f37, tep: f38, tefa: f39, teva: f40, tss: f41, tsp: f42, tsfa: f43, tsva: f44, tu: f45, tup: f46, tufa: f47, tuva: f48 };
+    return new TestStructAllTypes$new(f0, f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12, f13, f14, f15, f16, f17, f18, f19, f20, f21, f22, f23, f24, f25, f26, f27, f28, f29, f30, f31, f32, f33, f34, f35, f36, f37, f38, f39, f40, f41, f42, f43, f44, f45, f46, f47, f48);
   } catch (e) {
     throw xdrWithin(e, TestStructAllTypes$fields[f]);
   }

@@ -80,6 +80,8 @@ test('strings are UTF-8 and the maximum counts bytes', () => {
   expect(xdrDecode(m.xdr_s, xdrEncode(m.xdr_s, 'é€'.slice(0, 1)))).toBe('é');
   expect(() => xdrEncode(m.xdr_s, 'é€')).toThrow('string of 5 bytes exceeds 4'); // 2 + 3 bytes
   expect(() => xdrDecode(m.xdr_s, Uint8Array.of(0, 0, 0, 2, 0xc3, 0x28, 0, 0))).toThrow('not valid UTF-8');
+  expect(() => xdrEncode(m.xdr_s, 'a\ud800')).toThrow('lone UTF-16 surrogate');
+  expect(xdrDecode(m.xdr_s, xdrEncode(m.xdr_s, '😀'))).toBe('😀');
 });
 
 test('anonymous inline struct, union and enum are hoisted to named types', () => {
