@@ -8,14 +8,23 @@ export interface TcpProxy {
   /** Holds daemon-to-client bytes until release(). */
   hold(): void;
   release(): void;
+  /** Drops every connection and refuses new ones, like a daemon that died. */
+  down(): void;
+  /** Accepts connections again. */
+  up(): void;
   close(): Promise<void>;
 }
 
 export async function startProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   let mode: 'pass' | 'hold' | 'blackhole' = 'pass';
+  let isDown = false;
   const held: { sock: net.Socket; data: Buffer }[] = [];
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
+    if (isDown) {
+      client.destroy();
+      return;
+    }
     const upstream = net.connect(targetPort, targetHost);
     sockets.add(client).add(upstream);
     client.on('data', (d) => {
@@ -41,6 +50,12 @@ export async function startProxy(targetPort: number, targetHost = '127.0.0.1'): 
       mode = 'pass';
       for (const h of held.splice(0)) h.sock.write(h.data);
     },
+    down: () => {
+      isDown = true;
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
+    up: () => void (isDown = false),
     close: () =>
       new Promise<void>((r) => {
         for (const s of sockets) s.destroy();
