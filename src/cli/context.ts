@@ -1,0 +1,103 @@
+/**
+ * The {@link CliContext} a command runs with: parsed global options, a connection opened on first use and
+ * closed (bounded) when the command ends, writers, and the AbortSignal that SIGINT/SIGTERM trip.
+ */
+import { AbortError, connect, type Connect, type ConnectOptions } from '../index';
+import type { CliContext, CliGlobalOptions, CliWriter } from './command';
+import { CliConnectError } from './errors';
+
+/** Opens a connection; `connect()` from the package unless a test supplies its own. */
+export type ConnectionOpener = (uri: string | null, options: ConnectOptions) => Promise<Connect>;
+
+/** What the CLI needs from its surroundings (the process, or a test). */
+export interface CliIo {
+  stdout: CliWriter;
+  stderr: CliWriter;
+  /** Whether stdout is a terminal. */
+  isTTY?: boolean;
+  /** The environment for LIBVIRT_DEFAULT_URI, XDG_* and HOME; default the process's. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Opens connections (default: the package's `connect`). */
+  open?: ConnectionOpener;
+  /** The clock (default: `new Date()`). */
+  now?: () => Date;
+}
+
+/** Bound on closing the connection after a command, in ms (at most the global timeout). */
+const CLOSE_BOUND_MS = 5_000;
+
+/** A command's context; main owns it and calls {@link CliSession.dispose} when the command ends. */
+export class CliSession implements CliContext {
+  readonly global: CliGlobalOptions;
+  readonly stdout: CliWriter;
+  readonly stderr: CliWriter;
+  readonly isTTY: boolean;
+  readonly signal: AbortSignal;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly #open: ConnectionOpener;
+  readonly #now: () => Date;
+  #conn: Promise<Connect> | null = null;
+
+  constructor(global: CliGlobalOptions, io: CliIo, signal: AbortSignal, env: Readonly<Record<string, string | undefined>>) {
+    this.global = global;
+    this.stdout = io.stdout;
+    this.stderr = io.stderr;
+    this.isTTY = io.isTTY ?? false;
+    this.signal = signal;
+    this.env = env;
+    this.#open = io.open ?? ((uri, options) => connect(uri, options));
+    this.#now = io.now ?? (() => new Date());
+  }
+
+  connect(): Promise<Connect> {
+    this.#conn ??= this.#open(this.global.uri, {
+      env: this.env,
+      timeout: this.global.timeout,
+      callTimeout: this.global.timeout,
+      signal: this.signal,
+      readOnly: this.global.readonly,
+    }).catch((e: unknown) => {
+      // virsh: "error: failed to connect to the hypervisor", then libvirt's reason.
+      if (e instanceof AbortError) throw e;
+      throw new CliConnectError(e);
+    });
+    return this.#conn;
+  }
+
+  callOptions(): { signal: AbortSignal; timeout: number } {
+    return { signal: this.signal, timeout: this.global.timeout };
+  }
+
+  now(): Date {
+    return this.#now();
+  }
+
+  /** Whether a connection was asked for. */
+  get connected(): boolean {
+    return this.#conn !== null;
+  }
+
+  /**
+   * Closes the connection if one was opened: gracefully (bounded) after a normal end, at once after an abort,
+   * when `graceful` is false (a call timed out: the daemon may be stuck) or when the graceful close fails.
+   * Never throws.
+   */
+  async dispose(graceful = true): Promise<void> {
+    if (this.#conn === null) return;
+    let conn: Connect;
+    try {
+      conn = await this.#conn;
+    } catch {
+      return;
+    }
+    if (!graceful || this.signal.aborted || !conn.isAlive()) {
+      conn.destroy();
+      return;
+    }
+    try {
+      await conn.close({ timeout: Math.min(CLOSE_BOUND_MS, this.global.timeout) });
+    } catch {
+      conn.destroy();
+    }
+  }
+}
