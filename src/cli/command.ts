@@ -116,6 +116,11 @@ export interface CliCommand {
   /** The options; `--help` and `--json` are added to every command by main and need not be declared. */
   readonly options: readonly CliOptionSpec[];
   /**
+   * When true, SIGINT/SIGTERM only abort `ctx.signal` and main waits for `run` to return (the command finishes
+   * its current step, e.g. `schedule daemon`'s pass); a second signal still exits at once.
+   */
+  readonly graceful?: boolean;
+  /**
    * Runs the command; resolves to the exit code (undefined means 0). Throwing prints `error: <message>` and
    * exits 1 (a daemon error prints libvirt's message, as virsh does). After the command, main writes virsh's
    * blank line to stdout unless `-q` or `--json` was given. With `--json`, write one JSON document and nothing

@@ -120,7 +120,10 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunOpt
   let graceful = true;
   try {
     const run = command.run(session, args);
-    const result = await Promise.race([run, aborted(controller.signal).then(() => 'aborted' as const)]);
+    // A graceful command sees the abort through ctx.signal and ends by itself; others are cut off at once.
+    const result = command.graceful
+      ? await run // its own exit code: a daemon that stopped cleanly on SIGTERM exits 0
+      : await Promise.race([run, aborted(controller.signal).then(() => 'aborted' as const)]);
     // A command that ignored the abort must not surface later as an unhandled rejection.
     if (result === 'aborted') run.catch(() => undefined);
     code = result === 'aborted' ? interruptCode() : (result ?? 0);

@@ -231,6 +231,8 @@ export const scheduleCommands: CliCommand[] = [
       'touches snapshots it made (recorded in the domain\'s <metadata>), takes a lock per domain, backs off when\n' +
       'creation fails, and never counts snapshots whose creation did not complete.',
     options: OPTIONS,
+    // SIGTERM/SIGINT let the pass in progress finish: a snapshot is never abandoned half-recorded on purpose.
+    graceful: true,
     async run(ctx, args) {
       const action = args.requireString('action') as Action;
       if (!ACTIONS.includes(action)) throw new CliUsageError(`unknown schedule action '${action}' (expected one of ${ACTIONS.join(', ')})`);

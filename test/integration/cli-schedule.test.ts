@@ -1,0 +1,75 @@
+/** `libvirt-rpc schedule ...` as a user runs it: a real process against the sandbox, on a fresh guest. */
+import { execFile, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createGuest, removeGuest, sandbox } from '../helpers/sandbox';
+
+jest.setTimeout(120_000);
+const sb = sandbox();
+const GUEST = `cli-sched-${process.pid}`;
+const ROOT = path.resolve(__dirname, '..', '..');
+const CLI = [path.join(ROOT, 'scripts', 'ts-run.cjs'), path.join(ROOT, 'src', 'cli', 'main.ts')];
+const POLICY = ['--base', '1s', '--levels', '3', '--slots', '2', '--keep-last', '2'];
+
+function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const p = execFile(process.execPath, [...CLI, '-c', sb.unixUri, ...args], { timeout: 60000 }, (_e, out, err) => resolve({ code: p.exitCode ?? -1, out, err }));
+  });
+}
+
+beforeAll(() => createGuest(GUEST));
+afterAll(() => removeGuest(GUEST));
+
+test('run, list with durations and keep reasons, plan as JSON', async () => {
+  const first = await cli('schedule', 'run', GUEST, ...POLICY);
+  expect(first.code).toBe(0);
+  expect(first.out).toMatch(/^Created lvrpc-\d{8}T\d{6}\.\d{3}Z in \d+/m);
+  await new Promise((r) => setTimeout(r, 1100));
+  expect((await cli('schedule', 'run', GUEST, ...POLICY)).out).toMatch(/^Created /m);
+  const list = await cli('schedule', 'list', GUEST, ...POLICY);
+  expect(list.code).toBe(0);
+  expect(list.out).toMatch(/Name\s+Created\s+Duration\s+Kind\s+Quiesced\s+Keep reasons/);
+  expect(list.out).toMatch(/newest complete snapshot/);
+  expect(list.out.match(/^ lvrpc-/gm)).toHaveLength(2);
+  const plan = JSON.parse((await cli('schedule', 'plan', GUEST, ...POLICY, '--json')).out);
+  expect(plan.keep.length).toBe(2);
+  expect(plan.keep[0].reasons.length).toBeGreaterThan(0);
+  expect('expectedDeletion' in plan.keep[0]).toBe(true);
+});
+
+test('daemon: SIGTERM lets the pass finish and exits 0 with the lock released', async () => {
+  const p = spawn(process.execPath, [...CLI, '-c', sb.unixUri, 'schedule', 'daemon', GUEST, ...POLICY], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  p.stdout.on('data', (d) => (out += d));
+  await new Promise((r) => setTimeout(r, 5000));
+  const code = await new Promise<number | null>((resolve) => {
+    p.once('exit', (c) => resolve(c));
+    p.kill('SIGTERM');
+  });
+  expect(code).toBe(0);
+  expect(out).toMatch(/created lvrpc-/);
+  const json = JSON.parse((await cli('schedule', 'list', GUEST, ...POLICY, '--json')).out);
+  expect(json.state.paused).toBeNull();
+  // The lock is gone: another pass can run at once.
+  expect((await cli('schedule', 'run', GUEST, ...POLICY)).code).toBe(0);
+});
+
+test('config files: parsed safely, every error names the field', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lvrpc-cfg-'));
+  const write = (name: string, text: string) => (fs.writeFileSync(path.join(dir, name), text), path.join(dir, name));
+  try {
+    const bad = await cli('schedule', 'plan', GUEST, '--config', write('a.json', '{"policy": {"baseMs": "1s", "levels": 3, "slots": 2, "keepLast": 0}}'));
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/policy\.keepLast/);
+    const proto = await cli('schedule', 'plan', GUEST, '--config', write('b.json', '{"__proto__": {"x": 1}, "policy": {}}'));
+    expect(proto.code).toBe(1);
+    expect(proto.err).toMatch(/not valid JSON|prototype/i);
+    const unknown = await cli('schedule', 'plan', GUEST, '--config', write('c.json', '{"policy": {"baseMs": 1000, "levels": 1, "slots": 1, "keepLast": 1}, "evry": "1m"}'));
+    expect(unknown.err).toMatch(/evry: unknown field/);
+    const good = await cli('schedule', 'plan', '--config', write('d.json', JSON.stringify({ domain: GUEST, policy: { baseMs: '1s', levels: 3, slots: 2, keepLast: 2 } })));
+    expect(good.code).toBe(0);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
