@@ -16,6 +16,7 @@ import { emitHeaders } from './emit-headers';
 import { emitPrograms } from './emit-tables';
 import { Model } from './model';
 import { parseX } from './parser';
+import type { XFile } from './ast';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DEFAULT_INPUT = path.resolve(ROOT, '..', 'shared', 'protocol', 'libvirt-11.3.0');
@@ -116,8 +117,8 @@ function runtimeImports(outDir: string, w: ModuleWriter): string[] {
   return lines;
 }
 
-/** Generates every module for a libvirt input folder: file name -> contents. */
-export function generateLibvirt(dir: string, outDir: string, version = detectVersion(dir)): Map<string, string> {
+/** The resolved model of a libvirt protocol folder or source tree, with each parsed file, in generation order. */
+export function loadLibvirt(dir: string): { model: Model; headers: ReturnType<typeof parseHeaders>; parsed: ((typeof X_FILES)[number] & { xf: XFile })[] } {
   const hdir = headerDir(dir);
   const present = fs.readdirSync(hdir).filter((f) => f.endsWith('.h') || f === 'libvirt-common.h.in');
   const ordered = [...HEADER_ORDER.filter((h) => present.includes(h)), ...present.filter((h) => !HEADER_ORDER.includes(h)).sort()];
@@ -132,6 +133,12 @@ export function generateLibvirt(dir: string, outDir: string, version = detectVer
     model.add(xf, x.module);
     return { ...x, xf };
   });
+  return { model, headers, parsed };
+}
+
+/** Generates every module for a libvirt input folder: file name -> contents. */
+export function generateLibvirt(dir: string, outDir: string, version = detectVersion(dir)): Map<string, string> {
+  const { model, headers, parsed } = loadLibvirt(dir);
   const out = new Map<string, string>();
   const programs: string[] = [];
   for (const p of parsed) {

@@ -4,13 +4,11 @@
  * follows its wire shape (maxima, fixed sizes, union arms). Also deterministic minimal values (the fewest bytes
  * the type can take) and maximum-length values, for the round-trip, fuzz and benchmark code.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import type { Declaration, Definition } from '../../scripts/xdrgen/ast';
-import { parseHeaders } from '../../scripts/xdrgen/c-headers';
+import { loadLibvirt } from '../../scripts/xdrgen/main';
 import { Model, Shape, UNBOUNDED } from '../../scripts/xdrgen/model';
-import { parseX } from '../../scripts/xdrgen/parser';
 import type { XdrCodec } from '../../src/protocol/xdr';
 import * as admin from '../../generated/admin-protocol';
 import * as keepalive from '../../generated/keepalive-protocol';
@@ -22,37 +20,6 @@ import * as virnet from '../../generated/virnet-protocol';
 const ROOT = path.resolve(__dirname, '..', '..');
 /** The protocol folder the committed `generated/` files come from. */
 export const LIBVIRT_11_3_0 = path.resolve(ROOT, '..', 'shared', 'protocol', 'libvirt-11.3.0');
-
-/** The `.x` files and their modules, in the order `scripts/xdrgen/main.ts` reads them. */
-const X_FILES = [
-  { file: 'virnetprotocol.x', module: 'virnet-protocol' },
-  { file: 'virkeepaliveprotocol.x', module: 'keepalive-protocol' },
-  { file: 'remote_protocol.x', module: 'remote-protocol' },
-  { file: 'qemu_protocol.x', module: 'qemu-protocol' },
-  { file: 'lxc_protocol.x', module: 'lxc-protocol' },
-  { file: 'admin_protocol.x', module: 'admin-protocol' },
-];
-
-/** Header order of `scripts/xdrgen/main.ts` (libvirt.h's include order); later headers may use earlier values. */
-const HEADER_ORDER = [
-  'libvirt-common.h.in',
-  'libvirt-host.h',
-  'libvirt-domain.h',
-  'libvirt-domain-checkpoint.h',
-  'libvirt-domain-snapshot.h',
-  'libvirt-event.h',
-  'libvirt-interface.h',
-  'libvirt-network.h',
-  'libvirt-nodedev.h',
-  'libvirt-nwfilter.h',
-  'libvirt-secret.h',
-  'libvirt-storage.h',
-  'libvirt-stream.h',
-  'virterror.h',
-  'libvirt-qemu.h',
-  'libvirt-lxc.h',
-  'libvirt-admin.h',
-];
 
 /** The generated module objects by module name. */
 export const GENERATED_MODULES: Record<string, Record<string, unknown>> = {
@@ -73,16 +40,10 @@ export interface ModelType {
 
 /** The model of a flattened libvirt protocol folder (built as `generateLibvirt` builds it) and its types in file order. */
 export function loadLibvirtModel(dir = LIBVIRT_11_3_0): { model: Model; types: ModelType[] } {
-  const hdir = path.join(dir, 'include', 'libvirt');
-  const present = fs.readdirSync(hdir).filter((f) => f.endsWith('.h') || f === 'libvirt-common.h.in');
-  const ordered = [...HEADER_ORDER.filter((h) => present.includes(h)), ...present.filter((h) => !HEADER_ORDER.includes(h)).sort()];
-  const headers = parseHeaders(ordered.map((name) => ({ name, text: fs.readFileSync(path.join(hdir, name), 'utf8') })));
-  const model = new Model(headers.values, new Map());
+  const { model, parsed } = loadLibvirt(dir);
   const types: ModelType[] = [];
-  for (const x of X_FILES) {
-    const xf = parseX(fs.readFileSync(path.join(dir, x.file), 'utf8'), x.file);
-    model.add(xf, x.module);
-    for (const def of xf.definitions) {
+  for (const x of parsed) {
+    for (const def of x.xf.definitions) {
       if (def.kind === 'const') continue;
       const name = def.kind === 'typedef' ? (def.decl as { name: string }).name : def.name;
       types.push({ name, module: x.module, def });
