@@ -6,7 +6,7 @@
  * {@link setUriOpener}, a browser bundle may install its own (a WebSocket pipe, say).
  */
 import type { remote } from '../../generated';
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError, TimeoutError } from '../errors';
 import { RemoteConnection, type ConnectionOptions } from '../protocol/connection';
 import type { CloseInfo } from '../protocol/rpc-client';
 import type { Transport } from '../protocol/transport';
@@ -83,7 +83,13 @@ export class Connect {
     // What is left of the bound goes to the handshake; at least 1 ms so that an exhausted bound still times out.
     const left = Math.max(1, timeout - (Date.now() - start));
     const { env: _env, transport: _transport, ...rest } = options;
-    return Connect.openWith(opened.transport, { ...rest, name: opened.name, uri: opened.uri, timeout: left });
+    try {
+      return await Connect.openWith(opened.transport, { ...rest, name: opened.name, uri: opened.uri, timeout: left });
+    } catch (e) {
+      // The handshake had only what was left of the caller's bound: report the bound the caller gave.
+      if (e instanceof TimeoutError) throw new TimeoutError(`opening the connection took longer than ${timeout} ms`, { cause: e });
+      throw e;
+    }
   }
 
   /** The low-level connection: every REMOTE/QEMU/LXC procedure as a typed method (`raw.remote.*`). */
