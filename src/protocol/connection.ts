@@ -34,16 +34,36 @@ export interface ConnectionOptions {
 
 type Api<P> = P;
 
-/** Builds a typed API object from a procedure table: one method per callable procedure. */
-export function procedureApi<P>(call: (prog: ProgramInfo, proc: ProcedureInfo, args: unknown, opts?: CallOptions) => Promise<unknown>, program: ProgramInfo): Api<P> {
-  const api: Record<string, unknown> = {};
+type CallFn = (prog: ProgramInfo, proc: ProcedureInfo, args: unknown, opts?: CallOptions) => Promise<unknown>;
+const CALL = Symbol('call');
+/** One prototype per program, holding a method per callable procedure; connections only add their call function. */
+const API_PROTOTYPES = new WeakMap<ProgramInfo, object>();
+
+function apiPrototype(program: ProgramInfo): object {
+  let proto = API_PROTOTYPES.get(program);
+  if (proto) return proto;
+  const methods: Record<string, unknown> = {};
   for (const p of program.procedures) {
     if (p.message) continue;
-    api[p.method] = p.args
-      ? (args: unknown, opts?: CallOptions) => call(program, p, args, opts)
-      : (opts?: CallOptions) => call(program, p, undefined, opts);
+    methods[p.method] = p.args
+      ? function (this: { [CALL]: CallFn }, args: unknown, opts?: CallOptions) {
+          return this[CALL](program, p, args, opts);
+        }
+      : function (this: { [CALL]: CallFn }, opts?: CallOptions) {
+          return this[CALL](program, p, undefined, opts);
+        };
   }
-  return Object.freeze(api) as Api<P>;
+  proto = Object.freeze(methods);
+  API_PROTOTYPES.set(program, proto);
+  return proto;
+}
+
+/**
+ * A typed API object for a procedure table: one method per callable procedure. The methods live on a prototype
+ * built once per program, so opening a connection does not build hundreds of closures.
+ */
+export function procedureApi<P>(call: CallFn, program: ProgramInfo): Api<P> {
+  return Object.freeze(Object.create(apiPrototype(program), { [CALL]: { value: call } })) as Api<P>;
 }
 
 const AUTH = remote.remote_auth_type;

@@ -90,7 +90,7 @@ export class RpcClient {
   /** Makes a program's procedures callable and its messages routable. */
   addProgram(p: ProgramInfo): void {
     this.#programs.set(p.program, p);
-    this.#byNumber.set(p, new Map(p.procedures.map((x) => [x.number, x])));
+    this.#byNumber.set(p, proceduresByNumber(p));
   }
 
   /** Routes every frame of a program number to `hook` instead of the call machinery (keepalive, streams). */
@@ -417,6 +417,15 @@ export class RpcClient {
     this.#wakeIdle();
     this.#resolveClosed(info);
   }
+}
+
+/** Procedure number -> procedure, built once per program rather than once per connection. */
+const BY_NUMBER = new WeakMap<ProgramInfo, Map<number, ProcedureInfo>>();
+
+function proceduresByNumber(p: ProgramInfo): Map<number, ProcedureInfo> {
+  let m = BY_NUMBER.get(p);
+  if (!m) BY_NUMBER.set(p, (m = new Map(p.procedures.map((x) => [x.number, x]))));
+  return m;
 }
 
 const SCRATCH_KEEP = 1 << 20;
