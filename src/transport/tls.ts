@@ -152,7 +152,7 @@ export async function openTlsTransport(options: TlsTransportOptions): Promise<Tr
   const where = `${isIP(options.host) === 6 ? `[${options.host}]` : options.host}:${options.port}`;
   const deadline = Date.now() + options.timeout;
   const creds = await bounded(loadCredentials(options), options, `TLS to ${where}: reading credentials`);
-  if (!options.noSanity) sanityCheck(creds);
+  if (!options.noSanity) sanityCheckCached(creds, credentialsKey(creds));
   return handshake(options, creds, where, Math.max(0, deadline - Date.now()));
 }
 
@@ -211,13 +211,58 @@ async function loadCredentials(o: TlsTransportOptions): Promise<LoadedCredential
   return out;
 }
 
-/** virNetTLSContextSanityCheckCredentials, on the points OpenSSL would otherwise only report vaguely. */
-function sanityCheck(creds: LoadedCredentials): void {
+/**
+ * Credentials are re-read from disk on every connect (as libvirt does), but parsing, chain and key checks and the
+ * OpenSSL context depend only on the bytes read: they are cached by content, and a cached check still honours
+ * the certificates' validity period. A handful of entries: one per PKI folder in use.
+ */
+const CACHE_LIMIT = 16;
+const checkedUntil = new Map<string, { from: number; to: number }>();
+const contexts = new Map<string, tls.SecureContext>();
+
+function credentialsKey(creds: LoadedCredentials): string {
+  const parts = [creds.ca, creds.crl, creds.cert, creds.key].map((b) => (b ? b.toString('latin1') : ''));
+  return parts.join('\u0000');
+}
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= CACHE_LIMIT) map.delete(map.keys().next().value!);
+  map.set(key, value);
+}
+
+/** {@link sanityCheck}, skipped when these exact bytes passed it and their certificates are still in date. */
+function sanityCheckCached(creds: LoadedCredentials, key: string): void {
+  const hit = checkedUntil.get(key);
+  const now = Date.now();
+  if (hit && hit.from <= now && now <= hit.to) return;
+  remember(checkedUntil, key, sanityCheck(creds));
+}
+
+/** The OpenSSL context for these credentials, built once per content. */
+function secureContext(creds: LoadedCredentials, key: string): tls.SecureContext {
+  let ctx = contexts.get(key);
+  if (!ctx) {
+    ctx = tls.createSecureContext({
+      ca: creds.ca,
+      ...(creds.crl ? { crl: creds.crl } : {}),
+      ...(creds.cert !== undefined ? { cert: creds.cert, key: creds.key } : {}),
+    });
+    remember(contexts, key, ctx);
+  }
+  return ctx;
+}
+
+/**
+ * virNetTLSContextSanityCheckCredentials, on the points OpenSSL would otherwise only report vaguely. Returns the
+ * period in which every certificate checked is valid.
+ */
+function sanityCheck(creds: LoadedCredentials): { from: number; to: number } {
   const { paths } = creds;
   const bad = (message: string, path: string, cause?: unknown): never => {
     throw new TlsError('ERR_TLS_BAD_CREDENTIALS', message, { cause, path });
   };
   const now = Date.now();
+  const period = { from: -Infinity, to: Infinity };
   const blocks = creds.ca.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   if (blocks.length === 0) bad(`TLS CA certificate ${paths.cacert} contains no PEM certificate`, paths.cacert);
   const cas = blocks.map((pem) => {
@@ -228,10 +273,12 @@ function sanityCheck(creds: LoadedCredentials): void {
       bad(`TLS CA certificate ${paths.cacert} cannot be parsed`, paths.cacert, err);
     }
     checkTimes(ca!, 'CA certificate', paths.cacert, now, bad);
+    period.from = Math.max(period.from, Date.parse(ca!.validFrom));
+    period.to = Math.min(period.to, Date.parse(ca!.validTo));
     if (!ca!.ca) bad(`TLS CA certificate ${paths.cacert} (${ca!.subject.replace(/\n/g, ', ')}) is not a CA (basic constraints)`, paths.cacert);
     return ca!;
   });
-  if (creds.cert === undefined || creds.key === undefined) return;
+  if (creds.cert === undefined || creds.key === undefined) return period;
   let cert: X509Certificate | undefined;
   try {
     cert = new X509Certificate(creds.cert);
@@ -239,6 +286,8 @@ function sanityCheck(creds: LoadedCredentials): void {
     bad(`TLS client certificate ${paths.cert} cannot be parsed`, paths.cert, err);
   }
   checkTimes(cert!, 'client certificate', paths.cert, now, bad);
+  period.from = Math.max(period.from, Date.parse(cert!.validFrom));
+  period.to = Math.min(period.to, Date.parse(cert!.validTo));
   if (cert!.ca) bad(`TLS client certificate ${paths.cert} is a CA certificate, not a client one`, paths.cert);
   if (!cas.some((ca) => cert!.checkIssued(ca) && cert!.verify(ca.publicKey))) {
     bad(`TLS client certificate ${paths.cert} was not issued by the CA in ${paths.cacert}`, paths.cert);
@@ -251,6 +300,7 @@ function sanityCheck(creds: LoadedCredentials): void {
     if (err instanceof TlsError) throw err;
     bad(`TLS client key ${paths.key} cannot be loaded (it must be an unencrypted PEM key)`, paths.key, err);
   }
+  return period;
 }
 
 function checkTimes(c: X509Certificate, what: string, path: string, now: number, bad: (m: string, p: string) => never): void {
@@ -268,9 +318,7 @@ function handshake(o: TlsTransportOptions, creds: LoadedCredentials, where: stri
     const socket = tls.connect({
       host: o.host,
       port: o.port,
-      ca: creds.ca,
-      ...(creds.crl ? { crl: creds.crl } : {}),
-      ...(haveCert ? { cert: creds.cert, key: creds.key } : {}),
+      secureContext: secureContext(creds, credentialsKey(creds)),
       ...(isIP(o.host) ? {} : { servername: o.host }),
       // Verification is done below, after the handshake, so each failure gets its own error.
       rejectUnauthorized: false,
