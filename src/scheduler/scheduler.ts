@@ -189,9 +189,10 @@ export class DomainScheduler {
     }));
   }
 
-  #nextDue(r: ScheduleRecords): number {
+  /** When the next snapshot is due, as seen at `now` (one clock reading for the whole decision). */
+  #nextDue(r: ScheduleRecords, now: number): number {
     const newest = r.snapshots.filter(isComplete).reduce((m, s) => Math.max(m, s.started), -Infinity);
-    const due = newest === -Infinity ? this.#now() : newest + this.everyMs;
+    const due = newest === -Infinity ? now : newest + this.everyMs;
     return Math.max(due, r.state.nextAttempt);
   }
 
@@ -200,7 +201,7 @@ export class DomainScheduler {
     const r = await this.#store.load();
     this.#reconcile(r, await this.#existing());
     const now = this.#now();
-    const due = this.#nextDue(r);
+    const due = this.#nextDue(r, now);
     const input = this.#retentionInput(r);
     const wouldCreate = !r.state.paused && due <= now ? snapshotName(this.#o.prefix!, now) : null;
     if (wouldCreate) input.push({ id: wouldCreate, created: now, completed: now, kind: this.kind === 'checkpoint' ? 'checkpoint' : this.kind });
@@ -227,7 +228,7 @@ export class DomainScheduler {
       let creationFailed = false;
       if (r.state.paused) report.skipped = 'paused';
       else if (r.state.nextAttempt > now) report.skipped = 'backoff';
-      else if (this.#nextDue(r) > now) report.skipped = 'not-due';
+      else if (this.#nextDue(r, now) > now) report.skipped = 'not-due';
       else {
         const outcome = await this.#create(r);
         r = outcome.records;
@@ -244,7 +245,7 @@ export class DomainScheduler {
         report.kept = result.keep;
         report.incomplete = result.incomplete;
       }
-      report.nextDue = this.#nextDue(r);
+      report.nextDue = this.#nextDue(r, this.#now());
       report.paused = r.state.paused;
       return report;
     } finally {

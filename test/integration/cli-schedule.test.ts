@@ -7,7 +7,8 @@ import { createGuest, removeGuest, sandbox } from '../helpers/sandbox';
 
 jest.setTimeout(120_000);
 const sb = sandbox();
-const GUEST = `cli-sched-${process.pid}`;
+// Unique per run: test files that share a jest worker share its pid.
+const GUEST = `cli-sched-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = [path.join(ROOT, 'scripts', 'ts-run.cjs'), path.join(ROOT, 'src', 'cli', 'main.ts')];
 const POLICY = ['--base', '1s', '--levels', '3', '--slots', '2', '--keep-last', '2'];

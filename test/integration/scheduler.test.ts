@@ -14,7 +14,8 @@ import { startProxy } from '../helpers/tcp-proxy';
 
 jest.setTimeout(240_000);
 const sb = sandbox();
-const GUEST = `sched-${process.pid}`;
+// Unique per run: test files that share a jest worker share its pid.
+const GUEST = `sched-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 const POLICY = { kind: 'aligned' as const, baseMs: 1000, levels: 3, slots: 2, keepLast: 2 };
 let conn: Connect;
 let dom: Domain;
