@@ -48,7 +48,9 @@ async function tree(dom: Domain, scheduler: DomainScheduler): Promise<void> {
   const children = (p: string | null) => [...parents].filter(([, q]) => q === p).map(([n]) => n).sort();
   const walk = (name: string, prefix: string, last: boolean, depth: number): void => {
     const r = byName.get(name);
-    const info = r ? `${isComplete(r) ? formatDuration(r.completed! - r.started) : 'incomplete'}  ${reasons.get(name) ?? ''}` : '(not the scheduler\'s)';
+    // Retention is computed a moment after the last prune: a snapshot kept then may be due now.
+    const why = reasons.get(name) ?? 'no longer kept: deleted at the next pass';
+    const info = r ? `${isComplete(r) ? formatDuration(r.completed! - r.started) : 'incomplete'}  ${why}` : '(not the scheduler\'s)';
     say(`${prefix}${depth ? (last ? '+- ' : '|- ') : ''}${name}  ${info}`);
     const kids = children(name);
     kids.forEach((k, i) => walk(k, prefix + (depth ? (last ? '   ' : '|  ') : ''), i === kids.length - 1, depth + 1));
