@@ -6,7 +6,7 @@
  */
 import { connect, formatVersion } from '../src';
 import type { Domain } from '../src/objects/domain';
-import { isComplete } from '../src/scheduler/records';
+import { isComplete, retentionSnapshots } from '../src/scheduler/records';
 import { computeRetention } from '../src/scheduler/retention';
 import { describeReason, formatDuration } from '../src/scheduler/retention-reasons';
 import { DomainScheduler } from '../src/scheduler/scheduler';
@@ -40,7 +40,7 @@ async function tree(dom: Domain, scheduler: DomainScheduler): Promise<void> {
   const parents = new Map<string, string | null>();
   for (const s of snaps) parents.set(s.getName(), (await s.getParent())?.getName() ?? null);
   const result = computeRetention(
-    records.snapshots.map((r) => ({ id: r.name, created: r.started, completed: r.completed, kind: r.kind, parent: r.parent })),
+    retentionSnapshots(records.snapshots),
     scheduler.policy,
     { now: Date.now() },
   );

@@ -15,10 +15,10 @@ import * as os from 'node:os';
 import * as Bourne from '@hapi/bourne';
 import { InvalidArgumentError } from '../errors';
 import { parseDuration, validateScheduleConfig, type ScheduleConfig } from '../scheduler/config';
-import { isComplete } from '../scheduler/records';
+import { isComplete, retentionSnapshots } from '../scheduler/records';
 import { computeRetention, type KeptSnapshot } from '../scheduler/retention';
 import { describeReason, formatDuration } from '../scheduler/retention-reasons';
-import { simulate } from '../scheduler/retention-plan';
+import { defaultEvery, simulate } from '../scheduler/retention-plan';
 import { DomainScheduler, type RunReport, type SchedulerEvent } from '../scheduler/scheduler';
 import { CliUsageError, type CliArgs, type CliCommand, type CliContext, type CliOptionSpec } from './command';
 
@@ -123,7 +123,7 @@ async function list(ctx: CliContext, cfg: ScheduleConfig): Promise<void> {
   const r = await s.records();
   const existing = new Set((cfg.kind === 'checkpoint' ? await s.domain.listAllCheckpoints() : await s.domain.listAllSnapshots()).map((x) => x.getName()));
   const snaps = r.snapshots.filter((x) => existing.has(x.name)).sort((a, b) => a.started - b.started);
-  const result = computeRetention(snaps.map((x) => ({ id: x.name, created: x.started, completed: x.completed, pinned: x.pinned, parent: x.parent, kind: x.kind })), s.policy, { now: Date.now() });
+  const result = computeRetention(retentionSnapshots(snaps), s.policy, { now: Date.now() });
   const kept = new Map(result.keep.map((k) => [k.id, k]));
   if (ctx.global.json) {
     ctx.stdout.write(JSON.stringify({ domain: cfg.domain, state: r.state, snapshots: snaps.map((x) => ({ ...x, complete: isComplete(x), durationMs: isComplete(x) ? x.completed! - x.started : null, keep: kept.get(x.name)?.reasons ?? null })) }, null, 2) + '\n');
@@ -206,7 +206,7 @@ async function daemon(ctx: CliContext, cfg: ScheduleConfig, args: CliArgs): Prom
 }
 
 function simulateCmd(ctx: CliContext, cfg: ScheduleConfig, args: CliArgs): void {
-  const every = cfg.everyMs ?? (cfg.policy.kind === 'aligned' ? cfg.policy.baseMs : Math.max(1, Math.floor(cfg.policy.unitMs / 2 ** (cfg.policy.intervals - 1))));
+  const every = cfg.everyMs ?? defaultEvery(cfg.policy);
   const span = args.has('for') ? parseDuration(args.string('for'), '--for') : every * 30;
   const end = Date.UTC(2030, 0, 1);
   const r = simulate(cfg.policy, { start: end - span, end, every });

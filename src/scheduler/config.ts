@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from '../errors';
 import { PolicyError, validatePolicy, type RetentionPolicy } from './policy';
+import { SNAPSHOT_PREFIX_PATTERN } from './records';
 import type { ScheduledKind } from './scheduler';
 
 /** A validated schedule configuration. */
@@ -55,7 +56,7 @@ export function validateScheduleConfig(input: unknown, path = 'config'): Schedul
   const everyMs = o.every === undefined ? null : parseDuration(o.every, `${path}.every`);
   if (everyMs !== null && everyMs < 1) throw new InvalidArgumentError(`${path}.every: must be at least 1 ms`);
   const prefix = o.prefix ?? 'lvrpc';
-  if (typeof prefix !== 'string' || !/^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,63}$/.test(prefix)) {
+  if (typeof prefix !== 'string' || !SNAPSHOT_PREFIX_PATTERN.test(prefix)) {
     throw new InvalidArgumentError(`${path}.prefix: letters, digits, _ . - (up to 64), not starting with . or -`);
   }
   const quiesce = o.quiesce ?? 'no';

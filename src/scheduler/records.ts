@@ -9,7 +9,7 @@
 import { XmlError } from '../errors';
 import { parseXml, type XmlElement } from '../objects/xml/parse';
 import { escapeAttribute } from '../objects/xml/xml-writer';
-import type { SnapshotKind } from './retention';
+import type { RetentionSnapshot, SnapshotKind } from './retention';
 
 /** The XML namespace of the scheduler's metadata element. */
 export const SCHEDULER_NS = 'https://libvirt-rpc.dev/xmlns/scheduler/1';
@@ -151,3 +151,11 @@ export function isComplete(s: SnapshotRecord): boolean {
 export function snapshotName(prefix: string, t: number): string {
   return `${prefix}-${new Date(t).toISOString().replace(/[-:]/g, '')}`;
 }
+
+/** What the retention function needs of the scheduler's records. */
+export function retentionSnapshots(records: readonly SnapshotRecord[]): RetentionSnapshot[] {
+  return records.map((s) => ({ id: s.name, created: s.started, completed: s.completed, pinned: s.pinned, parent: s.parent, kind: s.kind }));
+}
+
+/** A valid name prefix: the start of a name valid for snapshots and checkpoints alike, up to 64 characters. */
+export const SNAPSHOT_PREFIX_PATTERN = /^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,63}$/;

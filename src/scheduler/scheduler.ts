@@ -19,10 +19,10 @@ import type { Domain } from '../objects/domain';
 import { DomainCheckpoint } from '../objects/domain-checkpoint';
 import { DomainSnapshot } from '../objects/domain-snapshot';
 import { validatePolicy, type RetentionPolicy, type RetentionPolicyInput } from './policy';
-import { computeRetention, type KeptSnapshot, type RetentionSnapshot } from './retention';
+import { computeRetention, type KeptSnapshot } from './retention';
 import { defaultEvery, planDeletions, type PlannedDeletion } from './retention-plan';
 import { backoffDelay, classifyFailure, type BackoffOptions } from './failures';
-import { isComplete, snapshotName, type ScheduleRecords, type SnapshotRecord } from './records';
+import { isComplete, retentionSnapshots, SNAPSHOT_PREFIX_PATTERN, snapshotName, type ScheduleRecords, type SnapshotRecord } from './records';
 import { DomainMetadataStore, ScheduleLease, type ScheduleStore } from './store';
 
 /** What the scheduler makes. */
@@ -128,7 +128,7 @@ export class DomainScheduler {
     this.everyMs = options.everyMs ?? defaultEvery(this.policy);
     if (!(this.everyMs >= 1)) throw new InvalidArgumentError('everyMs: must be at least 1');
     const prefix = options.prefix ?? 'lvrpc';
-    if (!/^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,63}$/.test(prefix)) throw new InvalidArgumentError('prefix: letters, digits, _ . - (up to 64), not starting with . or -');
+    if (!SNAPSHOT_PREFIX_PATTERN.test(prefix)) throw new InvalidArgumentError('prefix: letters, digits, _ . - (up to 64), not starting with . or -');
     if (!options.owner) throw new InvalidArgumentError('owner: required');
     this.#o = { ...options, prefix };
     this.#backoff = { minMs: Math.max(1000, this.everyMs / 4), maxMs: 3_600_000, factor: 2, jitter: 0.2, ...options.backoff };
@@ -178,17 +178,6 @@ export class DomainScheduler {
     r.snapshots = r.snapshots.filter((s) => existing.has(s.name));
   }
 
-  #retentionInput(r: ScheduleRecords): RetentionSnapshot[] {
-    return r.snapshots.map((s) => ({
-      id: s.name,
-      created: s.started,
-      completed: s.completed,
-      pinned: s.pinned,
-      parent: s.parent,
-      kind: s.kind,
-    }));
-  }
-
   /** When the next snapshot is due, as seen at `now` (one clock reading for the whole decision). */
   #nextDue(r: ScheduleRecords, now: number): number {
     const newest = r.snapshots.filter(isComplete).reduce((m, s) => Math.max(m, s.started), -Infinity);
@@ -202,7 +191,7 @@ export class DomainScheduler {
     this.#reconcile(r, await this.#existing());
     const now = this.#now();
     const due = this.#nextDue(r, now);
-    const input = this.#retentionInput(r);
+    const input = retentionSnapshots(r.snapshots);
     const wouldCreate = !r.state.paused && due <= now ? snapshotName(this.#o.prefix!, now) : null;
     if (wouldCreate) input.push({ id: wouldCreate, created: now, completed: now, kind: this.kind === 'checkpoint' ? 'checkpoint' : this.kind });
     const result = computeRetention(input, this.policy, { now });
@@ -241,7 +230,7 @@ export class DomainScheduler {
       // snapshots the scheduler has are the newest the guest has.
       if (!creationFailed && !r.state.paused && r.state.failures === 0) await this.#prune(r, report);
       else {
-        const result = computeRetention(this.#retentionInput(r), this.policy, { now: this.#now() });
+        const result = computeRetention(retentionSnapshots(r.snapshots), this.policy, { now: this.#now() });
         report.kept = result.keep;
         report.incomplete = result.incomplete;
       }
@@ -314,10 +303,14 @@ export class DomainScheduler {
     }
   }
 
+  /** The libvirt object of one of the scheduler's snapshots (or checkpoints). */
+  #lookup(name: string): Promise<DomainSnapshot | DomainCheckpoint> {
+    return this.kind === 'checkpoint' ? this.domain.getCheckpointByName(name) : this.domain.getSnapshotByName(name);
+  }
+
   async #parentOf(name: string): Promise<string | null> {
     try {
-      const obj = this.kind === 'checkpoint' ? await this.domain.getCheckpointByName(name) : await this.domain.getSnapshotByName(name);
-      const parent = await obj.getParent();
+      const parent = await (await this.#lookup(name)).getParent();
       return parent ? parent.getName() : null;
     } catch {
       return null;
@@ -325,14 +318,13 @@ export class DomainScheduler {
   }
 
   async #prune(r: ScheduleRecords, report: RunReport): Promise<void> {
-    const result = computeRetention(this.#retentionInput(r), this.policy, { now: this.#now() });
+    const result = computeRetention(retentionSnapshots(r.snapshots), this.policy, { now: this.#now() });
     report.kept = result.keep;
     report.incomplete = result.incomplete;
     for (const name of result.delete) {
       this.#emit({ type: 'deleting', name });
       try {
-        const obj = this.kind === 'checkpoint' ? await this.domain.getCheckpointByName(name) : await this.domain.getSnapshotByName(name);
-        await obj.delete(0);
+        await (await this.#lookup(name)).delete(0);
         r.snapshots = r.snapshots.filter((s) => s.name !== name);
         await this.#lease.save(r);
         report.deleted.push(name);
@@ -361,8 +353,7 @@ export class DomainScheduler {
       const existing = await this.#existing();
       for (const s of r.snapshots.filter((x) => !isComplete(x))) {
         if (existing.has(s.name)) {
-          const obj = this.kind === 'checkpoint' ? await this.domain.getCheckpointByName(s.name) : await this.domain.getSnapshotByName(s.name);
-          await obj.delete(0);
+          await (await this.#lookup(s.name)).delete(0);
         }
         removed.push(s.name);
       }
