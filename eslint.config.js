@@ -31,6 +31,19 @@ module.exports = tseslint.config(
     },
   },
   {
+    // The package ships as ESM too, and Node's ESM loader needs the file a relative import names.
+    files: ['src/**/*.ts', 'generated/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ImportDeclaration[source.value=/^\\.{1,2}\\/(?!.*\\.js$)/], ExportNamedDeclaration[source.value=/^\\.{1,2}\\/(?!.*\\.js$)/], ExportAllDeclaration[source.value=/^\\.{1,2}\\/(?!.*\\.js$)/], ImportExpression[source.value=/^\\.{1,2}\\/(?!.*\\.js$)/]',
+          message: 'Relative imports in src/ and generated/ name the .js file (./x.js), as Node\'s ESM loader needs.',
+        },
+      ],
+    },
+  },
+  {
     files: ['generated/**', 'test/generated-demo/**'],
     rules: {
       // Generated code declares decode targets before nested assignment and may emit empty message maps.

@@ -5,12 +5,20 @@
  * install a URI opener with `setUriOpener`. The Node entry (src/index.ts) adds `connect(uri)`.
  */
 
-export * from './errors';
-export { RemoteConnection, formatVersion, type ConnectionOptions } from './protocol/connection';
-export type { CallOptions, ProcedureInfo, ProgramInfo } from './protocol/program';
-export type { Transport, TransportSink } from './protocol/transport';
-export type { CloseInfo, RpcMessage } from './protocol/rpc-client';
-export { GENERATED_FROM_LIBVIRT, headers, remote, qemu, lxc } from '../generated';
+export * from './errors.js';
+export { RemoteConnection, formatVersion, type ConnectionOptions } from './protocol/connection.js';
+export type { CallOptions, ProcedureInfo, ProgramId, ProgramInfo } from './protocol/program.js';
+export type { Transport, TransportSink } from './protocol/transport.js';
+export type { CloseInfo } from './protocol/rpc-client.js';
+export { setCallTracer, setDebugLog, type CallTrace, type CallEndTrace, type CallErrorTrace, type CallTracer, type DebugLog } from './protocol/observe.js';
+export { GENERATED_FROM_LIBVIRT } from '../generated/version.js';
+export * as headers from '../generated/libvirt-headers.js';
+export * as remote from '../generated/remote-protocol.js';
+export * as qemu from '../generated/qemu-protocol.js';
+export * as lxc from '../generated/lxc-protocol.js';
+export * as remoteProcedures from '../generated/remote-procedures.js';
+export * as qemuProcedures from '../generated/qemu-procedures.js';
+export * as lxcProcedures from '../generated/lxc-procedures.js';
 
 export {
   Connect,
@@ -20,11 +28,11 @@ export {
   type OpenWithOptions,
   type UriOpener,
   type DomainHandle,
-} from './objects/connect';
-export { Domain, type DomainInfo, type DomainJobInfo } from './objects/domain';
-export { DomainSnapshot, NO_DOMAIN_SNAPSHOT } from './objects/domain-snapshot';
-export { DomainCheckpoint, NO_DOMAIN_CHECKPOINT } from './objects/domain-checkpoint';
-export { DOMAIN_CONSTANTS, SNAPSHOT_CONSTANTS, CHECKPOINT_CONSTANTS } from './objects/constants';
-export type { TypedValue } from './objects/typed-params';
-export { uuidBytes, uuidString } from './objects/support';
-export * from './objects/xml';
+} from './objects/connect.js';
+export { Domain, type DomainInfo, type DomainJobInfo } from './objects/domain.js';
+export { DomainSnapshot, NO_DOMAIN_SNAPSHOT } from './objects/domain-snapshot.js';
+export { DomainCheckpoint, NO_DOMAIN_CHECKPOINT } from './objects/domain-checkpoint.js';
+export { DOMAIN_CONSTANTS, SNAPSHOT_CONSTANTS, CHECKPOINT_CONSTANTS } from './objects/constants.js';
+export type { TypedValue } from './objects/typed-params.js';
+export { uuidBytes, uuidString } from './objects/support.js';
+export * from './objects/xml/index.js';

@@ -2,11 +2,18 @@
  * libvirt-rpc's main entry for Node: everything of the browser-safe core (./core) plus `connect(uri)`, which
  * opens unix, TCP, TLS and SSH transports from libvirt URIs (./transport).
  */
-import { Connect, setUriOpener, type ConnectOptions } from './core';
-import { openTransport, remoteOpenName, resolveUri } from './transport';
+import { Connect, setUriOpener, type ConnectOptions } from './core.js';
+import { openTransport, remoteOpenName, resolveUri } from './transport/index.js';
+// The Node entry carries the whole typed procedure API (conn.raw.remote.*) and publishes calls on
+// diagnostics_channel; both install themselves when imported.
+import './raw.js';
+import './diagnostics.js';
 
-export * from './core';
-export { openTransport, parseUri, remoteOpenName, type OpenTransportOptions, type LibvirtUri } from './transport';
+export * from './core.js';
+export { CHANNELS } from './diagnostics.js';
+export { typedApi, remote_procedures, remote_program, qemu_procedures, qemu_program, lxc_procedures, lxc_program } from './raw.js';
+export type { RemoteProcedures, RemoteMessages, QemuProcedures, QemuMessages, LxcProcedures, LxcMessages } from './raw.js';
+export { openTransport, parseUri, remoteOpenName, type OpenTransportOptions, type LibvirtUri } from './transport/index.js';
 
 // Connect.open(uri) in Node: the URI (or LIBVIRT_DEFAULT_URI) names a transport; CONNECT_OPEN sends the name
 // libvirt's remote driver would send for it.

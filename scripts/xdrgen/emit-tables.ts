@@ -1,6 +1,13 @@
 /**
- * Emits the procedure table of each RPC program in a file (an enum `<prog>_procedure` with constants
- * `<PROG>_PROGRAM` and `<PROG>_PROTOCOL_VERSION`), and the typed API interface built from it.
+ * Emits what the engine needs to call each RPC program: a descriptor per procedure, the program's table, and
+ * the typed API interfaces built from it.
+ *
+ * The output is laid out per use, so a bundler keeps only what a program imports:
+ * - `<prog>-procedures.ts`: the program's identity (`<prog>_program_id`) and one exported descriptor per
+ *   procedure, named after its method (`domainLookupByName`), each naming only its own codecs. The object layer
+ *   imports the few it calls.
+ * - `<prog>-table.ts`: `<prog>_procedures` (every descriptor, by number), `<prog>_program`, and the typed
+ *   interfaces `<Prog>Procedures` / `<Prog>Messages`. Only the full typed API (`libvirt-rpc/raw`) imports it.
  *
  * Argument and reply structs are found by libvirt's naming rule (src/rpc/gendispatch.pl): procedure
  * `REMOTE_PROC_DOMAIN_GET_XML_DESC` uses `remote_domain_get_xml_desc_args` / `_ret`; an event the server sends
@@ -23,23 +30,39 @@ function pascal(s: string): string {
   return methodName(s).replace(/^./, (c) => c.toUpperCase());
 }
 
-/** Emits tables for every program defined in `defs`; returns the program names found. */
-export function emitPrograms(w: ModuleWriter, defs: Definition[]): string[] {
+/** One procedure, as the emitters need it. */
+export interface ProcedureRow {
+  number: number;
+  name: string;
+  method: string;
+  args: string | null;
+  ret: string | null;
+  msg: string | null;
+  priority: 'high' | 'low';
+  stream: 'read' | 'write' | null;
+  sparseFlag: string | null;
+  generate: string | null;
+  acl: string[];
+  aclFilter: string[];
+}
+
+/** One program of a `.x` file: `remote` with its number, version and procedures by ascending number. */
+export interface ProgramRows {
+  prefix: string;
+  PREFIX: string;
+  procs: ProcedureRow[];
+}
+
+/** Finds every program defined in `defs` (an enum `<prog>_procedure` with `<PROG>_PROGRAM` and a version). */
+export function collectPrograms(w: ModuleWriter, defs: Definition[]): ProgramRows[] {
   const m = w.model;
-  const found: string[] = [];
+  const found: ProgramRows[] = [];
   for (const d of defs) {
     if (d.kind !== 'enum' || !d.name.endsWith('_procedure')) continue;
     const prefix = d.name.slice(0, -'_procedure'.length); // e.g. remote
     const PREFIX = prefix.toUpperCase();
-    const progNum = m.constants.get(`${PREFIX}_PROGRAM`);
-    const version = m.constants.get(`${PREFIX}_PROTOCOL_VERSION`);
-    if (progNum === undefined || version === undefined) continue;
-    found.push(prefix);
-    const codec = (struct: string): string => {
-      if (!m.types.has(struct)) return 'null';
-      return w.use(struct, `xdr_${struct}`);
-    };
-    const procs = d.members.map((mem) => {
+    if (m.constants.get(`${PREFIX}_PROGRAM`) === undefined || m.constants.get(`${PREFIX}_PROTOCOL_VERSION`) === undefined) continue;
+    const procs = d.members.map((mem): ProcedureRow => {
       const procPrefix = `${PREFIX}_PROC_`;
       if (!mem.name.startsWith(procPrefix)) throw new Error(`${d.name}: ${mem.name} does not start with ${procPrefix}`);
       const rest = mem.name.slice(procPrefix.length);
@@ -49,7 +72,6 @@ export function emitPrograms(w: ModuleWriter, defs: Definition[]): string[] {
         number: m.value(mem.value, mem.name),
         name: mem.name,
         method: methodName(rest),
-        base,
         args: m.types.has(`${base}_args`) ? `${base}_args` : null,
         ret: m.types.has(`${base}_ret`) ? `${base}_ret` : null,
         msg: m.types.has(`${base}_msg`) ? `${base}_msg` : null,
@@ -62,41 +84,122 @@ export function emitPrograms(w: ModuleWriter, defs: Definition[]): string[] {
       };
     });
     procs.sort((x, y) => x.number - y.number);
-    const P = pascal(prefix);
-    const q = (s: string | null): string => (s === null ? 'null' : `'${s}'`);
-    const list = (xs: string[]): string => `[${xs.map((x) => `'${x}'`).join(', ')}]`;
-    w.push(`/** Every procedure of the ${PREFIX} program, by ascending number. */`, `export const ${prefix}_procedures: readonly ProcedureInfo[] = [`);
-    for (const p of procs) {
-      w.push(
-        `  { number: ${p.number}, name: '${p.name}', method: '${p.method}', ` +
-          `args: ${p.args ? codec(p.args) : 'null'} as XdrCodec<unknown> | null, ret: ${p.ret ? codec(p.ret) : 'null'} as XdrCodec<unknown> | null, ` +
-          `message: ${p.msg ? codec(p.msg) : 'null'} as XdrCodec<unknown> | null, priority: '${p.priority}', stream: ${q(p.stream)}, ` +
-          `sparseFlag: ${q(p.sparseFlag)}, generate: ${q(p.generate)}, acl: ${list(p.acl)}, aclFilter: ${list(p.aclFilter)} },`,
-      );
-    }
-    w.push('];', '');
-    w.push(
-      `/** The ${PREFIX} program: number, version and procedures. */`,
-      `export const ${prefix}_program: ProgramInfo = { name: '${PREFIX}', program: ${PREFIX}_PROGRAM, version: ${PREFIX}_PROTOCOL_VERSION, procedures: ${prefix}_procedures };`,
-      '',
-    );
-    // The typed call API: one method per procedure the client may call (events are received, not called).
-    w.push(`/** Typed methods for every callable procedure of the ${PREFIX} program. Built at run time from \`${prefix}_procedures\`. */`);
-    w.push(`export interface ${P}Procedures {`);
-    for (const p of procs) {
-      if (p.msg) continue;
-      const ret = p.ret ?? 'void';
-      const flags = [`${p.name} = ${p.number}`, `priority ${p.priority}`];
-      if (p.stream) flags.push(`${p.stream} stream`);
-      w.push(`  /** ${flags.join(', ')}. */`);
-      if (p.args) w.push(`  ${p.method}(args: ${p.args}, options?: CallOptions): Promise<${ret}>;`);
-      else w.push(`  ${p.method}(options?: CallOptions): Promise<${ret}>;`);
-    }
-    w.push('}', '');
-    w.push(`/** Payload types of the ${PREFIX} program's server-sent messages (events), by method name. */`);
-    w.push(`export interface ${P}Messages {`);
-    for (const p of procs) if (p.msg) w.push(`  /** ${p.name} = ${p.number}. */`, `  ${p.method}: ${p.msg};`);
-    w.push('}', '');
+    found.push({ prefix, PREFIX, procs });
   }
   return found;
+}
+
+const q = (s: string | null): string => (s === null ? 'null' : `'${s}'`);
+const list = (xs: string[]): string => `[${xs.map((x) => `'${x}'`).join(', ')}]`;
+
+/**
+ * The descriptor object literal of one procedure. `codec(T)` returns the expression naming `xdr_T` in the
+ * module being written (importing it where needed).
+ */
+function descriptor(p: ProcedureRow, programId: string, codec: (t: string) => string): string {
+  return (
+    `{ program: ${programId}, number: ${p.number}, name: '${p.name}', method: '${p.method}', ` +
+    `args: ${p.args ? codec(p.args) : 'null'}, ret: ${p.ret ? codec(p.ret) : 'null'}, message: ${p.msg ? codec(p.msg) : 'null'}, ` +
+    `priority: '${p.priority}', stream: ${q(p.stream)}, sparseFlag: ${q(p.sparseFlag)}, generate: ${q(p.generate)}, ` +
+    `acl: ${list(p.acl)}, aclFilter: ${list(p.aclFilter)} }`
+  );
+}
+
+/** `ProcedureInfo<A, R, M>` for a procedure: its argument, reply and message types (void when absent). */
+function procedureType(p: ProcedureRow): string {
+  return `ProcedureInfo<${p.args ?? 'void'}, ${p.ret ?? 'void'}, ${p.msg ?? 'void'}>`;
+}
+
+/** The program's identity: what the engine needs to frame and route its messages. */
+function emitProgramId(w: ModuleWriter, prog: ProgramRows, programConst: (c: string) => string): void {
+  w.push(
+    `/** The ${prog.PREFIX} program's number and version on the wire. */`,
+    `export const ${prog.prefix}_program_id: ProgramId = { name: '${prog.PREFIX}', program: ${programConst(`${prog.PREFIX}_PROGRAM`)}, version: ${programConst(`${prog.PREFIX}_PROTOCOL_VERSION`)} };`,
+    '',
+  );
+}
+
+/**
+ * `<prog>-procedures.ts`: the program id and one descriptor per procedure, named after its method. Types and
+ * codecs come from the program's protocol module.
+ */
+export function emitProcedureDescriptors(w: ModuleWriter, prog: ProgramRows, protocolModule: string): void {
+  const fromProtocol = (symbol: string) => {
+    let set = w.imports.get(protocolModule);
+    if (!set) w.imports.set(protocolModule, (set = new Set()));
+    set.add(symbol);
+    return symbol;
+  };
+  emitProgramId(w, prog, fromProtocol);
+  for (const p of prog.procs) {
+    for (const t of [p.args, p.ret, p.msg]) if (t) w.use(t, t);
+    const flags = [`${p.name} = ${p.number}`, `priority ${p.priority}`];
+    if (p.stream) flags.push(`${p.stream} stream`);
+    if (p.msg) flags.push('event (sent by the daemon)');
+    w.push(
+      `/** ${flags.join(', ')}. */`,
+      `export const ${p.method}: ${procedureType(p)} = ${descriptor(p, `${prog.prefix}_program_id`, (t) => w.use(t, `xdr_${t}`))};`,
+    );
+  }
+  w.push('');
+}
+
+/** The typed call API and the event payload map of a program. */
+function emitInterfaces(w: ModuleWriter, prog: ProgramRows): void {
+  const P = pascal(prog.prefix);
+  // The typed call API: one method per procedure the client may call (events are received, not called).
+  w.push(`/** Typed methods for every callable procedure of the ${prog.PREFIX} program. Built at run time from \`${prog.prefix}_procedures\`. */`);
+  w.push(`export interface ${P}Procedures {`);
+  for (const p of prog.procs) {
+    if (p.msg) continue;
+    const ret = p.ret ?? 'void';
+    const flags = [`${p.name} = ${p.number}`, `priority ${p.priority}`];
+    if (p.stream) flags.push(`${p.stream} stream`);
+    w.push(`  /** ${flags.join(', ')}. */`);
+    if (p.args) w.push(`  ${p.method}(args: ${w.use(p.args, p.args)}, options?: CallOptions): Promise<${p.ret ? w.use(p.ret, p.ret) : ret}>;`);
+    else w.push(`  ${p.method}(options?: CallOptions): Promise<${p.ret ? w.use(p.ret, p.ret) : ret}>;`);
+  }
+  w.push('}', '');
+  w.push(`/** Payload types of the ${prog.PREFIX} program's server-sent messages (events), by method name. */`);
+  w.push(`export interface ${P}Messages {`);
+  for (const p of prog.procs) if (p.msg) w.push(`  /** ${p.name} = ${p.number}. */`, `  ${p.method}: ${w.use(p.msg, p.msg)};`);
+  w.push('}', '');
+}
+
+/**
+ * `<prog>-table.ts`: every descriptor by number, the program, and the typed interfaces. It imports every
+ * descriptor, so only code that wants the whole program (the typed `raw` API, tools) should import it.
+ */
+export function emitTable(w: ModuleWriter, prog: ProgramRows, proceduresModule: string): void {
+  let set = w.imports.get(proceduresModule);
+  if (!set) w.imports.set(proceduresModule, (set = new Set()));
+  set.add(`${prog.prefix}_program_id`);
+  for (const p of prog.procs) set.add(p.method);
+  w.push(`/** Every procedure of the ${prog.PREFIX} program, by ascending number. */`, `export const ${prog.prefix}_procedures: readonly ProcedureInfo[] = [`);
+  for (const p of prog.procs) w.push(`  ${p.method},`);
+  w.push('];', '');
+  w.push(
+    `/** The ${prog.PREFIX} program: number, version and procedures. */`,
+    `export const ${prog.prefix}_program: ProgramInfo = { ...${prog.prefix}_program_id, procedures: ${prog.prefix}_procedures };`,
+    '',
+  );
+  emitInterfaces(w, prog);
+}
+
+/**
+ * Everything of a program in the module being written (standalone `.x` files such as rpcgen's demo, which
+ * have no sibling modules): the program id, `<prog>_procedures` with inline descriptors, the program and the
+ * typed interfaces.
+ */
+export function emitProgramInline(w: ModuleWriter, prog: ProgramRows): void {
+  emitProgramId(w, prog, (c) => c);
+  w.push(`/** Every procedure of the ${prog.PREFIX} program, by ascending number. */`, `export const ${prog.prefix}_procedures: readonly ProcedureInfo[] = [`);
+  for (const p of prog.procs) w.push(`  ${descriptor(p, `${prog.prefix}_program_id`, (t) => w.use(t, `xdr_${t}`))},`);
+  w.push('];', '');
+  w.push(
+    `/** The ${prog.PREFIX} program: number, version and procedures. */`,
+    `export const ${prog.prefix}_program: ProgramInfo = { ...${prog.prefix}_program_id, procedures: ${prog.prefix}_procedures };`,
+    '',
+  );
+  emitInterfaces(w, prog);
 }

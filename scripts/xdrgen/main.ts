@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { parseHeaders } from './c-headers';
 import { emitDefinitions, ModuleWriter } from './emit-codecs';
 import { emitHeaders } from './emit-headers';
-import { emitPrograms } from './emit-tables';
+import { collectPrograms, emitProcedureDescriptors, emitProgramInline, emitTable } from './emit-tables';
 import { Model } from './model';
 import { parseX } from './parser';
 import type { XFile } from './ast';
@@ -93,15 +93,22 @@ function header(version: string, source: string): string[] {
   ];
 }
 
-function runtimeImports(outDir: string, w: ModuleWriter): string[] {
+/** What generated modules take from the runtime, by kind of module. */
+const RUNTIME = {
+  protocol: (rel: string) => [
+    `import { XdrReader, XdrWriter, xdrWithin } from '${rel}/protocol/xdr.js';`,
+    `import type { XdrCodec } from '${rel}/protocol/xdr.js';`,
+    `import { XdrError } from '${rel}/errors.js';`,
+  ],
+  procedures: (rel: string) => [`import type { ProcedureInfo, ProgramId } from '${rel}/protocol/program.js';`],
+  table: (rel: string) => [`import type { CallOptions, ProcedureInfo, ProgramInfo } from '${rel}/protocol/program.js';`],
+  standalone: (rel: string) => [...RUNTIME.protocol(rel), `import type { CallOptions, ProcedureInfo, ProgramId, ProgramInfo } from '${rel}/protocol/program.js';`],
+};
+
+function runtimeImports(outDir: string, w: ModuleWriter, kind: keyof typeof RUNTIME): string[] {
   let rel = path.relative(outDir, path.join(ROOT, 'src')).split(path.sep).join('/');
   if (!rel.startsWith('.')) rel = `./${rel}`;
-  const lines = [
-    `import { XdrReader, XdrWriter, xdrWithin } from '${rel}/protocol/xdr';`,
-    `import type { XdrCodec } from '${rel}/protocol/xdr';`,
-    `import { XdrError } from '${rel}/errors';`,
-    `import type { CallOptions, ProcedureInfo, ProgramInfo } from '${rel}/protocol/program';`,
-  ];
+  const lines = RUNTIME[kind](rel);
   // TypeScript type names of other modules used in this one's declarations.
   const body = w.lines.join('\n');
   for (const [name, entry] of w.model.types) {
@@ -112,9 +119,13 @@ function runtimeImports(outDir: string, w: ModuleWriter): string[] {
     }
   }
   for (const [mod, syms] of [...w.imports].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    lines.push(`import { ${[...syms].sort().join(', ')} } from './${mod}';`);
+    lines.push(`import { ${[...syms].sort().join(', ')} } from './${mod}.js';`);
   }
   return lines;
+}
+
+function moduleText(version: string, source: string, outDir: string, w: ModuleWriter, kind: keyof typeof RUNTIME): string {
+  return [...header(version, source), ...runtimeImports(outDir, w, kind), '', ...w.lines].join('\n').replace(/\n+$/, '\n');
 }
 
 /** The resolved model of a libvirt protocol folder or source tree, with each parsed file, in generation order. */
@@ -136,34 +147,51 @@ export function loadLibvirt(dir: string): { model: Model; headers: ReturnType<ty
   return { model, headers, parsed };
 }
 
-/** Generates every module for a libvirt input folder: file name -> contents. */
+/**
+ * Generates every module for a libvirt input folder: file name -> contents. Per `.x` file a protocol module
+ * (types, codecs, constants); per program in it a procedures module (one descriptor per procedure) and a table
+ * module (the whole program and its typed interfaces); the header constants; and an index of everything.
+ */
 export function generateLibvirt(dir: string, outDir: string, version = detectVersion(dir)): Map<string, string> {
   const { model, headers, parsed } = loadLibvirt(dir);
   const out = new Map<string, string>();
-  const programs: string[] = [];
+  const index: string[] = [];
+  const tables: string[] = [];
   for (const p of parsed) {
     const w = new ModuleWriter(p.module, model);
     emitDefinitions(w, p.xf.definitions);
-    programs.push(...emitPrograms(w, p.xf.definitions).map((prog) => `${prog}:${p.module}`));
-    const text = [...header(version, p.file), ...runtimeImports(outDir, w), '', ...w.lines].join('\n').replace(/\n+$/, '\n');
-    out.set(`${p.module}.ts`, text);
+    out.set(`${p.module}.ts`, moduleText(version, p.file, outDir, w, 'protocol'));
+    const ns = p.module.replace(/-protocol$/, '');
+    index.push(`export * as ${ns} from './${p.module}.js';`);
+    for (const prog of collectPrograms(w, p.xf.definitions)) {
+      const procMod = `${prog.prefix}-procedures`;
+      const pw = new ModuleWriter(procMod, model);
+      emitProcedureDescriptors(pw, prog, p.module);
+      out.set(`${procMod}.ts`, moduleText(version, `${p.file} (${prog.PREFIX} procedure descriptors)`, outDir, pw, 'procedures'));
+      const tableMod = `${prog.prefix}-table`;
+      const tw = new ModuleWriter(tableMod, model);
+      emitTable(tw, prog, procMod);
+      out.set(`${tableMod}.ts`, moduleText(version, `${p.file} (${prog.PREFIX} procedure table)`, outDir, tw, 'table'));
+      index.push(`export * as ${prog.prefix}Procedures from './${procMod}.js';`);
+      const P = prog.prefix.charAt(0).toUpperCase() + prog.prefix.slice(1);
+      tables.push(
+        `export { ${prog.prefix}_procedures, ${prog.prefix}_program } from './${tableMod}.js';`,
+        `export type { ${P}Procedures, ${P}Messages } from './${tableMod}.js';`,
+      );
+    }
   }
   out.set('libvirt-headers.ts', [...header(version, `include/libvirt/*.h`), '', ...emitHeaders(headers)].join('\n').replace(/\n+$/, '\n'));
-  const index = [
+  const indexText = [
     ...header(version, 'all of the above'),
     '',
-    `/** The libvirt release these codecs were generated from. */`,
-    `export const GENERATED_FROM_LIBVIRT = '${version}';`,
-    '',
-    ...parsed.map((p) => `export * as ${p.module.replace(/-protocol$/, '')} from './${p.module}';`),
-    `export * as headers from './libvirt-headers';`,
-    ...programs.map((pm) => {
-      const [prog, mod] = pm.split(':');
-      return `export { ${prog}_program } from './${mod}';`;
-    }),
+    `export { GENERATED_FROM_LIBVIRT } from './version.js';`,
+    ...index,
+    `export * as headers from './libvirt-headers.js';`,
+    ...tables,
     '',
   ];
-  out.set('index.ts', index.join('\n'));
+  out.set('index.ts', indexText.join('\n'));
+  out.set('version.ts', [...header(version, 'the input folder'), '', `/** The libvirt release these codecs were generated from. */`, `export const GENERATED_FROM_LIBVIRT = '${version}';`, ''].join('\n'));
   return out;
 }
 
@@ -184,12 +212,10 @@ export function generateFromSource(
   const stem = path.basename(fileName, '.x');
   const xf = parseX(src, fileName);
   model.add(xf, stem);
-  const file = fileName;
   const w = new ModuleWriter(stem, model);
   emitDefinitions(w, xf.definitions);
-  emitPrograms(w, xf.definitions);
-  const text = [...header(version, path.basename(file)), ...runtimeImports(outDir, w), '', ...w.lines].join('\n').replace(/\n+$/, '\n');
-  return new Map([[`${stem}.ts`, text]]);
+  for (const prog of collectPrograms(w, xf.definitions)) emitProgramInline(w, prog);
+  return new Map([[`${stem}.ts`, moduleText(version, path.basename(fileName), outDir, w, 'standalone')]]);
 }
 
 function write(outDir: string, files: Map<string, string>): void {

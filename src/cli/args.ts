@@ -3,7 +3,7 @@
  * global options before the command, then the command's options as `--name value`, `--name=value` or, for
  * "data" options, bare words filling them in declared order; `--` makes every later word data.
  */
-import { CliUsageError, type CliArgs, type CliCommand, type CliGlobalOptions, type CliOptionSpec } from './command';
+import { CliUsageError, type CliArgs, type CliCommand, type CliGlobalOptions, type CliOptionSpec } from './command.js';
 
 /** The default bound on each daemon call and on opening the connection, in ms (virsh has none; we bound all). */
 export const DEFAULT_TIMEOUT_MS = 30_000;

@@ -2,13 +2,13 @@
  * The checkpoint commands, as virsh 9.0 has them (tools/virsh-checkpoint.c): `checkpoint-create-as`,
  * `checkpoint-list`, `checkpoint-info`, `checkpoint-dumpxml`, `checkpoint-delete`.
  */
-import { DomainCheckpoint, RemoteError, XmlError, type CheckpointDescription, type Domain } from '../index';
-import { CliUsageError, type CliCommand, type CliContext } from './command';
-import { CliCommandError, withContext } from './errors';
-import { escapeXml, formatCreationTime, formatInfo, formatTable, formatTree, sortByName, splitCommaList } from './format';
-import { checkpointItem, unixSeconds, type CheckpointActionJson, type CheckpointInfoJson, type CheckpointListJson, type ParentJson, type PrintXmlJson, type XmlJson } from './json';
-import { DOMAIN_OPTION, checkpointArg, domainArg, mapBounded } from './lookup';
-import { printExtra, printJson } from './output';
+import { DomainCheckpoint, RemoteError, XmlError, type CheckpointDescription, type Domain } from '../index.js';
+import { CliUsageError, type CliCommand, type CliContext } from './command.js';
+import { CliCommandError, withContext } from './errors.js';
+import { escapeXml, formatCreationTime, formatInfo, formatTable, formatTree, sortByName, splitCommaList } from './format.js';
+import { checkpointItem, unixSeconds, type CheckpointActionJson, type CheckpointInfoJson, type CheckpointListJson, type ParentJson, type PrintXmlJson, type XmlJson } from './json.js';
+import { DOMAIN_OPTION, checkpointArg, domainArg, mapBounded } from './lookup.js';
+import { printExtra, printJson } from './output.js';
 
 const CHECKPOINTNAME = { name: 'checkpointname', type: 'string', positional: true, help: 'checkpoint name' } as const;
 

@@ -4,8 +4,8 @@
  * {@link CliArgs} when it runs. `main.ts` keeps the registry, parses global options, prints `--help` from
  * the declarations and turns thrown errors into virsh's `error: ...` lines and exit code 1.
  */
-import { InvalidArgumentError } from '../errors';
-import type { Connect } from '../index';
+import { InvalidArgumentError } from '../errors.js';
+import type { Connect } from '../index.js';
 
 /**
  * A command line that cannot be run as written (unknown option, missing argument, bad value). main prints

@@ -2,9 +2,9 @@
  * The {@link CliContext} a command runs with: parsed global options, a connection opened on first use and
  * closed (bounded) when the command ends, writers, and the AbortSignal that SIGINT/SIGTERM trip.
  */
-import { AbortError, connect, type Connect, type ConnectOptions } from '../index';
-import type { CliContext, CliGlobalOptions, CliWriter } from './command';
-import { CliConnectError } from './errors';
+import { AbortError, connect, type Connect, type ConnectOptions } from '../index.js';
+import type { CliContext, CliGlobalOptions, CliWriter } from './command.js';
+import { CliConnectError } from './errors.js';
 
 /** Opens a connection; `connect()` from the package unless a test supplies its own. */
 export type ConnectionOpener = (uri: string | null, options: ConnectOptions) => Promise<Connect>;

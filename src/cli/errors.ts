@@ -4,7 +4,7 @@
  * s1" before libvirt's reason). Nothing printed may carry a secret: URIs lose their userinfo password and
  * secret-like query values, and no XML from the daemon is ever part of an error.
  */
-import { AbortError, LibvirtRpcError, RemoteError } from '../errors';
+import { AbortError, LibvirtRpcError, RemoteError } from '../errors.js';
 
 /**
  * A command failure with virsh's leading lines: `context` is printed first, one `error: ` line each, then the

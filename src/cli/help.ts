@@ -2,8 +2,8 @@
  * `--help` texts: the program's usage and command list, and one command's help in virsh's layout (NAME,
  * SYNOPSIS, DESCRIPTION, OPTIONS).
  */
-import type { CliCommand, CliOptionSpec } from './command';
-import { IMPLICIT_OPTIONS } from './args';
+import type { CliCommand, CliOptionSpec } from './command.js';
+import { IMPLICIT_OPTIONS } from './args.js';
 
 /** The program's name as the user typed it. */
 export const PROGRAM = 'libvirt-rpc';

@@ -3,7 +3,7 @@
  * never removed or renamed within a major version; new keys may be added. Times are Unix seconds (libvirt's
  * `<creationTime>`), absent values are null, never left out.
  */
-import type { CheckpointDescription, SnapshotDescription } from '../index';
+import type { CheckpointDescription, SnapshotDescription } from '../index.js';
 
 /** Where a snapshot keeps its data, as snapshot-info's `Location:` line says. */
 export type SnapshotPlace = 'internal' | 'external';

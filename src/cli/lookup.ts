@@ -2,9 +2,9 @@
  * Finding what a command names, the way virsh does: a domain by id, UUID or name (virshLookupDomainBy), a
  * snapshot by name or `--current` (virshLookupSnapshot), a checkpoint by name (virshLookupCheckpoint).
  */
-import { RemoteError, type Domain, type DomainCheckpoint, type DomainSnapshot } from '../index';
-import { CliUsageError, type CliArgs, type CliContext } from './command';
-import { CliCommandError } from './errors';
+import { RemoteError, type Domain, type DomainCheckpoint, type DomainSnapshot } from '../index.js';
+import { CliUsageError, type CliArgs, type CliContext } from './command.js';
+import { CliCommandError } from './errors.js';
 
 /** Length of a UUID string (VIR_UUID_STRING_BUFLEN - 1); virsh tries a UUID lookup only for this length. */
 const UUID_STRING_LENGTH = 36;

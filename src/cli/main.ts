@@ -8,13 +8,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AbortError, TimeoutError } from '../errors';
-import { parseCommandArgs, parseGlobalArgs } from './args';
-import type { CliCommand } from './command';
-import { CliSession, type CliIo } from './context';
-import { causedBy, CliConnectError, errorLines } from './errors';
-import { commandHelp, PROGRAM, programHelp } from './help';
-import { defaultRegistry, type CommandRegistry } from './registry';
+import { AbortError, TimeoutError } from '../errors.js';
+import { parseCommandArgs, parseGlobalArgs } from './args.js';
+import type { CliCommand } from './command.js';
+import { CliSession, type CliIo } from './context.js';
+import { causedBy, CliConnectError, errorLines } from './errors.js';
+import { commandHelp, PROGRAM, programHelp } from './help.js';
+import { defaultRegistry, type CommandRegistry } from './registry.js';
 
 /** Why the CLI was interrupted: the abort reason main puts on the command's signal. */
 export class InterruptReason {

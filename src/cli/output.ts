@@ -1,6 +1,6 @@
 /** Writing a command's results: virsh's informational lines, and `--json` documents. */
-import type { CliContext } from './command';
-import { formatJson } from './format';
+import type { CliContext } from './command.js';
+import { formatJson } from './format.js';
 
 /**
  * An informational line (virsh's vshPrintExtra: "Domain snapshot s1 created"): left out with `-q` and with

@@ -3,11 +3,11 @@
  * `./schedule` when that module exists (it is loaded with a guarded require, so the CLI builds and runs
  * without it).
  */
-import type { CliCommand } from './command';
-import { checkpointCommands } from './checkpoint-commands';
-import { commandHelp, programHelp } from './help';
-import { snapshotCommands } from './snapshot-commands';
-import { CliUsageError } from './command';
+import type { CliCommand } from './command.js';
+import { checkpointCommands } from './checkpoint-commands.js';
+import { commandHelp, programHelp } from './help.js';
+import { snapshotCommands } from './snapshot-commands.js';
+import { CliUsageError } from './command.js';
 
 /** Loads `scheduleCommands` from ./schedule; none when the module is not there. Other load errors surface. */
 export function loadScheduleCommands(load: () => unknown = () => require('./schedule')): CliCommand[] {

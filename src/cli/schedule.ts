@@ -13,14 +13,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as Bourne from '@hapi/bourne';
-import { InvalidArgumentError } from '../errors';
-import { parseDuration, validateScheduleConfig, type ScheduleConfig } from '../scheduler/config';
-import { isComplete, retentionSnapshots } from '../scheduler/records';
-import { computeRetention, type KeptSnapshot } from '../scheduler/retention';
-import { describeReason, formatDuration } from '../scheduler/retention-reasons';
-import { defaultEvery, simulate } from '../scheduler/retention-plan';
-import { DomainScheduler, type RunReport, type SchedulerEvent } from '../scheduler/scheduler';
-import { CliUsageError, type CliArgs, type CliCommand, type CliContext, type CliOptionSpec } from './command';
+import { InvalidArgumentError } from '../errors.js';
+import { parseDuration, validateScheduleConfig, type ScheduleConfig } from '../scheduler/config.js';
+import { isComplete, retentionSnapshots } from '../scheduler/records.js';
+import { computeRetention, type KeptSnapshot } from '../scheduler/retention.js';
+import { describeReason, formatDuration } from '../scheduler/retention-reasons.js';
+import { defaultEvery, simulate } from '../scheduler/retention-plan.js';
+import { DomainScheduler, type RunReport, type SchedulerEvent } from '../scheduler/scheduler.js';
+import { CliUsageError, type CliArgs, type CliCommand, type CliContext, type CliOptionSpec } from './command.js';
 
 const ACTIONS = ['plan', 'run', 'daemon', 'simulate', 'list', 'resume', 'cleanup'] as const;
 type Action = (typeof ACTIONS)[number];

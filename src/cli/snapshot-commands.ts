@@ -2,15 +2,15 @@
  * `snapshot-info`, `snapshot-dumpxml`, `snapshot-revert` and `snapshot-delete`, as virsh 9.0 has them
  * (tools/virsh-snapshot.c), and the list of every snapshot command.
  */
-import { DomainSnapshot, RemoteError } from '../index';
-import type { CliCommand } from './command';
-import { CliCommandError, withContext } from './errors';
-import { formatInfo } from './format';
-import { snapshotPlace, type ParentJson, type SnapshotActionJson, type SnapshotInfoJson, type XmlJson } from './json';
-import { DOMAIN_OPTION, domainArg, snapshotArg } from './lookup';
-import { printExtra, printJson } from './output';
-import { snapshotCreateAs, snapshotCurrent } from './snapshot-create';
-import { snapshotList } from './snapshot-list';
+import { DomainSnapshot, RemoteError } from '../index.js';
+import type { CliCommand } from './command.js';
+import { CliCommandError, withContext } from './errors.js';
+import { formatInfo } from './format.js';
+import { snapshotPlace, type ParentJson, type SnapshotActionJson, type SnapshotInfoJson, type XmlJson } from './json.js';
+import { DOMAIN_OPTION, domainArg, snapshotArg } from './lookup.js';
+import { printExtra, printJson } from './output.js';
+import { snapshotCreateAs, snapshotCurrent } from './snapshot-create.js';
+import { snapshotList } from './snapshot-list.js';
 
 const SNAPSHOTNAME = { name: 'snapshotname', type: 'string', positional: true, help: 'snapshot name' } as const;
 

@@ -1,13 +1,13 @@
 /**
  * `snapshot-create-as` and `snapshot-current`, as virsh 9.0 has them (tools/virsh-snapshot.c).
  */
-import { DomainSnapshot, RemoteError, type Domain } from '../index';
-import type { CliCommand, CliContext } from './command';
-import { CliCommandError } from './errors';
-import { escapeXml, splitCommaList } from './format';
-import type { PrintXmlJson, SnapshotActionJson, XmlJson } from './json';
-import { DOMAIN_OPTION, domainArg, exclusive } from './lookup';
-import { printExtra, printJson } from './output';
+import { DomainSnapshot, RemoteError, type Domain } from '../index.js';
+import type { CliCommand, CliContext } from './command.js';
+import { CliCommandError } from './errors.js';
+import { escapeXml, splitCommaList } from './format.js';
+import type { PrintXmlJson, SnapshotActionJson, XmlJson } from './json.js';
+import { DOMAIN_OPTION, domainArg, exclusive } from './lookup.js';
+import { printExtra, printJson } from './output.js';
 
 /**
  * `<memory .../>` from a memspec, `[file=]name[,snapshot=type]` (virshParseSnapshotMemspec): each key once, a

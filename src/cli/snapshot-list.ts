@@ -3,12 +3,12 @@
  * libvirt's LIST_* flags, parents looked up for `--tree`, the `--from` snapshot added as the tree's root,
  * then sorted by name (case-insensitively) unless `--topological`.
  */
-import { DomainSnapshot, RemoteError, XmlError, type Domain, type SnapshotDescription } from '../index';
-import { CliUsageError, type CliArgs, type CliCommand, type CliContext } from './command';
-import { formatCreationTime, formatTable, formatTree, sortByName } from './format';
-import { snapshotItem, unixSeconds, type SnapshotListJson } from './json';
-import { DOMAIN_OPTION, domainArg, mapBounded, snapshotArg } from './lookup';
-import { printJson } from './output';
+import { DomainSnapshot, RemoteError, XmlError, type Domain, type SnapshotDescription } from '../index.js';
+import { CliUsageError, type CliArgs, type CliCommand, type CliContext } from './command.js';
+import { formatCreationTime, formatTable, formatTree, sortByName } from './format.js';
+import { snapshotItem, unixSeconds, type SnapshotListJson } from './json.js';
+import { DOMAIN_OPTION, domainArg, mapBounded, snapshotArg } from './lookup.js';
+import { printJson } from './output.js';
 
 /** A listed snapshot; `parent` is known only when a tree is drawn (undefined otherwise). */
 interface Listed {

@@ -5,13 +5,14 @@
  * a way to turn a URI into a transport; the package's Node entry (src/index.ts) installs one with
  * {@link setUriOpener}, a browser bundle may install its own (a WebSocket pipe, say).
  */
-import type { remote } from '../../generated';
-import { InvalidArgumentError, TimeoutError } from '../errors';
-import { RemoteConnection, type ConnectionOptions } from '../protocol/connection';
-import type { CloseInfo } from '../protocol/rpc-client';
-import type { Transport } from '../protocol/transport';
-import { Domain } from './domain';
-import { checkFlags, checkName, uuidBytes, type CallOptions } from './support';
+import * as R from '../../generated/remote-procedures.js';
+import type * as remote from '../../generated/remote-protocol.js';
+import { InvalidArgumentError, TimeoutError } from '../errors.js';
+import { RemoteConnection, type ConnectionOptions } from '../protocol/connection.js';
+import type { CloseInfo } from '../protocol/rpc-client.js';
+import type { Transport } from '../protocol/transport.js';
+import { Domain } from './domain.js';
+import { checkFlags, checkName, uuidBytes, type CallOptions } from './support.js';
 
 /** Options of {@link Connect.openWith}. */
 export interface OpenWithOptions extends Omit<ConnectionOptions, 'name'> {
@@ -97,11 +98,6 @@ export class Connect {
     return this.#raw;
   }
 
-  /** Same as {@link raw}. */
-  get rpc(): RemoteConnection {
-    return this.#raw;
-  }
-
   /** Resolves when the connection has closed, with the reason. Never rejects. */
   get closed(): Promise<CloseInfo> {
     return this.#raw.closed;
@@ -131,22 +127,22 @@ export class Connect {
 
   /** The daemon's libvirt version, major * 1,000,000 + minor * 1,000 + micro (CONNECT_GET_LIB_VERSION). */
   async getLibVersion(opts?: CallOptions): Promise<number> {
-    return Number((await this.#raw.remote.connectGetLibVersion(opts)).lib_ver);
+    return Number((await this.#raw.call(R.connectGetLibVersion, undefined, opts)).lib_ver);
   }
 
   /** The hypervisor's version, encoded like {@link getLibVersion} (CONNECT_GET_VERSION). */
   async getVersion(opts?: CallOptions): Promise<number> {
-    return Number((await this.#raw.remote.connectGetVersion(opts)).hv_ver);
+    return Number((await this.#raw.call(R.connectGetVersion, undefined, opts)).hv_ver);
   }
 
   /** The driver's name, e.g. `QEMU` or `TEST` (CONNECT_GET_TYPE). */
   async getType(opts?: CallOptions): Promise<string> {
-    return (await this.#raw.remote.connectGetType(opts)).type;
+    return (await this.#raw.call(R.connectGetType, undefined, opts)).type;
   }
 
   /** The daemon host's name (CONNECT_GET_HOSTNAME). */
   async getHostname(opts?: CallOptions): Promise<string> {
-    return (await this.#raw.remote.connectGetHostname(opts)).hostname;
+    return (await this.#raw.call(R.connectGetHostname, undefined, opts)).hostname;
   }
 
   /**
@@ -156,38 +152,38 @@ export class Connect {
    * after opening without a URI (doRemoteOpen). The answer is kept.
    */
   async getURI(opts?: CallOptions): Promise<string> {
-    this.#uri ??= (await this.#raw.remote.connectGetUri(opts)).uri;
+    this.#uri ??= (await this.#raw.call(R.connectGetUri, undefined, opts)).uri;
     return this.#uri;
   }
 
   /** The domain named `name`; rejects with the daemon's VIR_ERR_NO_DOMAIN when there is none. */
   async getDomainByName(name: string, opts?: CallOptions): Promise<Domain> {
-    const r = await this.#raw.remote.domainLookupByName({ name: checkName(name, 'name') }, opts);
+    const r = await this.#raw.call(R.domainLookupByName, { name: checkName(name, 'name') }, opts);
     return new Domain(this, r.dom);
   }
 
   /** The domain with this UUID (a string like `6695eb01-f6a4-...` or 16 bytes). */
   async getDomainByUUID(uuid: string | Uint8Array, opts?: CallOptions): Promise<Domain> {
-    const r = await this.#raw.remote.domainLookupByUuid({ uuid: uuidBytes(uuid) }, opts);
+    const r = await this.#raw.call(R.domainLookupByUuid, { uuid: uuidBytes(uuid) }, opts);
     return new Domain(this, r.dom);
   }
 
   /** The running domain with this id. */
   async getDomainByID(id: number, opts?: CallOptions): Promise<Domain> {
     if (!Number.isInteger(id)) throw new InvalidArgumentError(`a domain id is an integer, not ${String(id)}`);
-    const r = await this.#raw.remote.domainLookupById({ id }, opts);
+    const r = await this.#raw.call(R.domainLookupById, { id }, opts);
     return new Domain(this, r.dom);
   }
 
   /** Every domain, filtered by `Domain.LIST_*` flags (CONNECT_LIST_ALL_DOMAINS). */
   async listAllDomains(flags = 0, opts?: CallOptions): Promise<Domain[]> {
-    const r = await this.#raw.remote.connectListAllDomains({ need_results: 1, flags: checkFlags(flags) }, opts);
+    const r = await this.#raw.call(R.connectListAllDomains, { need_results: 1, flags: checkFlags(flags) }, opts);
     return r.domains.map((d) => new Domain(this, d));
   }
 
   /** Defines a persistent domain from XML (DOMAIN_DEFINE_XML_FLAGS). */
   async defineDomain(xml: string, flags = 0, opts?: CallOptions): Promise<Domain> {
-    const r = await this.#raw.remote.domainDefineXmlFlags({ xml, flags: checkFlags(flags) }, opts);
+    const r = await this.#raw.call(R.domainDefineXmlFlags, { xml, flags: checkFlags(flags) }, opts);
     return new Domain(this, r.dom);
   }
 }

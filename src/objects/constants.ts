@@ -4,7 +4,7 @@
  * (`VIR_DOMAIN_SNAPSHOT_LIST_ROOTS` -> `LIST_ROOTS`, `VIR_DOMAIN_RUNNING` -> `STATE_RUNNING`), its value is
  * libvirt's. Nothing here is typed by hand, so a regenerated header brings its new flags along.
  */
-import { headers } from '../../generated';
+import * as headers from '../../generated/libvirt-headers.js';
 
 type Enum = Readonly<Record<string, number>>;
 

@@ -2,12 +2,13 @@
  * `DomainCheckpoint`: one checkpoint of a domain, in the shape of Sys::Virt::DomainCheckpoint. Like a snapshot,
  * its handle is its name plus its domain's handle (remote_nonnull_domain_checkpoint).
  */
-import type { remote } from '../../generated';
-import { CHECKPOINT_CONSTANTS, withConstants } from './constants';
-import type { Connect } from './connect';
-import type { Domain } from './domain';
-import { Deadline, checkFlags, isRemoteError, type CallOptions } from './support';
-import { describeCheckpoint, type CheckpointDescription } from './xml';
+import * as R from '../../generated/remote-procedures.js';
+import type * as remote from '../../generated/remote-protocol.js';
+import { CHECKPOINT_CONSTANTS, withConstants } from './constants.js';
+import type { Connect } from './connect.js';
+import type { Domain } from './domain.js';
+import { Deadline, checkFlags, isRemoteError, type CallOptions } from './support.js';
+import { describeCheckpoint, type CheckpointDescription } from './xml/index.js';
 
 /** libvirt's error for a checkpoint that does not exist, and for the parent of a root checkpoint. */
 export const NO_DOMAIN_CHECKPOINT = 'VIR_ERR_NO_DOMAIN_CHECKPOINT';
@@ -47,8 +48,8 @@ export class DomainCheckpoint extends withConstants(CHECKPOINT_CONSTANTS) {
     return this.#domain.getConnect();
   }
 
-  get #remote() {
-    return this.#domain.getConnect().raw.remote;
+  get #raw() {
+    return this.#domain.getConnect().raw;
   }
 
   /**
@@ -56,7 +57,7 @@ export class DomainCheckpoint extends withConstants(CHECKPOINT_CONSTANTS) {
    * changed bytes since the checkpoint (the domain must be running), `XML_NO_DOMAIN` drops `<domain>`.
    */
   async getXMLDescription(flags = 0, opts?: CallOptions): Promise<string> {
-    return (await this.#remote.domainCheckpointGetXmlDesc({ checkpoint: this.handle, flags: checkFlags(flags) }, opts)).xml;
+    return (await this.#raw.call(R.domainCheckpointGetXmlDesc, { checkpoint: this.handle, flags: checkFlags(flags) }, opts)).xml;
   }
 
   /** The checkpoint's XML read into typed fields (sizes are bigints; the XML itself is kept in `.xml`). */
@@ -66,7 +67,7 @@ export class DomainCheckpoint extends withConstants(CHECKPOINT_CONSTANTS) {
 
   /** Deletes the checkpoint (and, with `DELETE_CHILDREN`, its descendants) (DOMAIN_CHECKPOINT_DELETE). */
   async delete(flags = 0, opts?: CallOptions): Promise<void> {
-    await this.#remote.domainCheckpointDelete({ checkpoint: this.handle, flags: checkFlags(flags) }, opts);
+    await this.#raw.call(R.domainCheckpointDelete, { checkpoint: this.handle, flags: checkFlags(flags) }, opts);
   }
 
   /**
@@ -76,18 +77,18 @@ export class DomainCheckpoint extends withConstants(CHECKPOINT_CONSTANTS) {
   async getParent(opts?: CallOptions): Promise<DomainCheckpoint | null> {
     const d = new Deadline(opts);
     try {
-      const r = await this.#remote.domainCheckpointGetParent({ checkpoint: this.handle, flags: 0 }, d.next());
+      const r = await this.#raw.call(R.domainCheckpointGetParent, { checkpoint: this.handle, flags: 0 }, d.next());
       return new DomainCheckpoint(this.#domain, r.parent.name);
     } catch (e) {
       if (!isRemoteError(e, NO_DOMAIN_CHECKPOINT)) throw e;
-      await this.#remote.domainCheckpointLookupByName({ dom: this.#domain.handle, name: this.#name, flags: 0 }, d.next());
+      await this.#raw.call(R.domainCheckpointLookupByName, { dom: this.#domain.handle, name: this.#name, flags: 0 }, d.next());
       return null;
     }
   }
 
   /** The children matching `flags` (`LIST_DESCENDANTS` for all descendants) (DOMAIN_CHECKPOINT_LIST_ALL_CHILDREN). */
   async listAllChildren(flags = 0, opts?: CallOptions): Promise<DomainCheckpoint[]> {
-    const r = await this.#remote.domainCheckpointListAllChildren({ checkpoint: this.handle, need_results: 1, flags: checkFlags(flags) }, opts);
+    const r = await this.#raw.call(R.domainCheckpointListAllChildren, { checkpoint: this.handle, need_results: 1, flags: checkFlags(flags) }, opts);
     return r.checkpoints.map((c) => new DomainCheckpoint(this.#domain, c.name));
   }
 }

@@ -3,12 +3,13 @@
  * its name plus its domain's handle (remote_nonnull_domain_snapshot), so `getName()` needs no call; everything
  * else asks the daemon and takes `{ signal?, timeout? }` last.
  */
-import type { remote } from '../../generated';
-import { SNAPSHOT_CONSTANTS, withConstants } from './constants';
-import type { Connect } from './connect';
-import type { Domain } from './domain';
-import { Deadline, checkFlags, isRemoteError, pipelined, type CallOptions } from './support';
-import { describeSnapshot, type SnapshotDescription } from './xml';
+import * as R from '../../generated/remote-procedures.js';
+import type * as remote from '../../generated/remote-protocol.js';
+import { SNAPSHOT_CONSTANTS, withConstants } from './constants.js';
+import type { Connect } from './connect.js';
+import type { Domain } from './domain.js';
+import { Deadline, checkFlags, isRemoteError, pipelined, type CallOptions } from './support.js';
+import { describeSnapshot, type SnapshotDescription } from './xml/index.js';
 
 /** libvirt's error for a snapshot that does not exist, and for the parent of a root snapshot. */
 export const NO_DOMAIN_SNAPSHOT = 'VIR_ERR_NO_DOMAIN_SNAPSHOT';
@@ -48,13 +49,13 @@ export class DomainSnapshot extends withConstants(SNAPSHOT_CONSTANTS) {
     return this.#domain.getConnect();
   }
 
-  get #remote() {
-    return this.#domain.getConnect().raw.remote;
+  get #raw() {
+    return this.#domain.getConnect().raw;
   }
 
   /** The snapshot's `<domainsnapshot>` XML; `DomainSnapshot.XML_SECURE` adds secrets (SNAPSHOT_GET_XML_DESC). */
   async getXMLDescription(flags = 0, opts?: CallOptions): Promise<string> {
-    return (await this.#remote.domainSnapshotGetXmlDesc({ snap: this.handle, flags: checkFlags(flags) }, opts)).xml;
+    return (await this.#raw.call(R.domainSnapshotGetXmlDesc, { snap: this.handle, flags: checkFlags(flags) }, opts)).xml;
   }
 
   /** The snapshot's XML read into typed fields (the XML itself is kept in `.xml`). */
@@ -64,12 +65,12 @@ export class DomainSnapshot extends withConstants(SNAPSHOT_CONSTANTS) {
 
   /** Deletes the snapshot (and, with `DELETE_CHILDREN`, its descendants) (DOMAIN_SNAPSHOT_DELETE). */
   async delete(flags = 0, opts?: CallOptions): Promise<void> {
-    await this.#remote.domainSnapshotDelete({ snap: this.handle, flags: checkFlags(flags) }, opts);
+    await this.#raw.call(R.domainSnapshotDelete, { snap: this.handle, flags: checkFlags(flags) }, opts);
   }
 
   /** Reverts the domain to this snapshot; `REVERT_*` flags pick the state after (DOMAIN_REVERT_TO_SNAPSHOT). */
   async revertTo(flags = 0, opts?: CallOptions): Promise<void> {
-    await this.#remote.domainRevertToSnapshot({ snap: this.handle, flags: checkFlags(flags) }, opts);
+    await this.#raw.call(R.domainRevertToSnapshot, { snap: this.handle, flags: checkFlags(flags) }, opts);
   }
 
   /**
@@ -80,28 +81,28 @@ export class DomainSnapshot extends withConstants(SNAPSHOT_CONSTANTS) {
   async getParent(opts?: CallOptions): Promise<DomainSnapshot | null> {
     const d = new Deadline(opts);
     try {
-      const r = await this.#remote.domainSnapshotGetParent({ snap: this.handle, flags: 0 }, d.next());
+      const r = await this.#raw.call(R.domainSnapshotGetParent, { snap: this.handle, flags: 0 }, d.next());
       return new DomainSnapshot(this.#domain, r.snap.name);
     } catch (e) {
       if (!isRemoteError(e, NO_DOMAIN_SNAPSHOT)) throw e;
-      await this.#remote.domainSnapshotLookupByName({ dom: this.#domain.handle, name: this.#name, flags: 0 }, d.next());
+      await this.#raw.call(R.domainSnapshotLookupByName, { dom: this.#domain.handle, name: this.#name, flags: 0 }, d.next());
       return null;
     }
   }
 
   /** Whether this is the domain's current snapshot (DOMAIN_SNAPSHOT_IS_CURRENT). */
   async isCurrent(flags = 0, opts?: CallOptions): Promise<boolean> {
-    return (await this.#remote.domainSnapshotIsCurrent({ snap: this.handle, flags: checkFlags(flags) }, opts)).current !== 0;
+    return (await this.#raw.call(R.domainSnapshotIsCurrent, { snap: this.handle, flags: checkFlags(flags) }, opts)).current !== 0;
   }
 
   /** Whether libvirt keeps metadata for the snapshot (DOMAIN_SNAPSHOT_HAS_METADATA). */
   async hasMetadata(flags = 0, opts?: CallOptions): Promise<boolean> {
-    return (await this.#remote.domainSnapshotHasMetadata({ snap: this.handle, flags: checkFlags(flags) }, opts)).metadata !== 0;
+    return (await this.#raw.call(R.domainSnapshotHasMetadata, { snap: this.handle, flags: checkFlags(flags) }, opts)).metadata !== 0;
   }
 
   /** How many children (with `LIST_DESCENDANTS`, descendants) match `flags` (DOMAIN_SNAPSHOT_NUM_CHILDREN). */
   async numOfChildSnapshots(flags = 0, opts?: CallOptions): Promise<number> {
-    return (await this.#remote.domainSnapshotNumChildren({ snap: this.handle, flags: checkFlags(flags) }, opts)).num;
+    return (await this.#raw.call(R.domainSnapshotNumChildren, { snap: this.handle, flags: checkFlags(flags) }, opts)).num;
   }
 
   /**
@@ -112,7 +113,7 @@ export class DomainSnapshot extends withConstants(SNAPSHOT_CONSTANTS) {
     const d = new Deadline(opts);
     checkFlags(flags);
     const maxnames = await this.numOfChildSnapshots(flags, d.next());
-    const r = await this.#remote.domainSnapshotListChildrenNames({ snap: this.handle, maxnames, flags }, d.next());
+    const r = await this.#raw.call(R.domainSnapshotListChildrenNames, { snap: this.handle, maxnames, flags }, d.next());
     return r.names;
   }
 
@@ -128,7 +129,7 @@ export class DomainSnapshot extends withConstants(SNAPSHOT_CONSTANTS) {
 
   /** The children matching `flags` (DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN). */
   async listAllChildren(flags = 0, opts?: CallOptions): Promise<DomainSnapshot[]> {
-    const r = await this.#remote.domainSnapshotListAllChildren({ snapshot: this.handle, need_results: 1, flags: checkFlags(flags) }, opts);
+    const r = await this.#raw.call(R.domainSnapshotListAllChildren, { snapshot: this.handle, need_results: 1, flags: checkFlags(flags) }, opts);
     return r.snapshots.map((s) => new DomainSnapshot(this.#domain, s.name));
   }
 
@@ -137,10 +138,10 @@ export class DomainSnapshot extends withConstants(SNAPSHOT_CONSTANTS) {
    * Used by the legacy list calls, which return names first and objects after.
    */
   static async lookupNames(domain: Domain, names: readonly string[], deadline: Deadline): Promise<DomainSnapshot[]> {
-    const api = domain.getConnect().raw.remote;
+    const raw = domain.getConnect().raw;
     const found = await pipelined(names, async (name) => {
       try {
-        const r = await api.domainSnapshotLookupByName({ dom: domain.handle, name, flags: 0 }, deadline.next());
+        const r = await raw.call(R.domainSnapshotLookupByName, { dom: domain.handle, name, flags: 0 }, deadline.next());
         return new DomainSnapshot(domain, r.snap.name);
       } catch (e) {
         // Sys::Virt's list_snapshots: a snapshot that went away between listing and lookup is skipped.

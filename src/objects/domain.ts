@@ -3,13 +3,14 @@
  * domain handle is (name, UUID, id) and travels with the object: `getName()`, `getUUIDString()` and `getID()`
  * need no call, as in libvirt's C API. Every other method asks the daemon and takes `{ signal?, timeout? }` last.
  */
-import type { remote } from '../../generated';
-import { DOMAIN_CONSTANTS, withConstants } from './constants';
-import type { Connect } from './connect';
-import { DomainCheckpoint } from './domain-checkpoint';
-import { DomainSnapshot } from './domain-snapshot';
-import { Deadline, checkFlags, checkName, uuidString, type CallOptions } from './support';
-import { typedParamsToRecord, type TypedValue } from './typed-params';
+import * as R from '../../generated/remote-procedures.js';
+import type * as remote from '../../generated/remote-protocol.js';
+import { DOMAIN_CONSTANTS, withConstants } from './constants.js';
+import type { Connect } from './connect.js';
+import { DomainCheckpoint } from './domain-checkpoint.js';
+import { DomainSnapshot } from './domain-snapshot.js';
+import { Deadline, checkFlags, checkName, uuidString, type CallOptions } from './support.js';
+import { typedParamsToRecord, type TypedValue } from './typed-params.js';
 import {
   backupSpecToXml,
   checkpointSpecToXml,
@@ -19,7 +20,7 @@ import {
   type BackupSpec,
   type CheckpointSpec,
   type SnapshotSpec,
-} from './xml';
+} from './xml/index.js';
 
 /** What `getInfo()` returns (virDomainInfo); memory in KiB, CPU time in ns. */
 export interface DomainInfo {
@@ -72,8 +73,8 @@ export class Domain extends withConstants(DOMAIN_CONSTANTS) {
     return this.#connect;
   }
 
-  get #remote() {
-    return this.#connect.raw.remote;
+  get #raw() {
+    return this.#connect.raw;
   }
 
   get #dom() {
@@ -102,29 +103,29 @@ export class Domain extends withConstants(DOMAIN_CONSTANTS) {
 
   /** The domain's XML; `Domain.XML_*` flags (DOMAIN_GET_XML_DESC). */
   async getXMLDescription(flags = 0, opts?: CallOptions): Promise<string> {
-    return (await this.#remote.domainGetXmlDesc({ dom: this.#dom, flags: checkFlags(flags) }, opts)).xml;
+    return (await this.#raw.call(R.domainGetXmlDesc, { dom: this.#dom, flags: checkFlags(flags) }, opts)).xml;
   }
 
   /** `[state, reason]`: a `Domain.STATE_*` state and its reason (DOMAIN_GET_STATE). */
   async getState(flags = 0, opts?: CallOptions): Promise<[number, number]> {
-    const r = await this.#remote.domainGetState({ dom: this.#dom, flags: checkFlags(flags) }, opts);
+    const r = await this.#raw.call(R.domainGetState, { dom: this.#dom, flags: checkFlags(flags) }, opts);
     return [r.state, r.reason];
   }
 
   /** State, memory, vCPUs and CPU time (DOMAIN_GET_INFO). */
   async getInfo(opts?: CallOptions): Promise<DomainInfo> {
-    const r = await this.#remote.domainGetInfo({ dom: this.#dom }, opts);
+    const r = await this.#raw.call(R.domainGetInfo, { dom: this.#dom }, opts);
     return { state: r.state, maxMem: Number(r.maxMem), memory: Number(r.memory), nrVirtCpu: r.nrVirtCpu, cpuTime: Number(r.cpuTime) };
   }
 
   /** Whether the domain is running (or paused) (DOMAIN_IS_ACTIVE). */
   async isActive(opts?: CallOptions): Promise<boolean> {
-    return (await this.#remote.domainIsActive({ dom: this.#dom }, opts)).active !== 0;
+    return (await this.#raw.call(R.domainIsActive, { dom: this.#dom }, opts)).active !== 0;
   }
 
   /** Whether the domain has a persistent definition (DOMAIN_IS_PERSISTENT). */
   async isPersistent(opts?: CallOptions): Promise<boolean> {
-    return (await this.#remote.domainIsPersistent({ dom: this.#dom }, opts)).persistent !== 0;
+    return (await this.#raw.call(R.domainIsPersistent, { dom: this.#dom }, opts)).persistent !== 0;
   }
 
   /**
@@ -132,31 +133,31 @@ export class Domain extends withConstants(DOMAIN_CONSTANTS) {
    * id (libvirt's remote driver does a second lookup after plain DOMAIN_CREATE to learn it).
    */
   async create(flags = 0, opts?: CallOptions): Promise<void> {
-    const r = await this.#remote.domainCreateWithFlags({ dom: this.#dom, flags: checkFlags(flags) }, opts);
+    const r = await this.#raw.call(R.domainCreateWithFlags, { dom: this.#dom, flags: checkFlags(flags) }, opts);
     this.#handle = { ...this.#handle, id: r.dom.id };
   }
 
   /** Stops the domain at once (DOMAIN_DESTROY, or DOMAIN_DESTROY_FLAGS with `Domain.DESTROY_*` flags). */
   async destroy(flags = 0, opts?: CallOptions): Promise<void> {
-    if (checkFlags(flags) === 0) await this.#remote.domainDestroy({ dom: this.#dom }, opts);
-    else await this.#remote.domainDestroyFlags({ dom: this.#dom, flags }, opts);
+    if (checkFlags(flags) === 0) await this.#raw.call(R.domainDestroy, { dom: this.#dom }, opts);
+    else await this.#raw.call(R.domainDestroyFlags, { dom: this.#dom, flags }, opts);
     // remoteDomainDestroy: a destroyed domain has no id any more.
     this.#handle = { ...this.#handle, id: -1 };
   }
 
   /** Pauses the domain's CPUs (DOMAIN_SUSPEND). */
   async suspend(opts?: CallOptions): Promise<void> {
-    await this.#remote.domainSuspend({ dom: this.#dom }, opts);
+    await this.#raw.call(R.domainSuspend, { dom: this.#dom }, opts);
   }
 
   /** Resumes a paused domain (DOMAIN_RESUME). */
   async resume(opts?: CallOptions): Promise<void> {
-    await this.#remote.domainResume({ dom: this.#dom }, opts);
+    await this.#raw.call(R.domainResume, { dom: this.#dom }, opts);
   }
 
   /** Removes the persistent definition; `Domain.UNDEFINE_*` flags (DOMAIN_UNDEFINE_FLAGS). */
   async undefine(flags = 0, opts?: CallOptions): Promise<void> {
-    await this.#remote.domainUndefineFlags({ dom: this.#dom, flags: checkFlags(flags) }, opts);
+    await this.#raw.call(R.domainUndefineFlags, { dom: this.#dom, flags: checkFlags(flags) }, opts);
   }
 
   // ---- snapshots ----
@@ -167,25 +168,25 @@ export class Domain extends withConstants(DOMAIN_CONSTANTS) {
    */
   async createSnapshot(xmlOrSpec: string | SnapshotSpec, flags = 0, opts?: CallOptions): Promise<DomainSnapshot> {
     const xml = typeof xmlOrSpec === 'string' ? xmlOrSpec : snapshotSpecToXml(xmlOrSpec);
-    const r = await this.#remote.domainSnapshotCreateXml({ dom: this.#dom, xml_desc: xml, flags: checkFlags(flags) }, opts);
+    const r = await this.#raw.call(R.domainSnapshotCreateXml, { dom: this.#dom, xml_desc: xml, flags: checkFlags(flags) }, opts);
     return new DomainSnapshot(this, r.snap.name);
   }
 
   /** The snapshot named `name`; rejects with VIR_ERR_NO_DOMAIN_SNAPSHOT when there is none. */
   async getSnapshotByName(name: string, opts?: CallOptions): Promise<DomainSnapshot> {
-    const r = await this.#remote.domainSnapshotLookupByName({ dom: this.#dom, name: checkName(name, 'name'), flags: 0 }, opts);
+    const r = await this.#raw.call(R.domainSnapshotLookupByName, { dom: this.#dom, name: checkName(name, 'name'), flags: 0 }, opts);
     return new DomainSnapshot(this, r.snap.name);
   }
 
   /** Every snapshot matching `DomainSnapshot.LIST_*` flags, in one call (DOMAIN_LIST_ALL_SNAPSHOTS). */
   async listAllSnapshots(flags = 0, opts?: CallOptions): Promise<DomainSnapshot[]> {
-    const r = await this.#remote.domainListAllSnapshots({ dom: this.#dom, need_results: 1, flags: checkFlags(flags) }, opts);
+    const r = await this.#raw.call(R.domainListAllSnapshots, { dom: this.#dom, need_results: 1, flags: checkFlags(flags) }, opts);
     return r.snapshots.map((s) => new DomainSnapshot(this, s.name));
   }
 
   /** How many snapshots match `flags` (DOMAIN_SNAPSHOT_NUM). */
   async numOfSnapshots(flags = 0, opts?: CallOptions): Promise<number> {
-    return (await this.#remote.domainSnapshotNum({ dom: this.#dom, flags: checkFlags(flags) }, opts)).num;
+    return (await this.#raw.call(R.domainSnapshotNum, { dom: this.#dom, flags: checkFlags(flags) }, opts)).num;
   }
 
   /**
@@ -198,7 +199,7 @@ export class Domain extends withConstants(DOMAIN_CONSTANTS) {
     const d = new Deadline(opts);
     checkFlags(flags);
     const maxnames = await this.numOfSnapshots(flags, d.next());
-    return (await this.#remote.domainSnapshotListNames({ dom: this.#dom, maxnames, flags }, d.next())).names;
+    return (await this.#raw.call(R.domainSnapshotListNames, { dom: this.#dom, maxnames, flags }, d.next())).names;
   }
 
   /**
@@ -213,12 +214,12 @@ export class Domain extends withConstants(DOMAIN_CONSTANTS) {
 
   /** Whether the domain has a current snapshot (DOMAIN_HAS_CURRENT_SNAPSHOT). */
   async hasCurrentSnapshot(flags = 0, opts?: CallOptions): Promise<boolean> {
-    return (await this.#remote.domainHasCurrentSnapshot({ dom: this.#dom, flags: checkFlags(flags) }, opts)).result !== 0;
+    return (await this.#raw.call(R.domainHasCurrentSnapshot, { dom: this.#dom, flags: checkFlags(flags) }, opts)).result !== 0;
   }
 
   /** The current snapshot; rejects with VIR_ERR_NO_DOMAIN_SNAPSHOT when there is none (DOMAIN_SNAPSHOT_CURRENT). */
   async currentSnapshot(flags = 0, opts?: CallOptions): Promise<DomainSnapshot> {
-    const r = await this.#remote.domainSnapshotCurrent({ dom: this.#dom, flags: checkFlags(flags) }, opts);
+    const r = await this.#raw.call(R.domainSnapshotCurrent, { dom: this.#dom, flags: checkFlags(flags) }, opts);
     return new DomainSnapshot(this, r.snap.name);
   }
 
@@ -230,19 +231,19 @@ export class Domain extends withConstants(DOMAIN_CONSTANTS) {
    */
   async createCheckpoint(xmlOrSpec: string | CheckpointSpec, flags = 0, opts?: CallOptions): Promise<DomainCheckpoint> {
     const xml = typeof xmlOrSpec === 'string' ? xmlOrSpec : checkpointSpecToXml(xmlOrSpec);
-    const r = await this.#remote.domainCheckpointCreateXml({ dom: this.#dom, xml_desc: xml, flags: checkFlags(flags) }, opts);
+    const r = await this.#raw.call(R.domainCheckpointCreateXml, { dom: this.#dom, xml_desc: xml, flags: checkFlags(flags) }, opts);
     return new DomainCheckpoint(this, r.checkpoint.name);
   }
 
   /** The checkpoint named `name`; rejects with VIR_ERR_NO_DOMAIN_CHECKPOINT when there is none. */
   async getCheckpointByName(name: string, opts?: CallOptions): Promise<DomainCheckpoint> {
-    const r = await this.#remote.domainCheckpointLookupByName({ dom: this.#dom, name: checkName(name, 'name'), flags: 0 }, opts);
+    const r = await this.#raw.call(R.domainCheckpointLookupByName, { dom: this.#dom, name: checkName(name, 'name'), flags: 0 }, opts);
     return new DomainCheckpoint(this, r.checkpoint.name);
   }
 
   /** Every checkpoint matching `DomainCheckpoint.LIST_*` flags (DOMAIN_LIST_ALL_CHECKPOINTS). */
   async listAllCheckpoints(flags = 0, opts?: CallOptions): Promise<DomainCheckpoint[]> {
-    const r = await this.#remote.domainListAllCheckpoints({ dom: this.#dom, need_results: 1, flags: checkFlags(flags) }, opts);
+    const r = await this.#raw.call(R.domainListAllCheckpoints, { dom: this.#dom, need_results: 1, flags: checkFlags(flags) }, opts);
     return r.checkpoints.map((c) => new DomainCheckpoint(this, c.name));
   }
 
@@ -257,12 +258,12 @@ export class Domain extends withConstants(DOMAIN_CONSTANTS) {
     const backupXml = typeof backup === 'string' ? backup : backupSpecToXml(backup);
     const checkpointXml = checkpoint === undefined || checkpoint === null ? null
       : typeof checkpoint === 'string' ? checkpoint : checkpointSpecToXml(checkpoint);
-    await this.#remote.domainBackupBegin({ dom: this.#dom, backup_xml: backupXml, checkpoint_xml: checkpointXml, flags: checkFlags(flags) }, opts);
+    await this.#raw.call(R.domainBackupBegin, { dom: this.#dom, backup_xml: backupXml, checkpoint_xml: checkpointXml, flags: checkFlags(flags) }, opts);
   }
 
   /** The running backup job's `<domainbackup>` XML (DOMAIN_BACKUP_GET_XML_DESC). */
   async backupGetXMLDescription(flags = 0, opts?: CallOptions): Promise<string> {
-    return (await this.#remote.domainBackupGetXmlDesc({ dom: this.#dom, flags: checkFlags(flags) }, opts)).xml;
+    return (await this.#raw.call(R.domainBackupGetXmlDesc, { dom: this.#dom, flags: checkFlags(flags) }, opts)).xml;
   }
 
   /** The running backup job's XML read into typed fields. */
@@ -272,7 +273,7 @@ export class Domain extends withConstants(DOMAIN_CONSTANTS) {
 
   /** Progress of the domain's current job; `type` is `Domain.JOB_NONE` when there is none (DOMAIN_GET_JOB_INFO). */
   async getJobInfo(opts?: CallOptions): Promise<DomainJobInfo> {
-    const r = await this.#remote.domainGetJobInfo({ dom: this.#dom }, opts);
+    const r = await this.#raw.call(R.domainGetJobInfo, { dom: this.#dom }, opts);
     return {
       type: r.type,
       timeElapsed: Number(r.timeElapsed), timeRemaining: Number(r.timeRemaining),
@@ -287,14 +288,14 @@ export class Domain extends withConstants(DOMAIN_CONSTANTS) {
    * (DOMAIN_GET_JOB_STATS); stats are libvirt's typed parameters by field name (e.g. `operation`, `success`).
    */
   async getJobStats(flags = 0, opts?: CallOptions): Promise<[number, Record<string, TypedValue>]> {
-    const r = await this.#remote.domainGetJobStats({ dom: this.#dom, flags: checkFlags(flags) }, opts);
+    const r = await this.#raw.call(R.domainGetJobStats, { dom: this.#dom, flags: checkFlags(flags) }, opts);
     return [r.type, typedParamsToRecord(r.params)];
   }
 
   /** Aborts the domain's current job (DOMAIN_ABORT_JOB, or DOMAIN_ABORT_JOB_FLAGS with flags). */
   async abortJob(flags = 0, opts?: CallOptions): Promise<void> {
-    if (checkFlags(flags) === 0) await this.#remote.domainAbortJob({ dom: this.#dom }, opts);
-    else await this.#remote.domainAbortJobFlags({ dom: this.#dom, flags }, opts);
+    if (checkFlags(flags) === 0) await this.#raw.call(R.domainAbortJob, { dom: this.#dom }, opts);
+    else await this.#raw.call(R.domainAbortJobFlags, { dom: this.#dom, flags }, opts);
   }
 }
 

@@ -2,8 +2,8 @@
  * Small helpers shared by the object classes: call options for operations made of several calls, flag
  * checks, pipelining with a bounded window, UUIDs, and recognising the daemon's errors.
  */
-import { InvalidArgumentError, RemoteError, TimeoutError } from '../errors';
-import type { CallOptions } from '../protocol/program';
+import { InvalidArgumentError, RemoteError, TimeoutError } from '../errors.js';
+import type { CallOptions } from '../protocol/program.js';
 
 export type { CallOptions };
 

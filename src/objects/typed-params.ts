@@ -1,5 +1,5 @@
 /** libvirt's typed parameters (virTypedParameter) as plain records. */
-import type { remote } from '../../generated';
+import type * as remote from '../../generated/remote-protocol.js';
 
 /** A typed parameter's value: ints and doubles as numbers, 64-bit ints as numbers when exact, else bigints. */
 export type TypedValue = number | bigint | string | boolean;

@@ -3,12 +3,20 @@
  * src/remote/remote_driver.c): authenticate (AUTH_LIST, then the first offered type), ask whether the daemon
  * speaks keepalive (CONNECT_SUPPORTS_FEATURE), then CONNECT_OPEN with the URI's name and flags.
  */
-import { AbortError, AuthError, ConnectionClosedError, TimeoutError, TransportError, UnsupportedProcedureError } from '../errors';
-import { headers, lxc, qemu, remote } from '../../generated';
-import { answerPings, DEFAULT_KEEPALIVE, KeepaliveOptions, KeepaliveSender } from './keepalive';
-import type { CallOptions, ProcedureInfo, ProgramInfo } from './program';
-import { CloseInfo, RpcClient, RpcMessage } from './rpc-client';
-import type { Transport } from './transport';
+import { AbortError, ConnectionClosedError, InvalidArgumentError, TimeoutError, TransportError, UnsupportedProcedureError } from '../errors.js';
+import { VIR_CONNECT_RO } from '../../generated/libvirt-headers.js';
+import { authList as AUTH_LIST, connectClose, connectGetLibVersion, connectOpen, connectSupportsFeature, remote_program_id } from '../../generated/remote-procedures.js';
+import { qemu_program_id } from '../../generated/qemu-procedures.js';
+import { lxc_program_id } from '../../generated/lxc-procedures.js';
+import type { LxcProcedures } from '../../generated/lxc-table.js';
+import type { QemuProcedures } from '../../generated/qemu-table.js';
+import type { RemoteProcedures } from '../../generated/remote-table.js';
+import { authenticate, authName, needsAuth } from './auth.js';
+import { answerPings, DEFAULT_KEEPALIVE, KeepaliveOptions, KeepaliveSender } from './keepalive.js';
+import { debug } from './observe.js';
+import type { CallOptions, ProcedureInfo } from './program.js';
+import { CloseInfo, RpcClient } from './rpc-client.js';
+import type { Transport } from './transport.js';
 
 /** libvirt's internal feature number for "the peer speaks the keepalive program" (src/libvirt_internal.h). */
 export const VIR_DRV_FEATURE_PROGRAM_KEEPALIVE = 10;
@@ -32,69 +40,63 @@ export interface ConnectionOptions {
   signal?: AbortSignal;
 }
 
-type Api<P> = P;
+/** The typed procedure API of one program on one connection (`conn.remote`, `conn.qemu`, `conn.lxc`). */
+export type TypedApiFactory = (conn: RemoteConnection, program: 'remote' | 'qemu' | 'lxc') => object;
 
-type CallFn = (prog: ProgramInfo, proc: ProcedureInfo, args: unknown, opts?: CallOptions) => Promise<unknown>;
-const CALL = Symbol('call');
-/** One prototype per program, holding a method per callable procedure; connections only add their call function. */
-const API_PROTOTYPES = new WeakMap<ProgramInfo, object>();
-
-function apiPrototype(program: ProgramInfo): object {
-  let proto = API_PROTOTYPES.get(program);
-  if (proto) return proto;
-  const methods: Record<string, unknown> = {};
-  for (const p of program.procedures) {
-    if (p.message) continue;
-    methods[p.method] = p.args
-      ? function (this: { [CALL]: CallFn }, args: unknown, opts?: CallOptions) {
-          return this[CALL](program, p, args, opts);
-        }
-      : function (this: { [CALL]: CallFn }, opts?: CallOptions) {
-          return this[CALL](program, p, undefined, opts);
-        };
-  }
-  proto = Object.freeze(methods);
-  API_PROTOTYPES.set(program, proto);
-  return proto;
-}
+let typedApiFactory: TypedApiFactory | null = null;
 
 /**
- * A typed API object for a procedure table: one method per callable procedure. The methods live on a prototype
- * built once per program, so opening a connection does not build hundreds of closures.
+ * Installs the typed procedure API (`conn.remote.*`, `conn.qemu.*`, `conn.lxc.*`). The module that holds every
+ * procedure table (`libvirt-rpc/raw`, which the Node entry imports) installs it; a browser bundle that never
+ * imports it carries no table.
  */
-export function procedureApi<P>(call: CallFn, program: ProgramInfo): Api<P> {
-  return Object.freeze(Object.create(apiPrototype(program), { [CALL]: { value: call } })) as Api<P>;
+export function installTypedApi(factory: TypedApiFactory): void {
+  typedApiFactory = factory;
 }
 
-const AUTH = remote.remote_auth_type;
-const AUTH_NAMES: Record<number, string> = { [AUTH.REMOTE_AUTH_NONE]: 'none', [AUTH.REMOTE_AUTH_SASL]: 'sasl', [AUTH.REMOTE_AUTH_POLKIT]: 'polkit' };
-
-/** An open libvirt connection: typed access to every procedure of the REMOTE, QEMU and LXC programs. */
+/** An open libvirt connection: calls any procedure by its descriptor; typed access to every procedure with `raw`. */
 export class RemoteConnection {
   readonly rpc: RpcClient;
-  /** Every REMOTE procedure as a typed method, e.g. `remote.domainSnapshotListAllSnapshots({ dom, need_results, flags })`. */
-  readonly remote: remote.RemoteProcedures;
-  /** Every QEMU procedure (monitor commands, QEMU events). */
-  readonly qemu: qemu.QemuProcedures;
-  /** Every LXC procedure. */
-  readonly lxc: lxc.LxcProcedures;
   /** Whether the daemon speaks keepalive. */
   readonly keepaliveSupported: boolean;
   #libVersion: bigint | null = null;
   #keepalive: KeepaliveSender | null = null;
+  #apis: Partial<Record<'remote' | 'qemu' | 'lxc', object>> = {};
 
   private constructor(rpc: RpcClient, keepaliveSupported: boolean) {
     this.rpc = rpc;
     this.keepaliveSupported = keepaliveSupported;
-    const call = (prog: ProgramInfo, proc: ProcedureInfo, args: unknown, opts?: CallOptions) => this.call(prog, proc, args, opts);
-    this.remote = procedureApi<remote.RemoteProcedures>(call, remote.remote_program);
-    this.qemu = procedureApi<qemu.QemuProcedures>(call, qemu.qemu_program);
-    this.lxc = procedureApi<lxc.LxcProcedures>(call, lxc.lxc_program);
+  }
+
+  /** Every REMOTE procedure as a typed method, e.g. `remote.domainSnapshotListAllSnapshots({ dom, need_results, flags })`. */
+  get remote(): RemoteProcedures {
+    return this.#api('remote') as RemoteProcedures;
+  }
+
+  /** Every QEMU procedure (monitor commands, QEMU events). */
+  get qemu(): QemuProcedures {
+    return this.#api('qemu') as QemuProcedures;
+  }
+
+  /** Every LXC procedure. */
+  get lxc(): LxcProcedures {
+    return this.#api('lxc') as LxcProcedures;
+  }
+
+  #api(program: 'remote' | 'qemu' | 'lxc'): object {
+    const have = this.#apis[program];
+    if (have) return have;
+    if (typedApiFactory === null) {
+      throw new InvalidArgumentError(
+        `the typed procedure API (conn.raw.${program}) holds every procedure table: import 'libvirt-rpc/raw' once (the Node entry does), or call single procedures with conn.raw.call(descriptor, args)`,
+      );
+    }
+    return (this.#apis[program] = typedApiFactory(this, program));
   }
 
   /** Opens a connection over `transport`. On failure the transport is destroyed. */
   static async open(transport: Transport, options: ConnectionOptions): Promise<RemoteConnection> {
-    const rpc = new RpcClient(transport, [remote.remote_program, qemu.qemu_program, lxc.lxc_program], { callTimeout: options.callTimeout });
+    const rpc = new RpcClient(transport, [remote_program_id, qemu_program_id, lxc_program_id], { callTimeout: options.callTimeout });
     answerPings(rpc);
     const limit = options.timeout ?? 30000;
     const ctl = new AbortController();
@@ -102,39 +104,41 @@ export class RemoteConnection {
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
     const timer = setTimeout(() => ctl.abort(new TimeoutError(`opening the connection took longer than ${limit} ms`)), limit);
     const opts: CallOptions = { signal: ctl.signal };
-    const P = remote.remote_procedures;
-    const byName = (n: string) => P.find((p) => p.name === n)!;
-    const supportsFeature = () =>
-      rpc.call<remote.remote_connect_supports_feature_ret>(remote.remote_program, byName('REMOTE_PROC_CONNECT_SUPPORTS_FEATURE'), { feature: VIR_DRV_FEATURE_PROGRAM_KEEPALIVE }, opts);
-    const connectOpen = () =>
-      rpc.call(remote.remote_program, byName('REMOTE_PROC_CONNECT_OPEN'), { name: options.name, flags: options.readOnly ? headers.VIR_CONNECT_RO : 0 }, opts);
+    const id = rpc.id;
+    debug(() => `connection ${id}: opening over ${transport.description} as ${options.name ?? '(the daemon\'s default URI)'}${options.readOnly ? ', read-only' : ''}`);
+    const supportsFeature = () => rpc.call(connectSupportsFeature, { feature: VIR_DRV_FEATURE_PROGRAM_KEEPALIVE }, opts);
+    const open = () => rpc.call(connectOpen, { name: options.name, flags: options.readOnly ? VIR_CONNECT_RO : 0 }, opts);
     try {
       // The frames go out in libvirt's order (AUTH_LIST, SUPPORTS_FEATURE, CONNECT_OPEN), but pipelined: with
       // no authentication to do (the common case) the open takes one round trip instead of three. When the
       // daemon does want authentication, the two early calls fail with "authentication required" and are
       // sent again once it is done.
-      const authP = rpc.call<remote.remote_auth_list_ret>(remote.remote_program, byName('REMOTE_PROC_AUTH_LIST'), undefined, opts);
-      const early = options.auth === undefined || options.auth === 'none' ? [supportsFeature(), connectOpen()] as const : null;
+      const authP = rpc.call(AUTH_LIST, undefined, opts);
+      const early = options.auth === undefined || options.auth === 'none' ? ([supportsFeature(), open()] as const) : null;
       early?.forEach((p) => p.catch(() => undefined));
-      const authList = (await authP).types;
-      let feature: remote.remote_connect_supports_feature_ret;
-      if (early && !needsAuth(authList)) {
+      const offered = (await authP).types;
+      debug(() => `connection ${id}: the daemon offers authentication ${offered.length ? offered.map(authName).join(', ') : '(none)'}`);
+      let feature: { supported: number };
+      if (early && !needsAuth(offered)) {
         feature = await early[0];
         await early[1];
       } else {
         if (early) await Promise.allSettled(early);
-        await authenticate(rpc, authList, options.auth, opts);
+        await authenticate(rpc, offered, options, opts);
         feature = await supportsFeature();
-        await connectOpen();
+        await open();
       }
       const conn = new RemoteConnection(rpc, feature.supported !== 0);
       if (conn.keepaliveSupported && options.keepalive !== false) {
         conn.#keepalive = new KeepaliveSender(rpc, options.keepalive ?? DEFAULT_KEEPALIVE);
         conn.#keepalive.start();
       }
+      debug(() => `connection ${id}: open (keepalive ${conn.keepaliveSupported ? 'supported' : 'not supported'} by the daemon)`);
+      void rpc.closed.then((info) => debug(() => `connection ${id}: closed (${info.reason}${info.error ? `: ${info.error.message}` : ''})`));
       return conn;
     } catch (e) {
       rpc.destroy();
+      debug(() => `connection ${id}: open failed: ${e instanceof Error ? e.message : String(e)}`);
       // A transport that failed with its own typed reason (an SSH remote command's stderr, a TLS refusal)
       // says more than "the connection closed".
       if (e instanceof ConnectionClosedError && e.cause instanceof TransportError) throw e.cause;
@@ -150,11 +154,15 @@ export class RemoteConnection {
     }
   }
 
-  /** Calls any procedure; an unknown-procedure error names the daemon's libvirt version. */
-  call<R = unknown>(prog: ProgramInfo, proc: ProcedureInfo, args: unknown, opts?: CallOptions): Promise<R> {
+  /**
+   * Calls one procedure by its generated descriptor, e.g.
+   * `call(remoteProcedures.domainLookupByName, { name: 'vm1' })`. An unknown-procedure error names the daemon's
+   * libvirt version.
+   */
+  call<A, R>(proc: ProcedureInfo<A, R, unknown>, args: A, opts?: CallOptions): Promise<R> {
     // A plain promise chain, not an async function: every call is on the hot path, and the extra microtask
     // hops of async/await showed in sequential latency (bench:rpc).
-    return this.rpc.call<R>(prog, proc, args, opts).catch((e: unknown) => this.#explain(e));
+    return this.rpc.call(proc, args, opts).catch((e: unknown) => this.#explain(e));
   }
 
   async #explain(e: unknown): Promise<never> {
@@ -167,13 +175,8 @@ export class RemoteConnection {
 
   /** The daemon's libvirt version (CONNECT_GET_LIB_VERSION), cached. */
   async libVersion(opts?: CallOptions): Promise<bigint> {
-    if (this.#libVersion === null) this.#libVersion = (await this.remote.connectGetLibVersion(opts)).lib_ver;
+    if (this.#libVersion === null) this.#libVersion = (await this.rpc.call(connectGetLibVersion, undefined, opts)).lib_ver;
     return this.#libVersion;
-  }
-
-  /** Server-sent messages (events) of every program. */
-  onMessage(listener: (m: RpcMessage) => void): () => void {
-    return this.rpc.onMessage(listener);
   }
 
   /** Resolves when the connection has closed, with the reason. */
@@ -195,7 +198,7 @@ export class RemoteConnection {
         // The daemon closes its side once CONNECT_CLOSE is done, and a relay (virt-ssh-helper) may hang up
         // before the reply arrives: either way that end of file is the close we asked for.
         this.rpc.expectEnd();
-        await this.remote.connectClose({ timeout });
+        await this.rpc.call(connectClose, undefined, { timeout });
         // CONNECT_CLOSE is acknowledged and nothing else is in flight: release the socket now rather than wait
         // for the daemon's EOF, as libvirt's client does (virNetClientClose).
         return this.rpc.release();
@@ -223,34 +226,3 @@ export function formatVersion(v: bigint | number): string {
   return `${Math.floor(n / 1e6)}.${Math.floor((n % 1e6) / 1e3)}.${n % 1e3}`;
 }
 
-/** remoteAuthenticate does nothing when the daemon offers no types or offers `none` first. */
-function needsAuth(offered: number[]): boolean {
-  return offered.length > 0 && offered[0] !== AUTH.REMOTE_AUTH_NONE;
-}
-
-async function authenticate(rpc: RpcClient, offered: number[], wanted: ConnectionOptions['auth'], opts: CallOptions): Promise<void> {
-  // remoteAuthenticate: no list or an empty one means no authentication; otherwise the wanted type if the
-  // daemon offers it, else the first one offered.
-  if (offered.length === 0) return;
-  let type = offered[0];
-  if (wanted) {
-    const want = Object.entries(AUTH_NAMES).find(([, n]) => n === wanted)?.[0];
-    if (want === undefined || !offered.includes(Number(want))) {
-      throw new AuthError(`the daemon does not offer ${wanted} authentication (it offers ${offered.map((t) => AUTH_NAMES[t] ?? t).join(', ')})`);
-    }
-    type = Number(want);
-  }
-  switch (type) {
-    case AUTH.REMOTE_AUTH_NONE:
-      return;
-    case AUTH.REMOTE_AUTH_POLKIT: {
-      const proc = remote.remote_procedures.find((p) => p.name === 'REMOTE_PROC_AUTH_POLKIT')!;
-      await rpc.call(remote.remote_program, proc, undefined, opts);
-      return;
-    }
-    case AUTH.REMOTE_AUTH_SASL:
-      throw new AuthError('the daemon requires SASL authentication, which is not supported yet');
-    default:
-      throw new AuthError(`the daemon requires an unknown authentication type ${type}`);
-  }
-}

@@ -5,9 +5,9 @@
  * The decoder checks `28 <= length <= 4 + VIR_NET_MESSAGE_MAX` as soon as the length word is complete, before
  * buffering anything of the frame, then collects the frame's chunks and concatenates them once.
  */
-import { ProtocolError } from '../errors';
-import { virnet } from '../../generated';
-import { copyBytes, XdrWriter } from './xdr';
+import { ProtocolError } from '../errors.js';
+import * as virnet from '../../generated/virnet-protocol.js';
+import { copyBytes, XdrWriter } from './xdr.js';
 
 /** The message header (virNetMessageHeader). */
 export interface FrameHeader {

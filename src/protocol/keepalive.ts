@@ -3,10 +3,11 @@
  * PONG. The client sends a PING after `interval` ms without receiving anything, and gives the peer up after
  * `count` unanswered PINGs in a row; any received message counts as an answer, as in libvirt.
  */
-import { ConnectionClosedError } from '../errors';
-import { keepalive } from '../../generated';
-import { MessageType } from './frame';
-import type { RpcClient } from './rpc-client';
+import { ConnectionClosedError } from '../errors.js';
+import { keepalive_procedure as PROC } from '../../generated/keepalive-protocol.js';
+import { keepalive_program_id } from '../../generated/keepalive-procedures.js';
+import { debug } from './observe.js';
+import type { RpcClient } from './rpc-client.js';
 
 /** libvirt's client defaults (keepalive_interval = 5, keepalive_count = 5 in libvirt.conf). */
 export const DEFAULT_KEEPALIVE = { interval: 5000, count: 5 } as const;
@@ -23,14 +24,11 @@ export interface KeepaliveOptions {
   count: number;
 }
 
-const PROC = keepalive.keepalive_procedure;
-
 /** Answers the daemon's PINGs on `client` (always needed once the daemon knows we speak keepalive). */
 export function answerPings(client: RpcClient): void {
-  client.addProgram(keepalive.keepalive_program);
-  client.setFrameHook(keepalive.KEEPALIVE_PROGRAM, (f) => {
-    if (f.header.type === MessageType.VIR_NET_MESSAGE && f.header.proc === PROC.KEEPALIVE_PROC_PING && client.isOpen) {
-      client.sendMessage(keepalive.keepalive_program, PROC.KEEPALIVE_PROC_PONG);
+  client.setMessageRoute(keepalive_program_id, (f) => {
+    if (f.header.proc === PROC.KEEPALIVE_PROC_PING && client.isOpen) {
+      client.sendMessage(keepalive_program_id, PROC.KEEPALIVE_PROC_PONG);
     }
   });
 }
@@ -74,12 +72,14 @@ export class KeepaliveSender {
     if (this.#unanswered >= this.#opts.count) {
       this.stop();
       const secs = Math.round(silent / 1000);
+      debug(() => `connection ${this.#client.id}: keepalive gave up after ${this.#opts.count} unanswered PINGs (${secs} s silent)`);
       this.#client.destroy(new KeepaliveTimeoutError(`the daemon did not answer ${this.#opts.count} keepalive PINGs; no data for ${secs} s`));
       return;
     }
     this.#unanswered++;
+    debug(() => `connection ${this.#client.id}: keepalive PING ${this.#unanswered}/${this.#opts.count} after ${silent} ms of silence`);
     try {
-      this.#client.sendMessage(keepalive.keepalive_program, PROC.KEEPALIVE_PROC_PING);
+      this.#client.sendMessage(keepalive_program_id, PROC.KEEPALIVE_PROC_PING);
     } catch {
       this.stop();
     }

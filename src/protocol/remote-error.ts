@@ -1,7 +1,8 @@
 /** Turns libvirt's `remote_error` (virNetMessageError) into a {@link RemoteError} with symbolic names. */
-import { RemoteError, RemoteErrorInfo, UnsupportedProcedureError } from '../errors';
-import { headers, virnet } from '../../generated';
-import { XdrReader, xdrWithin } from './xdr';
+import { RemoteError, RemoteErrorInfo, UnsupportedProcedureError } from '../errors.js';
+import * as headers from '../../generated/libvirt-headers.js';
+import * as virnet from '../../generated/virnet-protocol.js';
+import { XdrReader, xdrWithin } from './xdr.js';
 
 /** `VIR_ERR_NO_DOMAIN` for 42; `VIR_ERR_<n>` for a code this release does not know. */
 export function errorNumberName(code: number): string {

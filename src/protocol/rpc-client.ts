@@ -1,26 +1,28 @@
 /**
- * The RPC engine: many calls in flight on one transport, matched to replies by serial, as libvirt's
- * virNetClient does. One hand-written `call()` serves every procedure of every program through the generated
- * procedure tables. No `node:` imports: it runs over any {@link Transport}.
+ * The RPC engine: many calls and streams in flight on one transport, as libvirt's virNetClient does.
+ *
+ * Every frame has one route, chosen by its kind:
+ * - REPLY, STREAM and STREAM_HOLE frames go to the route registered under their serial: a call waiting for its
+ *   reply ({@link RpcClient.call}), or a stream, which receives its opening call's reply and then its packets
+ *   (libvirt's virNetClientStreamMatches matches program, procedure and serial the same way).
+ * - MESSAGE frames (events, keepalive) go to the route of their program ({@link RpcClient.setMessageRoute}).
+ * Routes never wait on a consumer: anything slow (event listeners, stream readers) sits behind a bounded queue
+ * that the route fills, so one slow consumer cannot stall replies to calls.
+ *
+ * No `node:` imports: it runs over any {@link Transport}.
  */
-import { AbortError, ConnectionClosedError, LibvirtRpcError, ProtocolError, TimeoutError, XdrError } from '../errors';
-import { beginFrame, endFrame, encodeFrame, Frame, FrameDecoder, MessageStatus, MessageType } from './frame';
-import type { CallOptions, ProcedureInfo, ProgramInfo } from './program';
-import { remoteErrorFrom } from './remote-error';
-import type { Transport } from './transport';
-import { copyBytes, XdrReader, XdrWriter, xdrWithin } from './xdr';
+import { AbortError, ConnectionClosedError, LibvirtRpcError, ProtocolError, TimeoutError, XdrError } from '../errors.js';
+import { beginFrame, endFrame, Frame, FrameDecoder, FrameHeader, MessageStatus, MessageType } from './frame.js';
+import { activeTracer, type CallTrace, type CallTracer, newConnectionId, now } from './observe.js';
+import type { CallOptions, ProcedureInfo, ProgramId } from './program.js';
+import { remoteErrorFrom } from './remote-error.js';
+import type { Transport } from './transport.js';
+import { copyBytes, XdrReader, XdrWriter, xdrWithin } from './xdr.js';
 
 /** Options of an {@link RpcClient}. */
 export interface RpcClientOptions {
   /** Default per-call timeout in ms (0 = none). Default 0, like libvirt; keepalive detects dead peers. */
   callTimeout?: number;
-}
-
-/** A server-sent message (event) delivered to subscribers. */
-export interface RpcMessage {
-  program: ProgramInfo;
-  procedure: ProcedureInfo;
-  payload: unknown;
 }
 
 /** Why the connection closed. */
@@ -30,32 +32,125 @@ export interface CloseInfo {
   error?: Error;
 }
 
-interface Pending {
-  prog: ProgramInfo;
-  proc: ProcedureInfo;
-  resolve(v: unknown): void;
-  reject(e: Error): void;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+/**
+ * Whatever waits for frames with one serial: a call's pending reply, or a stream. The engine hands it every
+ * REPLY, STREAM and STREAM_HOLE frame with that serial, in order, from its read path: `receive` must not block
+ * and must copy what it keeps (the payload is a view into a buffer the transport may reuse).
+ */
+export interface SerialRoute {
+  /** The procedure the serial was opened with; a frame for another procedure is a protocol error. */
+  readonly proc: ProcedureInfo;
+  /** Whether a graceful close waits for this route to finish (calls do; streams are aborted by the close). */
+  readonly holdsClose: boolean;
+  /** A frame for this serial. Throwing a ProtocolError closes the connection. */
+  receive(frame: Frame): void;
+  /**
+   * The route ends with `err`: the connection closed, or its reply cannot be handled. Called at most once,
+   * after the route was removed.
+   */
+  fail(err: Error): void;
 }
 
-/** Handles frames of a program the engine does not route itself (keepalive, streams). */
-export type FrameHook = (frame: Frame) => void;
+/** Handles MESSAGE frames of one program (keepalive, events). Runs in the read path: it must not block. */
+export type MessageRoute = (frame: Frame) => void;
 
-/** Remembers serials of calls abandoned by timeout or abort, so their late replies are dropped quietly. */
+/** Remembers serials abandoned by timeout, abort or a finished stream, so their late frames are dropped quietly. */
 const ABANDONED_LIMIT = 65536;
 
+/** A call waiting for its reply. */
+class PendingCall<R> implements SerialRoute {
+  readonly proc: ProcedureInfo;
+  readonly holdsClose = true;
+  readonly #client: RpcClient;
+  readonly #serial: number;
+  readonly #resolve: (v: R) => void;
+  readonly #reject: (e: Error) => void;
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  signal: AbortSignal | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
+  tracer: CallTracer | null = null;
+  trace: CallTrace | null = null;
+  t0 = 0;
+
+  constructor(client: RpcClient, serial: number, proc: ProcedureInfo, resolve: (v: R) => void, reject: (e: Error) => void) {
+    this.#client = client;
+    this.#serial = serial;
+    this.proc = proc;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  receive(f: Frame): void {
+    const h = f.header;
+    const proc = this.proc;
+    if (h.type !== MessageType.VIR_NET_REPLY) {
+      throw new ProtocolError(`${typeName(h.type)} frame for serial ${h.serial}, which is the call ${proc.name} (not a stream)`);
+    }
+    if (h.status !== MessageStatus.VIR_NET_OK && h.status !== MessageStatus.VIR_NET_ERROR) {
+      // Thrown while the call is still routed, so closing the connection rejects it too.
+      throw new ProtocolError(`reply to ${proc.name} has status ${h.status}`);
+    }
+    this.#client.unroute(this.#serial, this);
+    this.#clear();
+    if (h.status === MessageStatus.VIR_NET_OK) {
+      let value: R;
+      try {
+        value = decodePayload(proc.ret, f.payload, `${proc.name} reply`) as R;
+      } catch (e) {
+        this.#rejectWith(e as Error);
+        throw new ProtocolError(`undecodable reply to ${proc.name}: ${(e as Error).message}`, { cause: e });
+      }
+      if (this.tracer) this.tracer.end({ ...this.trace!, durationMs: now() - this.t0, replyBytes: f.payload.length });
+      this.#resolve(value);
+    } else {
+      let err: Error;
+      try {
+        err = remoteErrorFrom(f.payload, proc.name);
+      } catch (e) {
+        this.#rejectWith(e as Error);
+        throw new ProtocolError(`undecodable error reply to ${proc.name}: ${(e as Error).message}`, { cause: e });
+      }
+      this.#rejectWith(err);
+    }
+  }
+
+  fail(err: Error): void {
+    this.#clear();
+    this.#rejectWith(err);
+  }
+
+  #rejectWith(err: Error): void {
+    if (this.tracer) this.tracer.error({ ...this.trace!, durationMs: now() - this.t0, error: err });
+    this.#reject(err);
+  }
+
+  /** Gives up on the reply: timeout or abort. */
+  abandon(err: Error): void {
+    if (!this.#client.unroute(this.#serial, this, true)) return;
+    this.fail(err);
+  }
+
+  #clear(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
+  }
+}
+
 export class RpcClient {
+  /** Process-unique number of this connection, for traces and debug lines. */
+  readonly id = newConnectionId();
   readonly #transport: Transport;
   readonly #decoder: FrameDecoder;
-  readonly #pending = new Map<number, Pending>();
+  /** serial -> whatever waits for frames with it (one dispatch for calls and streams). */
+  readonly #routes = new Map<number, SerialRoute>();
+  /** Routes a graceful close waits for. */
+  #holding = 0;
   readonly #abandoned = new Set<number>();
-  readonly #programs = new Map<number, ProgramInfo>();
-  readonly #byNumber = new Map<ProgramInfo, Map<number, ProcedureInfo>>();
-  readonly #hooks = new Map<number, FrameHook>();
-  readonly #messageListeners = new Set<(m: RpcMessage) => void>();
+  readonly #programs = new Map<number, ProgramId>();
+  /** program number -> route of its MESSAGE frames. */
+  readonly #messageRoutes = new Map<number, MessageRoute>();
   readonly #callTimeout: number;
+  readonly #readPausers = new Set<object>();
   #serial = 0;
   #closing = false;
   #closeInfo: CloseInfo | null = null;
@@ -68,7 +163,7 @@ export class RpcClient {
   /** Resolves once, when the connection has closed, with the reason. Never rejects. */
   readonly closed: Promise<CloseInfo>;
 
-  constructor(transport: Transport, programs: readonly ProgramInfo[], options: RpcClientOptions = {}) {
+  constructor(transport: Transport, programs: readonly ProgramId[], options: RpcClientOptions = {}) {
     this.#transport = transport;
     this.#callTimeout = options.callTimeout ?? 0;
     for (const p of programs) this.addProgram(p);
@@ -87,21 +182,26 @@ export class RpcClient {
     });
   }
 
-  /** Makes a program's procedures callable and its messages routable. */
-  addProgram(p: ProgramInfo): void {
+  /** The transport's description (never secrets), e.g. `unix:/run/user/1000/libvirt/libvirt-sock`. */
+  get description(): string {
+    return this.#transport.description;
+  }
+
+  /** Accepts frames of a program (its number and version are checked on every frame). */
+  addProgram(p: ProgramId): void {
     this.#programs.set(p.program, p);
-    this.#byNumber.set(p, proceduresByNumber(p));
   }
 
-  /** Routes every frame of a program number to `hook` instead of the call machinery (keepalive, streams). */
-  setFrameHook(program: number, hook: FrameHook): void {
-    this.#hooks.set(program, hook);
-  }
-
-  /** Subscribes to server-sent messages (events). The listener runs synchronously; it must not block. */
-  onMessage(listener: (m: RpcMessage) => void): () => void {
-    this.#messageListeners.add(listener);
-    return () => this.#messageListeners.delete(listener);
+  /**
+   * Routes MESSAGE frames of `program` (events, keepalive) to `route`; replaces an earlier route. Returns a
+   * function that removes it. MESSAGE frames of a program with no route are dropped.
+   */
+  setMessageRoute(program: ProgramId, route: MessageRoute): () => void {
+    this.addProgram(program);
+    this.#messageRoutes.set(program.program, route);
+    return () => {
+      if (this.#messageRoutes.get(program.program) === route) this.#messageRoutes.delete(program.program);
+    };
   }
 
   /** True until the connection closes or starts closing. */
@@ -109,58 +209,144 @@ export class RpcClient {
     return this.#closeInfo === null && !this.#closing;
   }
 
-  /** Calls in flight. */
-  get pendingCalls(): number {
-    return this.#pending.size;
+  /** Why the connection closed, once it has. */
+  get closeInfo(): CloseInfo | null {
+    return this.#closeInfo;
   }
 
-  /** The procedure of `program` with this method name or number. */
-  procedure(program: ProgramInfo, which: string | number): ProcedureInfo {
-    const table = this.#byNumber.get(program);
-    if (!table) throw new LibvirtRpcError(`program ${program.name} is not registered on this connection`);
-    const p = typeof which === 'number' ? table.get(which) : program.procedures.find((x) => x.method === which || x.name === which);
-    if (!p) throw new LibvirtRpcError(`${program.name} has no procedure ${which}`);
-    return p;
+  /** Calls (and streams) in flight. */
+  get pendingCalls(): number {
+    return this.#routes.size;
   }
 
   /** Calls a procedure and resolves with its decoded reply (undefined for an empty one). */
-  call<R = unknown>(program: ProgramInfo, proc: ProcedureInfo, args: unknown, options: CallOptions = {}): Promise<R> {
-    if (this.#closeInfo || this.#closing) {
-      return Promise.reject(new ConnectionClosedError(`cannot call ${proc.name}: the connection is ${this.#closeInfo ? 'closed' : 'closing'}`, { cause: this.#closeInfo?.error }));
-    }
-    const { signal } = options;
-    if (signal?.aborted) return Promise.reject(new AbortError(`${proc.name} was aborted before it was sent`, { cause: signal.reason }));
-    let frame: Uint8Array;
+  call<A, R>(proc: ProcedureInfo<A, R, unknown>, args: A, options: CallOptions = {}): Promise<R> {
+    const refused = this.#refuse(proc, options.signal);
+    if (refused) return Promise.reject(refused);
     const serial = this.#nextSerial();
+    let frame: Uint8Array;
     try {
-      frame = this.#encodeCall(program, proc, serial, args);
+      frame = this.#encodeCall(proc as ProcedureInfo, serial, args);
     } catch (e) {
       return Promise.reject(e);
     }
     return new Promise<R>((resolve, reject) => {
-      const p: Pending = { prog: program, proc, resolve: resolve as (v: unknown) => void, reject, timer: undefined, signal, onAbort: undefined };
+      const p = new PendingCall<R>(this, serial, proc as ProcedureInfo, resolve, reject);
       const timeout = options.timeout ?? this.#callTimeout;
       if (timeout > 0) {
-        p.timer = setTimeout(() => this.#abandon(serial, new TimeoutError(`${proc.name} did not complete within ${timeout} ms`)), timeout);
+        p.timer = setTimeout(() => p.abandon(new TimeoutError(`${proc.name} did not complete within ${timeout} ms`)), timeout);
       }
+      const { signal } = options;
       if (signal) {
-        p.onAbort = () => this.#abandon(serial, new AbortError(`${proc.name} was aborted`, { cause: signal.reason }));
+        p.signal = signal;
+        p.onAbort = () => p.abandon(new AbortError(`${proc.name} was aborted`, { cause: signal.reason }));
         signal.addEventListener('abort', p.onAbort, { once: true });
       }
-      this.#pending.set(serial, p);
+      const tracer = activeTracer();
+      if (tracer) {
+        p.tracer = tracer;
+        p.trace = { connectionId: this.id, program: proc.program.name, procedure: proc.name, serial, requestBytes: frame.length };
+        p.t0 = now();
+        tracer.start(p.trace);
+      }
+      this.#route(serial, p);
       this.#send(frame);
     });
   }
 
-  /** Sends a frame with no reply expected (keepalive, stream data). */
-  sendRaw(frame: Uint8Array): void {
-    if (this.#closeInfo) throw new ConnectionClosedError('the connection is closed');
+  /**
+   * Sends a CALL whose serial stays routed to `route` (streams: the route receives the call's REPLY, then the
+   * stream's packets). Returns the serial. Throws when the connection is closed or the arguments do not encode.
+   */
+  startCall<A>(proc: ProcedureInfo<A, unknown, unknown>, args: A, route: SerialRoute): number {
+    const refused = this.#refuse(proc, undefined);
+    if (refused) throw refused;
+    const serial = this.#nextSerial();
+    const frame = this.#encodeCall(proc as ProcedureInfo, serial, args);
+    this.#route(serial, route);
     this.#send(frame);
+    return serial;
   }
 
-  /** Sends a message-type frame with an empty payload (keepalive PING/PONG). */
-  sendMessage(program: ProgramInfo, proc: number): void {
-    this.sendRaw(encodeFrame({ prog: program.program, vers: program.version, proc, type: MessageType.VIR_NET_MESSAGE, serial: 0, status: MessageStatus.VIR_NET_OK }));
+  /**
+   * Removes the route of `serial` if it is `route`. With `abandoned`, later frames for the serial are dropped
+   * quietly (a call that timed out, a stream that ended on our side). Returns whether it was routed.
+   */
+  unroute(serial: number, route: SerialRoute, abandoned = false): boolean {
+    if (this.#routes.get(serial) !== route) return false;
+    this.#routes.delete(serial);
+    if (route.holdsClose && --this.#holding === 0 && this.#idle.size) this.#wakeIdle();
+    if (abandoned) {
+      this.#abandoned.add(serial);
+      if (this.#abandoned.size > ABANDONED_LIMIT) this.#abandoned.delete(this.#abandoned.values().next().value!);
+    }
+    return true;
+  }
+
+  /**
+   * Sends a message with this header and an already-encoded payload (stream packets, keepalive). The payload
+   * is copied into the frame; the caller may reuse it.
+   */
+  sendPacket(header: FrameHeader, payload?: Uint8Array): void {
+    if (this.#closeInfo) throw new ConnectionClosedError('the connection is closed', { cause: this.#closeInfo.error });
+    const w = new XdrWriter(28 + (payload?.length ?? 0));
+    const at = beginFrame(w, header);
+    if (payload && payload.length) {
+      w.ensure(payload.length);
+      w.buf.set(payload, w.pos);
+      w.pos += payload.length;
+    }
+    this.#send(endFrame(w, at));
+  }
+
+  /** Sends a MESSAGE frame with an empty payload (keepalive PING/PONG). */
+  sendMessage(program: ProgramId, proc: number): void {
+    this.sendPacket({ prog: program.program, vers: program.version, proc, type: MessageType.VIR_NET_MESSAGE, serial: 0, status: MessageStatus.VIR_NET_OK });
+  }
+
+  /** Whether the transport's buffer is below its high-water mark (a writer may go on). */
+  get writable(): boolean {
+    return !this.#flushing && this.#queue.length === 0;
+  }
+
+  /** Resolves when queued frames have gone to the transport and it can take more; rejects once closed. */
+  async whenWritable(): Promise<void> {
+    while (!this.writable) {
+      if (this.#closeInfo) throw new ConnectionClosedError('the connection is closed', { cause: this.#closeInfo.error });
+      await this.#transport.whenWritable();
+      // Let the drain loop move queued frames before looking again.
+      await Promise.resolve();
+    }
+    if (this.#closeInfo) throw new ConnectionClosedError('the connection is closed', { cause: this.#closeInfo.error });
+  }
+
+  /**
+   * Pauses (or resumes) reading from the transport on behalf of `key` (a stream whose reader is slow): while
+   * any key pauses, nothing is read, so the daemon is held back by the transport's own flow control.
+   * Transports that cannot pause ignore it; their bytes are then bounded by the stream's queue.
+   */
+  setReadPaused(key: object, paused: boolean): void {
+    const before = this.#readPausers.size > 0;
+    if (paused) this.#readPausers.add(key);
+    else this.#readPausers.delete(key);
+    const after = this.#readPausers.size > 0;
+    if (before === after || this.#closeInfo) return;
+    if (after) this.#transport.pause?.();
+    else this.#transport.resume?.();
+  }
+
+  #refuse(proc: ProcedureInfo<unknown, unknown, unknown>, signal: AbortSignal | undefined): Error | null {
+    if (this.#closeInfo || this.#closing) {
+      return new ConnectionClosedError(`cannot call ${proc.name}: the connection is ${this.#closeInfo ? 'closed' : 'closing'}`, { cause: this.#closeInfo?.error });
+    }
+    if (signal?.aborted) return new AbortError(`${proc.name} was aborted before it was sent`, { cause: signal.reason });
+    if (!this.#programs.has(proc.program.program)) this.addProgram(proc.program);
+    return null;
+  }
+
+  #route(serial: number, route: SerialRoute): void {
+    this.#routes.set(serial, route);
+    if (route.holdsClose) this.#holding++;
   }
 
   #nextSerial(): number {
@@ -169,11 +355,12 @@ export class RpcClient {
     return this.#serial;
   }
 
-  #encodeCall(program: ProgramInfo, proc: ProcedureInfo, serial: number, args: unknown): Uint8Array {
+  #encodeCall(proc: ProcedureInfo, serial: number, args: unknown): Uint8Array {
     // Encoding is synchronous, so one scratch writer serves every call; the frame is then copied out at its
     // exact size. A small copy lives on V8's heap, where a fresh 256-byte writer per call would allocate an
     // off-heap backing store each time, and the garbage collector's work on those showed as latency spikes.
     const w = scratchWriter();
+    const program = proc.program;
     const at = beginFrame(w, { prog: program.program, vers: program.version, proc: proc.number, type: MessageType.VIR_NET_CALL, serial, status: MessageStatus.VIR_NET_OK });
     if (proc.args) {
       try {
@@ -216,52 +403,51 @@ export class RpcClient {
     }
   }
 
-  #abandon(serial: number, err: Error): void {
-    const p = this.#pending.get(serial);
-    if (!p) return;
-    this.#settle(serial, p);
-    this.#abandoned.add(serial);
-    if (this.#abandoned.size > ABANDONED_LIMIT) this.#abandoned.delete(this.#abandoned.values().next().value!);
-    p.reject(err);
-  }
-
-  #settle(serial: number, p: Pending): void {
-    this.#pending.delete(serial);
-    if (p.timer !== undefined) clearTimeout(p.timer);
-    if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
-    if (this.#pending.size === 0 && this.#idle.size) this.#wakeIdle();
-  }
-
   #onFrame(f: Frame): void {
     this.onActivity?.();
     const h = f.header;
-    const hook = this.#hooks.get(h.prog);
-    if (hook) return hook(f);
     const prog = this.#programs.get(h.prog);
     if (!prog) throw new ProtocolError(`message for unknown program 0x${h.prog.toString(16)}`);
     if (h.vers !== prog.version) throw new ProtocolError(`${prog.name} message with version ${h.vers}, expected ${prog.version}`);
     switch (h.type) {
       case MessageType.VIR_NET_REPLY:
-        return this.#onReply(prog, f);
-      case MessageType.VIR_NET_MESSAGE:
-        return this.#onMessageFrame(prog, f);
-      case MessageType.VIR_NET_REPLY_WITH_FDS:
-      case MessageType.VIR_NET_CALL_WITH_FDS: {
-        // libvirt passes file descriptors only over local unix sockets (SCM_RIGHTS); this client never asks
-        // for them, so a message carrying them cannot be handled.
-        const p = this.#pending.get(h.serial);
-        const err = new ProtocolError(`the daemon sent a message with file descriptors (type ${h.type}) for serial ${h.serial}; descriptor passing is not supported`);
-        if (p && h.type === MessageType.VIR_NET_REPLY_WITH_FDS) {
-          this.#settle(h.serial, p);
-          p.reject(err);
-          return;
-        }
-        throw err;
-      }
       case MessageType.VIR_NET_STREAM:
-      case MessageType.VIR_NET_STREAM_HOLE:
-        // Stream data for a stream this client did not open (streams attach through setFrameHook later).
+      case MessageType.VIR_NET_STREAM_HOLE: {
+        const route = this.#routes.get(h.serial);
+        if (route) {
+          if (route.proc.program.program !== h.prog || route.proc.number !== h.proc) {
+            throw new ProtocolError(`${typeName(h.type)} for serial ${h.serial} is for ${prog.name} procedure ${h.proc}, but the serial belongs to ${route.proc.name}`);
+          }
+          return route.receive(f);
+        }
+        if (h.type === MessageType.VIR_NET_REPLY) {
+          if (this.#abandoned.delete(h.serial)) return; // late reply to a call that timed out or was aborted
+          throw new ProtocolError(`reply for serial ${h.serial}, which no call is waiting for`);
+        }
+        // Packets of a stream that ended on our side (abort, finish) may still be on the wire; libvirt's client
+        // drops them too. Packets of a serial we never opened are a broken peer.
+        if (this.#abandoned.has(h.serial)) return;
+        throw new ProtocolError(`${typeName(h.type)} for serial ${h.serial}, which no stream is waiting for`);
+      }
+      case MessageType.VIR_NET_MESSAGE: {
+        const route = this.#messageRoutes.get(h.prog);
+        if (route) route(f);
         return;
+      }
+      case MessageType.VIR_NET_REPLY_WITH_FDS: {
+        // libvirt passes file descriptors only over local unix sockets (SCM_RIGHTS), and only in replies to the
+        // few procedures that return one (DOMAIN_OPEN_GRAPHICS_FD, ...). This client cannot receive descriptors:
+        // the call that asked fails, and since the descriptors travel beside the byte stream, frame sync is
+        // kept and the connection stays usable.
+        const err = new ProtocolError(`the daemon answered serial ${h.serial} with file descriptors (REPLY_WITH_FDS); descriptor passing is not supported`);
+        const route = this.#routes.get(h.serial);
+        if (!route) throw err;
+        this.unroute(h.serial, route);
+        route.fail(err);
+        return;
+      }
+      case MessageType.VIR_NET_CALL_WITH_FDS:
+        throw new ProtocolError(`the daemon sent a CALL with file descriptors (${prog.name} procedure ${h.proc}); clients do not serve calls`);
       case MessageType.VIR_NET_CALL:
         throw new ProtocolError(`the daemon sent a CALL (${prog.name} procedure ${h.proc}); clients do not serve calls`);
       default:
@@ -269,56 +455,7 @@ export class RpcClient {
     }
   }
 
-  #onReply(prog: ProgramInfo, f: Frame): void {
-    const h = f.header;
-    const p = this.#pending.get(h.serial);
-    if (!p) {
-      if (this.#abandoned.delete(h.serial)) return; // late reply to a call that timed out or was aborted
-      throw new ProtocolError(`reply for serial ${h.serial}, which no call is waiting for`);
-    }
-    if (p.prog !== prog || p.proc.number !== h.proc) {
-      throw new ProtocolError(`reply for serial ${h.serial} is for ${prog.name} procedure ${h.proc}, but the call was ${p.proc.name}`);
-    }
-    if (h.status !== MessageStatus.VIR_NET_OK && h.status !== MessageStatus.VIR_NET_ERROR) {
-      // Thrown while the call is still pending, so closing the connection rejects it too.
-      throw new ProtocolError(`reply to ${p.proc.name} has status ${h.status}`);
-    }
-    this.#settle(h.serial, p);
-    if (h.status === MessageStatus.VIR_NET_OK) {
-      let value: unknown;
-      try {
-        value = decodePayload(p.proc.ret, f.payload, `${p.proc.name} reply`);
-      } catch (e) {
-        p.reject(e as Error);
-        throw new ProtocolError(`undecodable reply to ${p.proc.name}: ${(e as Error).message}`, { cause: e });
-      }
-      p.resolve(value);
-    } else {
-      let err: Error;
-      try {
-        err = remoteErrorFrom(f.payload, p.proc.name);
-      } catch (e) {
-        p.reject(e as Error);
-        throw new ProtocolError(`undecodable error reply to ${p.proc.name}: ${(e as Error).message}`, { cause: e });
-      }
-      p.reject(err);
-    }
-  }
-
-  #onMessageFrame(prog: ProgramInfo, f: Frame): void {
-    const proc = this.#byNumber.get(prog)!.get(f.header.proc);
-    if (!proc || !proc.message) throw new ProtocolError(`${prog.name} message for procedure ${f.header.proc}, which is not an event`);
-    const payload = decodePayload(proc.message, f.payload, `${proc.name} message`);
-    for (const l of this.#messageListeners) {
-      try {
-        l({ program: prog, procedure: proc, payload });
-      } catch {
-        // A listener's failure is its own; the frame router goes on.
-      }
-    }
-  }
-
-  /** Waiters for "no call pending" (drain, close). */
+  /** Waiters for "nothing holds the close" (drain, close). */
   readonly #idle = new Set<() => void>();
 
   #wakeIdle(): void {
@@ -358,7 +495,7 @@ export class RpcClient {
 
   /** Waits (at most `timeout` ms) until no call is pending. */
   async drain(timeout = 30000): Promise<void> {
-    if (this.#pending.size === 0) return;
+    if (this.#holding === 0) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(t);
@@ -410,22 +547,28 @@ export class RpcClient {
     this.#closeInfo = info;
     this.#queue = [];
     const why = info.error ? `: ${info.error.message}` : '';
-    for (const [serial, p] of this.#pending) {
-      this.#settle(serial, p);
-      p.reject(new ConnectionClosedError(`${p.proc.name} failed: the connection closed (${info.reason})${why}`, { cause: info.error }));
+    const routes = [...this.#routes.values()];
+    this.#routes.clear();
+    this.#holding = 0;
+    for (const r of routes) {
+      r.fail(new ConnectionClosedError(`${r.proc.name} failed: the connection closed (${info.reason})${why}`, { cause: info.error }));
     }
     this.#wakeIdle();
     this.#resolveClosed(info);
   }
 }
 
-/** Procedure number -> procedure, built once per program rather than once per connection. */
-const BY_NUMBER = new WeakMap<ProgramInfo, Map<number, ProcedureInfo>>();
-
-function proceduresByNumber(p: ProgramInfo): Map<number, ProcedureInfo> {
-  let m = BY_NUMBER.get(p);
-  if (!m) BY_NUMBER.set(p, (m = new Map(p.procedures.map((x) => [x.number, x]))));
-  return m;
+function typeName(type: number): string {
+  switch (type) {
+    case MessageType.VIR_NET_REPLY:
+      return 'REPLY';
+    case MessageType.VIR_NET_STREAM:
+      return 'STREAM';
+    case MessageType.VIR_NET_STREAM_HOLE:
+      return 'STREAM_HOLE';
+    default:
+      return `type ${type}`;
+  }
 }
 
 const SCRATCH_KEEP = 1 << 20;
@@ -437,7 +580,8 @@ function scratchWriter(): XdrWriter {
   return scratch;
 }
 
-function decodePayload(codec: ProcedureInfo['ret'], payload: Uint8Array, what: string): unknown {
+/** Decodes a whole payload with `codec` (null: the payload must be empty). Errors name the type and field. */
+export function decodePayload(codec: ProcedureInfo['ret'], payload: Uint8Array, what: string): unknown {
   if (!codec) {
     if (payload.length) throw new XdrError(`${what}: expected no payload, got ${payload.length} bytes`);
     return undefined;

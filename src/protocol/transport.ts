@@ -31,4 +31,11 @@ export interface Transport {
   end(): void;
   /** Closes now, dropping unsent bytes; the sink's `closed` follows with `err`. */
   destroy(err?: Error): void;
+  /**
+   * Stops delivering bytes until {@link resume} (a stream's reader is slow): the peer is then held back by
+   * the pipe's own flow control. Optional; a transport without it keeps delivering.
+   */
+  pause?(): void;
+  /** Delivers bytes again after {@link pause}. */
+  resume?(): void;
 }

@@ -6,7 +6,7 @@
  * anything is allocated). Every failure is an {@link XdrError}; the generated codecs add the field path as the
  * error unwinds. No `node:` imports: this runs in browsers too.
  */
-import { XdrError } from '../errors';
+import { XdrError } from '../errors.js';
 
 const MAX_UINT32 = 0xffffffff;
 

@@ -27,7 +27,7 @@
  * then keep that parent through the later snapshot (see retention-chain.ts). The property is tested with random
  * policies and arrival sequences, including out-of-order, future-dated, incomplete, pinned and chained ones.
  */
-import type { AlignedPolicy } from './policy';
+import type { AlignedPolicy } from './policy.js';
 
 /** Where the aligned rules put their marks, as indices into the sorted counted times. */
 export interface AlignedMarks {

@@ -3,10 +3,10 @@
  * the field (`config.policy.levels: ...`), and unknown fields refused so a typo is an error, not a silent default.
  * Durations may be written as milliseconds or as `500ms`, `30s`, `5m`, `2h`, `3d`, `1w`.
  */
-import { InvalidArgumentError } from '../errors';
-import { PolicyError, validatePolicy, type RetentionPolicy } from './policy';
-import { SNAPSHOT_PREFIX_PATTERN } from './records';
-import type { ScheduledKind } from './scheduler';
+import { InvalidArgumentError } from '../errors.js';
+import { PolicyError, validatePolicy, type RetentionPolicy } from './policy.js';
+import { SNAPSHOT_PREFIX_PATTERN } from './records.js';
+import type { ScheduledKind } from './scheduler.js';
 
 /** A validated schedule configuration. */
 export interface ScheduleConfig {

@@ -30,7 +30,7 @@
  * way); the protected set is larger (pinned snapshots and chain dependencies, besides the newest and the one
  * being created); and `now` is clamped by the grace period (retention.ts).
  */
-import { dssWanted, type DssPolicy } from './policy';
+import { dssWanted, type DssPolicy } from './policy.js';
 
 /** The outcome of the DSS rules on the counted snapshots. */
 export interface DssMarks {

@@ -3,7 +3,7 @@
  * exponentially with jitter and never come sooner than a minimum interval, so a failing daemon is never
  * busy-looped (DSS 0.1.1 stopped busy-looping on rsync's exit code 13 the same way).
  */
-import { ConnectionClosedError, LibvirtRpcError, RemoteError, TimeoutError, TransportError } from '../errors';
+import { ConnectionClosedError, LibvirtRpcError, RemoteError, TimeoutError, TransportError } from '../errors.js';
 
 /** How a failure is to be treated. */
 export interface FailureClass {

@@ -10,7 +10,7 @@
  * Validation names the failing field in every message (`policy.levels: must be an integer from 0 to 40, got 1.5`)
  * and refuses unknown fields, so a typo in a config file is an error, not a silently ignored rule.
  */
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError } from '../errors.js';
 
 /** A retention policy that cannot be used; `field` is the path of the offending field, e.g. `policy.keepLast`. */
 export class PolicyError extends InvalidArgumentError {

@@ -6,10 +6,10 @@
  * also keeps its lock lease and its failure state there, so everything survives a crash of the scheduler and
  * a restart of the daemon. A snapshot without a record is not the scheduler's and is never touched.
  */
-import { XmlError } from '../errors';
-import { parseXml, type XmlElement } from '../objects/xml/parse';
-import { escapeAttribute } from '../objects/xml/xml-writer';
-import type { RetentionSnapshot, SnapshotKind } from './retention';
+import { XmlError } from '../errors.js';
+import { parseXml, type XmlElement } from '../objects/xml/parse.js';
+import { escapeAttribute } from '../objects/xml/xml-writer.js';
+import type { RetentionSnapshot, SnapshotKind } from './retention.js';
 
 /** The XML namespace of the scheduler's metadata element. */
 export const SCHEDULER_NS = 'https://libvirt-rpc.dev/xmlns/scheduler/1';

@@ -13,7 +13,7 @@
  * aligned policy path independent: otherwise pruning often could delete the parent of an incomplete snapshot
  * that a later snapshot then builds on, while pruning once would keep that parent through the later one.
  */
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError } from '../errors.js';
 
 /** Bit flags describing one snapshot, shared by the retention modules. */
 export const F_COMPLETE = 1;

@@ -5,11 +5,11 @@
  * Both assume the scheduler's normal life: a new complete snapshot every `every` ms and a prune right after each,
  * with now = that snapshot's creation (plus its duration in `simulate`).
  */
-import { InvalidArgumentError } from '../errors';
-import { alignedDeletionTime, markAligned } from './aligned';
-import { markDss } from './dss';
-import { validatePolicy, type RetentionPolicy, type RetentionPolicyInput } from './policy';
-import { computeRetention, type RetentionSnapshot } from './retention';
+import { InvalidArgumentError } from '../errors.js';
+import { alignedDeletionTime, markAligned } from './aligned.js';
+import { markDss } from './dss.js';
+import { validatePolicy, type RetentionPolicy, type RetentionPolicyInput } from './policy.js';
+import { computeRetention, type RetentionSnapshot } from './retention.js';
 
 /** When a kept snapshot is expected to be deleted. */
 export interface PlannedDeletion {

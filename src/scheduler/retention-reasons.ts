@@ -1,8 +1,8 @@
 /**
  * Why a snapshot is kept: a typed union the CLI can render with {@link describeReason}.
  */
-import type { AlignedMarks } from './aligned';
-import type { AlignedPolicy } from './policy';
+import type { AlignedMarks } from './aligned.js';
+import type { AlignedPolicy } from './policy.js';
 
 /** One reason a snapshot is kept. */
 export type RetentionReason =

@@ -20,10 +20,10 @@
  * rules then cost `O(slots * levels * log n)` and DSS `O(m log m)` for the m snapshots it weighs. Objects are only
  * allocated for the result.
  */
-import { InvalidArgumentError } from '../errors';
-import { markAligned, type AlignedMarks } from './aligned';
-import { dssInterval, markDss } from './dss';
-import { dssWanted, validatePolicy, type DssPolicy, type RetentionPolicy, type RetentionPolicyInput } from './policy';
+import { InvalidArgumentError } from '../errors.js';
+import { markAligned, type AlignedMarks } from './aligned.js';
+import { dssInterval, markDss } from './dss.js';
+import { dssWanted, validatePolicy, type DssPolicy, type RetentionPolicy, type RetentionPolicyInput } from './policy.js';
 import {
   dependsOnParent,
   F_COMPLETE,
@@ -33,11 +33,11 @@ import {
   F_PROGRESS,
   markAncestors,
   resolveParents,
-} from './retention-chain';
-import { compareIds, orderByCreation } from './retention-order';
-import { reasonsFor, NEWEST, PINNED, IN_PROGRESS, FUTURE, type RetentionReason } from './retention-reasons';
+} from './retention-chain.js';
+import { compareIds, orderByCreation } from './retention-order.js';
+import { reasonsFor, NEWEST, PINNED, IN_PROGRESS, FUTURE, type RetentionReason } from './retention-reasons.js';
 
-export type { RetentionReason } from './retention-reasons';
+export type { RetentionReason } from './retention-reasons.js';
 
 /** What kind of libvirt object a snapshot record is; decides whether its `parent` is a data dependency. */
 export type SnapshotKind = 'internal' | 'external' | 'disk-only' | 'memory' | 'checkpoint';

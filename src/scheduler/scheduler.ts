@@ -14,16 +14,16 @@
  * - Quiesce failures are never silently downgraded: `quiesce: 'fallback'` must be asked for, and the record
  *   says the snapshot is only crash-consistent.
  */
-import { InvalidArgumentError, RemoteError } from '../errors';
-import type { Domain } from '../objects/domain';
-import { DomainCheckpoint } from '../objects/domain-checkpoint';
-import { DomainSnapshot } from '../objects/domain-snapshot';
-import { validatePolicy, type RetentionPolicy, type RetentionPolicyInput } from './policy';
-import { computeRetention, type KeptSnapshot } from './retention';
-import { defaultEvery, planDeletions, type PlannedDeletion } from './retention-plan';
-import { backoffDelay, classifyFailure, type BackoffOptions } from './failures';
-import { isComplete, retentionSnapshots, SNAPSHOT_PREFIX_PATTERN, snapshotName, type ScheduleRecords, type SnapshotRecord } from './records';
-import { DomainMetadataStore, ScheduleLease, type ScheduleStore } from './store';
+import { InvalidArgumentError, RemoteError } from '../errors.js';
+import type { Domain } from '../objects/domain.js';
+import { DomainCheckpoint } from '../objects/domain-checkpoint.js';
+import { DomainSnapshot } from '../objects/domain-snapshot.js';
+import { validatePolicy, type RetentionPolicy, type RetentionPolicyInput } from './policy.js';
+import { computeRetention, type KeptSnapshot } from './retention.js';
+import { defaultEvery, planDeletions, type PlannedDeletion } from './retention-plan.js';
+import { backoffDelay, classifyFailure, type BackoffOptions } from './failures.js';
+import { isComplete, retentionSnapshots, SNAPSHOT_PREFIX_PATTERN, snapshotName, type ScheduleRecords, type SnapshotRecord } from './records.js';
+import { DomainMetadataStore, ScheduleLease, type ScheduleStore } from './store.js';
 
 /** What the scheduler makes. */
 export type ScheduledKind = 'internal' | 'disk-only' | 'checkpoint';

@@ -11,11 +11,12 @@
  * owner is what we read and we back off. Two schedulers that both saw the lease free both write, and every
  * write lands long before the first verify, so exactly one reads its own name back.
  */
-import { LibvirtRpcError, RemoteError } from '../errors';
-import { headers } from '../../generated';
-import type { Domain } from '../objects/domain';
-import type { CallOptions } from '../protocol/program';
-import { emptyRecords, LockLease, recordsFromXml, recordsToXml, SCHEDULER_NS, SCHEDULER_PREFIX, ScheduleRecords } from './records';
+import * as R from '../../generated/remote-procedures.js';
+import { LibvirtRpcError, RemoteError } from '../errors.js';
+import * as headers from '../../generated/libvirt-headers.js';
+import type { Domain } from '../objects/domain.js';
+import type { CallOptions } from '../protocol/program.js';
+import { emptyRecords, LockLease, recordsFromXml, recordsToXml, SCHEDULER_NS, SCHEDULER_PREFIX, ScheduleRecords } from './records.js';
 
 /** Loads and saves a domain's scheduler records. */
 export interface ScheduleStore {
@@ -42,13 +43,13 @@ export class DomainMetadataStore implements ScheduleStore {
     this.#domain = domain;
   }
 
-  get #remote() {
-    return this.#domain.getConnect().raw.remote;
+  get #raw() {
+    return this.#domain.getConnect().raw;
   }
 
   async load(opts?: CallOptions): Promise<ScheduleRecords> {
     try {
-      const { metadata } = await this.#remote.domainGetMetadata(
+      const { metadata } = await this.#raw.call(R.domainGetMetadata, 
         { dom: this.#domain.handle, type: headers.VIR_DOMAIN_METADATA_ELEMENT, uri: SCHEDULER_NS, flags: headers.VIR_DOMAIN_AFFECT_CURRENT },
         opts,
       );
@@ -64,7 +65,7 @@ export class DomainMetadataStore implements ScheduleStore {
     // both the daemon and a guest restart (libvirt refuses AFFECT_LIVE for an inactive domain).
     const [active, persistent] = await Promise.all([this.#domain.isActive(opts), this.#domain.isPersistent(opts)]);
     const flags = (active ? headers.VIR_DOMAIN_AFFECT_LIVE : 0) | (persistent || !active ? headers.VIR_DOMAIN_AFFECT_CONFIG : 0);
-    await this.#remote.domainSetMetadata(
+    await this.#raw.call(R.domainSetMetadata, 
       { dom: this.#domain.handle, type: headers.VIR_DOMAIN_METADATA_ELEMENT, metadata: recordsToXml(records), key: SCHEDULER_PREFIX, uri: SCHEDULER_NS, flags },
       opts,
     );

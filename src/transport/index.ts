@@ -7,20 +7,20 @@ import { existsSync } from 'node:fs';
 import * as net from 'node:net';
 import { userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
-import { AbortError, InvalidArgumentError, TimeoutError, TransportError } from '../errors';
-import type { Transport } from '../protocol/transport';
-import type { SshCredentialsCallback } from './ssh-auth';
-import { DuplexTransport, fromDuplex } from './node-stream';
-import { chooseSocket, type SocketChoice } from './socket-paths';
-import { checkTimeout, openTlsTransport } from './tls';
-import { LIBVIRTD_TCP_PORT, LIBVIRTD_TLS_PORT, resolveUri, type LibvirtUri } from './uri';
+import { AbortError, InvalidArgumentError, TimeoutError, TransportError } from '../errors.js';
+import type { Transport } from '../protocol/transport.js';
+import type { SshCredentialsCallback } from './ssh-auth.js';
+import { DuplexTransport, fromDuplex } from './node-stream.js';
+import { chooseSocket, type SocketChoice } from './socket-paths.js';
+import { checkTimeout, openTlsTransport } from './tls.js';
+import { LIBVIRTD_TCP_PORT, LIBVIRTD_TLS_PORT, resolveUri, type LibvirtUri } from './uri.js';
 
-export * from './uri';
-export * from './socket-paths';
-export { DuplexTransport, fromDuplex } from './node-stream';
-export { TlsError, checkTimeout, locateTlsCredentials, openTlsTransport } from './tls';
-export { SshError } from './ssh-errors';
-export type { SshErrorCode } from './ssh-errors';
+export * from './uri.js';
+export * from './socket-paths.js';
+export { DuplexTransport, fromDuplex } from './node-stream.js';
+export { TlsError, checkTimeout, locateTlsCredentials, openTlsTransport } from './tls.js';
+export { SshError } from './ssh-errors.js';
+export type { SshErrorCode } from './ssh-errors.js';
 export type {
   SshCredentialsCallback,
   SshCredentialRequest,
@@ -29,8 +29,8 @@ export type {
   SshPasswordRequest,
   SshKeyboardInteractiveRequest,
   SshHostKeyRequest,
-} from './ssh-auth';
-export type { TlsErrorCode, TlsCredentialPaths, TlsTransportOptions } from './tls';
+} from './ssh-auth.js';
+export type { TlsErrorCode, TlsCredentialPaths, TlsTransportOptions } from './tls.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -12,7 +12,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { SshError } from './ssh-errors';
+import { SshError } from './ssh-errors.js';
 
 /** One usable line of a known_hosts file. */
 export interface KnownHostsEntry {

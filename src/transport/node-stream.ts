@@ -4,8 +4,8 @@
  */
 
 import type { Duplex } from 'node:stream';
-import { ConnectionClosedError, LibvirtRpcError, TransportError } from '../errors';
-import type { Transport, TransportSink } from '../protocol/transport';
+import { ConnectionClosedError, LibvirtRpcError, TransportError } from '../errors.js';
+import type { Transport, TransportSink } from '../protocol/transport.js';
 
 /**
  * A {@link Transport} over a Node duplex stream.

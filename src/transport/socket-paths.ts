@@ -13,8 +13,8 @@
  * Pure apart from the `exists` callback, so every rule is testable.
  */
 
-import { UriError } from '../errors';
-import type { LibvirtUri, RemoteMode } from './uri';
+import { UriError } from '../errors.js';
+import type { LibvirtUri, RemoteMode } from './uri.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -8,9 +8,9 @@
  */
 
 import type { AnyAuthMethod, AuthenticationType, NextAuthHandler, Prompt } from 'ssh2';
-import { SshError } from './ssh-errors';
-import { KeyFileAgent, PassphraseDeclined, unlockIdentity, type Identity } from './ssh-keys';
-import type { SshAuthMethod } from './uri';
+import { SshError } from './ssh-errors.js';
+import { KeyFileAgent, PassphraseDeclined, unlockIdentity, type Identity } from './ssh-keys.js';
+import type { SshAuthMethod } from './uri.js';
 
 /** Asked for the passphrase of an encrypted private key file. */
 export interface SshPassphraseRequest {

@@ -10,9 +10,9 @@
  */
 
 import type { Client, ClientChannel } from 'ssh2';
-import { ConnectionClosedError, LibvirtRpcError, TransportError } from '../errors';
-import type { Transport, TransportSink } from '../protocol/transport';
-import { SshError, boundStderr } from './ssh-errors';
+import { ConnectionClosedError, LibvirtRpcError, TransportError } from '../errors.js';
+import type { Transport, TransportSink } from '../protocol/transport.js';
+import { SshError, boundStderr } from './ssh-errors.js';
 
 /** How long closing waits for the server to close the channel and the connection before cutting them, in ms. */
 export const SSH_CLOSE_TIMEOUT_MS = 5000;

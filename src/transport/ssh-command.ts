@@ -16,9 +16,9 @@
  * for system URIs.
  */
 
-import { UriError } from '../errors';
-import { chooseSocket, wantsSessionDaemon } from './socket-paths';
-import type { LibvirtUri, RemoteProxy } from './uri';
+import { UriError } from '../errors.js';
+import { chooseSocket, wantsSessionDaemon } from './socket-paths.js';
+import type { LibvirtUri, RemoteProxy } from './uri.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

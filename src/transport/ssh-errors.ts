@@ -4,7 +4,7 @@
  * Messages name hosts, files, fingerprints and what the server said; never a password, passphrase or key.
  */
 
-import { TransportError } from '../errors';
+import { TransportError } from '../errors.js';
 
 /** The specific failures of an SSH connection. */
 export type SshErrorCode =

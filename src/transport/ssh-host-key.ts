@@ -15,13 +15,13 @@
  * host keys presents the one that can be checked.
  */
 
-import type { KnownHostsVerify, LibvirtUri } from './uri';
+import type { KnownHostsVerify, LibvirtUri } from './uri.js';
 import {
   appendKnownHostsLine, checkHostKey, fingerprintSha256, formatKnownHostsLine, keyTypeOf, knownHostName, knownKeyTypes,
   readKnownHostsFile, type KnownHostsEntry,
-} from './known-hosts';
-import { SshError } from './ssh-errors';
-import type { SshHostKeyRequest } from './ssh-auth';
+} from './known-hosts.js';
+import { SshError } from './ssh-errors.js';
+import type { SshHostKeyRequest } from './ssh-auth.js';
 
 /** The effective policy: libvirt's three, and `no-verify` for the `ssh` transport's `no_verify=1`. */
 export type HostKeyPolicy = KnownHostsVerify | 'no-verify';

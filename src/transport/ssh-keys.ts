@@ -8,7 +8,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { BaseAgent, utils, type IdentityCallback, type ParsedKey, type SignCallback, type SigningRequestOptions } from 'ssh2';
-import { SshError } from './ssh-errors';
+import { SshError } from './ssh-errors.js';
 
 /** A private key file that can be offered to the server. */
 export interface Identity {

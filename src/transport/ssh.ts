@@ -14,27 +14,27 @@
 
 import { userInfo } from 'node:os';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
-import { AbortError, LibvirtRpcError, TimeoutError } from '../errors';
-import type { Transport } from '../protocol/transport';
-import type { SshTransportOptions } from './index';
-import { SshAuthenticator, type Ask, type SshCredentialRequest, type SshCredentialsCallback } from './ssh-auth';
-import { SshChannelTransport } from './ssh-channel';
-import { planRemoteEnd, type RemoteEnd } from './ssh-command';
-import { SshError } from './ssh-errors';
-import { HostKeyVerifier, hostKeyPolicy, hostLabel } from './ssh-host-key';
-import { DEFAULT_IDENTITY_NAMES, loadIdentity, type Identity } from './ssh-keys';
-import type { LibvirtUri, SshAuthMethod } from './uri';
+import { AbortError, LibvirtRpcError, TimeoutError } from '../errors.js';
+import type { Transport } from '../protocol/transport.js';
+import type { SshTransportOptions } from './index.js';
+import { SshAuthenticator, type Ask, type SshCredentialRequest, type SshCredentialsCallback } from './ssh-auth.js';
+import { SshChannelTransport } from './ssh-channel.js';
+import { planRemoteEnd, type RemoteEnd } from './ssh-command.js';
+import { SshError } from './ssh-errors.js';
+import { HostKeyVerifier, hostKeyPolicy, hostLabel } from './ssh-host-key.js';
+import { DEFAULT_IDENTITY_NAMES, loadIdentity, type Identity } from './ssh-keys.js';
+import type { LibvirtUri, SshAuthMethod } from './uri.js';
 
-export { SshError, boundStderr } from './ssh-errors';
-export type { SshErrorCode, SshErrorDetails } from './ssh-errors';
+export { SshError, boundStderr } from './ssh-errors.js';
+export type { SshErrorCode, SshErrorDetails } from './ssh-errors.js';
 export type {
   SshCredentialAnswer, SshCredentialRequest, SshCredentialsCallback, SshHostKeyRequest, SshKeyboardInteractiveRequest,
   SshPassphraseRequest, SshPasswordRequest,
-} from './ssh-auth';
-export { planRemoteEnd, sshProxyCommand, chooseProxy, shellEscape } from './ssh-command';
-export type { RemoteEnd, SshProxy } from './ssh-command';
-export { hostKeyPolicy, type HostKeyPolicy } from './ssh-host-key';
-export * from './known-hosts';
+} from './ssh-auth.js';
+export { planRemoteEnd, sshProxyCommand, chooseProxy, shellEscape } from './ssh-command.js';
+export type { RemoteEnd, SshProxy } from './ssh-command.js';
+export { hostKeyPolicy, type HostKeyPolicy } from './ssh-host-key.js';
+export * from './known-hosts.js';
 
 /** The SSH transport's own options, beyond {@link SshTransportOptions}. */
 export interface SshExtraOptions {

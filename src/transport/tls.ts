@@ -13,9 +13,9 @@ import { readFile } from 'node:fs/promises';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { isIP } from 'node:net';
 import * as tls from 'node:tls';
-import { AbortError, InvalidArgumentError, TimeoutError, TransportError } from '../errors';
-import type { Transport } from '../protocol/transport';
-import { DuplexTransport } from './node-stream';
+import { AbortError, InvalidArgumentError, TimeoutError, TransportError } from '../errors.js';
+import type { Transport } from '../protocol/transport.js';
+import { DuplexTransport } from './node-stream.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -7,7 +7,7 @@
  * rather than plain RFC 3986 says so where it is implemented. This file is pure: no `node:` imports.
  */
 
-import { UriError } from '../errors';
+import { UriError } from '../errors.js';
 
 /** The transports this library can open. `libssh` and `libssh2` in a URI map to `ssh`. */
 export type UriTransport = 'unix' | 'tcp' | 'tls' | 'ssh';

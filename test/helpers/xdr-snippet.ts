@@ -20,7 +20,8 @@ export function compileSnippet(src: string, constants: Record<string, number> = 
   const text = snippetSource(src, constants);
   const js = ts.transpileModule(text, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
   const mod = { exports: {} as Record<string, any> /* the generated module's exports */ };
-  const localRequire = (p: string): unknown => require(path.resolve(ROOT, 'test', 'generated-demo', p));
+  // The generated module imports the runtime as '../../src/protocol/xdr.js'; in the checkout that is a .ts file.
+  const localRequire = (p: string): unknown => require(path.resolve(ROOT, 'test', 'generated-demo', p).replace(/\.js$/, ''));
   new Function('require', 'module', 'exports', js)(localRequire, mod, mod.exports);
   return mod.exports;
 }

@@ -9,6 +9,8 @@ import { openUri, virsh } from '../helpers/open';
 import { startPrivateDaemon } from '../helpers/private-daemon';
 import { sandbox } from '../helpers/sandbox';
 import { startProxy } from '../helpers/tcp-proxy';
+// conn.remote.* is the typed procedure API, which src/raw installs (the Node entry imports it).
+import '../../src/raw';
 
 const sb = sandbox();
 

@@ -12,6 +12,8 @@ import { openTransport } from '../../src/transport';
 import { openSshTransport, SshError, type SshCredentialRequest, type SshOpenOptions } from '../../src/transport/ssh';
 import { parseUri, remoteOpenName, type LibvirtUri } from '../../src/transport/uri';
 import { sandbox } from '../helpers/sandbox';
+// conn.remote.* is the typed procedure API, which src/raw installs (the Node entry imports it).
+import '../../src/raw';
 
 const sb = sandbox();
 const ssh = sb.ssh;

@@ -9,6 +9,8 @@ import { parseUri } from '../../src/transport/uri';
 import { openUri, virsh } from '../helpers/open';
 import { sandbox } from '../helpers/sandbox';
 import { startProxy } from '../helpers/tcp-proxy';
+// conn.remote.* is the typed procedure API, which src/raw installs (the Node entry imports it).
+import '../../src/raw';
 
 const sb = sandbox();
 const tlsUri = (host: string, port: number, pki: string, extra = '') => `qemu+tls://${host}:${port}/session?pkipath=${pki}${extra}`;

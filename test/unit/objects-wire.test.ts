@@ -7,10 +7,11 @@
 import { encodeFrame, Frame, MessageStatus, MessageType } from '../../src/protocol/frame';
 import { xdrDecode, xdrEncode } from '../../src/protocol/xdr';
 import { remote, virnet } from '../../generated';
+import * as gen from '../../generated';
 import { AbortError, Connect, Domain, DomainSnapshot, InvalidArgumentError, RemoteError } from '../../src/core';
 import { FakePeer, replyFrame } from '../helpers/fake-peer';
 
-const R = remote.remote_program;
+const R = gen.remote_program;
 const procName = (f: Frame) => R.procedures.find((p) => p.number === f.header.proc)?.name ?? '';
 const DOM: remote.remote_nonnull_domain = { name: 'vm1', uuid: new Uint8Array(16).fill(0xab), id: 3 };
 

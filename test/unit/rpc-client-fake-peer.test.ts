@@ -7,9 +7,10 @@ import { encodeFrame, MessageStatus, MessageType } from '../../src/protocol/fram
 import { RpcClient } from '../../src/protocol/rpc-client';
 import { xdrEncode } from '../../src/protocol/xdr';
 import { remote, virnet } from '../../generated';
+import * as gen from '../../generated';
 import { FakePeer, messageFrame, replyFrame, until } from '../helpers/fake-peer';
 
-const R = remote.remote_program;
+const R = gen.remote_program;
 const proc = (m: string) => R.procedures.find((p) => p.method === m)!;
 const LIBVER = proc('connectGetLibVersion');
 const HOSTNAME = proc('connectGetHostname');
@@ -33,7 +34,7 @@ function setup() {
 test('a call is framed as libvirt frames it and resolves with the decoded reply', async () => {
   const { peer, client } = setup();
   peer.autoReply((f) => replyFrame(f.header, remote.xdr_remote_connect_get_lib_version_ret, { lib_ver: 11003000n }));
-  await expect(client.call(R, LIBVER, undefined)).resolves.toEqual({ lib_ver: 11003000n });
+  await expect(client.call(LIBVER, undefined)).resolves.toEqual({ lib_ver: 11003000n });
   const h = peer.received[0].header;
   expect(h).toEqual({ prog: 0x20008086, vers: 1, proc: 157, type: MessageType.VIR_NET_CALL, serial: 1, status: 0 });
   expect(Buffer.from(peer.writes[0].subarray(0, 4)).readUInt32BE(0)).toBe(28);
@@ -41,8 +42,8 @@ test('a call is framed as libvirt frames it and resolves with the decoded reply'
 
 test('replies out of order are matched by serial', async () => {
   const { peer, client } = setup();
-  const a = client.call(R, HOSTNAME, undefined);
-  const b = client.call(R, HOSTNAME, undefined);
+  const a = client.call(HOSTNAME, undefined);
+  const b = client.call(HOSTNAME, undefined);
   const [fa, fb] = peer.received;
   peer.deliver(replyFrame(fb.header, remote.xdr_remote_connect_get_hostname_ret, { hostname: 'b' }));
   peer.deliver(replyFrame(fa.header, remote.xdr_remote_connect_get_hostname_ret, { hostname: 'a' }));
@@ -53,7 +54,7 @@ test('replies out of order are matched by serial', async () => {
 test('a reply cut at every byte position still resolves', async () => {
   for (let cut = 1; cut < 40; cut++) {
     const { peer, client } = setup();
-    const p = client.call(R, HOSTNAME, undefined);
+    const p = client.call(HOSTNAME, undefined);
     const bytes = replyFrame(peer.received[0].header, remote.xdr_remote_connect_get_hostname_ret, { hostname: 'host.example' });
     peer.deliver(bytes.subarray(0, cut));
     peer.deliver(bytes.subarray(cut));
@@ -71,7 +72,7 @@ test('an error reply becomes RemoteError with the whole remote_error and its nam
       }),
     ),
   );
-  const err = (await client.call(R, HOSTNAME, undefined).catch((e: unknown) => e)) as RemoteError;
+  const err = (await client.call(HOSTNAME, undefined).catch((e: unknown) => e)) as RemoteError;
   expect(err).toBeInstanceOf(RemoteError);
   expect(err.remote).toMatchObject({ code: 72, codeName: 'VIR_ERR_NO_DOMAIN_SNAPSHOT', domainName: 'VIR_FROM_QEMU', str1: 'a', int2: -1 });
   expect(err.procedure).toBe('REMOTE_PROC_CONNECT_GET_HOSTNAME');
@@ -87,7 +88,7 @@ async function expectFatal(peer: FakePeer, client: RpcClient, pending: Promise<u
     expect(e).toBeInstanceOf(Error);
   }
   expect(peer.destroyed).toBeInstanceOf(kind);
-  await expect(client.call(R, HOSTNAME, undefined)).rejects.toBeInstanceOf(ConnectionClosedError);
+  await expect(client.call(HOSTNAME, undefined)).rejects.toBeInstanceOf(ConnectionClosedError);
 }
 
 test.each([
@@ -103,7 +104,7 @@ test.each([
   ['an unknown status', () => encodeFrame({ prog: R.program, vers: 1, proc: 59, type: 1, serial: 1, status: 7 })],
 ])('%s closes the connection with ProtocolError and rejects every pending call', async (_name, bytes) => {
   const { peer, client } = setup();
-  const pending = [client.call(R, HOSTNAME, undefined), client.call(R, LIBVER, undefined), client.call(R, HOSTNAME, undefined)];
+  const pending = [client.call(HOSTNAME, undefined), client.call(LIBVER, undefined), client.call(HOSTNAME, undefined)];
   peer.deliver(bytes());
   await expectFatal(peer, client, pending, ProtocolError);
   for (const p of pending) await expect(p).rejects.toBeInstanceOf(LibvirtOrProtocol);
@@ -119,7 +120,7 @@ class LibvirtOrProtocol {
 
 test('the peer closing mid-reply rejects every pending call with ConnectionClosedError', async () => {
   const { peer, client } = setup();
-  const pending = [client.call(R, HOSTNAME, undefined), client.call(R, LIBVER, undefined)];
+  const pending = [client.call(HOSTNAME, undefined), client.call(LIBVER, undefined)];
   const bytes = replyFrame(peer.received[0].header, remote.xdr_remote_connect_get_hostname_ret, { hostname: 'h' });
   peer.deliver(bytes.subarray(0, 20));
   peer.hangUp();
@@ -129,10 +130,10 @@ test('the peer closing mid-reply rejects every pending call with ConnectionClose
 
 test('a timeout rejects with TimeoutError; the late reply is dropped and the connection stays usable', async () => {
   const { peer, client } = setup();
-  const p = client.call(R, HOSTNAME, undefined, { timeout: 20 });
+  const p = client.call(HOSTNAME, undefined, { timeout: 20 });
   await expect(p).rejects.toBeInstanceOf(TimeoutError);
   peer.deliver(replyFrame(peer.received[0].header, remote.xdr_remote_connect_get_hostname_ret, { hostname: 'late' }));
-  const q = client.call(R, HOSTNAME, undefined);
+  const q = client.call(HOSTNAME, undefined);
   peer.deliver(replyFrame(peer.received[1].header, remote.xdr_remote_connect_get_hostname_ret, { hostname: 'ok' }));
   await expect(q).resolves.toEqual({ hostname: 'ok' });
   expect(client.isOpen).toBe(true);
@@ -142,10 +143,10 @@ test('a timeout rejects with TimeoutError; the late reply is dropped and the con
 test('abort rejects with AbortError, before and after sending', async () => {
   const { peer, client } = setup();
   const ctl = new AbortController();
-  const p = client.call(R, HOSTNAME, undefined, { signal: ctl.signal });
+  const p = client.call(HOSTNAME, undefined, { signal: ctl.signal });
   ctl.abort(new Error('user gave up'));
   await expect(p).rejects.toBeInstanceOf(AbortError);
-  await expect(client.call(R, HOSTNAME, undefined, { signal: ctl.signal })).rejects.toBeInstanceOf(AbortError);
+  await expect(client.call(HOSTNAME, undefined, { signal: ctl.signal })).rejects.toBeInstanceOf(AbortError);
   expect(peer.received).toHaveLength(1); // the pre-aborted call was never sent
   peer.deliver(replyFrame(peer.received[0].header, remote.xdr_remote_connect_get_hostname_ret, { hostname: 'late' }));
   expect(client.isOpen).toBe(true);
@@ -153,7 +154,7 @@ test('abort rejects with AbortError, before and after sending', async () => {
 
 test('arguments that do not fit their XDR type reject before anything is sent', async () => {
   const { peer, client } = setup();
-  const err = (await client.call(R, proc('domainLookupByName'), { name: 42 }).catch((e: unknown) => e)) as XdrError;
+  const err = (await client.call(proc('domainLookupByName'), { name: 42 }).catch((e: unknown) => e)) as XdrError;
   expect(err).toBeInstanceOf(XdrError);
   expect(err.message).toContain('remote_domain_lookup_by_name_args.name: expected a string, got number 42');
   expect(peer.writes).toHaveLength(0);
@@ -162,7 +163,7 @@ test('arguments that do not fit their XDR type reject before anything is sent', 
 test('writes wait for the transport to drain, in order', async () => {
   const { peer, client } = setup();
   peer.blocked = true;
-  const calls = [1, 2, 3].map(() => client.call(R, HOSTNAME, undefined));
+  const calls = [1, 2, 3].map(() => client.call(HOSTNAME, undefined));
   expect(peer.writes).toHaveLength(1); // the first write reported a full buffer; the rest wait
   peer.release();
   await until(() => peer.writes.length === 3);
@@ -171,32 +172,38 @@ test('writes wait for the transport to drain, in order', async () => {
   await expect(Promise.all(calls)).resolves.toEqual([{ hostname: '1' }, { hostname: '2' }, { hostname: '3' }]);
 });
 
-test('a reply with file descriptors is refused for that call with a clear error', async () => {
+test('a reply with file descriptors fails that call with a clear error; the connection stays usable', async () => {
   const { peer, client } = setup();
-  const p = client.call(R, HOSTNAME, undefined);
+  const p = client.call(HOSTNAME, undefined);
   peer.deliver(encodeFrame({ ...peer.received[0].header, type: MessageType.VIR_NET_REPLY_WITH_FDS, status: 0 }, Uint8Array.of(0, 0, 0, 1)));
   await expect(p).rejects.toThrow(/descriptor passing is not supported/);
+  expect(client.isOpen).toBe(true);
+  const q = client.call(HOSTNAME, undefined);
+  peer.deliver(replyFrame(peer.received[1].header, remote.xdr_remote_connect_get_hostname_ret, { hostname: 'ok' }));
+  await expect(q).resolves.toEqual({ hostname: 'ok' });
 });
 
-test('events are decoded and delivered to listeners; a throwing listener does not stop the router', async () => {
+test('MESSAGE frames go to the route of their program; with no route they are dropped', async () => {
   const { peer, client } = setup();
-  const got: unknown[] = [];
-  client.onMessage(() => {
-    throw new Error('listener bug');
-  });
-  client.onMessage((m) => got.push([m.procedure.name, m.payload]));
   const ev = proc('domainEventCallbackLifecycle');
   const msg = { callbackID: 3, msg: { dom: { name: 'vm', uuid: new Uint8Array(16), id: 1 }, event: 2, detail: 0 } };
-  peer.deliver(messageFrame(R, ev, xdrEncode(remote.xdr_remote_domain_event_callback_lifecycle_msg, msg)));
-  expect(got).toEqual([['REMOTE_PROC_DOMAIN_EVENT_CALLBACK_LIFECYCLE', msg]]);
+  const frame = messageFrame(R, ev, xdrEncode(remote.xdr_remote_domain_event_callback_lifecycle_msg, msg));
+  peer.deliver(frame); // no route yet: dropped
+  const got: unknown[] = [];
+  const remove = client.setMessageRoute(R, (f) => got.push([f.header.proc, f.header.type, f.payload.length]));
+  peer.deliver(frame);
+  expect(got).toEqual([[ev.number, MessageType.VIR_NET_MESSAGE, frame.length - 28]]);
+  remove();
+  peer.deliver(frame);
+  expect(got).toHaveLength(1);
   expect(client.isOpen).toBe(true);
 });
 
 test('close() lets pending calls finish, then ends the transport', async () => {
   const { peer, client } = setup();
-  const p = client.call(R, HOSTNAME, undefined);
+  const p = client.call(HOSTNAME, undefined);
   const closing = client.close();
-  await expect(client.call(R, HOSTNAME, undefined)).rejects.toBeInstanceOf(ConnectionClosedError);
+  await expect(client.call(HOSTNAME, undefined)).rejects.toBeInstanceOf(ConnectionClosedError);
   expect(peer.ended).toBe(false);
   peer.deliver(replyFrame(peer.received[0].header, remote.xdr_remote_connect_get_hostname_ret, { hostname: 'h' }));
   await expect(p).resolves.toEqual({ hostname: 'h' });
@@ -206,7 +213,7 @@ test('close() lets pending calls finish, then ends the transport', async () => {
 
 test('destroy(err) rejects everything at once and reports the reason', async () => {
   const { client } = setup();
-  const p = client.call(R, HOSTNAME, undefined);
+  const p = client.call(HOSTNAME, undefined);
   const boom = new Error('boom');
   client.destroy(boom);
   const e = (await p.catch((x: unknown) => x)) as ConnectionClosedError;

@@ -6,10 +6,11 @@ import { answerPings, KeepaliveSender, KeepaliveTimeoutError } from '../../src/p
 import { RpcClient } from '../../src/protocol/rpc-client';
 import { xdrDecode } from '../../src/protocol/xdr';
 import { keepalive, remote } from '../../generated';
+import * as gen from '../../generated';
 import { FakePeer, messageFrame, replyFrame, until } from '../helpers/fake-peer';
 
-const R = remote.remote_program;
-const K = keepalive.keepalive_program;
+const R = gen.remote_program;
+const K = gen.keepalive_program;
 const name = (f: Frame) => R.procedures.find((p) => p.number === f.header.proc)?.name;
 
 /** A peer that plays libvirtd's part of the open sequence. */
@@ -93,7 +94,7 @@ test('a peer that stops answering PINGs is given up after count PINGs, failing p
   answerPings(client);
   const ka = new KeepaliveSender(client, { interval: 40, count: 3 });
   ka.start();
-  const pending = client.call(R, R.procedures.find((p) => p.method === 'connectGetHostname')!, undefined);
+  const pending = client.call(R.procedures.find((p) => p.method === 'connectGetHostname')!, undefined);
   const t0 = Date.now();
   const info = await client.closed;
   const elapsed = Date.now() - t0;

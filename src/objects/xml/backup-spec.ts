@@ -3,7 +3,7 @@
  * of formatbackup.rst and domainbackup.rng before anything is sent.
  */
 
-import { validateCheckpointName } from './names';
+import { validateCheckpointName } from './names.js';
 import {
   checkAbsolutePath,
   checkArray,
@@ -16,8 +16,8 @@ import {
   checkText,
   checkUniqueDisks,
   fail,
-} from './spec-check';
-import { XmlWriter, type Attributes } from './xml-writer';
+} from './spec-check.js';
+import { XmlWriter, type Attributes } from './xml-writer.js';
 
 /** Destination formats of a push backup (`storageFormat` in storagecommon.rng). */
 export type BackupPushFormat =

@@ -3,9 +3,9 @@
  * backup job.
  */
 
-import { XmlError } from '../../errors';
-import { childElement, childElements, type ParseXmlOptions, type XmlElement } from './parse';
-import { enumValue, optionalAttribute, optionalText, parseRoot, unsignedNumber, yesNo } from './read';
+import { XmlError } from '../../errors.js';
+import { childElement, childElements, type ParseXmlOptions, type XmlElement } from './parse.js';
+import { enumValue, optionalAttribute, optionalText, parseRoot, unsignedNumber, yesNo } from './read.js';
 
 /** Push: the hypervisor writes the backup; pull: it serves the disks over NBD. */
 export type BackupMode = 'push' | 'pull';

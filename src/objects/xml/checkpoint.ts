@@ -4,9 +4,9 @@
  * `virDomainCheckpointCreateXML`.
  */
 
-import { XmlError } from '../../errors';
-import { MAX_BITMAP_NAME_LENGTH, validateCheckpointName } from './names';
-import { childElement, childElements, type ParseXmlOptions, type XmlElement } from './parse';
+import { XmlError } from '../../errors.js';
+import { MAX_BITMAP_NAME_LENGTH, validateCheckpointName } from './names.js';
+import { childElement, childElements, type ParseXmlOptions, type XmlElement } from './parse.js';
 import {
   domainReference,
   enumValue,
@@ -17,7 +17,7 @@ import {
   secondsToDate,
   unsignedBig,
   type DomainReference,
-} from './read';
+} from './read.js';
 import {
   checkArray,
   checkAttributeText,
@@ -29,8 +29,8 @@ import {
   checkText,
   checkUniqueDisks,
   fail,
-} from './spec-check';
-import { XmlWriter } from './xml-writer';
+} from './spec-check.js';
+import { XmlWriter } from './xml-writer.js';
 
 /** Whether a disk takes part in a checkpoint: libvirt's `virDomainCheckpointType` names. */
 export type CheckpointDiskKind = 'bitmap' | 'no';

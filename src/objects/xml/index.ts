@@ -17,10 +17,10 @@ export {
   DEFAULT_MAX_XML_LENGTH,
   type XmlElement,
   type ParseXmlOptions,
-} from './parse';
+} from './parse.js';
 
 /** The embedded domain's identity, shared by snapshot and checkpoint descriptions. */
-export type { DomainReference } from './read';
+export type { DomainReference } from './read.js';
 
 /** Snapshot and checkpoint name rules, as libvirt enforces them. */
 export {
@@ -29,7 +29,7 @@ export {
   isValidSnapshotName,
   isValidCheckpointName,
   MAX_BITMAP_NAME_LENGTH,
-} from './names';
+} from './names.js';
 
 /** Snapshot descriptions (`virDomainSnapshotGetXMLDesc`). */
 export {
@@ -41,7 +41,7 @@ export {
   type SnapshotMemory,
   type SnapshotLocation,
   type SnapshotState,
-} from './snapshot';
+} from './snapshot.js';
 
 /** Snapshot specs (`virDomainSnapshotCreateXML`). */
 export {
@@ -51,7 +51,7 @@ export {
   type SnapshotMemorySpec,
   type SnapshotRedefineSpec,
   type SnapshotDriverType,
-} from './snapshot-spec';
+} from './snapshot-spec.js';
 
 /** Checkpoint descriptions and specs (`virDomainCheckpointGetXMLDesc`, `virDomainCheckpointCreateXML`). */
 export {
@@ -63,7 +63,7 @@ export {
   type CheckpointSpec,
   type CheckpointDiskSpec,
   type CheckpointRedefineSpec,
-} from './checkpoint';
+} from './checkpoint.js';
 
 /** Backup job descriptions (`virDomainBackupGetXMLDesc`). */
 export {
@@ -73,7 +73,7 @@ export {
   type BackupServer,
   type BackupMode,
   type BackupServerTransport,
-} from './backup';
+} from './backup.js';
 
 /** Backup job specs (`virDomainBackupBegin`). */
 export {
@@ -85,4 +85,4 @@ export {
   type BackupPullDiskSpec,
   type BackupServerSpec,
   type BackupPushFormat,
-} from './backup-spec';
+} from './backup-spec.js';

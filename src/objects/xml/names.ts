@@ -2,7 +2,7 @@
  * Snapshot and checkpoint names as libvirt accepts them, checked before anything is sent.
  */
 
-import { checkText, fail } from './spec-check';
+import { checkText, fail } from './spec-check.js';
 
 /**
  * Checks a snapshot name and returns it.

@@ -18,7 +18,7 @@
  */
 
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { XmlError } from '../../errors';
+import { XmlError } from '../../errors.js';
 
 /** One element of a parsed document. Immutable; attribute values and text are fully decoded. */
 export interface XmlElement {

@@ -3,8 +3,8 @@
  * type is an {@link XmlError} naming the field (e.g. `domaincheckpoint.disks.disk[0]@size`), never quoting it.
  */
 
-import { XmlError } from '../../errors';
-import { childElement, parseXml, type ParseXmlOptions, type XmlElement } from './parse';
+import { XmlError } from '../../errors.js';
+import { childElement, parseXml, type ParseXmlOptions, type XmlElement } from './parse.js';
 
 /** Name, UUID and hypervisor type of the `<domain>` (or `<inactiveDomain>`) embedded in a snapshot or checkpoint. */
 export interface DomainReference {

@@ -3,8 +3,8 @@
  * that a bad spec fails here, naming its field, and nothing is sent.
  */
 
-import { validateSnapshotName } from './names';
-import { SNAPSHOT_LOCATIONS, type SnapshotLocation, type SnapshotState } from './snapshot';
+import { validateSnapshotName } from './names.js';
+import { SNAPSHOT_LOCATIONS, type SnapshotLocation, type SnapshotState } from './snapshot.js';
 import {
   checkAbsolutePath,
   checkArray,
@@ -16,8 +16,8 @@ import {
   checkText,
   checkUniqueDisks,
   fail,
-} from './spec-check';
-import { XmlWriter } from './xml-writer';
+} from './spec-check.js';
+import { XmlWriter } from './xml-writer.js';
 
 /** `<memory>` of a snapshot request. libvirt refuses `manual` for memory. */
 export type SnapshotMemorySpec =

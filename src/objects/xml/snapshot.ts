@@ -3,8 +3,8 @@
  * `virDomainSnapshotGetXMLDesc` returns it.
  */
 
-import { XmlError } from '../../errors';
-import { childElement, childElements, type ParseXmlOptions, type XmlElement } from './parse';
+import { XmlError } from '../../errors.js';
+import { childElement, childElements, type ParseXmlOptions, type XmlElement } from './parse.js';
 import {
   domainReference,
   enumValue,
@@ -14,7 +14,7 @@ import {
   requiredText,
   secondsToDate,
   type DomainReference,
-} from './read';
+} from './read.js';
 
 /** Where a disk's (or the memory's) snapshot goes: libvirt's `virDomainSnapshotLocation` names. */
 export type SnapshotLocation = 'no' | 'internal' | 'external' | 'manual';

@@ -5,8 +5,8 @@
  * types, never the caller's values (a description or path may be private).
  */
 
-import { InvalidArgumentError, XmlError } from '../../errors';
-import { parseXml, type XmlElement } from './parse';
+import { InvalidArgumentError, XmlError } from '../../errors.js';
+import { parseXml, type XmlElement } from './parse.js';
 
 /** Throws the InvalidArgumentError for `field`. */
 export function fail(field: string, problem: string): never {
