@@ -105,6 +105,15 @@ export class DuplexTransport implements Transport {
     if (!this.#done && !this.#stream.writableEnded) this.#stream.end();
   }
 
+  /** Stops reading (a socket opened with `onread` stops too): the peer is held back by TCP flow control. */
+  pause(): void {
+    if (!this.#done) this.#stream.pause();
+  }
+
+  resume(): void {
+    if (!this.#done) this.#stream.resume();
+  }
+
   destroy(err?: Error): void {
     if (err !== undefined) this.#error ??= err;
     if (!this.#stream.destroyed) this.#stream.destroy();

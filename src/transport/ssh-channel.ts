@@ -105,6 +105,15 @@ export class SshChannelTransport implements Transport {
     return new Promise((resolve, reject) => this.#waiters.add({ resolve, reject }));
   }
 
+  /** Stops reading: ssh2 then stops growing the channel's window, which holds the remote side back. */
+  pause(): void {
+    this.#channel.pause();
+  }
+
+  resume(): void {
+    this.#channel.resume();
+  }
+
   end(): void {
     if (this.#done) return;
     this.#localClose = true;
