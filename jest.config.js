@@ -7,6 +7,8 @@ const common = {
   // Sources import siblings as './x.js' (what Node's ESM loader needs); in tests that means './x.ts'.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   setupFiles: ['<rootDir>/test/setup-env.ts'],
+  // The build's output (dist/) holds copies of every module and two package.json files; jest never needs them.
+  modulePathIgnorePatterns: ['<rootDir>/dist/'],
 };
 
 module.exports = {

@@ -10,6 +10,7 @@ export { RemoteConnection, formatVersion, type ConnectionOptions } from './proto
 export type { CallOptions, ProcedureInfo, ProgramId, ProgramInfo } from './protocol/program.js';
 export type { Transport, TransportSink } from './protocol/transport.js';
 export type { CloseInfo } from './protocol/rpc-client.js';
+export { KeepaliveTimeoutError, DEFAULT_KEEPALIVE, type KeepaliveOptions } from './protocol/keepalive.js';
 export { setCallTracer, setDebugLog, type CallTrace, type CallEndTrace, type CallErrorTrace, type CallTracer, type DebugLog } from './protocol/observe.js';
 export { GENERATED_FROM_LIBVIRT } from '../generated/version.js';
 export * as headers from '../generated/libvirt-headers.js';

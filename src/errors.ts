@@ -6,7 +6,7 @@
  * `Symbol.for()` key and answers `instanceof` by that brand, as undici's errors do.
  */
 
-const BRAND = Symbol.for('libvirt-rpc.error');
+const BRAND = /* @__PURE__ */ Symbol.for('libvirt-rpc.error');
 
 /** Base class of every error thrown by libvirt-rpc. */
 export class LibvirtRpcError extends Error {

@@ -1,6 +1,8 @@
 /**
- * libvirt-rpc's main entry for Node: everything of the browser-safe core (./core) plus `connect(uri)`, which
- * opens unix, TCP, TLS and SSH transports from libvirt URIs (./transport).
+ * libvirt-rpc's main entry for Node: everything of the browser-safe core (./core), the scheduler
+ * (./scheduler), the transports (./transport) and the typed procedure API (./raw), plus `connect(uri)`, which
+ * opens unix, TCP, TLS and SSH transports from libvirt URIs. Importing it installs `conn.raw.remote.*`, the
+ * URI opener behind `Connect.open(uri)`, and the diagnostics_channel publisher.
  */
 import { Connect, setUriOpener, type ConnectOptions } from './core.js';
 import { openTransport, remoteOpenName, resolveUri } from './transport/index.js';
@@ -13,7 +15,32 @@ export * from './core.js';
 export { CHANNELS } from './diagnostics.js';
 export { typedApi, remote_procedures, remote_program, qemu_procedures, qemu_program, lxc_procedures, lxc_program } from './raw.js';
 export type { RemoteProcedures, RemoteMessages, QemuProcedures, QemuMessages, LxcProcedures, LxcMessages } from './raw.js';
-export { openTransport, parseUri, remoteOpenName, type OpenTransportOptions, type LibvirtUri } from './transport/index.js';
+export * from './scheduler/index.js';
+export {
+  openTransport,
+  parseUri,
+  remoteOpenName,
+  fromDuplex,
+  DuplexTransport,
+  TlsError,
+  SshError,
+  LIBVIRTD_TCP_PORT,
+  LIBVIRTD_TLS_PORT,
+  DEFAULT_OPEN_TIMEOUT_MS,
+  type OpenTransportOptions,
+  type LibvirtUri,
+  type RemoteParams,
+  type UriTransport,
+  type TlsErrorCode,
+  type SshErrorCode,
+  type SshCredentialsCallback,
+  type SshCredentialRequest,
+  type SshCredentialAnswer,
+  type SshPassphraseRequest,
+  type SshPasswordRequest,
+  type SshKeyboardInteractiveRequest,
+  type SshHostKeyRequest,
+} from './transport/index.js';
 
 // Connect.open(uri) in Node: the URI (or LIBVIRT_DEFAULT_URI) names a transport; CONNECT_OPEN sends the name
 // libvirt's remote driver would send for it.

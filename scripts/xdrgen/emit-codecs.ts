@@ -209,13 +209,15 @@ function codecConst(name: string): string[] {
  * (same prototype and keys as a literal) that V8 does not pretenure. Object literals in a decoder that builds
  * large replies get their allocation site pretenured, and then every young string or Uint8Array stored into the
  * old-space object costs a write barrier: a 10,000-snapshot list decoded 4x slower that way.
+ *
+ * The prototype is set by `plainConstructor`, called under a `@__PURE__` annotation: a top-level assignment
+ * would be a side effect that keeps every struct's constructor in every bundle that uses one codec of the module.
  */
 function maker(fn: string, type: string, fields: [string, string][]): string[] {
   const params = fields.map(([, ts], k) => `f${k}: ${ts}`).join(', ');
   const body = fields.map(([f], k) => `this.${f} = f${k};`).join(' ');
   return [
-    `const ${fn} = function (this: ${type}${params ? `, ${params}` : ''}) { ${body} } as unknown as new (${params}) => ${type};`,
-    `${fn}.prototype = Object.prototype;`,
+    `const ${fn} = /* @__PURE__ */ plainConstructor(function (this: ${type}${params ? `, ${params}` : ''}) { ${body} }) as unknown as new (${params}) => ${type};`,
     '',
   ];
 }

@@ -110,6 +110,27 @@ function procedureType(p: ProcedureRow): string {
   return `ProcedureInfo<${p.args ?? 'void'}, ${p.ret ?? 'void'}, ${p.msg ?? 'void'}>`;
 }
 
+/**
+ * The program as a whole, spelled out rather than spread from `<prog>_program_id`: bundlers treat an object
+ * spread as a possible side effect, and the table module must stay droppable when nothing uses it.
+ */
+function programLiteral(prog: ProgramRows, programConst: (c: string) => string): string {
+  return (
+    `{ name: '${prog.PREFIX}', program: ${programConst(`${prog.PREFIX}_PROGRAM`)}, ` +
+    `version: ${programConst(`${prog.PREFIX}_PROTOCOL_VERSION`)}, procedures: ${prog.prefix}_procedures }`
+  );
+}
+
+/** A function that imports a symbol of `module` into the module `w` writes and returns its name. */
+function importer(w: ModuleWriter, module: string): (symbol: string) => string {
+  return (symbol) => {
+    let set = w.imports.get(module);
+    if (!set) w.imports.set(module, (set = new Set()));
+    set.add(symbol);
+    return symbol;
+  };
+}
+
 /** The program's identity: what the engine needs to frame and route its messages. */
 function emitProgramId(w: ModuleWriter, prog: ProgramRows, programConst: (c: string) => string): void {
   w.push(
@@ -124,13 +145,7 @@ function emitProgramId(w: ModuleWriter, prog: ProgramRows, programConst: (c: str
  * codecs come from the program's protocol module.
  */
 export function emitProcedureDescriptors(w: ModuleWriter, prog: ProgramRows, protocolModule: string): void {
-  const fromProtocol = (symbol: string) => {
-    let set = w.imports.get(protocolModule);
-    if (!set) w.imports.set(protocolModule, (set = new Set()));
-    set.add(symbol);
-    return symbol;
-  };
-  emitProgramId(w, prog, fromProtocol);
+  emitProgramId(w, prog, importer(w, protocolModule));
   for (const p of prog.procs) {
     for (const t of [p.args, p.ret, p.msg]) if (t) w.use(t, t);
     const flags = [`${p.name} = ${p.number}`, `priority ${p.priority}`];
@@ -170,17 +185,14 @@ function emitInterfaces(w: ModuleWriter, prog: ProgramRows): void {
  * `<prog>-table.ts`: every descriptor by number, the program, and the typed interfaces. It imports every
  * descriptor, so only code that wants the whole program (the typed `raw` API, tools) should import it.
  */
-export function emitTable(w: ModuleWriter, prog: ProgramRows, proceduresModule: string): void {
-  let set = w.imports.get(proceduresModule);
-  if (!set) w.imports.set(proceduresModule, (set = new Set()));
-  set.add(`${prog.prefix}_program_id`);
-  for (const p of prog.procs) set.add(p.method);
+export function emitTable(w: ModuleWriter, prog: ProgramRows, proceduresModule: string, protocolModule: string): void {
+  const fromProcedures = importer(w, proceduresModule);
   w.push(`/** Every procedure of the ${prog.PREFIX} program, by ascending number. */`, `export const ${prog.prefix}_procedures: readonly ProcedureInfo[] = [`);
-  for (const p of prog.procs) w.push(`  ${p.method},`);
+  for (const p of prog.procs) w.push(`  ${fromProcedures(p.method)},`);
   w.push('];', '');
   w.push(
     `/** The ${prog.PREFIX} program: number, version and procedures. */`,
-    `export const ${prog.prefix}_program: ProgramInfo = { ...${prog.prefix}_program_id, procedures: ${prog.prefix}_procedures };`,
+    `export const ${prog.prefix}_program: ProgramInfo = ${programLiteral(prog, importer(w, protocolModule))};`,
     '',
   );
   emitInterfaces(w, prog);
@@ -198,7 +210,7 @@ export function emitProgramInline(w: ModuleWriter, prog: ProgramRows): void {
   w.push('];', '');
   w.push(
     `/** The ${prog.PREFIX} program: number, version and procedures. */`,
-    `export const ${prog.prefix}_program: ProgramInfo = { ...${prog.prefix}_program_id, procedures: ${prog.prefix}_procedures };`,
+    `export const ${prog.prefix}_program: ProgramInfo = ${programLiteral(prog, (c) => c)};`,
     '',
   );
   emitInterfaces(w, prog);

@@ -96,7 +96,7 @@ function header(version: string, source: string): string[] {
 /** What generated modules take from the runtime, by kind of module. */
 const RUNTIME = {
   protocol: (rel: string) => [
-    `import { XdrReader, XdrWriter, xdrWithin } from '${rel}/protocol/xdr.js';`,
+    `import { XdrReader, XdrWriter, plainConstructor, xdrWithin } from '${rel}/protocol/xdr.js';`,
     `import type { XdrCodec } from '${rel}/protocol/xdr.js';`,
     `import { XdrError } from '${rel}/errors.js';`,
   ],
@@ -170,7 +170,7 @@ export function generateLibvirt(dir: string, outDir: string, version = detectVer
       out.set(`${procMod}.ts`, moduleText(version, `${p.file} (${prog.PREFIX} procedure descriptors)`, outDir, pw, 'procedures'));
       const tableMod = `${prog.prefix}-table`;
       const tw = new ModuleWriter(tableMod, model);
-      emitTable(tw, prog, procMod);
+      emitTable(tw, prog, procMod, p.module);
       out.set(`${tableMod}.ts`, moduleText(version, `${p.file} (${prog.PREFIX} procedure table)`, outDir, tw, 'table'));
       index.push(`export * as ${prog.prefix}Procedures from './${procMod}.js';`);
       const P = prog.prefix.charAt(0).toUpperCase() + prog.prefix.slice(1);

@@ -1,30 +1,12 @@
 /**
- * The command registry: the snapshot and checkpoint commands, `help`, and the scheduler's commands from
- * `./schedule` when that module exists (it is loaded with a guarded require, so the CLI builds and runs
- * without it).
+ * The command registry: the snapshot and checkpoint commands, `help`, and the scheduler's commands.
  */
 import type { CliCommand } from './command.js';
 import { checkpointCommands } from './checkpoint-commands.js';
 import { commandHelp, programHelp } from './help.js';
+import { scheduleCommands } from './schedule.js';
 import { snapshotCommands } from './snapshot-commands.js';
 import { CliUsageError } from './command.js';
-
-/** Loads `scheduleCommands` from ./schedule; none when the module is not there. Other load errors surface. */
-export function loadScheduleCommands(load: () => unknown = () => require('./schedule')): CliCommand[] {
-  let mod: unknown;
-  try {
-    mod = load();
-  } catch (e) {
-    const err = e as { code?: unknown; message?: unknown };
-    // Only the module itself missing is "no scheduler commands"; a missing dependency inside it is a bug.
-    if (err?.code === 'MODULE_NOT_FOUND' && String(err.message).startsWith("Cannot find module './schedule'")) return [];
-    throw e;
-  }
-  const commands = (mod as { scheduleCommands?: unknown } | null)?.scheduleCommands;
-  if (commands === undefined) return [];
-  if (!Array.isArray(commands)) throw new TypeError('./schedule exports scheduleCommands that is not an array');
-  return commands as CliCommand[];
-}
 
 /** Commands by name. Two commands with one name are a programming error and throw. */
 export class CommandRegistry {
@@ -70,7 +52,7 @@ function helpCommand(registry: () => CommandRegistry): CliCommand {
 }
 
 /** The registry of every command: `help`, snapshot and checkpoint commands, then the scheduler's. */
-export function defaultRegistry(extra: readonly CliCommand[] = loadScheduleCommands()): CommandRegistry {
+export function defaultRegistry(extra: readonly CliCommand[] = scheduleCommands): CommandRegistry {
   let registry: CommandRegistry | null = null;
   registry = new CommandRegistry([helpCommand(() => registry as CommandRegistry), ...snapshotCommands, ...checkpointCommands, ...extra]);
   return registry;

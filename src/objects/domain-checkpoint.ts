@@ -17,7 +17,7 @@ export const NO_DOMAIN_CHECKPOINT = 'VIR_ERR_NO_DOMAIN_CHECKPOINT';
  * A domain checkpoint. Constants are libvirt's, under Sys::Virt's names: `DomainCheckpoint.CREATE_*`,
  * `XML_*` (SECURE, NO_DOMAIN, SIZE), `LIST_*`, `DELETE_*`.
  */
-export class DomainCheckpoint extends withConstants(CHECKPOINT_CONSTANTS) {
+export class DomainCheckpoint extends /* @__PURE__ */ withConstants(CHECKPOINT_CONSTANTS) {
   readonly #domain: Domain;
   readonly #name: string;
 

@@ -18,7 +18,7 @@ export const NO_DOMAIN_SNAPSHOT = 'VIR_ERR_NO_DOMAIN_SNAPSHOT';
  * A domain snapshot. Constants are libvirt's, under Sys::Virt's names: `DomainSnapshot.CREATE_*`, `XML_*`,
  * `LIST_*`, `REVERT_*`, `DELETE_*` (e.g. `DomainSnapshot.LIST_ROOTS === 1`).
  */
-export class DomainSnapshot extends withConstants(SNAPSHOT_CONSTANTS) {
+export class DomainSnapshot extends /* @__PURE__ */ withConstants(SNAPSHOT_CONSTANTS) {
   readonly #domain: Domain;
   readonly #name: string;
 

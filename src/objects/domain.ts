@@ -52,7 +52,7 @@ export interface DomainJobInfo {
  * `Domain.LIST_*` (for `Connect.listAllDomains`), `XML_*`, `START_*`, `DESTROY_*`, `UNDEFINE_*`, `JOB_*`,
  * `BACKUP_BEGIN_*`.
  */
-export class Domain extends withConstants(DOMAIN_CONSTANTS) {
+export class Domain extends /* @__PURE__ */ withConstants(DOMAIN_CONSTANTS) {
   readonly #connect: Connect;
   #handle: remote.remote_nonnull_domain;
 

@@ -76,8 +76,8 @@ export function debug(message: () => string): void {
 }
 
 /** A monotonic clock in ms where one exists, else the wall clock. */
-export const now: () => number =
-  typeof performance !== 'undefined' && typeof performance.now === 'function' ? () => performance.now() : () => Date.now();
+export const now: () => number = /* @__PURE__ */ (() =>
+  typeof performance !== 'undefined' && typeof performance.now === 'function' ? () => performance.now() : () => Date.now())();
 
 let nextConnectionId = 1;
 

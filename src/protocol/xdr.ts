@@ -23,7 +23,7 @@ const SHORT_STRING = 64;
  * Scratch char-code arrays for short strings, one per length (setting an array's length on every call costs
  * more than filling it); reused, so never held past one call.
  */
-const CODES: number[][] = Array.from({ length: SHORT_STRING + 1 }, (_, n) => new Array<number>(n).fill(0));
+const CODES: number[][] = /* @__PURE__ */ Array.from({ length: SHORT_STRING + 1 }, (_, n) => new Array<number>(n).fill(0));
 
 /** A copy of n bytes at `start`. Small copies (UUIDs) are a byte loop into an on-heap array: no builtin call. */
 function copySmall(bytes: Uint8Array, start: number, n: number): Uint8Array {
@@ -33,8 +33,8 @@ function copySmall(bytes: Uint8Array, start: number, n: number): Uint8Array {
   return out;
 }
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-const utf8Encoder = new TextEncoder();
+const utf8Decoder = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const utf8Encoder = /* @__PURE__ */ new TextEncoder();
 
 /** Reads XDR items from a byte range. `pos` is public so generated code and frame parsers can inspect it. */
 export class XdrReader {
@@ -422,6 +422,16 @@ export function xdrWithin(e: unknown, segment: string): XdrError {
   if (e instanceof XdrError) return e.within(segment);
   const err = new XdrError(e instanceof Error ? e.message : String(e));
   return err.within(segment);
+}
+
+/**
+ * Makes `fn` a constructor of plain objects (its `prototype` becomes Object.prototype) and returns it. The
+ * generated decoders build each struct with one (see `maker` in scripts/xdrgen/emit-codecs.ts), calling this
+ * under a `@__PURE__` annotation so that bundlers drop the constructors of structs nothing decodes.
+ */
+export function plainConstructor<F extends (...args: never[]) => void>(fn: F): F {
+  (fn as unknown as { prototype: object }).prototype = Object.prototype;
+  return fn;
 }
 
 /** Encodes one value into a fresh byte array. */

@@ -9,7 +9,7 @@ import { userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { AbortError, InvalidArgumentError, TimeoutError, TransportError } from '../errors.js';
 import type { Transport } from '../protocol/transport.js';
-import type { SshCredentialsCallback } from './ssh-auth.js';
+import type { SshCredentialsCallback } from './ssh-credentials.js';
 import { DuplexTransport, fromDuplex } from './node-stream.js';
 import { chooseSocket, type SocketChoice } from './socket-paths.js';
 import { checkTimeout, openTlsTransport } from './tls.js';
@@ -29,7 +29,7 @@ export type {
   SshPasswordRequest,
   SshKeyboardInteractiveRequest,
   SshHostKeyRequest,
-} from './ssh-auth.js';
+} from './ssh-credentials.js';
 export type { TlsErrorCode, TlsCredentialPaths, TlsTransportOptions } from './tls.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -123,7 +123,7 @@ export async function openTransport(
         signal: options.signal,
       });
     case 'ssh':
-      return loadSsh().openSshTransport(parsed!, {
+      return (await loadSsh()).openSshTransport(parsed!, {
         env, timeout, signal: options.signal, readOnly: options.readOnly ?? false, uid, homeDir, exists,
         credentials: options.credentials,
       });
@@ -140,12 +140,19 @@ function ownTransport(given: Transport | Duplex): Transport {
   throw new InvalidArgumentError('options.transport must be a Transport or a Node Duplex stream');
 }
 
-function loadSsh(): SshTransportModule {
+/**
+ * Loads ./ssh.js (and with it ssh2) on the first SSH URI only: unix, TCP and TLS users never load ssh2. A
+ * dynamic import, so that the ESM and the CommonJS builds both load it (the CommonJS build turns it into a
+ * require).
+ */
+async function loadSsh(): Promise<SshTransportModule> {
   try {
-    return require('./ssh') as SshTransportModule;
+    return (await import('./ssh.js')) as SshTransportModule;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && /['"]\.\/ssh['"]/.test((err as Error).message)) {
-      throw new TransportError('the ssh transport is not available in this build of libvirt-rpc', { cause: err });
+    const code = (err as NodeJS.ErrnoException).code;
+    // Only the SSH module itself (or ssh2) missing means "not in this build"; anything else is a real failure.
+    if ((code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') && /[/'"]ssh(?:\.js)?['"]|'ssh2'/.test((err as Error).message)) {
+      throw new TransportError('the ssh transport is not available in this installation of libvirt-rpc (is ssh2 installed?)', { cause: err });
     }
     throw err;
   }

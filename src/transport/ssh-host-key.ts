@@ -21,7 +21,7 @@ import {
   readKnownHostsFile, type KnownHostsEntry,
 } from './known-hosts.js';
 import { SshError } from './ssh-errors.js';
-import type { SshHostKeyRequest } from './ssh-auth.js';
+import type { SshHostKeyRequest } from './ssh-credentials.js';
 
 /** The effective policy: libvirt's three, and `no-verify` for the `ssh` transport's `no_verify=1`. */
 export type HostKeyPolicy = KnownHostsVerify | 'no-verify';

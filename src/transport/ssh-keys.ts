@@ -7,8 +7,14 @@
  */
 
 import { readFile } from 'node:fs/promises';
-import { BaseAgent, utils, type IdentityCallback, type ParsedKey, type SignCallback, type SigningRequestOptions } from 'ssh2';
+import * as ssh2 from 'ssh2';
+import { BaseAgent, type IdentityCallback, type ParsedKey, type SignCallback, type SigningRequestOptions } from 'ssh2';
 import { SshError } from './ssh-errors.js';
+
+// ssh2 is CommonJS, and Node's ESM loader does not see its nested `utils` object as a named export (only what
+// cjs-module-lexer finds: Client, BaseAgent, ...); the module object itself (`default` under ESM and under
+// esModuleInterop) always has it.
+const utils = /* @__PURE__ */ (() => ((ssh2 as { default?: typeof ssh2 }).default ?? ssh2).utils)();
 
 /** A private key file that can be offered to the server. */
 export interface Identity {

@@ -53,12 +53,11 @@ export interface TlsCredentialPaths {
   searched: { cacert: string[]; cert: string[]; key: string[] };
 }
 
-const PKI = '/etc/pki';
 const SYSTEM = {
-  cacert: `${PKI}/CA/cacert.pem`,
-  cacrl: `${PKI}/CA/cacrl.pem`,
-  cert: `${PKI}/libvirt/clientcert.pem`,
-  key: `${PKI}/libvirt/private/clientkey.pem`,
+  cacert: '/etc/pki/CA/cacert.pem',
+  cacrl: '/etc/pki/CA/cacrl.pem',
+  cert: '/etc/pki/libvirt/clientcert.pem',
+  key: '/etc/pki/libvirt/private/clientkey.pem',
 };
 
 /**

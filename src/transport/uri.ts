@@ -269,7 +269,7 @@ function check(text: string, part: string, fail: (what: string) => never): strin
   return text;
 }
 
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+const STRICT_UTF8 = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Percent-decodes. libvirt keeps decoded parts as C strings, so a decoded NUL ends the value (`a=%00` is `a=`);
@@ -390,7 +390,7 @@ function extractRemoteParams(params: UriParam[], fail: (what: string) => never) 
 const PATH_KEEP = /[A-Za-z0-9\-_.!~*'()/;@&=+$,]/;
 const FRAGMENT_KEEP = /[A-Za-z0-9\-_.!~*'();/?:@&=+$,[\]]/;
 const VALUE_KEEP = /[A-Za-z0-9\-_.~]/;
-const UTF8 = new TextEncoder();
+const UTF8 = /* @__PURE__ */ new TextEncoder();
 
 function escape(text: string, keep: RegExp): string {
   let out = '';

@@ -89,8 +89,8 @@ export interface PullBackupSpec {
 export type BackupSpec = PushBackupSpec | PullBackupSpec;
 
 const BASE_DISK_KEYS = ['name', 'backup', 'backupMode', 'incremental', 'type'] as const;
-const PUSH_DISK_KEYS = [...BASE_DISK_KEYS, 'target', 'format'] as const;
-const PULL_DISK_KEYS = [...BASE_DISK_KEYS, 'scratch', 'format', 'exportName', 'exportBitmap'] as const;
+const PUSH_DISK_KEYS = /* @__PURE__ */ (() => [...BASE_DISK_KEYS, 'target', 'format'] as const)();
+const PULL_DISK_KEYS = /* @__PURE__ */ (() => [...BASE_DISK_KEYS, 'scratch', 'format', 'exportName', 'exportBitmap'] as const)();
 
 /**
  * Checks `spec` and returns its `<domainbackup>` XML, which validates against domainbackup.rng.

@@ -53,7 +53,7 @@ const CDATA_KEY = '#cdata';
 const COMMENT_KEY = '#comment';
 
 // Options checked against fast-xml-parser 5.12 (node_modules/fast-xml-parser/src/fxp.d.ts).
-const parser = new XMLParser({
+const parser = /* @__PURE__ */ new XMLParser({
   preserveOrder: true,
   ignoreAttributes: false,
   attributeNamePrefix: ATTR_PREFIX,
