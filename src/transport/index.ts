@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import { userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { AbortError, InvalidArgumentError, TimeoutError, TransportError } from '../errors.js';
+import { debug } from '../protocol/observe.js';
 import type { Transport } from '../protocol/transport.js';
 import type { SshCredentialsCallback } from './ssh-credentials.js';
 import { DuplexTransport, fromDuplex } from './node-stream.js';
@@ -72,6 +73,8 @@ export interface SshTransportOptions {
   exists: (path: string) => boolean;
   /** SSH only: answers key passphrases, passwords, keyboard-interactive prompts and new-host-key questions. */
   credentials?: SshCredentialsCallback;
+  /** Lines of the connection-life debug log (host keys, authentication steps); never secrets. */
+  debug?: (line: string) => void;
 }
 
 /** What ./ssh.ts exports; it is loaded lazily so that this module compiles and runs without it. */
@@ -99,7 +102,34 @@ export async function openTransport(
   const exists = options.exists ?? existsSync;
   const parsed = resolveUri(uri, env);
   const transport = parsed === null ? 'unix' : parsed.transport;
+  // The debug log names the kind of pipe and where it goes, never the whole URI.
+  const where = transport === 'unix' ? (parsed?.remote.socket ?? 'the default socket') : `${parsed?.host ?? 'localhost'}${parsed?.port ? `:${parsed.port}` : ''}`;
+  debug(() => `transport: opening ${transport} to ${where}`);
+  const t0 = Date.now();
+  try {
+    const opened = await openKind(transport, parsed, options, { env, timeout, uid, homeDir, exists });
+    debug(() => `transport: ${opened.description} open after ${Date.now() - t0} ms`);
+    return opened;
+  } catch (e) {
+    debug(() => `transport: opening ${transport} to ${where} failed after ${Date.now() - t0} ms: ${e instanceof Error ? e.message : String(e)}`);
+    throw e;
+  }
+}
 
+interface OpenDefaults {
+  env: Env;
+  timeout: number;
+  uid: number;
+  homeDir: string | undefined;
+  exists: (path: string) => boolean;
+}
+
+async function openKind(
+  transport: LibvirtUri['transport'],
+  parsed: LibvirtUri | null,
+  options: OpenTransportOptions,
+  { env, timeout, uid, homeDir, exists }: OpenDefaults,
+): Promise<Transport> {
   switch (transport) {
     case 'unix': {
       const choice = chooseSocket({ uri: parsed, readOnly: options.readOnly, env, exists, uid, homeDir });
@@ -126,6 +156,7 @@ export async function openTransport(
       return (await loadSsh()).openSshTransport(parsed!, {
         env, timeout, signal: options.signal, readOnly: options.readOnly ?? false, uid, homeDir, exists,
         credentials: options.credentials,
+        debug: (line) => debug(() => line),
       });
   }
 }
