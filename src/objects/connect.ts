@@ -5,6 +5,9 @@
  * a way to turn a URI into a transport; the package's Node entry (src/index.ts) installs one with
  * {@link setUriOpener}, a browser bundle may install its own (a WebSocket pipe, say).
  */
+// `Symbol.asyncDispose` below: the published declarations name the lib that types it, so a consumer without
+// @types/node (a browser build) compiles them without adding it by hand (TypeScript 5.2 or later).
+/// <reference lib="esnext.disposable" preserve="true" />
 import * as R from '../../generated/remote-procedures.js';
 import type * as remote from '../../generated/remote-protocol.js';
 import { InvalidArgumentError, TimeoutError } from '../errors.js';

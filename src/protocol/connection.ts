@@ -3,6 +3,9 @@
  * src/remote/remote_driver.c): authenticate (AUTH_LIST, then the first offered type), ask whether the daemon
  * speaks keepalive (CONNECT_SUPPORTS_FEATURE), then CONNECT_OPEN with the URI's name and flags.
  */
+// `Symbol.asyncDispose` below: the published declarations name the lib that types it, so a consumer without
+// @types/node (a browser build) compiles them without adding it by hand (TypeScript 5.2 or later).
+/// <reference lib="esnext.disposable" preserve="true" />
 import { AbortError, ConnectionClosedError, InvalidArgumentError, TimeoutError, TransportError, UnsupportedProcedureError } from '../errors.js';
 import { VIR_CONNECT_RO } from '../../generated/libvirt-headers.js';
 import { authList as AUTH_LIST, connectClose, connectGetLibVersion, connectOpen, connectSupportsFeature, remote_program_id } from '../../generated/remote-procedures.js';
