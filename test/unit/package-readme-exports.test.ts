@@ -14,7 +14,6 @@ const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 function runtimeNames(entry: string): Set<string> {
   const source = ENTRY_SOURCES[entry];
   if (source === undefined) return new Set();
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return new Set(Object.keys(require(path.join(ROOT, source)) as object));
 }
 
