@@ -64,7 +64,7 @@ async function main() {
   const hash = inputHash();
   const fresh = !force && fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === hash && expected.every((f) => fs.existsSync(path.join(dist, f)));
   if (fresh) {
-    process.stdout.write('libvirt-rpc: dist/ is up to date with the sources\n');
+    process.stderr.write('libvirt-rpc: dist/ is up to date with the sources\n');
     return;
   }
   fs.rmSync(stampFile, { force: true });
