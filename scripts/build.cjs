@@ -33,10 +33,12 @@ function inputHash() {
   const inputs = [
     ...files(path.join(root, 'src')),
     ...files(path.join(root, 'generated')),
-    ...['package.json', 'tsconfig.json', 'tsconfig.build.json', ...builds.map((b) => b.config), 'scripts/build.cjs'].map((f) => path.join(root, f)),
+    ...['tsconfig.json', 'tsconfig.build.json', ...builds.map((b) => b.config), 'scripts/build.cjs'].map((f) => path.join(root, f)),
     path.join(root, 'node_modules', 'typescript', 'package.json'),
   ];
   for (const f of inputs) h.update(path.relative(root, f)).update('\0').update(fs.readFileSync(f)).update('\0');
+  // Of package.json, only what the build copies into dist/ (a new script does not call for a rebuild).
+  h.update(JSON.stringify(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).sideEffects));
   return h.digest('hex');
 }
 
