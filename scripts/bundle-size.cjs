@@ -1,5 +1,5 @@
 // What each entry point costs in a bundle: esbuild bundles (minified) of the whole of every entry point, of the
-// consumer test's browser programs, and of fast-xml-parser alone, from the build in dist/ (built first when
+// consumer test's browser programs, and of the XML reader alone, from the build in dist/ (built first when
 // stale). Prints a Markdown table of minified and gzipped sizes. `npm run size`.
 'use strict';
 const { execFileSync } = require('node:child_process');
@@ -11,7 +11,7 @@ const root = path.resolve(__dirname, '..');
 execFileSync(process.execPath, [path.join(__dirname, 'build.cjs')], { stdio: 'inherit' });
 
 /** Node bundles keep the dependencies and Node's modules outside; browser bundles carry everything. */
-const NODE_EXTERNAL = ['ssh2', 'fast-xml-parser', '@hapi/bourne'];
+const NODE_EXTERNAL = ['ssh2', '@hapi/bourne'];
 
 const programs = [
   { name: 'libvirt-rpc (everything)', platform: 'node', code: "export * from 'libvirt-rpc';" },
@@ -22,7 +22,7 @@ const programs = [
   { name: 'computeRetention alone', platform: 'browser', code: "export { computeRetention } from 'libvirt-rpc/scheduler';" },
   { name: 'snapshot-tree program (test/consumer)', platform: 'browser', file: 'test/consumer/snapshot-tree.ts' },
   { name: 'describeSnapshot alone (test/consumer)', platform: 'browser', file: 'test/consumer/describe-snapshot.ts' },
-  { name: 'fast-xml-parser alone (XMLParser, XMLValidator)', platform: 'browser', code: "export { XMLParser, XMLValidator } from 'fast-xml-parser';" },
+  { name: 'parseXml alone (the XML reader)', platform: 'browser', code: "export { parseXml } from 'libvirt-rpc/core';" },
 ];
 
 async function size(p) {
