@@ -10,6 +10,17 @@ export { RemoteConnection, formatVersion, type ConnectionOptions } from './proto
 export type { CallOptions, ProcedureInfo, ProgramId, ProgramInfo } from './protocol/program.js';
 export type { Transport, TransportSink } from './protocol/transport.js';
 export type { CloseInfo } from './protocol/rpc-client.js';
+export { SaslError, AuthConfigError, type SaslErrorCode, type SaslErrorDetails } from './protocol/sasl/errors.js';
+export { AuthConfig } from './protocol/sasl/auth-config.js';
+export { SASL_MECHANISMS, type SaslMechanism } from './protocol/sasl/mechanisms.js';
+export type {
+  SaslConnectOptions,
+  SaslCredentialRequest,
+  SaslAuthnameRequest,
+  SaslPasswordRequest,
+  SaslCredentialsCallback,
+  CredentialAnswer,
+} from './protocol/sasl/credentials.js';
 export { setCallTracer, setDebugLog, type CallTrace, type CallEndTrace, type CallErrorTrace, type CallTracer, type DebugLog } from './protocol/observe.js';
 export { GENERATED_FROM_LIBVIRT } from '../generated/version.js';
 export * as headers from '../generated/libvirt-headers.js';
@@ -27,6 +38,7 @@ export {
   type ConnectOptions,
   type OpenWithOptions,
   type UriOpener,
+  type UriAuth,
   type DomainHandle,
 } from './objects/connect.js';
 export { Domain, type DomainInfo, type DomainJobInfo } from './objects/domain.js';

@@ -17,20 +17,24 @@ import { debug } from './observe.js';
 import type { CallOptions, ProcedureInfo } from './program.js';
 import { CloseInfo, RpcClient } from './rpc-client.js';
 import type { Transport } from './transport.js';
+import type { SaslConnectOptions } from './sasl/credentials.js';
 
 /** libvirt's internal feature number for "the peer speaks the keepalive program" (src/libvirt_internal.h). */
 export const VIR_DRV_FEATURE_PROGRAM_KEEPALIVE = 10;
 /** libvirt's internal feature number for server-side event callback ids (src/libvirt_internal.h). */
 export const VIR_DRV_FEATURE_REMOTE_EVENT_CALLBACK = 14;
 
-/** How to open a connection over a transport. */
-export interface ConnectionOptions {
+/** How to open a connection over a transport. SASL credentials: see {@link SaslConnectOptions}. */
+export interface ConnectionOptions extends SaslConnectOptions {
   /** The name sent in CONNECT_OPEN (e.g. `qemu:///session`); null lets the daemon choose (libvirt's default URI). */
   name: string | null;
   /** Open read-only (VIR_CONNECT_RO). */
   readOnly?: boolean;
-  /** The auth type to use when the daemon offers several (`none`, `polkit`, `sasl`); default the first offered. */
-  auth?: 'none' | 'polkit' | 'sasl';
+  /**
+   * The auth type to use, as the URI's `auth` parameter gives it: `sasl`, `sasl.MECHANISM` (e.g.
+   * `sasl.SCRAM-SHA-256`), `polkit` or `none`; default the first the daemon offers.
+   */
+  auth?: string;
   /** Keepalive PINGs (libvirt's defaults: 5 s, 5 PINGs), or false to only answer the daemon's. */
   keepalive?: KeepaliveOptions | false;
   /** Default per-call timeout in ms (0 = none). */
@@ -124,9 +128,9 @@ export class RemoteConnection {
         await early[1];
       } else {
         if (early) await Promise.allSettled(early);
-        await authenticate(rpc, offered, options, opts);
-        feature = await supportsFeature();
-        await open();
+        await authenticate(rpc, offered, options, opts, transport);
+        // Both go out together, as on the no-authentication path.
+        [feature] = await Promise.all([supportsFeature(), open()]);
       }
       const conn = new RemoteConnection(rpc, feature.supported !== 0);
       if (conn.keepaliveSupported && options.keepalive !== false) {
