@@ -28,6 +28,7 @@ function envLines(info: SandboxInfo): string[] {
     LIBVIRT_RPC_SANDBOX_TLS_URI: info.tls.uri,
     LIBVIRT_RPC_SANDBOX_SSH_URI: info.ssh.libvirtUri,
     LIBVIRT_RPC_SANDBOX_TEST_URI: info.testUri,
+    LIBVIRT_RPC_SANDBOX_SASL_URI: info.sasl.unixUriWithAuthFile,
     LIBVIRT_RPC_SANDBOX_GUEST: info.guest.name,
   };
   return Object.entries(vars).map(([k, v]) => `export ${k}=${shellQuote(v)}`);
@@ -43,6 +44,8 @@ function summary(info: SandboxInfo): string {
     `ssh      ${info.ssh.uri}   (sshd pid ${info.sshdPid}, key ${info.ssh.keyFile})`,
     `         libvirt's client: ${info.ssh.libvirtUri}`,
     `test     ${info.testUri}`,
+    `sasl     ${info.sasl.unixUri}   (libvirtd pid ${info.sasl.libvirtdPid}, log ${info.sasl.logFile})`,
+    `         tls ${info.sasl.tlsUri}   tcp ${info.sasl.tcpUri}   auth.conf ${info.sasl.authFile}`,
     `guest    ${info.guest.name} ${info.guest.uuid} (${info.guest.disk})`,
     `info     ${info.root}/info.json`,
   ].join('\n');
