@@ -3,6 +3,7 @@
  * unix, TCP, TLS and SSH access and a small QEMU guest, all in one folder (default /tmp/libvirt-rpc-sandbox,
  * or $LIBVIRT_RPC_SANDBOX_DIR). See scripts/sandbox/sandbox.ts.
  */
+import { isRunning } from './proc';
 import { readInfo, sandboxRoot, sandboxStatus, SandboxInfo, startSandbox, stopSandbox } from './sandbox';
 
 const USAGE = `usage: npm run sandbox -- <command>
@@ -79,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
         `folder   ${s.root}`,
         `libvirtd pid ${s.info.libvirtdPid}: ${s.libvirtd ? 'running' : 'NOT running'}; ${s.answers ? `answers (libvirt ${s.answers})` : 'does NOT answer'}`,
         `sshd     pid ${s.info.sshdPid}: ${s.sshd ? 'running' : 'NOT running'} on 127.0.0.1:${s.info.ssh.port}`,
+        `sasl     libvirtd pid ${s.info.sasl?.libvirtdPid}: ${isRunning(s.info.sasl?.libvirtdPid, 'libvirtd') ? 'running' : 'NOT running'}`,
         `qemu     ${guests}`,
         `ports    tcp ${s.info.tcpPort}, tls ${s.info.tls.port}, ssh ${s.info.ssh.port}`,
         '',
