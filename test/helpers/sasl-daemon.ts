@@ -34,6 +34,8 @@ export interface SaslDaemonOptions {
   noServerFinal?: boolean;
   /** Send the server-final message with complete = 0, expecting one more (empty) step. */
   finalInExtraStep?: boolean;
+  /** SASL_INIT fails, as when Cyrus has no mechanism for the channel. */
+  initFails?: boolean;
   /** Never answer this procedure (the daemon stalls). */
   stallAt?: 'REMOTE_PROC_AUTH_SASL_START' | 'REMOTE_PROC_AUTH_SASL_STEP' | 'REMOTE_PROC_AUTH_SASL_INIT';
 }
@@ -74,6 +76,7 @@ export function saslDaemon(peer: FakePeer, o: SaslDaemonOptions): SaslDaemonLog 
       case 'REMOTE_PROC_AUTH_LIST':
         return replyFrame(f.header, remote.xdr_remote_auth_list_ret, { types: [remote.remote_auth_type.REMOTE_AUTH_SASL] });
       case 'REMOTE_PROC_AUTH_SASL_INIT':
+        if (o.initFails) return fail(f);
         return replyFrame(f.header, remote.xdr_remote_auth_sasl_init_ret, { mechlist: o.mechanisms });
       case 'REMOTE_PROC_AUTH_SASL_START': {
         const args = xdrDecode(remote.xdr_remote_auth_sasl_start_args, f.payload);

@@ -163,6 +163,20 @@ test('a daemon offering only mechanisms this client lacks; a wanted mechanism it
   expect((await open(true, {}, { auth: 'kerberos' })).error).toEqual(new AuthError("unknown authentication type 'kerberos' (expected sasl, sasl.MECHANISM or polkit)"));
 });
 
+test('SASL_INIT failing: no mechanism on a confidential channel, the security layer on plain TCP', async () => {
+  saslError((await open(true, { initFails: true }, {})).error, 'ERR_SASL_NO_MECHANISM');
+  const tcp = saslError((await open(false, { initFails: true }, {})).error, 'ERR_SASL_INSECURE_CHANNEL');
+  expect(tcp.offered).toEqual([]);
+});
+
+test('auth.conf read for an exchange that is then refused is zeroed', async () => {
+  const config = AuthConfig.parse('/a/auth.conf', new TextEncoder().encode(`[credentials-x]\npassword=${PASSWORD}\n[auth-libvirt-default]\ncredentials=x\n`));
+  const r = await open(false, {}, { authConfig: async () => config });
+  saslError(r.error, 'ERR_SASL_INSECURE_CHANNEL');
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(config.hasGroup('credentials-x')).toBe(false);
+});
+
 test('missing credentials: no callback, a declining callback, a failing one, a boolean answer', async () => {
   const none = await open(true, {}, {});
   expect(saslError(none.error, 'ERR_SASL_NO_CREDENTIALS').message).toMatch(/no auth.conf was found, and there is no credentials callback/);

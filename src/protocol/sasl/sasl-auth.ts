@@ -47,18 +47,20 @@ function fromWire(data: number[]): Uint8Array {
 /** Runs the whole SASL exchange; resolves when the daemon has accepted us, rejects with SaslError. */
 export async function authenticateSasl(rpc: RpcClient, options: SaslExchangeOptions, opts: CallOptions): Promise<void> {
   const id = rpc.id;
+  // auth.conf is read while SASL_INIT is under way (only now that the daemon wants SASL, as libvirt reads it).
+  const config = options.authConfig?.() ?? Promise.resolve(null);
+  config.catch(() => undefined); // reported where it is awaited, if it is
   let offered: string[];
+  let mechanism: SaslMechanism;
   try {
-    offered = parseMechlist((await rpc.call(authSaslInit, undefined, opts)).mechlist);
+    offered = await mechanismList(rpc, options, opts);
+    mechanism = chooseMechanism(offered, options.mechanism, options.confidential);
   } catch (err) {
-    if (!(err instanceof RemoteError)) throw err;
-    // The daemon's Cyrus SASL found no mechanism for this client: on plain TCP that is the SSF demand.
-    if (!options.confidential) chooseMechanism([], options.mechanism, false);
-    throw new SaslError('ERR_SASL_NO_MECHANISM', `the daemon could not start SASL (AUTH_SASL_INIT: ${err.remote.message ?? err.remote.codeName}): its SASL configuration offers no mechanism for this channel`, { cause: err });
+    void config.then((c) => c?.dispose(), () => undefined); // its secrets are not needed after all
+    throw err;
   }
-  const mechanism = chooseMechanism(offered, options.mechanism, options.confidential);
   debug(() => `connection ${id}: SASL: the daemon offers ${offered.join(', ')}; using ${mechanism}`);
-  const creds = await saslCredentials(options, mechanism, opts.signal);
+  const creds = await saslCredentials({ ...options, authConfig: () => config }, mechanism, opts.signal);
   debug(() => `connection ${id}: SASL: user name '${creds.authname}' from ${creds.sources.authname}, password from ${creds.sources.password}`);
   try {
     if (mechanism === 'PLAIN') await plain(rpc, creds, opts);
@@ -76,6 +78,18 @@ export async function authenticateSasl(rpc: RpcClient, options: SaslExchangeOpti
     creds.dispose();
   }
   debug(() => `connection ${id}: SASL: authenticated as '${creds.authname}' with ${mechanism}`);
+}
+
+/** SASL_INIT: the daemon's mechanisms. */
+async function mechanismList(rpc: RpcClient, options: SaslExchangeOptions, opts: CallOptions): Promise<string[]> {
+  try {
+    return parseMechlist((await rpc.call(authSaslInit, undefined, opts)).mechlist);
+  } catch (err) {
+    if (!(err instanceof RemoteError)) throw err;
+    // The daemon's Cyrus SASL found no mechanism for this client: on plain TCP that is the SSF demand.
+    if (!options.confidential) chooseMechanism([], options.mechanism, false);
+    throw new SaslError('ERR_SASL_NO_MECHANISM', `the daemon could not start SASL (AUTH_SASL_INIT: ${err.remote.message ?? err.remote.codeName}): its SASL configuration offers no mechanism for this channel`, { cause: err });
+  }
 }
 
 /** PLAIN (RFC 4616): one message, `authzid NUL authcid NUL password`, with no authorization identity. */
@@ -126,6 +140,7 @@ async function scram(rpc: RpcClient, mechanism: Exclude<SaslMechanism, 'PLAIN'>,
     }
     if (first.nil !== 0) throw protocol('the daemon sent no server-first message');
     const final = await client.clientFinal(fromWire(first.data));
+    debug(() => `connection ${rpc.id}: SASL: ${mechanism} with ${client.iterations} iterations; proof sent, checking the server's signature`);
     const data = toWire(final);
     let reply = await rpc.call(authSaslStep, { nil: 0, data }, opts);
     data.fill(0);

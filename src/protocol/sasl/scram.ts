@@ -97,6 +97,8 @@ export class ScramClient {
   readonly #nonce: string;
   #password: Uint8Array | null;
   #serverSignature: Uint8Array | null = null;
+  /** The server's iteration count, once its first message was read. */
+  iterations = 0;
 
   /**
    * @param user the authentication name, already prepared (SASLprep) by the caller
@@ -146,6 +148,7 @@ export class ScramClient {
       this.#fail(`iteration count ${iterations} is outside ${SCRAM_MIN_ITERATIONS}..${SCRAM_MAX_ITERATIONS}`);
     }
     this.#password = null;
+    this.iterations = iterations;
     const withoutProof = `c=biws,r=${nonce}`; // biws = base64("n,,")
     const authMessage = UTF8.encode(`${this.#bare},${serverFirst},${withoutProof}`);
     const keyLen = this.#hash === 'SHA-256' ? 256 : 160;
