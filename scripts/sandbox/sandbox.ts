@@ -16,6 +16,8 @@ import {
 
 /** Name of the guest every sandbox starts. */
 export const GUEST_NAME = 'sandbox-guest';
+/** Name of the (stopped) guest of the SASL daemon. */
+export const SASL_GUEST_NAME = 'sasl-guest';
 
 /** Everything a test needs to reach the sandbox. Written to `<root>/info.json`. */
 export interface SandboxInfo {
@@ -233,7 +235,9 @@ export async function startSandbox(opts: { root?: string; log?: Log; holder?: nu
         }),
       ]);
       log(`libvirt ${info.libvirtVersion} answers; creating and starting ${GUEST_NAME}`);
-      info.guest = await createGuest(info, GUEST_NAME);
+      // The SASL daemon gets a defined, stopped guest for examples (README's SASL section).
+      const saslHost = { ...info, unixUri: info.sasl.unixUriWithAuthFile };
+      [info.guest] = await Promise.all([createGuest(info, GUEST_NAME), createGuest(saslHost, SASL_GUEST_NAME, { start: false })]);
       writeInfo(l, info);
       register(l, info, opts.holder, true);
       return { info, started: true };

@@ -45,8 +45,11 @@ export interface SaslSandboxInfo {
   sasldb: string;
   /** The mechanisms Cyrus is configured with, as mech_list. */
   mechanisms: string[];
-  /** alice (ASCII password), bob (non-ASCII, NFC), carol (spaces and a backslash: auth.conf escapes), dave. */
-  users: Record<'alice' | 'bob' | 'carol' | 'dave', SaslUser>;
+  /**
+   * alice (ASCII password), bob (non-ASCII, NFC), carol (spaces and a backslash: auth.conf escapes), dave, and eve,
+   * whose password SASLprep changes (a SOFT HYPHEN), stored unprepared as Cyrus's tools store it.
+   */
+  users: Record<'alice' | 'bob' | 'carol' | 'dave' | 'eve', SaslUser>;
   /** An auth.conf giving alice's credentials for hosts `localhost` and `127.0.0.1`. */
   authFile: string;
   /** Where QEMU pid files of this daemon's guests go. */
@@ -116,6 +119,7 @@ export async function prepareSasl(l: Layout, tls: { key: string; cert: string; c
     bob: { name: 'bob', password: `Grüße-Jürgen-${rand()}` },
     carol: { name: 'carol', password: ` carol ${rand()}\\x ` },
     dave: { name: 'dave', password: `dave-${rand()}` },
+    eve: { name: 'eve', password: `eve\u00ad${rand()}` },
   };
   for (const u of Object.values(users)) {
     // -p: the password from stdin (up to the newline); -c: create the user; -a libvirt: Cyrus's application.

@@ -83,6 +83,19 @@ test('plain TCP: the daemon offers only DIGEST-MD5 (a security layer); refused w
   expect(loginsSince(mark)).toEqual([{ fd: expect.any(Number), mechanism: 'DIGEST-MD5', username: 'alice', ssf: 128 }]);
 });
 
+test('a password SASLprep changes: Cyrus applies no SASLprep, so SCRAM is refused with a hint, while PLAIN and virsh pass', async () => {
+  const dir = testDir('eve');
+  const env = withEnv({ LIBVIRT_AUTH_FILE: writeAuthConf(path.join(dir, 'auth.conf'), sasl().users.eve, 'localhost') });
+  const e = await failure(sasl().unixUri, { env }) as SaslError;
+  expect(e.code).toBe('ERR_SASL_REJECTED');
+  expect(e.message).toMatch(/SASLprep \(RFC 4013\) changed this password, and Cyrus SASL, which libvirt uses, does not apply it/);
+  const plain = await connect(`${sasl().unixUri}&auth=sasl.PLAIN`, { env, timeout: BOUND });
+  await plain.close();
+  const mark = logMark();
+  expect((await virshEnv(sasl().unixUri, ['uri'], env)).code).toBe(0);
+  expect(loginsSince(mark)).toEqual([{ fd: expect.any(Number), mechanism: 'SCRAM-SHA-256', username: 'eve' }]);
+});
+
 test('no credentials anywhere and no callback: ERR_SASL_NO_CREDENTIALS, nothing sent to the daemon', async () => {
   const mark = logMark();
   const e = await failure(sasl().unixUri, { env: home() });

@@ -86,6 +86,13 @@ test('auth=sasl.SCRAM-SHA-1 narrows the choice; the password is prepared with SA
   expect(r.log.authenticatedAs).toBe('bob');
 });
 
+test('a daemon that stores the password unprepared (as Cyrus does) refuses the SASLprep-ed one; the refusal says why', async () => {
+  const r = await open(true, { users: { eve: 'ab\u00ADcd' } }, { credentials: callback('eve', 'ab\u00ADcd') });
+  expect(saslError(r.error, 'ERR_SASL_REJECTED').message).toMatch(/SASLprep \(RFC 4013\) changed this password/);
+  const ascii = await open(true, {}, { credentials: callback('alice', 'wrong') });
+  expect(saslError(ascii.error, 'ERR_SASL_REJECTED').message).not.toMatch(/SASLprep/);
+});
+
 test('PLAIN sends "\\0authname\\0password" in SASL_START and needs no step', async () => {
   const r = await open(true, { mechanisms: 'PLAIN,DIGEST-MD5' }, { credentials: callback('alice', PASSWORD) });
   expect(r.error).toBeNull();

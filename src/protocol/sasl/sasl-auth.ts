@@ -62,14 +62,20 @@ export async function authenticateSasl(rpc: RpcClient, options: SaslExchangeOpti
   debug(() => `connection ${id}: SASL: the daemon offers ${offered.join(', ')}; using ${mechanism}`);
   const creds = await saslCredentials({ ...options, authConfig: () => config }, mechanism, opts.signal);
   debug(() => `connection ${id}: SASL: user name '${creds.authname}' from ${creds.sources.authname}, password from ${creds.sources.password}`);
+  const prep = { changed: false };
   try {
     if (mechanism === 'PLAIN') await plain(rpc, creds, opts);
-    else await scram(rpc, mechanism, creds, opts);
+    else await scram(rpc, mechanism, creds, opts, prep);
   } catch (err) {
     if (err instanceof RemoteError && err.remote.codeName === 'VIR_ERR_AUTH_FAILED') {
+      // Cyrus SASL (libvirt's) applies no SASLprep: a daemon whose sasldb holds the unprepared password refuses the
+      // prepared one. Said only when preparing changed the password, without saying how.
+      const hint = prep.changed
+        ? '; SASLprep (RFC 4013) changed this password, and Cyrus SASL, which libvirt uses, does not apply it, so the daemon may expect it unchanged (PLAIN over TLS sends it as given)'
+        : '';
       throw new SaslError(
         'ERR_SASL_REJECTED',
-        `the daemon refused the SASL credentials of '${creds.authname}' (${mechanism}): ${err.remote.message ?? 'authentication failed'} (a wrong password or an unknown user: libvirt does not say which)`,
+        `the daemon refused the SASL credentials of '${creds.authname}' (${mechanism}): ${err.remote.message ?? 'authentication failed'} (a wrong password or an unknown user: libvirt does not say which)${hint}`,
         { mechanism, offered, cause: err },
       );
     }
@@ -111,10 +117,13 @@ async function plain(rpc: RpcClient, creds: SaslCredentials, opts: CallOptions):
 }
 
 /** Prepares a password with SASLprep; printable ASCII is left alone without ever becoming a string. */
-function preparePassword(password: Uint8Array, mechanism: string): Uint8Array {
+function preparePassword(password: Uint8Array, mechanism: string, prep: { changed: boolean }): Uint8Array {
   if (isPrintableAscii(password)) return password.slice();
   try {
-    return new TextEncoder().encode(saslprep(new TextDecoder('utf-8', { fatal: true }).decode(password)));
+    const given = new TextDecoder('utf-8', { fatal: true }).decode(password);
+    const prepared = saslprep(given);
+    prep.changed = prepared !== given;
+    return new TextEncoder().encode(prepared);
   } catch (err) {
     const why = err instanceof SaslprepError ? err.message : 'it is not valid UTF-8';
     throw new SaslError('ERR_SASL_INVALID_CREDENTIALS', `${mechanism}: the password cannot be prepared with SASLprep (RFC 4013): ${why}`, { mechanism });
@@ -129,8 +138,8 @@ function prepareName(name: string, mechanism: string): string {
   }
 }
 
-async function scram(rpc: RpcClient, mechanism: Exclude<SaslMechanism, 'PLAIN'>, creds: SaslCredentials, opts: CallOptions): Promise<void> {
-  const client = new ScramClient(mechanism, prepareName(creds.authname, mechanism), preparePassword(creds.password, mechanism));
+async function scram(rpc: RpcClient, mechanism: Exclude<SaslMechanism, 'PLAIN'>, creds: SaslCredentials, opts: CallOptions, prep: { changed: boolean }): Promise<void> {
+  const client = new ScramClient(mechanism, prepareName(creds.authname, mechanism), preparePassword(creds.password, mechanism, prep));
   const protocol = (what: string) => new SaslError('ERR_SASL_PROTOCOL', `${mechanism}: ${what}`, { mechanism });
   try {
     const first = await rpc.call(authSaslStart, { mech: mechanism, nil: 0, data: toWire(client.clientFirst()) }, opts);
