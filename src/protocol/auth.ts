@@ -5,7 +5,8 @@
  */
 import { AuthError } from '../errors.js';
 import { remote_auth_type as AUTH } from '../../generated/remote-protocol.js';
-import { authPolkit } from '../../generated/remote-procedures.js';
+import { authPolkit, authSaslInit } from '../../generated/remote-procedures.js';
+import type { remote_auth_sasl_init_ret } from '../../generated/remote-protocol.js';
 import type { ConnectionOptions } from './connection.js';
 import { debug } from './observe.js';
 import type { CallOptions } from './program.js';
@@ -46,8 +47,31 @@ export interface AuthChannel {
   readonly confidential?: boolean;
 }
 
+/** Calls sent ahead of AUTH_LIST's answer (see {@link startAuth}). */
+export interface EarlyAuth {
+  saslInit?: Promise<remote_auth_sasl_init_ret>;
+}
+
+/**
+ * When the `auth` option asks for SASL, sends AUTH_SASL_INIT right behind AUTH_LIST instead of after its answer:
+ * one round trip less. (A daemon that does not use SASL answers it with an error, which is then ignored; the
+ * open fails anyway, as SASL was asked for.) Nothing is sent otherwise.
+ */
+export function startAuth(rpc: RpcClient, options: ConnectionOptions, opts: CallOptions): EarlyAuth {
+  let wanted: { type: number } | null = null;
+  try {
+    wanted = options.auth ? parseAuthType(options.auth) : null;
+  } catch {
+    return {}; // authenticate() reports it
+  }
+  if (wanted?.type !== AUTH.REMOTE_AUTH_SASL) return {};
+  const saslInit = rpc.call(authSaslInit, undefined, opts);
+  saslInit.catch(() => undefined);
+  return { saslInit };
+}
+
 /** Authenticates with the type chosen from `offered`; resolves when the daemon accepts, rejects with AuthError. */
-export async function authenticate(rpc: RpcClient, offered: readonly number[], options: ConnectionOptions, opts: CallOptions, channel: AuthChannel = {}): Promise<void> {
+export async function authenticate(rpc: RpcClient, offered: readonly number[], options: ConnectionOptions, opts: CallOptions, channel: AuthChannel = {}, early: EarlyAuth = {}): Promise<void> {
   // remoteAuthenticate: no list or an empty one means no authentication; otherwise the wanted type if the
   // daemon offers it, else the first one offered.
   if (offered.length === 0) return;
@@ -69,7 +93,7 @@ export async function authenticate(rpc: RpcClient, offered: readonly number[], o
       await rpc.call(authPolkit, undefined, opts);
       return;
     case AUTH.REMOTE_AUTH_SASL:
-      await authenticateSasl(rpc, { ...options, mechanism, confidential: channel.confidential === true }, opts);
+      await authenticateSasl(rpc, { ...options, mechanism, confidential: channel.confidential === true, init: early.saslInit }, opts);
       return;
     default:
       throw new AuthError(`the daemon requires an unknown authentication type ${type}`);

@@ -11,7 +11,7 @@ import { lxc_program_id } from '../../generated/lxc-procedures.js';
 import type { LxcProcedures } from '../../generated/lxc-table.js';
 import type { QemuProcedures } from '../../generated/qemu-table.js';
 import type { RemoteProcedures } from '../../generated/remote-table.js';
-import { authenticate, authName, needsAuth } from './auth.js';
+import { authenticate, authName, needsAuth, startAuth } from './auth.js';
 import { answerPings, DEFAULT_KEEPALIVE, KeepaliveOptions, KeepaliveSender } from './keepalive.js';
 import { debug } from './observe.js';
 import type { CallOptions, ProcedureInfo } from './program.js';
@@ -120,6 +120,7 @@ export class RemoteConnection {
       const authP = rpc.call(AUTH_LIST, undefined, opts);
       const early = options.auth === undefined || options.auth === 'none' ? ([supportsFeature(), open()] as const) : null;
       early?.forEach((p) => p.catch(() => undefined));
+      const ahead = early ? {} : startAuth(rpc, options, opts); // auth=sasl...: SASL_INIT right behind
       const offered = (await authP).types;
       debug(() => `connection ${id}: the daemon offers authentication ${offered.length ? offered.map(authName).join(', ') : '(none)'}`);
       let feature: { supported: number };
@@ -128,7 +129,7 @@ export class RemoteConnection {
         await early[1];
       } else {
         if (early) await Promise.allSettled(early);
-        await authenticate(rpc, offered, options, opts, transport);
+        await authenticate(rpc, offered, options, opts, transport, ahead);
         // Both go out together, as on the no-authentication path.
         [feature] = await Promise.all([supportsFeature(), open()]);
       }

@@ -69,6 +69,11 @@ test('asking for an auth type the daemon does not offer is refused', async () =>
   const peer = new FakePeer();
   daemon(peer, [remote.remote_auth_type.REMOTE_AUTH_NONE]);
   await expect(RemoteConnection.open(peer, { name: null, auth: 'polkit' })).rejects.toThrow(/does not offer polkit/);
+  // auth=sasl sends SASL_INIT ahead; this daemon never answers it, and the open still fails at once.
+  const other = new FakePeer();
+  daemon(other, [remote.remote_auth_type.REMOTE_AUTH_NONE]);
+  await expect(RemoteConnection.open(other, { name: null, auth: 'sasl' })).rejects.toThrow(/does not offer sasl/);
+  expect(other.received.map(name)).toEqual(['REMOTE_PROC_AUTH_LIST', 'REMOTE_PROC_AUTH_SASL_INIT']);
 });
 
 test('a daemon that never answers the open is bounded by the open timeout', async () => {

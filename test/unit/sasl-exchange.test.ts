@@ -82,6 +82,8 @@ test('SCRAM-SHA-256 is chosen from the offered list, the callback asked for the 
 test('auth=sasl.SCRAM-SHA-1 narrows the choice; the password is prepared with SASLprep (NO-BREAK SPACE is SPACE)', async () => {
   const r = await open(true, {}, { auth: 'sasl.SCRAM-SHA-1', credentials: callback('bob', 'a\u00A0b') });
   expect(r.error).toBeNull();
+  // With auth=sasl... SASL_INIT goes out right behind AUTH_LIST (no early CONNECT_OPEN), once.
+  expect(r.log.calls.slice(0, 3)).toEqual(['REMOTE_PROC_AUTH_LIST', 'REMOTE_PROC_AUTH_SASL_INIT', 'REMOTE_PROC_AUTH_SASL_START']);
   expect(r.log.mechanism).toBe('SCRAM-SHA-1');
   expect(r.log.authenticatedAs).toBe('bob');
 });

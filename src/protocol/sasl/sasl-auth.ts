@@ -12,6 +12,7 @@
  */
 import { RemoteError } from '../../errors.js';
 import { authSaslInit, authSaslStart, authSaslStep } from '../../../generated/remote-procedures.js';
+import type { remote_auth_sasl_init_ret } from '../../../generated/remote-protocol.js';
 import { debug } from '../observe.js';
 import type { CallOptions } from '../program.js';
 import type { RpcClient } from '../rpc-client.js';
@@ -30,6 +31,8 @@ export interface SaslExchangeOptions extends SaslConnectOptions {
   mechanism?: string;
   /** Whether the channel already keeps the exchange secret (TLS, unix socket, SSH): see Transport.confidential. */
   confidential: boolean;
+  /** AUTH_SASL_INIT when it was already sent (behind AUTH_LIST, see auth.ts startAuth). */
+  init?: Promise<remote_auth_sasl_init_ret>;
 }
 
 /**
@@ -89,7 +92,7 @@ export async function authenticateSasl(rpc: RpcClient, options: SaslExchangeOpti
 /** SASL_INIT: the daemon's mechanisms. */
 async function mechanismList(rpc: RpcClient, options: SaslExchangeOptions, opts: CallOptions): Promise<string[]> {
   try {
-    return parseMechlist((await rpc.call(authSaslInit, undefined, opts)).mechlist);
+    return parseMechlist((await (options.init ?? rpc.call(authSaslInit, undefined, opts))).mechlist);
   } catch (err) {
     if (!(err instanceof RemoteError)) throw err;
     // The daemon's Cyrus SASL found no mechanism for this client: on plain TCP that is the SSF demand.
