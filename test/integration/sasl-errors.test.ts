@@ -2,11 +2,13 @@
  * SASL failures against the real daemon, each a typed error within a bound and none carrying a secret: a wrong
  * password, an unknown user, a mechanism the daemon does not offer, one it offers that this client lacks, plain
  * TCP (where the daemon offers only DIGEST-MD5, demanding a security layer; virsh negotiates one, as the oracle
- * shows), no credentials at all, and a broken auth.conf (virsh fails on the same file).
+ * shows), no credentials at all, a broken auth.conf (virsh fails on the same file), and the daemon going silent
+ * in the middle of the exchange (a unix-socket relay that stops forwarding after SASL_START).
  */
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
-import { AuthConfigError, connect, SaslError, type NodeConnectOptions } from '../../src/index';
+import { AuthConfigError, connect, SaslError, TimeoutError, type NodeConnectOptions } from '../../src/index';
 import { logMark, loginsSince, sasl, testDir, virshEnv, withEnv, writeAuthConf } from './sasl-peer';
 
 const BOUND = 20_000;
@@ -117,4 +119,60 @@ test('a broken auth.conf: AuthConfigError naming the file and line; virsh fails 
   const missing = await failure(sasl().unixUri, { env: withEnv({ LIBVIRT_AUTH_FILE: path.join(dir, 'none.conf') }) });
   expect(missing).toBeInstanceOf(AuthConfigError);
   expect(missing.message).toMatch(/ENOENT/);
+});
+
+/**
+ * A relay in front of the SASL daemon's socket that forwards whole frames from the client until it has passed
+ * one of procedure `stopAfter`; from then on it swallows the client's bytes: the daemon never hears the rest.
+ */
+async function stallingRelay(dir: string, stopAfter: number): Promise<{ socket: string; close(): Promise<void> }> {
+  const socket = path.join(dir, 'relay.sock');
+  const conns = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const daemon = net.connect(sasl().unixSocket);
+    conns.add(client).add(daemon);
+    daemon.pipe(client);
+    let buf = Buffer.alloc(0);
+    let stalled = false;
+    client.on('data', (d: Buffer) => {
+      if (stalled) return;
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 4 && buf.length >= buf.readUInt32BE(0)) {
+        const len = buf.readUInt32BE(0);
+        daemon.write(buf.subarray(0, len));
+        const proc = buf.readInt32BE(12);
+        buf = buf.subarray(len);
+        if (proc === stopAfter) {
+          stalled = true;
+          return;
+        }
+      }
+    });
+    for (const s of [client, daemon]) s.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(socket, resolve));
+  return {
+    socket,
+    close: () => new Promise<void>((resolve) => {
+      for (const c of conns) c.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+test('a daemon that goes silent mid-exchange: TimeoutError at the open\'s bound', async () => {
+  const dir = testDir('stall');
+  const env = withEnv({ LIBVIRT_AUTH_FILE: sasl().authFile });
+  // After SASL_START the proof never reaches the daemon; after SASL_STEP, CONNECT_OPEN never does.
+  for (const proc of [68, 69]) {
+    const relay = await stallingRelay(dir, proc);
+    try {
+      const t0 = Date.now();
+      const e = await connect(`qemu+unix:///session?socket=${relay.socket}`, { env, timeout: 2000 }).then(() => null, (x: unknown) => x);
+      expect(e).toBeInstanceOf(TimeoutError);
+      expect(Date.now() - t0).toBeLessThan(BOUND);
+    } finally {
+      await relay.close();
+    }
+  }
 });
