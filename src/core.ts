@@ -11,6 +11,17 @@ export type { CallOptions, ProcedureInfo, ProgramId, ProgramInfo } from './proto
 export type { Transport, TransportSink } from './protocol/transport.js';
 export type { CloseInfo } from './protocol/rpc-client.js';
 export { KeepaliveTimeoutError, DEFAULT_KEEPALIVE, type KeepaliveOptions } from './protocol/keepalive.js';
+export { SaslError, AuthConfigError, type SaslErrorCode, type SaslErrorDetails } from './protocol/sasl/errors.js';
+export { AuthConfig } from './protocol/sasl/auth-config.js';
+export { SASL_MECHANISMS, type SaslMechanism } from './protocol/sasl/mechanisms.js';
+export type {
+  SaslConnectOptions,
+  SaslCredentialRequest,
+  SaslAuthnameRequest,
+  SaslPasswordRequest,
+  SaslCredentialsCallback,
+  CredentialAnswer,
+} from './protocol/sasl/credentials.js';
 export { setCallTracer, setDebugLog, type CallTrace, type CallEndTrace, type CallErrorTrace, type CallTracer, type DebugLog } from './protocol/observe.js';
 export { GENERATED_FROM_LIBVIRT } from '../generated/version.js';
 export * as headers from '../generated/libvirt-headers.js';
@@ -28,6 +39,7 @@ export {
   type ConnectOptions,
   type OpenWithOptions,
   type UriOpener,
+  type UriAuth,
   type DomainHandle,
 } from './objects/connect.js';
 export { Domain, type DomainInfo, type DomainJobInfo } from './objects/domain.js';

@@ -3,6 +3,7 @@
  * unix, TCP, TLS and SSH access and a small QEMU guest, all in one folder (default /tmp/libvirt-rpc-sandbox,
  * or $LIBVIRT_RPC_SANDBOX_DIR). See scripts/sandbox/sandbox.ts.
  */
+import { isRunning } from './proc';
 import { readInfo, sandboxRoot, sandboxStatus, SandboxInfo, startSandbox, stopSandbox } from './sandbox';
 
 const USAGE = `usage: npm run sandbox -- <command>
@@ -28,6 +29,7 @@ function envLines(info: SandboxInfo): string[] {
     LIBVIRT_RPC_SANDBOX_TLS_URI: info.tls.uri,
     LIBVIRT_RPC_SANDBOX_SSH_URI: info.ssh.libvirtUri,
     LIBVIRT_RPC_SANDBOX_TEST_URI: info.testUri,
+    LIBVIRT_RPC_SANDBOX_SASL_URI: info.sasl.unixUriWithAuthFile,
     LIBVIRT_RPC_SANDBOX_GUEST: info.guest.name,
   };
   return Object.entries(vars).map(([k, v]) => `export ${k}=${shellQuote(v)}`);
@@ -43,6 +45,8 @@ function summary(info: SandboxInfo): string {
     `ssh      ${info.ssh.uri}   (sshd pid ${info.sshdPid}, key ${info.ssh.keyFile})`,
     `         libvirt's client: ${info.ssh.libvirtUri}`,
     `test     ${info.testUri}`,
+    `sasl     ${info.sasl.unixUri}   (libvirtd pid ${info.sasl.libvirtdPid}, log ${info.sasl.logFile})`,
+    `         tls ${info.sasl.tlsUri}   tcp ${info.sasl.tcpUri}   auth.conf ${info.sasl.authFile}`,
     `guest    ${info.guest.name} ${info.guest.uuid} (${info.guest.disk})`,
     `info     ${info.root}/info.json`,
   ].join('\n');
@@ -76,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
         `folder   ${s.root}`,
         `libvirtd pid ${s.info.libvirtdPid}: ${s.libvirtd ? 'running' : 'NOT running'}; ${s.answers ? `answers (libvirt ${s.answers})` : 'does NOT answer'}`,
         `sshd     pid ${s.info.sshdPid}: ${s.sshd ? 'running' : 'NOT running'} on 127.0.0.1:${s.info.ssh.port}`,
+        `sasl     libvirtd pid ${s.info.sasl?.libvirtdPid}: ${isRunning(s.info.sasl?.libvirtdPid, 'libvirtd') ? 'running' : 'NOT running'}`,
         `qemu     ${guests}`,
         `ports    tcp ${s.info.tcpPort}, tls ${s.info.tls.port}, ssh ${s.info.ssh.port}`,
         '',

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { createGuest, GuestInfo, virsh } from './guest';
 import { makeSsh, makeTls, sshdConfig } from './pki';
 import { descendants, freePorts, isRunning, run, SandboxError, spawnDaemon, tailFile, terminate, waitFor } from './proc';
+import { prepareSasl, saslDaemonVersion, saslLayout, saslPids, startSaslDaemon, type SaslSandboxInfo } from './sasl';
 import {
   chownTree, daemonEnv, ensurePackages, ensureUser, isRoot, isSandboxDir, Layout, layout, prepareRootDir, sandboxRoot,
   withLock, wipeForStart, writeLibvirtConfig, writeSshCommand, xdgEnv,
@@ -15,6 +16,8 @@ import {
 
 /** Name of the guest every sandbox starts. */
 export const GUEST_NAME = 'sandbox-guest';
+/** Name of the (stopped) guest of the SASL daemon. */
+export const SASL_GUEST_NAME = 'sasl-guest';
 
 /** Everything a test needs to reach the sandbox. Written to `<root>/info.json`. */
 export interface SandboxInfo {
@@ -82,6 +85,8 @@ export interface SandboxInfo {
     remoteSocket: string;
   };
   guest: GuestInfo;
+  /** The second daemon, whose unix, TLS and TCP listeners demand SASL (./sasl.ts). */
+  sasl: SaslSandboxInfo;
   startedAt: string;
 }
 
@@ -119,13 +124,14 @@ async function daemonVersion(step: string, uri: string, timeout = 10_000): Promi
 }
 
 function logTail(l: Layout): string {
-  const parts = [['libvirtd log', tailFile(l.libvirtdLog)], ['libvirtd stderr', tailFile(l.libvirtdOut)], ['sshd log', tailFile(l.sshdLog, 10)]];
+  const parts = [['libvirtd log', tailFile(l.libvirtdLog)], ['libvirtd stderr', tailFile(l.libvirtdOut)], ['sshd log', tailFile(l.sshdLog, 10)],
+    ['SASL libvirtd stderr', tailFile(saslLayout(l).libvirtdOut, 10)]];
   return parts.filter(([, t]) => t).map(([n, t]) => `--- ${n} (tail) ---\n${t}`).join('\n');
 }
 
 /** Whether the sandbox described by `info` still runs and answers. */
 async function healthy(info: SandboxInfo): Promise<boolean> {
-  if (!isRunning(info.libvirtdPid, 'libvirtd') || !isRunning(info.sshdPid, 'sshd')) return false;
+  if (!isRunning(info.libvirtdPid, 'libvirtd') || !isRunning(info.sshdPid, 'sshd') || !isRunning(info.sasl?.libvirtdPid, 'libvirtd')) return false;
   return daemonVersion('check the running sandbox', info.unixUri, 5_000).then(() => true, () => false);
 }
 
@@ -169,6 +175,7 @@ export async function startSandbox(opts: { root?: string; log?: Log; holder?: nu
     const [tcpPort, tlsPort, sshPort] = await freePorts(3);
     const [tls, ssh] = await Promise.all([makeTls(l.pki), makeSsh(l.ssh, sshPort)]);
     writeLibvirtConfig(l, { tcp: tcpPort, tls: tlsPort }, { key: tls.serverKey, cert: tls.serverCert, ca: tls.caCert });
+    const sasl = await prepareSasl(l, { key: tls.serverKey, cert: tls.serverCert, ca: tls.caCert, pkiDir: tls.pkiDir });
     fs.writeFileSync(l.sshdConf, sshdConfig({ port: sshPort, user: user.user, files: ssh, pidFile: l.sshdPid, sessionEnv: xdgEnv(l) }));
     writeSshCommand(l, ssh.knownHosts);
     if (isRoot()) chownTree(root, user.uid, user.gid);
@@ -194,6 +201,7 @@ export async function startSandbox(opts: { root?: string; log?: Log; holder?: nu
         hashedKnownHosts: ssh.hashedKnownHosts, hostKeyFingerprint: ssh.hostKeyFingerprint, remoteSocket: l.socket,
       },
       guest: { name: GUEST_NAME, uuid: '', disk: '', dir: '' },
+      sasl,
       startedAt: new Date().toISOString(),
     };
 
@@ -202,6 +210,7 @@ export async function startSandbox(opts: { root?: string; log?: Log; holder?: nu
       info.libvirtdPid = spawnDaemon('libvirtd', ['--listen', '--config', l.libvirtdConf], l.libvirtdOut, env);
       // sshd must be started by its absolute path: it re-executes itself for every connection.
       info.sshdPid = spawnDaemon('/usr/sbin/sshd', ['-D', '-e', '-f', l.sshdConf], l.sshdLog, env);
+      info.sasl.libvirtdPid = startSaslDaemon(l, user);
       writeInfo(l, info); // from here on `stop` can find what we started, even if the rest fails
 
       const libvirtdGone = () => (isRunning(info.libvirtdPid, 'libvirtd') ? null : new SandboxError('start libvirtd', 'libvirtd exited'));
@@ -214,6 +223,10 @@ export async function startSandbox(opts: { root?: string; log?: Log; holder?: nu
         daemonVersion('reach libvirtd over TCP', info.tcpUri),
         daemonVersion('reach libvirtd over TLS', info.tls.uri),
         run('reach the test driver', 'virsh', ['-c', info.testUri, 'domstate', 'test'], { timeout: 10_000 }),
+        waitFor(() => saslDaemonVersion(info.sasl, 5_000).then(() => true), 30_000, 100,
+          () => (isRunning(info.sasl.libvirtdPid, 'libvirtd') ? null : new SandboxError('start the SASL libvirtd', 'it exited'))).then((r) => {
+          if (!r.ok) throw r.lastError ?? new SandboxError('reach the SASL libvirtd', 'no answer within 30 s');
+        }),
         waitFor(async () => {
           await run('log in over SSH', l.sshCommand, ['-p', String(sshPort), '-i', ssh.keyFile, `${user.user}@127.0.0.1`, 'test', '-S', l.socket], { timeout: 10_000 });
           return true;
@@ -222,7 +235,9 @@ export async function startSandbox(opts: { root?: string; log?: Log; holder?: nu
         }),
       ]);
       log(`libvirt ${info.libvirtVersion} answers; creating and starting ${GUEST_NAME}`);
-      info.guest = await createGuest(info, GUEST_NAME);
+      // The SASL daemon gets a defined, stopped guest for examples (README's SASL section).
+      const saslHost = { ...info, unixUri: info.sasl.unixUriWithAuthFile };
+      [info.guest] = await Promise.all([createGuest(info, GUEST_NAME), createGuest(saslHost, SASL_GUEST_NAME, { start: false })]);
       writeInfo(l, info);
       register(l, info, opts.holder, true);
       return { info, started: true };
@@ -259,9 +274,15 @@ async function stopProcesses(l: Layout, info: SandboxInfo, log: Log): Promise<vo
     const names = await virsh(info, ['list', '--name'], 10_000).then((r) => r.stdout.split('\n').map((s) => s.trim()).filter(Boolean), () => []);
     await Promise.all(names.map((n) => virsh(info, ['destroy', n], 30_000).then(() => log(`destroyed guest ${n}`), () => undefined)));
   }
+  if (info.sasl && isRunning(info.sasl.libvirtdPid, 'libvirtd')) {
+    const host = { ...info, unixUri: info.sasl.unixUriWithAuthFile };
+    const names = await virsh(host, ['list', '--name'], 10_000).then((r) => r.stdout.split('\n').map((s) => s.trim()).filter(Boolean), () => []);
+    await Promise.all(names.map((n) => virsh(host, ['destroy', n], 30_000).then(() => log(`destroyed SASL guest ${n}`), () => undefined)));
+  }
   const pids = new Set<number>(qemuPids(l).values());
   const sshdPid = Number(tailFile(l.sshdPid, 1).trim()) || 0;
-  for (const [pid, name] of [[info.libvirtdPid, 'libvirtd'], [info.sshdPid, 'sshd'], [sshdPid, 'sshd']] as const) {
+  const more = saslPids(info.sasl).map(({ pid, name }) => [pid, name] as const);
+  for (const [pid, name] of [[info.libvirtdPid, 'libvirtd'], [info.sshdPid, 'sshd'], [sshdPid, 'sshd'], ...more] as const) {
     if (!isRunning(pid, name)) continue;
     pids.add(pid);
     for (const child of descendants(pid)) pids.add(child);

@@ -14,7 +14,7 @@ export const SANDBOX_USER = 'lvrpc-sandbox';
 /** Debian packages the sandbox needs. */
 export const PACKAGES = [
   'libvirt-daemon', 'libvirt-daemon-driver-qemu', 'libvirt-clients', 'qemu-system-x86', 'qemu-utils',
-  'openssh-server', 'openssh-client', 'netcat-openbsd', 'openssl',
+  'openssh-server', 'openssh-client', 'netcat-openbsd', 'openssl', 'sasl2-bin', 'libsasl2-modules',
 ];
 const MARKER = '.libvirt-rpc-sandbox';
 const LOCK = '.lock';
@@ -77,7 +77,7 @@ export function isRoot(): boolean {
 const BINARIES: Record<string, string> = {
   libvirtd: 'libvirt-daemon', virsh: 'libvirt-clients', 'virt-ssh-helper': 'libvirt-clients',
   'qemu-system-x86_64': 'qemu-system-x86', 'qemu-img': 'qemu-utils', sshd: 'openssh-server', ssh: 'openssh-client',
-  'ssh-keygen': 'openssh-client', nc: 'netcat-openbsd', openssl: 'openssl',
+  'ssh-keygen': 'openssh-client', nc: 'netcat-openbsd', openssl: 'openssl', saslpasswd2: 'sasl2-bin',
 };
 
 function onPath(bin: string): boolean {
@@ -89,10 +89,17 @@ function qemuDriverPresent(): boolean {
   return libs.some((d) => fs.existsSync(path.join(d, 'libvirt', 'connection-driver', 'libvirt_driver_qemu.so')));
 }
 
+/** Cyrus SASL's SCRAM plugin (libsasl2-modules), which the SASL daemon needs. */
+function saslScramPresent(): boolean {
+  const libs = ['/usr/lib', ...fs.readdirSync('/usr/lib').filter((d) => d.endsWith('-linux-gnu')).map((d) => `/usr/lib/${d}`)];
+  return libs.some((d) => fs.existsSync(path.join(d, 'sasl2', 'libscram.so.2')));
+}
+
 /** The packages whose programs are missing. */
 export function missingPackages(): string[] {
   const missing = new Set(Object.entries(BINARIES).filter(([bin]) => !onPath(bin)).map(([, pkg]) => pkg));
   if (!qemuDriverPresent()) missing.add('libvirt-daemon-driver-qemu');
+  if (!saslScramPresent()) missing.add('libsasl2-modules');
   return PACKAGES.filter((p) => missing.has(p));
 }
 

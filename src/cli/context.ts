@@ -2,12 +2,12 @@
  * The {@link CliContext} a command runs with: parsed global options, a connection opened on first use and
  * closed (bounded) when the command ends, writers, and the AbortSignal that SIGINT/SIGTERM trip.
  */
-import { AbortError, connect, type Connect, type ConnectOptions } from '../index.js';
+import { AbortError, connect, SaslError, type Connect, type CredentialsCallback, type NodeConnectOptions } from '../index.js';
 import type { CliContext, CliGlobalOptions, CliWriter } from './command.js';
-import { CliConnectError } from './errors.js';
+import { CliCommandError, CliConnectError } from './errors.js';
 
 /** Opens a connection; `connect()` from the package unless a test supplies its own. */
-export type ConnectionOpener = (uri: string | null, options: ConnectOptions) => Promise<Connect>;
+export type ConnectionOpener = (uri: string | null, options: NodeConnectOptions) => Promise<Connect>;
 
 /** What the CLI needs from its surroundings (the process, or a test). */
 export interface CliIo {
@@ -21,6 +21,11 @@ export interface CliIo {
   open?: ConnectionOpener;
   /** The clock (default: `new Date()`). */
   now?: () => Date;
+  /**
+   * Asks for credentials auth.conf lacks (main: the terminal's prompts when stdin is a terminal). Without it a
+   * missing SASL credential fails the connection, with a hint to use auth.conf.
+   */
+  credentials?: CredentialsCallback;
 }
 
 /** Bound on closing the connection after a command, in ms (at most the global timeout). */
@@ -36,6 +41,7 @@ export class CliSession implements CliContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly #open: ConnectionOpener;
   readonly #now: () => Date;
+  readonly #credentials: CredentialsCallback | undefined;
   #conn: Promise<Connect> | null = null;
 
   constructor(global: CliGlobalOptions, io: CliIo, signal: AbortSignal, env: Readonly<Record<string, string | undefined>>) {
@@ -47,6 +53,7 @@ export class CliSession implements CliContext {
     this.env = env;
     this.#open = io.open ?? ((uri, options) => connect(uri, options));
     this.#now = io.now ?? (() => new Date());
+    this.#credentials = io.credentials;
   }
 
   connect(): Promise<Connect> {
@@ -56,9 +63,14 @@ export class CliSession implements CliContext {
       callTimeout: this.global.timeout,
       signal: this.signal,
       readOnly: this.global.readonly,
+      credentials: this.#credentials,
     }).catch((e: unknown) => {
       // virsh: "error: failed to connect to the hypervisor", then libvirt's reason.
       if (e instanceof AbortError) throw e;
+      if (e instanceof SaslError && e.code === 'ERR_SASL_NO_CREDENTIALS' && this.#credentials === undefined) {
+        const hint = 'stdin is not a terminal, so nothing can be asked: put the credentials in libvirt\'s auth.conf ([credentials-NAME] with authname= and password=, [auth-libvirt-HOST] with credentials=NAME), found through LIBVIRT_AUTH_FILE, the URI\'s authfile= or $XDG_CONFIG_HOME/libvirt/auth.conf';
+        throw new CliConnectError(new CliCommandError(e.message, new Error(hint)));
+      }
       throw new CliConnectError(e);
     });
     return this.#conn;

@@ -14,6 +14,7 @@ import type { CliCommand } from './command.js';
 import { CliSession, type CliIo } from './context.js';
 import { causedBy, CliConnectError, errorLines } from './errors.js';
 import { commandHelp, PROGRAM, programHelp } from './help.js';
+import { terminalCredentials } from './prompt.js';
 import { defaultRegistry, type CommandRegistry } from './registry.js';
 
 /** Why the CLI was interrupted: the abort reason main puts on the command's signal. */
@@ -164,6 +165,10 @@ function main(): void {
     stderr: { write: (t) => void process.stderr.write(t) },
     isTTY: process.stdout.isTTY === true,
     env: process.env,
+    // As virsh, ask at the terminal for what auth.conf lacks; with no terminal, ask nothing and fail clearly.
+    credentials: process.stdin.isTTY === true
+      ? terminalCredentials({ input: process.stdin, output: process.stderr, interrupt: () => process.kill(process.pid, 'SIGINT') })
+      : undefined,
   };
   void runCli(process.argv.slice(2), io, { interrupt: interrupt.signal }).then((code) => {
     process.stdout.write('', () => process.exit(code));

@@ -40,7 +40,13 @@ export interface ConnectOptions extends Omit<ConnectionOptions, 'name'> {
 export type UriOpener = (
   uri: string | null | undefined,
   options: ConnectOptions & { timeout: number },
-) => Promise<{ transport: Transport; name: string | null; uri: string | null }>;
+) => Promise<{ transport: Transport; name: string | null; uri: string | null; auth?: UriAuth }>;
+
+/**
+ * What a URI says about authentication: its `auth` parameter, the host auth.conf is searched for, and how to
+ * load auth.conf. Options the caller gives take precedence.
+ */
+export type UriAuth = Pick<ConnectionOptions, 'auth' | 'authHost' | 'authConfig'>;
 
 let uriOpener: UriOpener | null = null;
 
@@ -88,7 +94,16 @@ export class Connect {
     const left = Math.max(1, timeout - (Date.now() - start));
     const { env: _env, transport: _transport, ...rest } = options;
     try {
-      return await Connect.openWith(opened.transport, { ...rest, name: opened.name, uri: opened.uri, timeout: left });
+      const auth = opened.auth ?? {};
+      return await Connect.openWith(opened.transport, {
+        ...rest,
+        auth: rest.auth ?? auth.auth,
+        authHost: rest.authHost !== undefined ? rest.authHost : auth.authHost,
+        authConfig: rest.authConfig ?? auth.authConfig,
+        name: opened.name,
+        uri: opened.uri,
+        timeout: left,
+      });
     } catch (e) {
       // The handshake had only what was left of the caller's bound: report the bound the caller gave.
       if (e instanceof TimeoutError) throw new TimeoutError(`opening the connection took longer than ${timeout} ms`, { cause: e });

@@ -14,26 +14,30 @@ import { lxc_program_id } from '../../generated/lxc-procedures.js';
 import type { LxcProcedures } from '../../generated/lxc-table.js';
 import type { QemuProcedures } from '../../generated/qemu-table.js';
 import type { RemoteProcedures } from '../../generated/remote-table.js';
-import { authenticate, authName, needsAuth } from './auth.js';
+import { authenticate, authName, needsAuth, startAuth } from './auth.js';
 import { answerPings, DEFAULT_KEEPALIVE, KeepaliveOptions, KeepaliveSender } from './keepalive.js';
 import { debug } from './observe.js';
 import type { CallOptions, ProcedureInfo } from './program.js';
 import { CloseInfo, RpcClient } from './rpc-client.js';
 import type { Transport } from './transport.js';
+import type { SaslConnectOptions } from './sasl/credentials.js';
 
 /** libvirt's internal feature number for "the peer speaks the keepalive program" (src/libvirt_internal.h). */
 export const VIR_DRV_FEATURE_PROGRAM_KEEPALIVE = 10;
 /** libvirt's internal feature number for server-side event callback ids (src/libvirt_internal.h). */
 export const VIR_DRV_FEATURE_REMOTE_EVENT_CALLBACK = 14;
 
-/** How to open a connection over a transport. */
-export interface ConnectionOptions {
+/** How to open a connection over a transport. SASL credentials: see {@link SaslConnectOptions}. */
+export interface ConnectionOptions extends SaslConnectOptions {
   /** The name sent in CONNECT_OPEN (e.g. `qemu:///session`); null lets the daemon choose (libvirt's default URI). */
   name: string | null;
   /** Open read-only (VIR_CONNECT_RO). */
   readOnly?: boolean;
-  /** The auth type to use when the daemon offers several (`none`, `polkit`, `sasl`); default the first offered. */
-  auth?: 'none' | 'polkit' | 'sasl';
+  /**
+   * The auth type to use, as the URI's `auth` parameter gives it: `sasl`, `sasl.MECHANISM` (e.g.
+   * `sasl.SCRAM-SHA-256`), `polkit` or `none`; default the first the daemon offers.
+   */
+  auth?: string;
   /** Keepalive PINGs (libvirt's defaults: 5 s, 5 PINGs), or false to only answer the daemon's. */
   keepalive?: KeepaliveOptions | false;
   /** Default per-call timeout in ms (0 = none). */
@@ -119,6 +123,7 @@ export class RemoteConnection {
       const authP = rpc.call(AUTH_LIST, undefined, opts);
       const early = options.auth === undefined || options.auth === 'none' ? ([supportsFeature(), open()] as const) : null;
       early?.forEach((p) => p.catch(() => undefined));
+      const ahead = early ? {} : startAuth(rpc, options, opts); // auth=sasl...: SASL_INIT right behind
       const offered = (await authP).types;
       debug(() => `connection ${id}: the daemon offers authentication ${offered.length ? offered.map(authName).join(', ') : '(none)'}`);
       let feature: { supported: number };
@@ -127,9 +132,9 @@ export class RemoteConnection {
         await early[1];
       } else {
         if (early) await Promise.allSettled(early);
-        await authenticate(rpc, offered, options, opts);
-        feature = await supportsFeature();
-        await open();
+        await authenticate(rpc, offered, options, opts, transport, ahead);
+        // Both go out together, as on the no-authentication path.
+        [feature] = await Promise.all([supportsFeature(), open()]);
       }
       const conn = new RemoteConnection(rpc, feature.supported !== 0);
       if (conn.keepaliveSupported && options.keepalive !== false) {

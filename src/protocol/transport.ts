@@ -18,6 +18,14 @@ export interface TransportSink {
 export interface Transport {
   /** Human description for errors and logs, e.g. `unix:/run/user/1000/libvirt/libvirt-sock`. Never secrets. */
   readonly description: string;
+  /**
+   * Whether the pipe itself keeps what is sent secret and reaches the intended peer: true for TLS, a local unix
+   * socket and an SSH channel; false or absent for plain TCP and pipes of unknown kind. SASL relies on it:
+   * libvirt treats TLS and unix sockets as secure (priv->is_secure in src/remote/remote_driver.c) and demands
+   * a SASL security layer everywhere else, so mechanisms without one (SCRAM, PLAIN) are used only when this is
+   * true. Set it on a pipe of your own (a WebSocket over wss:, say) only when that holds.
+   */
+  readonly confidential?: boolean;
   /** Starts delivering bytes to `sink`. Called once, before any write. */
   attach(sink: TransportSink): void;
   /**

@@ -230,7 +230,8 @@ function connectSocket(
       socket.removeListener('error', onError);
       socket.removeListener('connect', onConnect);
       if (err === undefined) {
-        transport = new DuplexTransport(socket, description, { externalRead: true });
+        // A unix socket (the one kind with a socket choice) is local, so confidential; TCP is not.
+        transport = new DuplexTransport(socket, description, { externalRead: true, confidential: choice !== undefined });
         resolve(transport);
       } else {
         socket.on('error', () => undefined);

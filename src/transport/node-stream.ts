@@ -17,6 +17,8 @@ import type { Transport, TransportSink } from '../protocol/transport.js';
  */
 export class DuplexTransport implements Transport {
   readonly description: string;
+  /** See {@link Transport.confidential}: given by the opener (TLS and unix sockets: true). */
+  readonly confidential: boolean;
   readonly #stream: Duplex;
   #sink: TransportSink | null = null;
   #error: Error | undefined;
@@ -33,9 +35,11 @@ export class DuplexTransport implements Transport {
   /**
    * @param externalRead the stream's bytes arrive through {@link deliver} (a net.Socket opened with `onread`,
    *   which reads into one reused buffer and skips the stream machinery), not through 'data' events.
+   * @param confidential whether the stream is TLS or a local unix socket ({@link Transport.confidential}).
    */
-  constructor(stream: Duplex, description: string, options: { externalRead?: boolean } = {}) {
+  constructor(stream: Duplex, description: string, options: { externalRead?: boolean; confidential?: boolean } = {}) {
     this.description = description;
+    this.confidential = options.confidential ?? false;
     this.#stream = stream;
     this.#externalRead = options.externalRead ?? false;
     stream.on('error', (err: Error) => {

@@ -32,6 +32,8 @@ export interface SshChannelOptions {
 /** A {@link Transport} over an ssh2 channel, owning the ssh2 client. */
 export class SshChannelTransport implements Transport {
   readonly description: string;
+  /** An SSH channel is encrypted and reaches the verified host ({@link Transport.confidential}). */
+  readonly confidential = true;
   readonly #client: Client;
   readonly #channel: ClientChannel;
   readonly #exec: boolean;

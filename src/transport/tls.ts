@@ -416,7 +416,7 @@ function handshake(o: TlsTransportOptions, creds: LoadedCredentials, where: stri
       if (settled) return;
       settled = true;
       detach();
-      resolve(new DuplexTransport(socket, `tls:${where}`));
+      resolve(new DuplexTransport(socket, `tls:${where}`, { confidential: true }));
     }
     socket.on('error', onError);
     socket.on('close', onClose);

@@ -19,6 +19,8 @@ function daemon(peer: FakePeer, auth: number[], keepaliveSupported = 1) {
     switch (name(f)) {
       case 'REMOTE_PROC_AUTH_LIST':
         return replyFrame(f.header, remote.xdr_remote_auth_list_ret, { types: auth });
+      case 'REMOTE_PROC_AUTH_SASL_INIT':
+        return replyFrame(f.header, remote.xdr_remote_auth_sasl_init_ret, { mechlist: 'SCRAM-SHA-256,PLAIN' });
       case 'REMOTE_PROC_AUTH_POLKIT':
         return replyFrame(f.header, remote.xdr_remote_auth_polkit_ret, { complete: 1 });
       case 'REMOTE_PROC_CONNECT_SUPPORTS_FEATURE':
@@ -54,10 +56,12 @@ test('polkit authentication calls AUTH_POLKIT', async () => {
   conn.destroy();
 });
 
-test('a daemon that demands SASL gets a clear AuthError and the transport is closed', async () => {
+test('a daemon that demands SASL over a pipe not known to be confidential gets a clear AuthError and the transport is closed', async () => {
   const peer = new FakePeer();
   daemon(peer, [remote.remote_auth_type.REMOTE_AUTH_SASL]);
-  await expect(RemoteConnection.open(peer, { name: null })).rejects.toThrow(new AuthError('the daemon requires SASL authentication, which is not supported yet'));
+  const e: unknown = await RemoteConnection.open(peer, { name: null }).catch((x: unknown) => x);
+  expect(e).toBeInstanceOf(AuthError);
+  expect((e as Error).message).toMatch(/not encrypted \(plain TCP\)/);
   expect(peer.destroyed).not.toBeNull();
 });
 
@@ -65,6 +69,11 @@ test('asking for an auth type the daemon does not offer is refused', async () =>
   const peer = new FakePeer();
   daemon(peer, [remote.remote_auth_type.REMOTE_AUTH_NONE]);
   await expect(RemoteConnection.open(peer, { name: null, auth: 'polkit' })).rejects.toThrow(/does not offer polkit/);
+  // auth=sasl sends SASL_INIT ahead; this daemon never answers it, and the open still fails at once.
+  const other = new FakePeer();
+  daemon(other, [remote.remote_auth_type.REMOTE_AUTH_NONE]);
+  await expect(RemoteConnection.open(other, { name: null, auth: 'sasl' })).rejects.toThrow(/does not offer sasl/);
+  expect(other.received.map(name)).toEqual(['REMOTE_PROC_AUTH_LIST', 'REMOTE_PROC_AUTH_SASL_INIT']);
 });
 
 test('a daemon that never answers the open is bounded by the open timeout', async () => {
