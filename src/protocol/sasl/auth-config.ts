@@ -15,7 +15,7 @@ import { AuthConfigError } from './errors.js';
 /** auth.conf files larger than this are refused (a credentials file is a few hundred bytes). */
 export const AUTH_CONFIG_MAX_BYTES = 1024 * 1024;
 
-const STRICT = new TextDecoder('utf-8', { fatal: true });
+const STRICT = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true });
 const SPACE = new Set([0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]); // g_ascii_isspace
 
 /** A parsed auth.conf. Values are kept as bytes; {@link dispose} zeroes them. */

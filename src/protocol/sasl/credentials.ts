@@ -65,8 +65,8 @@ export interface SaslCredentials {
   dispose(): void;
 }
 
-const UTF8 = new TextEncoder();
-const STRICT = new TextDecoder('utf-8', { fatal: true });
+const UTF8 = /* @__PURE__ */ new TextEncoder();
+const STRICT = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: true });
 
 /** Resolves when `p` does, or rejects with the signal's reason once it aborts (the open's bound). */
 function bounded<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {

@@ -22,7 +22,7 @@ export const SCRAM_MIN_ITERATIONS = 4096;
 export const SCRAM_MAX_ITERATIONS = 10_000_000;
 
 const LATIN1 = { encode: (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0)) };
-const UTF8 = new TextEncoder();
+const UTF8 = /* @__PURE__ */ new TextEncoder();
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 function toBase64(bytes: Uint8Array): string {
