@@ -48,7 +48,6 @@ class Registration {
   callbackId: number | null = null;
   registering: Promise<void> | null = null;
   dropped: Promise<void> = Promise.resolve();
-  everReady = false;
   dead = false;
 
   constructor(
@@ -64,6 +63,8 @@ class Member {
   readonly regs = new Set<Registration>();
   readonly waiting = new Set<Registration>();
   settled = false;
+  /** When it subscribed: a reconnection only leaves a gap for subscriptions older than the disconnection. */
+  readonly since = Date.now();
   sub!: EventSubscription<object>;
   resolve!: () => void;
   reject!: (e: Error) => void;
@@ -132,7 +133,7 @@ export class EventHub {
       }
       reg.members.add(member);
       member.regs.add(reg);
-      if (!reg.everReady) member.waiting.add(reg);
+      if (reg.callbackId === null) member.waiting.add(reg); // not (yet, or again) registered on this connection
     }
     this.#settleIfReady(member);
     return sub as unknown as EventSubscription<T>;
@@ -155,7 +156,7 @@ export class EventHub {
     // Ask the daemon to tell us when its own connection to the driver closes (CONNECTION_CLOSED), as libvirt's
     // remote driver does once a close callback is registered; a daemon that cannot is not an error.
     raw.rpc.call(connectRegisterCloseCallback, undefined).catch(() => undefined);
-    if (reconnected) for (const m of this.#members) m.sub.gap(this.#lostAt, this.#lostReason);
+    if (reconnected) for (const m of this.#members) if (m.since <= this.#lostAt.getTime()) m.sub.gap(this.#lostAt, this.#lostReason);
     for (const reg of this.#byKey.values()) this.#register(reg);
   }
 
@@ -230,7 +231,6 @@ export class EventHub {
         this.#byId.set(`${reg.family.name}:${callbackID}`, reg);
         debug(() => `connection ${raw.rpc.id}: ${reg.family.name} event ${reg.spec.name} registered as callback ${callbackID}`);
         this.#replay(reg);
-        reg.everReady = true;
         for (const m of reg.members) {
           m.waiting.delete(reg);
           this.#settleIfReady(m);

@@ -185,7 +185,12 @@ export class EventSubscription<T> implements AsyncIterableIterator<T | EventGap>
   }
 
   next(): Promise<IteratorResult<T | EventGap>> {
-    const item = this.#take();
+    let item: T | EventGap | null;
+    try {
+      item = this.#take();
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
     if (item !== null) return Promise.resolve({ done: false, value: item });
     const end = this.#endResult();
     if (end !== null) return end;
@@ -282,7 +287,13 @@ export class EventSubscription<T> implements AsyncIterableIterator<T | EventGap>
     queueMicrotask(() => {
       this.#wakeScheduled = false;
       while (this.#waiters.length > 0) {
-        const item = this.#take();
+        let item: T | EventGap | null;
+        try {
+          item = this.#take();
+        } catch (e) {
+          this.#waiters.shift()!.reject(e as Error);
+          continue;
+        }
         if (item === null) break;
         this.#waiters.shift()!.resolve({ done: false, value: item });
       }

@@ -84,6 +84,26 @@ test('a dropped connection is reopened: subscriptions are registered again, see 
   expect(await conn.closed).toEqual({ reason: 'closed' });
 });
 
+test('a subscription made while reconnecting is registered on the new connection, with no gap of its own', async () => {
+  const d = daemons();
+  const conn = await Connect.openWith(d.factory, { keepalive: false, reconnect: { initialDelay: 5 } });
+  const old = conn.events.domain('lifecycle');
+  await old.ready;
+  const release = d.hold();
+  d.peers[0].hangUp();
+  await until(() => conn.state === 'reconnecting');
+  const fresh = conn.events.domain('lifecycle');
+  release();
+  await fresh.ready;
+  const p1 = d.peers[1];
+  expect(p1.registrations.size).toBe(1);
+  p1.emit(R.domainEventCallbackLifecycle, { callbackID: p1.registrationOf(REG, 0).callbackID, msg: { dom: DOM, event: 0, detail: 0 } });
+  expect((await old.next()).value).toMatchObject({ type: 'gap' });
+  expect((await old.next()).value).toMatchObject({ type: 'lifecycle', event: 'defined' });
+  expect((await fresh.next()).value).toMatchObject({ type: 'lifecycle', event: 'defined' });
+  await conn.close();
+});
+
 test('backoff grows by the factor up to the cap; calls made meanwhile wait for the new connection', async () => {
   const d = daemons();
   const conn = await Connect.openWith(d.factory, { keepalive: false, reconnect: { initialDelay: 20, factor: 2, maxDelay: 50 } });
