@@ -41,7 +41,16 @@ export {
   type UriOpener,
   type UriAuth,
   type DomainHandle,
+  type TransportFactory,
 } from './objects/connect.js';
+export {
+  DaemonClosedError,
+  ReconnectingError,
+  ReconnectFailedError,
+  type ConnectCloseInfo,
+  type DaemonCloseReason,
+  type ReconnectPolicy,
+} from './objects/reconnect.js';
 export { Domain, type DomainInfo, type DomainJobInfo } from './objects/domain.js';
 export { DomainSnapshot, NO_DOMAIN_SNAPSHOT } from './objects/domain-snapshot.js';
 export { DomainCheckpoint, NO_DOMAIN_CHECKPOINT } from './objects/domain-checkpoint.js';

@@ -11,8 +11,10 @@ import { openTransport, remoteOpenName, resolveUri, type SshCredentialRequest } 
 // diagnostics_channel; both install themselves when imported.
 import './raw.js';
 import './diagnostics.js';
+import './events/index.js';
 
 export * from './core.js';
+export * from './events/index.js';
 export { CHANNELS } from './diagnostics.js';
 export { typedApi, remote_procedures, remote_program, qemu_procedures, qemu_program, lxc_procedures, lxc_program } from './raw.js';
 export type { RemoteProcedures, RemoteMessages, QemuProcedures, QemuMessages, LxcProcedures, LxcMessages } from './raw.js';

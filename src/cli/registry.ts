@@ -3,6 +3,7 @@
  */
 import type { CliCommand } from './command.js';
 import { checkpointCommands } from './checkpoint-commands.js';
+import { eventCommands } from './event-commands.js';
 import { commandHelp, programHelp } from './help.js';
 import { scheduleCommands } from './schedule.js';
 import { snapshotCommands } from './snapshot-commands.js';
@@ -54,6 +55,6 @@ function helpCommand(registry: () => CommandRegistry): CliCommand {
 /** The registry of every command: `help`, snapshot and checkpoint commands, then the scheduler's. */
 export function defaultRegistry(extra: readonly CliCommand[] = scheduleCommands): CommandRegistry {
   let registry: CommandRegistry | null = null;
-  registry = new CommandRegistry([helpCommand(() => registry as CommandRegistry), ...snapshotCommands, ...checkpointCommands, ...extra]);
+  registry = new CommandRegistry([helpCommand(() => registry as CommandRegistry), ...snapshotCommands, ...checkpointCommands, ...eventCommands, ...extra]);
   return registry;
 }

@@ -61,12 +61,18 @@ export function installTypedApi(factory: TypedApiFactory): void {
   typedApiFactory = factory;
 }
 
+/**
+ * Where calls made on a closed connection go instead of failing (see {@link RemoteConnection.setCallRedirect}).
+ */
+export type CallRedirect = <A, R>(proc: ProcedureInfo<A, R, unknown>, args: A, opts?: CallOptions) => Promise<R>;
+
 /** An open libvirt connection: calls any procedure by its descriptor; typed access to every procedure with `raw`. */
 export class RemoteConnection {
   readonly rpc: RpcClient;
   /** Whether the daemon speaks keepalive. */
   readonly keepaliveSupported: boolean;
   #libVersion: bigint | null = null;
+  #redirect: CallRedirect | null = null;
   #keepalive: KeepaliveSender | null = null;
   #apis: Partial<Record<'remote' | 'qemu' | 'lxc', object>> = {};
 
@@ -168,9 +174,18 @@ export class RemoteConnection {
    * libvirt version.
    */
   call<A, R>(proc: ProcedureInfo<A, R, unknown>, args: A, opts?: CallOptions): Promise<R> {
+    if (this.#redirect !== null && !this.rpc.isOpen) return this.#redirect(proc, args, opts);
     // A plain promise chain, not an async function: every call is on the hot path, and the extra microtask
     // hops of async/await showed in sequential latency (bench:rpc).
     return this.rpc.call(proc, args, opts).catch((e: unknown) => this.#explain(e));
+  }
+
+  /**
+   * Sends calls made after this connection closed to `redirect` instead of failing them (a `Connect` that
+   * reconnects sets it: they wait for the new connection, or fail fast). Null restores failing.
+   */
+  setCallRedirect(redirect: CallRedirect | null): void {
+    this.#redirect = redirect;
   }
 
   async #explain(e: unknown): Promise<never> {

@@ -10,14 +10,25 @@ import { sandbox } from './sandbox';
 
 export interface PrivateDaemon {
   socket: string;
+  /** The running daemon's pid (a new one after restart()). */
   pid: number;
+  /** The daemon's folder (XDG_* and HOME under it). */
+  root: string;
   /** SIGKILLs the daemon (no clean shutdown). */
   kill(): void;
+  /** Starts the daemon again in the same folder (same socket) after kill(); waits for its socket. */
+  restart(): Promise<void>;
   /** Kills it if alive and removes its folder. */
   cleanup(): Promise<void>;
 }
 
-export async function startPrivateDaemon(): Promise<PrivateDaemon> {
+/** Options of {@link startPrivateDaemon}. */
+export interface PrivateDaemonOptions {
+  /** Contents of its libvirtd.conf (e.g. log_filters and log_outputs); none by default. */
+  libvirtdConf?: string;
+}
+
+export async function startPrivateDaemon(opts: PrivateDaemonOptions = {}): Promise<PrivateDaemon> {
   const sb = sandbox();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lvrpc-private-'));
   const dirs = ['config', 'runtime', 'cache', 'data', 'home'].map((d) => path.join(root, d));
@@ -25,16 +36,27 @@ export async function startPrivateDaemon(): Promise<PrivateDaemon> {
   const root0 = process.geteuid?.() === 0;
   if (root0) for (const p of [root, ...dirs]) fs.chownSync(p, sb.uid, sb.gid);
   const [config, runtime, cache, data, home] = dirs;
-  const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: home, XDG_CONFIG_HOME: config, XDG_RUNTIME_DIR: runtime, XDG_CACHE_HOME: cache, XDG_DATA_HOME: data };
-  const child = spawn('/usr/sbin/libvirtd', [], { env, stdio: 'ignore', detached: true, ...(root0 ? { uid: sb.uid, gid: sb.gid } : {}) });
-  const pid = child.pid!;
-  child.unref();
-  const socket = path.join(runtime, 'libvirt', 'libvirt-sock');
-  const deadline = Date.now() + 20000;
-  while (!fs.existsSync(socket)) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`private libvirtd did not create ${socket} within 20 s`);
-    await new Promise((r) => setTimeout(r, 50));
+  if (opts.libvirtdConf !== undefined) {
+    const conf = path.join(config, 'libvirt', 'libvirtd.conf');
+    fs.mkdirSync(path.dirname(conf), { recursive: true });
+    fs.writeFileSync(conf, opts.libvirtdConf);
+    if (root0) for (const p of [path.dirname(conf), conf]) fs.chownSync(p, sb.uid, sb.gid);
   }
+  const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: home, XDG_CONFIG_HOME: config, XDG_RUNTIME_DIR: runtime, XDG_CACHE_HOME: cache, XDG_DATA_HOME: data };
+  const socket = path.join(runtime, 'libvirt', 'libvirt-sock');
+  let pid = 0;
+  const spawnDaemon = async () => {
+    fs.rmSync(socket, { force: true });
+    const child = spawn('/usr/sbin/libvirtd', [], { env, stdio: 'ignore', detached: true, ...(root0 ? { uid: sb.uid, gid: sb.gid } : {}) });
+    pid = child.pid!;
+    child.unref();
+    const deadline = Date.now() + 20000;
+    while (!fs.existsSync(socket)) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`private libvirtd did not create ${socket} within 20 s`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  await spawnDaemon();
   const alive = () => {
     try {
       process.kill(pid, 0);
@@ -45,8 +67,15 @@ export async function startPrivateDaemon(): Promise<PrivateDaemon> {
   };
   return {
     socket,
-    pid,
+    get pid() {
+      return pid;
+    },
+    root,
     kill: () => process.kill(pid, 'SIGKILL'),
+    restart: async () => {
+      for (let i = 0; i < 250 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
+      await spawnDaemon();
+    },
     cleanup: async () => {
       if (alive()) process.kill(pid, 'SIGKILL');
       for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 20));

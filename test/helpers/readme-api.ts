@@ -18,6 +18,7 @@ export const ENTRY_SOURCES: Readonly<Record<string, string>> = {
   'libvirt-rpc/raw': 'src/raw',
   'libvirt-rpc/scheduler': 'src/scheduler/index',
   'libvirt-rpc/transport': 'src/transport/index',
+  'libvirt-rpc/events': 'src/events/index',
 };
 
 /** Entry specifier (`libvirt-rpc`, `libvirt-rpc/core`, ...) to the names the README says it exports. */
