@@ -9,12 +9,12 @@ import type * as remote from '../../generated/remote-protocol.js';
 import { uuidString } from '../objects/support.js';
 import { enumNames, named, nameOf, type EventSpec, type FamilySpec, type NamedObject } from './family.js';
 
-const NETWORK = enumNames(H.virNetworkEventLifecycleType, 'VIR_NETWORK_EVENT_');
-const NETWORK_METADATA = enumNames(H.virNetworkMetadataType, 'VIR_NETWORK_METADATA_');
-const POOL = enumNames(H.virStoragePoolEventLifecycleType, 'VIR_STORAGE_POOL_EVENT_');
-const NODE_DEVICE = enumNames(H.virNodeDeviceEventLifecycleType, 'VIR_NODE_DEVICE_EVENT_');
-const SECRET = enumNames(H.virSecretEventLifecycleType, 'VIR_SECRET_EVENT_');
-const SECRET_USAGE = enumNames(H.virSecretUsageType, 'VIR_SECRET_USAGE_TYPE_');
+const NETWORK = /* @__PURE__ */ enumNames(H.virNetworkEventLifecycleType, 'VIR_NETWORK_EVENT_');
+const NETWORK_METADATA = /* @__PURE__ */ enumNames(H.virNetworkMetadataType, 'VIR_NETWORK_METADATA_');
+const POOL = /* @__PURE__ */ enumNames(H.virStoragePoolEventLifecycleType, 'VIR_STORAGE_POOL_EVENT_');
+const NODE_DEVICE = /* @__PURE__ */ enumNames(H.virNodeDeviceEventLifecycleType, 'VIR_NODE_DEVICE_EVENT_');
+const SECRET = /* @__PURE__ */ enumNames(H.virSecretEventLifecycleType, 'VIR_SECRET_EVENT_');
+const SECRET_USAGE = /* @__PURE__ */ enumNames(H.virSecretUsageType, 'VIR_SECRET_USAGE_TYPE_');
 
 /** A lifecycle event's fields: the event's name and its detail (no family defines detail names yet). */
 interface Lifecycle {
@@ -58,7 +58,7 @@ export type SecretEventName = keyof SecretEventMap;
 
 const lifecycle = (m: { event: number; detail: number }, names: readonly string[]): Lifecycle => ({ event: nameOf(names, m.event), eventCode: m.event, detail: m.detail });
 
-function spec<M>(id: number, name: string, message: EventSpec['message'], since: string, transform: (m: M) => object): EventSpec {
+function /* @__PURE__ */ spec<M>(id: number, name: string, message: EventSpec['message'], since: string, transform: (m: M) => object): EventSpec {
   return { id, name, message, since, transform: transform as (m: never) => object };
 }
 
@@ -68,10 +68,10 @@ export const NETWORK_FAMILY: FamilySpec = {
   deregister: R.connectNetworkEventDeregisterAny,
   registerArgs: (eventID, net) => ({ eventID, net: net ?? null }),
   events: [
-    spec<remote.remote_network_event_lifecycle_msg>(0, 'lifecycle', R.networkEventLifecycle, '1.2.1', (m) => ({
+    /* @__PURE__ */ spec<remote.remote_network_event_lifecycle_msg>(0, 'lifecycle', R.networkEventLifecycle, '1.2.1', (m) => ({
       family: 'network', type: 'lifecycle', network: named(m.net), ...lifecycle(m, NETWORK),
     })),
-    spec<remote.remote_network_event_callback_metadata_change_msg>(1, 'metadata-change', R.networkEventCallbackMetadataChange, '9.8.0', (m) => ({
+    /* @__PURE__ */ spec<remote.remote_network_event_callback_metadata_change_msg>(1, 'metadata-change', R.networkEventCallbackMetadataChange, '9.8.0', (m) => ({
       family: 'network', type: 'metadata-change', network: named(m.net), metadataType: nameOf(NETWORK_METADATA, m.type), metadataTypeCode: m.type, nsuri: m.nsuri,
     })),
   ],
@@ -83,10 +83,10 @@ export const STORAGE_POOL_FAMILY: FamilySpec = {
   deregister: R.connectStoragePoolEventDeregisterAny,
   registerArgs: (eventID, pool) => ({ eventID, pool: pool ?? null }),
   events: [
-    spec<remote.remote_storage_pool_event_lifecycle_msg>(0, 'lifecycle', R.storagePoolEventLifecycle, '2.0.0', (m) => ({
+    /* @__PURE__ */ spec<remote.remote_storage_pool_event_lifecycle_msg>(0, 'lifecycle', R.storagePoolEventLifecycle, '2.0.0', (m) => ({
       family: 'storage-pool', type: 'lifecycle', pool: named(m.pool), ...lifecycle(m, POOL),
     })),
-    spec<remote.remote_storage_pool_event_refresh_msg>(1, 'refresh', R.storagePoolEventRefresh, '2.0.0', (m) => ({
+    /* @__PURE__ */ spec<remote.remote_storage_pool_event_refresh_msg>(1, 'refresh', R.storagePoolEventRefresh, '2.0.0', (m) => ({
       family: 'storage-pool', type: 'refresh', pool: named(m.pool),
     })),
   ],
@@ -98,10 +98,10 @@ export const NODE_DEVICE_FAMILY: FamilySpec = {
   deregister: R.connectNodeDeviceEventDeregisterAny,
   registerArgs: (eventID, dev) => ({ eventID, dev: dev ?? null }),
   events: [
-    spec<remote.remote_node_device_event_lifecycle_msg>(0, 'lifecycle', R.nodeDeviceEventLifecycle, '2.2.0', (m) => ({
+    /* @__PURE__ */ spec<remote.remote_node_device_event_lifecycle_msg>(0, 'lifecycle', R.nodeDeviceEventLifecycle, '2.2.0', (m) => ({
       family: 'node-device', type: 'lifecycle', device: { name: m.dev.name }, ...lifecycle(m, NODE_DEVICE),
     })),
-    spec<remote.remote_node_device_event_update_msg>(1, 'update', R.nodeDeviceEventUpdate, '2.2.0', (m) => ({
+    /* @__PURE__ */ spec<remote.remote_node_device_event_update_msg>(1, 'update', R.nodeDeviceEventUpdate, '2.2.0', (m) => ({
       family: 'node-device', type: 'update', device: { name: m.dev.name },
     })),
   ],
@@ -115,10 +115,10 @@ export const SECRET_FAMILY: FamilySpec = {
   deregister: R.connectSecretEventDeregisterAny,
   registerArgs: (eventID, secret) => ({ eventID, secret: secret ?? null }),
   events: [
-    spec<remote.remote_secret_event_lifecycle_msg>(0, 'lifecycle', R.secretEventLifecycle, '3.0.0', (m) => ({
+    /* @__PURE__ */ spec<remote.remote_secret_event_lifecycle_msg>(0, 'lifecycle', R.secretEventLifecycle, '3.0.0', (m) => ({
       family: 'secret', type: 'lifecycle', secret: secretRef(m.secret), ...lifecycle(m, SECRET),
     })),
-    spec<remote.remote_secret_event_value_changed_msg>(1, 'value-changed', R.secretEventValueChanged, '3.0.0', (m) => ({
+    /* @__PURE__ */ spec<remote.remote_secret_event_value_changed_msg>(1, 'value-changed', R.secretEventValueChanged, '3.0.0', (m) => ({
       family: 'secret', type: 'value-changed', secret: secretRef(m.secret),
     })),
   ],
