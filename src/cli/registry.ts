@@ -8,6 +8,7 @@ import { checkpointCommands } from './checkpoint-commands.js';
 import { commandHelp, programHelp } from './help.js';
 import { snapshotCommands } from './snapshot-commands.js';
 import { CliUsageError } from './command.js';
+import { wsBridgeCommand } from './ws-bridge.js';
 
 /** Loads `scheduleCommands` from ./schedule; none when the module is not there. Other load errors surface. */
 export function loadScheduleCommands(load: () => unknown = () => require('./schedule')): CliCommand[] {
@@ -69,9 +70,9 @@ function helpCommand(registry: () => CommandRegistry): CliCommand {
   };
 }
 
-/** The registry of every command: `help`, snapshot and checkpoint commands, then the scheduler's. */
+/** The registry of every command: `help`, snapshot and checkpoint commands, `ws-bridge`, then the scheduler's. */
 export function defaultRegistry(extra: readonly CliCommand[] = loadScheduleCommands()): CommandRegistry {
   let registry: CommandRegistry | null = null;
-  registry = new CommandRegistry([helpCommand(() => registry as CommandRegistry), ...snapshotCommands, ...checkpointCommands, ...extra]);
+  registry = new CommandRegistry([helpCommand(() => registry as CommandRegistry), ...snapshotCommands, ...checkpointCommands, wsBridgeCommand, ...extra]);
   return registry;
 }
