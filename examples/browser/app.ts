@@ -173,9 +173,13 @@ function drawCheckpoints(list: CheckpointDescription[]): HTMLElement {
     el('td', { textContent: formatTime(c.creationTime) }),
     el('td', { textContent: c.parent ?? '—' }),
     el('td', { textContent: c.disks.filter((d) => d.checkpoint === 'bitmap').map((d) => d.name).join(', ') }));
+  // Oldest first; within one second (creation times are whole seconds), parents before their children.
+  const parents = new Map(list.map((c) => [c.name, c.parent]));
+  const depth = (name: string | null, n = 0): number => (name === null || n > list.length ? n : depth(parents.get(name) ?? null, n + 1));
+  const order = [...list].sort((a, b) => (a.creationTime?.getTime() ?? 0) - (b.creationTime?.getTime() ?? 0) || depth(a.name) - depth(b.name) || a.name.localeCompare(b.name));
   return el('table', { id: 'checkpoint-table' },
     el('tr', {}, ...['Checkpoint', 'Created', 'Parent', 'Disks'].map((h) => el('th', { textContent: h }))),
-    ...list.map(row));
+    ...order.map(row));
 }
 
 function init(): void {
