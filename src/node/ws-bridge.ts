@@ -21,7 +21,7 @@ import { MAX_FRAME, MIN_FRAME } from '../protocol/frame.js';
 import type { Transport } from '../protocol/transport.js';
 import { BRIDGE_CLOSE } from '../protocol/websocket-transport.js';
 import { openTransport, type OpenTransportOptions } from '../transport/index.js';
-import { GateRefusal, ReadOnlyGate } from './ws-bridge-gate.js';
+import { ClientFrameGate, GateRefusal } from './ws-bridge-gate.js';
 import { checkListen, checkRequest, normalizeOrigin, printable, type ListenAddress, type Refusal } from './ws-bridge-security.js';
 
 /** Options of {@link WsBridge.start}. */
@@ -185,12 +185,14 @@ class BridgedConnection {
   readonly #options: ResolvedOptions;
   readonly #log: (line: string) => void;
   readonly #onGone: () => void;
-  readonly #gate: ReadOnlyGate | null;
+  readonly #gate: ClientFrameGate;
+  readonly #readOnly: boolean;
   readonly #abort = new AbortController();
   readonly #t0 = Date.now();
   #transport: Transport | null = null;
   #connecting = false;
-  #pending: Buffer[] = [];
+  /** Frames that arrived before the daemon connection was open. */
+  #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #waitingForDaemon = false;
@@ -207,14 +209,15 @@ class BridgedConnection {
     this.#options = options;
     this.#log = log;
     this.#onGone = onGone;
-    this.#gate = options.readOnly ? new ReadOnlyGate() : null;
+    this.#readOnly = options.readOnly ?? false;
+    this.#gate = new ClientFrameGate(this.#readOnly);
     this.#gone = new Promise((resolve) => ws.once('close', (code: number, reason: Buffer) => {
       this.#onClose(code, reason.toString());
       resolve();
     }));
     ws.on('message', (data: RawData, isBinary: boolean) => this.#onMessage(data, isBinary));
     ws.on('error', (err: Error) => (this.#closeNote ||= `client error: ${printable(err.message, 80)}`));
-    if (this.#gate === null) this.#connect();
+    if (!this.#readOnly) this.#connect();
     else this.#graceTimer = setTimeout(() => this.#connect(), options.openGrace);
   }
 
@@ -231,29 +234,31 @@ class BridgedConnection {
     if (!isBinary) return void this.shutdown(1003, 'binary messages only');
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
     this.#bytesIn += bytes.length;
-    if (this.#gate !== null) {
-      try {
-        this.#gate.push(bytes);
-      } catch (e) {
-        if (!(e instanceof GateRefusal)) throw e;
-        this.#closeNote = `refused: ${e.refusal.code} ${e.refusal.reason}`;
-        return void this.shutdown(e.refusal.code, e.refusal.reason);
-      }
+    try {
+      this.#gate.push(bytes, this.#onFrame);
+    } catch (e) {
+      if (!(e instanceof GateRefusal)) throw e;
+      this.#closeNote = `refused: ${e.refusal.code} ${e.refusal.reason}`;
+      return void this.shutdown(e.refusal.code, e.refusal.reason);
     }
     if (this.#transport === null) {
-      this.#pending.push(bytes);
-      this.#pendingBytes += bytes.length;
       if (this.#pendingBytes > PRE_OPEN_LIMIT) this.#ws.pause();
-      if (this.#gate === null || this.#gate.opened || this.#pendingBytes > PRE_OPEN_LIMIT) this.#connect();
-      return;
+      if (!this.#readOnly || this.#gate.opened || this.#pendingBytes > PRE_OPEN_LIMIT) this.#connect();
     }
-    this.#forward(bytes);
   }
 
-  #forward(bytes: Buffer): void {
+  /** One whole frame from the client: to the daemon, or kept until its connection is open. */
+  readonly #onFrame = (frame: Uint8Array): void => {
+    if (this.#transport === null) {
+      this.#pending.push(frame);
+      this.#pendingBytes += frame.length;
+    } else this.#forward(frame);
+  };
+
+  /** Writes one frame (one write per frame: see ./ws-bridge-gate.ts); a full daemon socket pauses the client. */
+  #forward(frame: Uint8Array): void {
     const transport = this.#transport!;
-    if (transport.write(bytes) || this.#waitingForDaemon) return;
-    // The daemon is slow to read: stop reading the client until its socket drains.
+    if (transport.write(frame) || this.#waitingForDaemon) return;
     this.#waitingForDaemon = true;
     this.#ws.pause();
     transport.whenWritable().then(

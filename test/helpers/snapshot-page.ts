@@ -5,6 +5,28 @@
  */
 import type { BrowserContext, Page } from 'playwright-core';
 
+// The callbacks handed to page.evaluate/waitForFunction/$$eval run in the browser (playwright sends their
+// source); these are the browser globals they use, declared for this file alone because the Node typecheck has
+// no DOM library (a lib reference would give every file in the program the DOM's globals).
+interface DomNode {
+  dataset: Record<string, string | undefined>;
+  parentElement: DomNode | null;
+  textContent: string | null;
+  value: string;
+  classList: { contains(c: string): boolean };
+  closest(selector: string): DomNode | null;
+  querySelector(selector: string): DomNode | null;
+  getAttribute(name: string): string | null;
+}
+declare const document: { getElementById(id: string): DomNode | null };
+declare const createImageBitmap: (blob: Blob) => Promise<{ width: number; height: number }>;
+declare const OffscreenCanvas: new (width: number, height: number) => {
+  getContext(kind: '2d'): {
+    drawImage(image: unknown, x: number, y: number): void;
+    getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray; width: number; height: number };
+  } | null;
+};
+
 /** Bound on one user action (a snapshot of a running TCG guest takes seconds on a loaded machine). */
 export const ACTION_MS = 120_000;
 
@@ -26,7 +48,7 @@ export async function openPage(context: BrowserContext, t: PageTarget): Promise<
   if (t.token !== undefined) await page.fill('#token', t.token);
   await page.click('#connect-button');
   await waitStatus(page, /^Connected to /);
-  await page.waitForFunction((d) => (document.getElementById('domain') as HTMLSelectElement).value === d, t.domain, { timeout: ACTION_MS });
+  await page.waitForFunction((d) => document.getElementById('domain')!.value === d, t.domain, { timeout: ACTION_MS });
   return page;
 }
 
@@ -64,13 +86,14 @@ export async function deleteSnapshot(page: Page, name: string): Promise<void> {
 /** The tree as the page shows it: each node's name, its parent in the drawing, current mark, state, time. */
 export function readTree(page: Page): Promise<{ name: string; parent: string | null; current: boolean; state: string; time: string }[]> {
   return page.$$eval('#snapshot-tree .node', (nodes) =>
-    nodes.map((n) => {
+    nodes.map((element) => {
+      const n = element as unknown as DomNode;
       const li = n.parentElement!;
-      const parentNode = li.parentElement!.closest('li')?.querySelector(':scope > .node') as HTMLElement | null;
+      const parentNode = li.parentElement!.closest('li')?.querySelector(':scope > .node') ?? null;
       return {
-        name: (n as HTMLElement).dataset.snapshot!,
+        name: n.dataset.snapshot!,
         parent: parentNode?.dataset.snapshot ?? null,
-        current: (n as HTMLElement).dataset.current === 'true',
+        current: n.dataset.current === 'true',
         state: n.querySelector('.badge')?.textContent ?? '',
         time: n.querySelector('time')?.getAttribute('datetime') ?? '',
       };

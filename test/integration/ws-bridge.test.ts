@@ -1,7 +1,7 @@
 /**
  * The WebSocket bridge in front of the sandbox daemon, with Node clients over the ws package: tokens in a header
  * and as a subprotocol, Origins, TLS on both sides, read-only forwarding, the connection and message bounds,
- * and the access log (never a token).
+ * and the access log (never a token). And websockify in front of the daemon's TCP port, for the same client.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -12,6 +12,7 @@ import { WsBridge, type WsBridgeOptions } from '../../src/node/ws-bridge';
 import { openWebSocketTransport, type WebSocketConstructor, type WebSocketLike } from '../../src/protocol/websocket-transport';
 import { until } from '../helpers/fake-peer';
 import { virsh } from '../helpers/open';
+import { startWebsockify } from '../helpers/websockify';
 import { sandbox } from '../helpers/sandbox';
 
 const TOKEN = 'tok-0123456789abcdefghij';
@@ -134,6 +135,17 @@ test('plain HTTP requests get 426, and the access log has every connection but n
   expect(lines.some((l) => / #\d+ 127\.0\.0\.1:\d+ accepted/.test(l))).toBe(true);
   expect(lines.some((l) => / refused: 4403 origin/.test(l))).toBe(true);
   expect(lines.some((l) => / #\d+ closed 1000 after [\d.]+ s, \d+ B in, \d+ B out/.test(l))).toBe(true);
+});
+
+test('websockify in front of the daemon\'s TCP port: the same client, no token', async () => {
+  const relay = await startWebsockify({ tcp: `127.0.0.1:${sandbox().tcpPort}` });
+  try {
+    const conn = await open(relay.url);
+    expect((await conn.listAllDomains()).map((d) => d.getName())).toContain(sandbox().guest.name);
+    await conn.close();
+  } finally {
+    await relay.stop();
+  }
 });
 
 test('options are checked before listening', async () => {

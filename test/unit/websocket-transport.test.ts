@@ -151,7 +151,22 @@ describe('backpressure', () => {
     ws.drain();
     await w;
     expect(writable).toBe(true);
-    expect(ws.sent.map((s) => s.length)).toEqual([60, 60]);
+    expect(ws.sent.map((s) => s.length)).toEqual([120]);
+  });
+
+  test('frames written in one task go out as one message; frames of later tasks in messages of their own', async () => {
+    const { ws, transport } = await openFake();
+    transport.write(Uint8Array.of(1, 2));
+    transport.write(Uint8Array.of(3));
+    expect(ws.sent).toEqual([]);
+    await Promise.resolve();
+    transport.write(Uint8Array.of(4));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(ws.sent).toEqual([Uint8Array.of(1, 2, 3), Uint8Array.of(4)]);
+    transport.write(Uint8Array.of(5));
+    transport.end(); // flushes what this task wrote before the close frame
+    expect(ws.sent.at(-1)).toEqual(Uint8Array.of(5));
+    expect(ws.closeCalls).toEqual([{ code: 1000, reason: undefined }]);
   });
 
   test('calls queued behind a full buffer go out once it drains', async () => {

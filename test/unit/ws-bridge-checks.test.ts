@@ -1,6 +1,7 @@
 /**
  * The bridge's checks on their own: listen addresses, token files, constant-time comparison, Origins, where a
- * request's token comes from, and the read-only gate on client frames cut at every byte or merged.
+ * request's token comes from, and the gate that splits client bytes into frames (and checks CONNECT_OPEN when
+ * read-only), on bytes cut at every position or merged.
  */
 import * as fs from 'node:fs';
 import type { IncomingMessage } from 'node:http';
@@ -9,7 +10,7 @@ import * as path from 'node:path';
 import { connectGetLibVersion, connectOpen, remote_program_id } from '../../generated/remote-procedures';
 import { xdr_remote_connect_open_args } from '../../generated/remote-protocol';
 import { InvalidArgumentError } from '../../src/errors';
-import { GateRefusal, ReadOnlyGate } from '../../src/node/ws-bridge-gate';
+import { ClientFrameGate, GateRefusal } from '../../src/node/ws-bridge-gate';
 import {
   checkListen, checkRequest, generateTokenFile, isLoopback, normalizeOrigin, parseListen, presentedToken, readTokenFile,
   removeGeneratedToken, tokensEqual,
@@ -94,35 +95,49 @@ const call = (proc: number, serial: number, payload?: Uint8Array) =>
 const open = (flags: number) => call(connectOpen.number, 3, xdrEncode(xdr_remote_connect_open_args, { name: 'qemu:///session', flags }));
 const concat = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
 
+test('the gate hands on whole frames, one by one, however the bytes were cut or joined', () => {
+  const frames = [call(66, 1), call(60, 2, new Uint8Array(4)), open(0), call(connectGetLibVersion.number, 4)];
+  const stream = concat(...frames);
+  const cuts: Uint8Array[][] = [[stream], Array.from(stream, (b) => Uint8Array.of(b))];
+  for (let at = 1; at < stream.length; at++) cuts.push([stream.subarray(0, at), stream.subarray(at)]);
+  for (const pieces of cuts) {
+    const out: Uint8Array[] = [];
+    const gate = new ClientFrameGate(false);
+    for (const p of pieces) gate.push(p, (f) => out.push(f.slice()));
+    expect(out).toEqual(frames);
+  }
+});
+
 test('the read-only gate: a read-only CONNECT_OPEN passes whatever the cuts, a read-write one is refused', () => {
   const stream = concat(call(66, 1), call(60, 2, new Uint8Array(4)), open(1), call(connectGetLibVersion.number, 4));
   for (let at = 0; at <= stream.length; at++) {
-    const gate = new ReadOnlyGate();
-    gate.push(stream.subarray(0, at));
-    gate.push(stream.subarray(at));
+    const gate = new ClientFrameGate(true);
+    let n = 0;
+    gate.push(stream.subarray(0, at), () => n++);
+    gate.push(stream.subarray(at), () => n++);
     expect(gate.opened).toBe(true);
+    expect(n).toBe(4);
   }
-  const bytewise = new ReadOnlyGate();
-  for (const b of stream) bytewise.push(Uint8Array.of(b));
-  expect(bytewise.opened).toBe(true);
 
   const rw = concat(call(66, 1), open(0));
   for (let at = 0; at <= rw.length; at++) {
-    const gate = new ReadOnlyGate();
+    const gate = new ClientFrameGate(true);
+    const out: Uint8Array[] = [];
     let refused: GateRefusal | null = null;
     try {
-      gate.push(rw.subarray(0, at));
-      gate.push(rw.subarray(at));
+      gate.push(rw.subarray(0, at), (f) => out.push(f));
+      gate.push(rw.subarray(at), (f) => out.push(f));
     } catch (e) {
       refused = e as GateRefusal;
     }
     expect(refused).toBeInstanceOf(GateRefusal);
     expect(refused!.refusal).toEqual({ code: 4403, reason: 'read-only bridge: open the connection read-only (VIR_CONNECT_RO)' });
     expect(gate.opened).toBe(false);
+    expect(out).toHaveLength(1); // AUTH_LIST went on; the refused CONNECT_OPEN did not
   }
 });
 
-test('the read-only gate refuses what it cannot check: a mangled CONNECT_OPEN, bytes that are not frames', () => {
-  expect(() => new ReadOnlyGate().push(call(connectOpen.number, 1, Uint8Array.of(0, 0)))).toThrow('read-only bridge: undecodable CONNECT_OPEN');
-  expect(() => new ReadOnlyGate().push(new TextEncoder().encode('GET / HTTP/1.1\r\n\r\n'))).toThrow(/^not libvirt RPC: frame length/);
+test('the gate refuses what it cannot check: a mangled CONNECT_OPEN (read-only), bytes that are not frames', () => {
+  expect(() => new ClientFrameGate(true).push(call(connectOpen.number, 1, Uint8Array.of(0, 0)), () => undefined)).toThrow('read-only bridge: undecodable CONNECT_OPEN');
+  expect(() => new ClientFrameGate(false).push(new TextEncoder().encode('GET / HTTP/1.1\r\n\r\n'), () => undefined)).toThrow(/^not libvirt RPC: frame length/);
 });
