@@ -43,8 +43,9 @@ export function startBridgeProcess(args: readonly string[], env?: NodeJS.Process
     }, 90_000);
     child.stderr!.setEncoding('utf8').on('data', (d: string) => {
       stderr += d;
+      // The start-up lines: where it listens, then where the token is.
       const m = /listening on (wss?:\/\/\S+)/.exec(stderr);
-      if (m) {
+      if (m && /token file .*\n/.test(stderr)) {
         clearTimeout(timer);
         resolve({
           pid: child.pid!,

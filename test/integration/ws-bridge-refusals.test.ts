@@ -108,3 +108,24 @@ test('the daemon never saw a refused connection: the first client it ever accept
   expect(await daemonClientIds(runtime, sb)).toEqual([3]);
   await again.close();
 }, 120_000);
+
+test('without --token-file a token is generated into a 0600 file; SIGTERM stops the bridge (exit 0) and removes it', async () => {
+  const b = await startBridgeProcess(['--listen', '127.0.0.1:0', '--connect', uri]);
+  try {
+    const file = /token file (\S+) \(generated, mode 0600/.exec(b.log())![1];
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
+    const generated = fs.readFileSync(file, 'utf8').trim();
+    expect(generated).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(b.log()).not.toContain(generated);
+    const t = await openWebSocketTransport(b.url, { WebSocket: Ws, token: generated, timeout: 20_000 });
+    const conn = await Connect.openWith(t, { name: 'qemu:///session', readOnly: true, timeout: 20_000 });
+    expect(await conn.getType()).toBe('QEMU');
+    expect(await b.stop()).toBe(0);
+    expect(fs.existsSync(file)).toBe(false);
+    expect(b.log()).toMatch(/stopping/);
+    expect(await conn.closed).toMatchObject({ reason: 'error', error: { code: 'ERR_WEBSOCKET_CLOSED', closeCode: 1001 } });
+  } finally {
+    await b.stop();
+  }
+}, 120_000);
