@@ -93,7 +93,7 @@ export const wsBridgeCommand: CliCommand = {
   options: [
     { name: 'listen', type: 'string', placeholder: 'host:port', help: `address to listen on (default ${DEFAULT_LISTEN}; loopback only unless --allow-remote)` },
     { name: 'connect', type: 'string', short: 'c', placeholder: 'uri', help: 'daemon URI to forward to (default: the global -c, LIBVIRT_DEFAULT_URI, or the local daemon)' },
-    { name: 'token-file', type: 'string', placeholder: 'file', help: 'file holding the bearer token (mode 0600); generated and printed when not given' },
+    { name: 'token-file', type: 'string', placeholder: 'file', help: 'file holding the bearer token (mode 0600); when not given, one is generated into a new 0600 file whose path is printed' },
     { name: 'origin', type: 'strings', placeholder: 'url', help: 'an Origin allowed to connect, e.g. http://127.0.0.1:8080 (repeatable; browsers with any other are refused)' },
     { name: 'cert', type: 'string', placeholder: 'file', help: 'TLS certificate chain (PEM): serve wss://' },
     { name: 'key', type: 'string', placeholder: 'file', help: 'TLS private key (PEM)' },

@@ -300,7 +300,8 @@ export class WebSocketTransport implements Transport {
   };
 
   readonly #onError = (): void => {
-    // The close event follows with the code; nothing to add here (browsers give no detail).
+    // The close event follows with the code (browsers give no detail here). The listener itself matters: the
+    // ws package raises an 'error' nobody listens to as an uncaught exception.
   };
 
   readonly #onClose = (event: { code: number; reason: string; wasClean?: boolean }): void => {
