@@ -6,7 +6,7 @@ const tseslint = require('typescript-eslint');
 const core = ['src/protocol/**', 'src/objects/**', 'src/scheduler/**', 'src/events/**', 'src/errors.ts', 'src/core.ts', 'generated/**'];
 
 module.exports = tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'coverage/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'coverage/**', 'examples/*/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,14 +1,27 @@
 /**
  * libvirt-rpc's browser-safe entry: the error classes, the RPC engine's connection, the generated tables and
  * header constants, the object layer (Connect, Domain, DomainSnapshot, DomainCheckpoint) and typed XML.
- * Nothing here imports Node: open connections with `Connect.openWith(transport)` over a pipe of your own, or
- * install a URI opener with `setUriOpener`. The Node entry (src/index.ts) adds `connect(uri)`.
+ * Nothing here imports Node: open connections with `Connect.openWith(transport)` over a pipe of your own (a
+ * WebSocket to a bridge: `openWebSocketTransport`), or install a URI opener with `setUriOpener`. The Node
+ * entry (src/index.ts) adds `connect(uri)`.
  */
 
 export * from './errors.js';
 export { RemoteConnection, formatVersion, type ConnectionOptions } from './protocol/connection.js';
 export type { CallOptions, ProcedureInfo, ProgramId, ProgramInfo } from './protocol/program.js';
 export type { Transport, TransportSink } from './protocol/transport.js';
+export {
+  openWebSocketTransport,
+  WebSocketTransport,
+  WebSocketError,
+  BRIDGE_CLOSE,
+  DEFAULT_WEBSOCKET_TIMEOUT_MS,
+  DEFAULT_WEBSOCKET_HIGH_WATER_MARK,
+  type WebSocketLike,
+  type WebSocketConstructor,
+  type WebSocketErrorCode,
+  type WebSocketTransportOptions,
+} from './protocol/websocket-transport.js';
 export type { CloseInfo } from './protocol/rpc-client.js';
 export { KeepaliveTimeoutError, DEFAULT_KEEPALIVE, type KeepaliveOptions } from './protocol/keepalive.js';
 export { SaslError, AuthConfigError, type SaslErrorCode, type SaslErrorDetails } from './protocol/sasl/errors.js';

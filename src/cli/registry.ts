@@ -8,6 +8,7 @@ import { commandHelp, programHelp } from './help.js';
 import { scheduleCommands } from './schedule.js';
 import { snapshotCommands } from './snapshot-commands.js';
 import { CliUsageError } from './command.js';
+import { wsBridgeCommand } from './ws-bridge.js';
 
 /** Commands by name. Two commands with one name are a programming error and throw. */
 export class CommandRegistry {
@@ -52,9 +53,9 @@ function helpCommand(registry: () => CommandRegistry): CliCommand {
   };
 }
 
-/** The registry of every command: `help`, snapshot and checkpoint commands, then the scheduler's. */
+/** The registry of every command: `help`, snapshot, checkpoint and event commands, `ws-bridge`, then the scheduler's. */
 export function defaultRegistry(extra: readonly CliCommand[] = scheduleCommands): CommandRegistry {
   let registry: CommandRegistry | null = null;
-  registry = new CommandRegistry([helpCommand(() => registry as CommandRegistry), ...snapshotCommands, ...checkpointCommands, ...eventCommands, ...extra]);
+  registry = new CommandRegistry([helpCommand(() => registry as CommandRegistry), ...snapshotCommands, ...checkpointCommands, ...eventCommands, wsBridgeCommand, ...extra]);
   return registry;
 }

@@ -79,7 +79,30 @@ export async function startPrivateDaemon(opts: PrivateDaemonOptions = {}): Promi
     cleanup: async () => {
       if (alive()) process.kill(pid, 'SIGKILL');
       for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
+      // A killed libvirtd leaves its QEMU capability probe (`qemu -machine none -daemonize`, whose -qmp path is
+      // under this daemon's folder) running forever: end the processes that name this folder.
+      for (const other of processesNaming(root)) {
+        try {
+          process.kill(other, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
       fs.rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/** Pids of processes whose command line names something under `folder` (a folder of this test's own). */
+function processesNaming(folder: string): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(`${folder}/`)) pids.push(Number(entry));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return pids;
 }
