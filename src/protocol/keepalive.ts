@@ -3,7 +3,7 @@
  * PONG. The client sends a PING after `interval` ms without receiving anything, and gives the peer up after
  * `count` unanswered PINGs in a row; any received message counts as an answer, as in libvirt.
  */
-import { ConnectionClosedError } from '../errors.js';
+import { brandError, ConnectionClosedError } from '../errors.js';
 import { keepalive_procedure as PROC } from '../../generated/keepalive-protocol.js';
 import { keepalive_program_id } from '../../generated/keepalive-procedures.js';
 import { debug } from './observe.js';
@@ -14,6 +14,10 @@ export const DEFAULT_KEEPALIVE = { interval: 5000, count: 5 } as const;
 
 /** The peer stopped answering keepalive PINGs. */
 export class KeepaliveTimeoutError extends ConnectionClosedError {
+  static {
+    brandError(this, 'KeepaliveTimeoutError');
+  }
+
   override readonly code: string = 'ERR_KEEPALIVE_TIMEOUT';
 }
 

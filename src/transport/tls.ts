@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { isIP } from 'node:net';
 import * as tls from 'node:tls';
-import { AbortError, InvalidArgumentError, TimeoutError, TransportError } from '../errors.js';
+import { AbortError, brandError, InvalidArgumentError, TimeoutError, TransportError } from '../errors.js';
 import type { Transport } from '../protocol/transport.js';
 import { DuplexTransport } from './node-stream.js';
 
@@ -32,6 +32,10 @@ export type TlsErrorCode =
 
 /** A TLS failure; `code` says which. */
 export class TlsError extends TransportError {
+  static {
+    brandError(this, 'TlsError');
+  }
+
   override readonly code: TlsErrorCode;
   /** The file concerned, for credential errors. */
   readonly path: string | undefined;
