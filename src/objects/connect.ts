@@ -9,6 +9,7 @@ import * as R from '../../generated/remote-procedures.js';
 import type * as remote from '../../generated/remote-protocol.js';
 import { InvalidArgumentError, TimeoutError } from '../errors.js';
 import { RemoteConnection, type ConnectionOptions } from '../protocol/connection.js';
+import { timeoutOption } from '../protocol/durations.js';
 import type { CloseInfo } from '../protocol/rpc-client.js';
 import type { Transport } from '../protocol/transport.js';
 import { Domain } from './domain.js';
@@ -78,7 +79,7 @@ export class Connect {
     if (uriOpener === null) {
       throw new InvalidArgumentError('Connect.open needs a URI opener: import the package\'s Node entry, call setUriOpener(), or use Connect.openWith(transport)');
     }
-    const timeout = options.timeout ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const timeout = timeoutOption(options.timeout, DEFAULT_CONNECT_TIMEOUT_MS);
     const start = Date.now();
     const opened = await uriOpener(uri, { ...options, timeout });
     // What is left of the bound goes to the handshake; at least 1 ms so that an exhausted bound still times out.
@@ -111,7 +112,10 @@ export class Connect {
     return this.#raw.isOpen;
   }
 
-  /** Graceful close: pending calls finish, CONNECT_CLOSE, end. `timeout` (default 30 s) bounds it. */
+  /**
+   * Graceful close: pending calls finish, CONNECT_CLOSE, end. `timeout` (default 30 s) bounds all of it; when
+   * it runs out the transport is destroyed (see {@link RemoteConnection.close}).
+   */
   async close(opts: { timeout?: number } = {}): Promise<void> {
     await this.#raw.close(opts);
   }

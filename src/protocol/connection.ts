@@ -12,10 +12,11 @@ import type { LxcProcedures } from '../../generated/lxc-table.js';
 import type { QemuProcedures } from '../../generated/qemu-table.js';
 import type { RemoteProcedures } from '../../generated/remote-table.js';
 import { authenticate, authName, needsAuth } from './auth.js';
-import { answerPings, DEFAULT_KEEPALIVE, KeepaliveOptions, KeepaliveSender } from './keepalive.js';
+import { timeoutOption } from './durations.js';
+import { answerPings, checkKeepalive, DEFAULT_KEEPALIVE, KeepaliveOptions, KeepaliveSender } from './keepalive.js';
 import { debug } from './observe.js';
 import type { CallOptions, ProcedureInfo } from './program.js';
-import { CloseInfo, RpcClient } from './rpc-client.js';
+import { CloseInfo, DEFAULT_CLOSE_TIMEOUT_MS, RpcClient } from './rpc-client.js';
 import type { Transport } from './transport.js';
 
 /** libvirt's internal feature number for "the peer speaks the keepalive program" (src/libvirt_internal.h). */
@@ -33,9 +34,9 @@ export interface ConnectionOptions {
   auth?: 'none' | 'polkit' | 'sasl';
   /** Keepalive PINGs (libvirt's defaults: 5 s, 5 PINGs), or false to only answer the daemon's. */
   keepalive?: KeepaliveOptions | false;
-  /** Default per-call timeout in ms (0 = none). */
+  /** Default per-call timeout in ms: 1 to 2^31-1, or 0 for none (the default). */
   callTimeout?: number;
-  /** Bounds the whole open sequence. Default 30 s. */
+  /** Bounds the whole open sequence, in ms (1 to 2^31-1). Default 30 s. */
   timeout?: number;
   signal?: AbortSignal;
 }
@@ -94,11 +95,22 @@ export class RemoteConnection {
     return (this.#apis[program] = typedApiFactory(this, program));
   }
 
-  /** Opens a connection over `transport`. On failure the transport is destroyed. */
+  /**
+   * Opens a connection over `transport`. On failure the transport is destroyed. Bad options (a timeout out of
+   * range, bad keepalive settings) are refused with InvalidArgumentError before anything is sent.
+   */
   static async open(transport: Transport, options: ConnectionOptions): Promise<RemoteConnection> {
-    const rpc = new RpcClient(transport, [remote_program_id, qemu_program_id, lxc_program_id], { callTimeout: options.callTimeout });
+    let rpc: RpcClient;
+    let limit: number;
+    try {
+      limit = timeoutOption(options.timeout, 30000);
+      if (options.keepalive) checkKeepalive(options.keepalive);
+      rpc = new RpcClient(transport, [remote_program_id, qemu_program_id, lxc_program_id], { callTimeout: options.callTimeout });
+    } catch (e) {
+      transport.destroy();
+      throw e;
+    }
     answerPings(rpc);
-    const limit = options.timeout ?? 30000;
     const ctl = new AbortController();
     const onOuterAbort = () => ctl.abort(options.signal!.reason);
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
@@ -188,25 +200,35 @@ export class RemoteConnection {
     return this.rpc.isOpen;
   }
 
-  /** Graceful close: waits for pending calls, sends CONNECT_CLOSE, ends the transport. */
+  /**
+   * Graceful close, bounded as a whole by `timeout` ms (default 30 s): pending calls finish, CONNECT_CLOSE is
+   * sent and answered, the transport is released. What does not happen within the bound is cut short: the
+   * transport is destroyed and the result is `destroyed` with a TimeoutError. A bad timeout is refused with
+   * InvalidArgumentError and the connection stays open.
+   */
   async close(opts: { timeout?: number } = {}): Promise<CloseInfo> {
-    const timeout = opts.timeout ?? 30000;
+    const timeout = timeoutOption(opts.timeout, DEFAULT_CLOSE_TIMEOUT_MS);
+    const deadline = Date.now() + timeout;
     this.#keepalive?.stop();
     if (this.rpc.isOpen) {
       try {
         await this.rpc.drain(timeout);
-        // The daemon closes its side once CONNECT_CLOSE is done, and a relay (virt-ssh-helper) may hang up
-        // before the reply arrives: either way that end of file is the close we asked for.
-        this.rpc.expectEnd();
-        await this.rpc.call(connectClose, undefined, { timeout });
-        // CONNECT_CLOSE is acknowledged and nothing else is in flight: release the socket now rather than wait
-        // for the daemon's EOF, as libvirt's client does (virNetClientClose).
-        return this.rpc.release();
+        const left = deadline - Date.now();
+        // A call still pending used the whole bound: no goodbye behind its back, the close below cuts it short.
+        if (this.rpc.pendingCalls === 0 && left >= 1) {
+          // The daemon closes its side once CONNECT_CLOSE is done, and a relay (virt-ssh-helper) may hang up
+          // before the reply arrives: either way that end of file is the close we asked for.
+          this.rpc.expectEnd();
+          await this.rpc.call(connectClose, undefined, { timeout: left });
+          // CONNECT_CLOSE is acknowledged and nothing else is in flight: release the socket now rather than
+          // wait for the daemon's EOF, as libvirt's client does (virNetClientClose).
+          return this.rpc.release();
+        }
       } catch {
-        // The daemon may already be gone; closing goes on.
+        // The daemon may already be gone, or did not answer in time; closing goes on within what is left.
       }
     }
-    return this.rpc.close(timeout);
+    return this.rpc.close(timeout, deadline);
   }
 
   /** Closes now; pending calls reject. */

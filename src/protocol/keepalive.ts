@@ -3,9 +3,10 @@
  * PONG. The client sends a PING after `interval` ms without receiving anything, and gives the peer up after
  * `count` unanswered PINGs in a row; any received message counts as an answer, as in libvirt.
  */
-import { brandError, ConnectionClosedError } from '../errors.js';
+import { brandError, ConnectionClosedError, InvalidArgumentError } from '../errors.js';
 import { keepalive_procedure as PROC } from '../../generated/keepalive-protocol.js';
 import { keepalive_program_id } from '../../generated/keepalive-procedures.js';
+import { checkTimeout } from './durations.js';
 import { debug } from './observe.js';
 import type { RpcClient } from './rpc-client.js';
 
@@ -22,10 +23,19 @@ export class KeepaliveTimeoutError extends ConnectionClosedError {
 }
 
 export interface KeepaliveOptions {
-  /** Milliseconds of silence before a PING. */
+  /** Milliseconds of silence before a PING: 1 to 2^31-1. */
   interval: number;
-  /** Unanswered PINGs before the connection is closed. */
+  /** Unanswered PINGs before the connection is closed: a whole number, 0 or more. */
   count: number;
+}
+
+/** Checks keepalive options; throws InvalidArgumentError naming the bad field. */
+export function checkKeepalive(opts: KeepaliveOptions): KeepaliveOptions {
+  checkTimeout(opts.interval, 'keepalive.interval');
+  if (!(typeof opts.count === 'number' && Number.isSafeInteger(opts.count) && opts.count >= 0)) {
+    throw new InvalidArgumentError(`keepalive.count must be a whole number, 0 or more, not ${String(opts.count)}`);
+  }
+  return opts;
 }
 
 /** Answers the daemon's PINGs on `client` (always needed once the daemon knows we speak keepalive). */
@@ -46,7 +56,7 @@ export class KeepaliveSender {
   #unanswered = 0;
 
   constructor(client: RpcClient, opts: KeepaliveOptions = DEFAULT_KEEPALIVE) {
-    if (!(opts.interval > 0) || !(opts.count >= 0)) throw new RangeError('keepalive interval must be > 0 and count >= 0');
+    checkKeepalive(opts);
     this.#client = client;
     this.#opts = opts;
   }

@@ -12,13 +12,15 @@ import type { Transport } from '../protocol/transport.js';
 import type { SshCredentialsCallback } from './ssh-auth.js';
 import { DuplexTransport, fromDuplex } from './node-stream.js';
 import { chooseSocket, type SocketChoice } from './socket-paths.js';
-import { checkTimeout, openTlsTransport } from './tls.js';
+import { timeoutOption } from '../protocol/durations.js';
+import { openTlsTransport } from './tls.js';
 import { LIBVIRTD_TCP_PORT, LIBVIRTD_TLS_PORT, resolveUri, type LibvirtUri } from './uri.js';
 
 export * from './uri.js';
 export * from './socket-paths.js';
 export { DuplexTransport, fromDuplex } from './node-stream.js';
-export { TlsError, checkTimeout, locateTlsCredentials, openTlsTransport } from './tls.js';
+export { TlsError, locateTlsCredentials, openTlsTransport } from './tls.js';
+export { checkTimeout } from '../protocol/durations.js';
 export { SshError } from './ssh-errors.js';
 export type { SshErrorCode } from './ssh-errors.js';
 export type {
@@ -91,8 +93,7 @@ export async function openTransport(
   if (options.transport !== undefined) return ownTransport(options.transport);
   if (options.signal?.aborted) throw new AbortError('opening the transport was aborted', { cause: options.signal.reason });
   const env = options.env ?? process.env;
-  const timeout = options.timeout ?? DEFAULT_OPEN_TIMEOUT_MS;
-  checkTimeout(timeout);
+  const timeout = timeoutOption(options.timeout, DEFAULT_OPEN_TIMEOUT_MS);
   const uid = options.uid ?? (typeof process.geteuid === 'function' ? process.geteuid() : 0);
   // The password database is only the fallback for an unset HOME: no lookup (a syscall and nsswitch) otherwise.
   const homeDir = options.homeDir ?? (env.HOME ? undefined : passwdHome());

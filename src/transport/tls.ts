@@ -13,8 +13,9 @@ import { readFile } from 'node:fs/promises';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { isIP } from 'node:net';
 import * as tls from 'node:tls';
-import { AbortError, brandError, InvalidArgumentError, TimeoutError, TransportError } from '../errors.js';
+import { AbortError, brandError, TimeoutError, TransportError } from '../errors.js';
 import type { Transport } from '../protocol/transport.js';
+import { checkTimeout } from '../protocol/durations.js';
 import { DuplexTransport } from './node-stream.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -143,16 +144,9 @@ interface LoadedCredentials {
   paths: TlsCredentialPaths;
 }
 
-/** Checks a timeout in ms: Node's timers turn anything above 2^31-1 into 1 ms, so that is refused. */
-export function checkTimeout(timeout: number): void {
-  if (!(Number.isFinite(timeout) && timeout > 0 && timeout <= 0x7fffffff)) {
-    throw new InvalidArgumentError(`timeout must be a number of ms between 1 and ${0x7fffffff}, not ${timeout}`);
-  }
-}
-
 /** Opens a TLS connection to a libvirt daemon and returns it once the daemon has said yes. */
 export async function openTlsTransport(options: TlsTransportOptions): Promise<Transport> {
-  checkTimeout(options.timeout);
+  checkTimeout(options.timeout, 'timeout');
   const where = `${isIP(options.host) === 6 ? `[${options.host}]` : options.host}:${options.port}`;
   const deadline = Date.now() + options.timeout;
   const creds = await bounded(loadCredentials(options), options, `TLS to ${where}: reading credentials`);
