@@ -38,12 +38,20 @@ export function checkKeepalive(opts: KeepaliveOptions): KeepaliveOptions {
   return opts;
 }
 
-/** Answers the daemon's PINGs on `client` (always needed once the daemon knows we speak keepalive). */
+/**
+ * Answers the daemon's PINGs on `client` (always needed once the daemon knows we speak keepalive). At most one
+ * PONG waits for the socket: a daemon that floods PINGs while it reads nothing would otherwise grow the client
+ * by one queued PONG per PING. One is enough, since virkeepalive.c takes any message as a sign of life.
+ */
 export function answerPings(client: RpcClient): void {
+  let pongWaiting = false;
   client.setMessageRoute(keepalive_program_id, (f) => {
-    if (f.header.proc === PROC.KEEPALIVE_PROC_PING && client.isOpen) {
-      client.sendMessage(keepalive_program_id, PROC.KEEPALIVE_PROC_PONG);
-    }
+    if (f.header.proc !== PROC.KEEPALIVE_PROC_PING || !client.isOpen || pongWaiting) return;
+    client.sendMessage(keepalive_program_id, PROC.KEEPALIVE_PROC_PONG);
+    if (client.writable) return;
+    // The PONG is queued behind a full pipe: it answers every PING until it (and what is before it) is written.
+    pongWaiting = true;
+    client.whenWritable().then(() => (pongWaiting = false), () => undefined);
   });
 }
 
