@@ -12,6 +12,7 @@ import type { LxcProcedures } from '../../generated/lxc-table.js';
 import type { QemuProcedures } from '../../generated/qemu-table.js';
 import type { RemoteProcedures } from '../../generated/remote-table.js';
 import { authenticate, authName, needsAuth } from './auth.js';
+import { bounded } from './bounded.js';
 import { timeoutOption } from './durations.js';
 import { answerPings, checkKeepalive, DEFAULT_KEEPALIVE, KeepaliveOptions, KeepaliveSender } from './keepalive.js';
 import { debug } from './observe.js';
@@ -111,36 +112,25 @@ export class RemoteConnection {
       throw e;
     }
     answerPings(rpc);
-    const ctl = new AbortController();
-    const onOuterAbort = () => ctl.abort(options.signal!.reason);
-    options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-    const timer = setTimeout(() => ctl.abort(new TimeoutError(`opening the connection took longer than ${limit} ms`)), limit);
-    const opts: CallOptions = { signal: ctl.signal };
     const id = rpc.id;
     debug(() => `connection ${id}: opening over ${transport.description} as ${options.name ?? '(the daemon\'s default URI)'}${options.readOnly ? ', read-only' : ''}`);
-    const supportsFeature = () => rpc.call(connectSupportsFeature, { feature: VIR_DRV_FEATURE_PROGRAM_KEEPALIVE }, opts);
-    const open = () => rpc.call(connectOpen, { name: options.name, flags: options.readOnly ? VIR_CONNECT_RO : 0 }, opts);
+    // The open's calls carry a signal that fires when the open fails (its bound, the caller's signal), for
+    // anything in the steps that waits on more than a call.
+    const ctl = new AbortController();
     try {
-      // The frames go out in libvirt's order (AUTH_LIST, SUPPORTS_FEATURE, CONNECT_OPEN), but pipelined: with
-      // no authentication to do (the common case) the open takes one round trip instead of three. When the
-      // daemon does want authentication, the two early calls fail with "authentication required" and are
-      // sent again once it is done.
-      const authP = rpc.call(AUTH_LIST, undefined, opts);
-      const early = options.auth === undefined || options.auth === 'none' ? ([supportsFeature(), open()] as const) : null;
-      early?.forEach((p) => p.catch(() => undefined));
-      const offered = (await authP).types;
-      debug(() => `connection ${id}: the daemon offers authentication ${offered.length ? offered.map(authName).join(', ') : '(none)'}`);
-      let feature: { supported: number };
-      if (early && !needsAuth(offered)) {
-        feature = await early[0];
-        await early[1];
-      } else {
-        if (early) await Promise.allSettled(early);
-        await authenticate(rpc, offered, options, opts);
-        feature = await supportsFeature();
-        await open();
-      }
-      const conn = new RemoteConnection(rpc, feature.supported !== 0);
+      const conn = await bounded<RemoteConnection>({
+        timeout: limit,
+        signal: options.signal,
+        onTimeout: () => new TimeoutError(`opening the connection took longer than ${limit} ms`),
+        onAbort: (reason) => new AbortError('opening the connection was aborted', { cause: reason }),
+      }, (settle) => {
+        settle.finally((err) => {
+          if (err === null) return;
+          ctl.abort(err);
+          rpc.destroy();
+        });
+        return RemoteConnection.#openSteps(rpc, options, { signal: ctl.signal });
+      });
       if (conn.keepaliveSupported && options.keepalive !== false) {
         conn.#keepalive = new KeepaliveSender(rpc, options.keepalive ?? DEFAULT_KEEPALIVE);
         conn.#keepalive.start();
@@ -149,21 +139,39 @@ export class RemoteConnection {
       void rpc.closed.then((info) => debug(() => `connection ${id}: closed (${info.reason}${info.error ? `: ${info.error.message}` : ''})`));
       return conn;
     } catch (e) {
-      rpc.destroy();
       debug(() => `connection ${id}: open failed: ${e instanceof Error ? e.message : String(e)}`);
       // A transport that failed with its own typed reason (an SSH remote command's stderr, a TLS refusal)
       // says more than "the connection closed".
       if (e instanceof ConnectionClosedError && e.cause instanceof TransportError) throw e.cause;
-      if (ctl.signal.aborted) {
-        const reason: unknown = ctl.signal.reason;
-        if (reason instanceof TimeoutError) throw reason;
-        throw new AbortError('opening the connection was aborted', { cause: reason });
-      }
       throw e;
-    } finally {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onOuterAbort);
     }
+  }
+
+  /** The open sequence's calls: authentication, the keepalive feature check, CONNECT_OPEN. */
+  static async #openSteps(rpc: RpcClient, options: ConnectionOptions, opts: CallOptions): Promise<RemoteConnection> {
+    const id = rpc.id;
+    const supportsFeature = () => rpc.call(connectSupportsFeature, { feature: VIR_DRV_FEATURE_PROGRAM_KEEPALIVE }, opts);
+    const open = () => rpc.call(connectOpen, { name: options.name, flags: options.readOnly ? VIR_CONNECT_RO : 0 }, opts);
+    // The frames go out in libvirt's order (AUTH_LIST, SUPPORTS_FEATURE, CONNECT_OPEN), but pipelined: with
+    // no authentication to do (the common case) the open takes one round trip instead of three. When the
+    // daemon does want authentication, the two early calls fail with "authentication required" and are
+    // sent again once it is done.
+    const authP = rpc.call(AUTH_LIST, undefined, opts);
+    const early = options.auth === undefined || options.auth === 'none' ? ([supportsFeature(), open()] as const) : null;
+    early?.forEach((p) => p.catch(() => undefined));
+    const offered = (await authP).types;
+    debug(() => `connection ${id}: the daemon offers authentication ${offered.length ? offered.map(authName).join(', ') : '(none)'}`);
+    let feature: { supported: number };
+    if (early && !needsAuth(offered)) {
+      feature = await early[0];
+      await early[1];
+    } else {
+      if (early) await Promise.allSettled(early);
+      await authenticate(rpc, offered, options, opts);
+      feature = await supportsFeature();
+      await open();
+    }
+    return new RemoteConnection(rpc, feature.supported !== 0);
   }
 
   /**

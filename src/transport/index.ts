@@ -12,6 +12,7 @@ import type { Transport } from '../protocol/transport.js';
 import type { SshCredentialsCallback } from './ssh-auth.js';
 import { DuplexTransport, fromDuplex } from './node-stream.js';
 import { chooseSocket, type SocketChoice } from './socket-paths.js';
+import { bounded } from '../protocol/bounded.js';
 import { timeoutOption } from '../protocol/durations.js';
 import { openTlsTransport } from './tls.js';
 import { LIBVIRTD_TCP_PORT, LIBVIRTD_TLS_PORT, resolveUri, type LibvirtUri } from './uri.js';
@@ -172,7 +173,12 @@ function connectSocket(
   signal: AbortSignal | undefined,
   choice?: SocketChoice,
 ): Promise<Transport> {
-  return new Promise((resolve, reject) => {
+  return bounded<Transport>({
+    timeout,
+    signal,
+    onTimeout: () => new TimeoutError(`${description}: connecting did not finish within ${timeout} ms`),
+    onAbort: (reason) => new AbortError(`${description}: connecting was aborted`, { cause: reason }),
+  }, (settle) => {
     // Read into one reused buffer (`onread`), skipping the stream machinery: about 5-10% less latency per call
     // in bench:rpc. The engine's frame decoder copies whatever it keeps across reads.
     let transport: DuplexTransport | null = null;
@@ -184,34 +190,18 @@ function connectSocket(
       },
     };
     const socket = net.connect({ ...target, onread } as net.NetConnectOpts);
-    let settled = false;
-    const settle = (err?: Error): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      socket.removeListener('error', onError);
-      socket.removeListener('connect', onConnect);
-      if (err === undefined) {
-        transport = new DuplexTransport(socket, description, { externalRead: true });
-        resolve(transport);
-      } else {
-        socket.on('error', () => undefined);
-        socket.destroy();
-        reject(err);
-      }
-    };
-    const onConnect = (): void => settle();
-    const onError = (err: NodeJS.ErrnoException): void => settle(connectError(err, description, choice));
-    const onAbort = (): void => settle(new AbortError(`${description}: connecting was aborted`, { cause: signal?.reason }));
-    const timer = setTimeout(
-      () => settle(new TimeoutError(`${description}: connecting did not finish within ${timeout} ms`)),
-      timeout,
-    );
-    socket.once('connect', onConnect);
+    const onError = (err: NodeJS.ErrnoException): void => settle.fail(connectError(err, description, choice));
     socket.on('error', onError);
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('connect', () => {
+      transport = new DuplexTransport(socket, description, { externalRead: true });
+      settle.ok(transport);
+    });
+    settle.finally((err) => {
+      socket.removeListener('error', onError);
+      if (err === null) return;
+      socket.on('error', () => undefined);
+      socket.destroy();
+    });
   });
 }
 
