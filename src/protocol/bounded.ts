@@ -45,7 +45,7 @@ export function bounded<T>(bound: Bound, start: (settle: Settle<T>) => Promise<T
     const cleanups: ((err: Error | null) => void)[] = [];
     let settled = false;
     let outcome: Error | null = null;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined = undefined;
     const onAbort = (): void => end(bound.onAbort(bound.signal?.reason));
     const end = (err: Error | null, value?: T): void => {
       if (settled) return;
