@@ -17,6 +17,7 @@ import { beginFrame, endFrame, Frame, FrameDecoder, FrameHeader, MessageStatus, 
 import { activeTracer, type CallTrace, type CallTracer, newConnectionId, now } from './observe.js';
 import type { CallOptions, ProcedureInfo, ProgramId } from './program.js';
 import { remoteErrorFrom } from './remote-error.js';
+import { VIR_NET_MESSAGE_NUM_FDS_MAX } from '../../generated/virnet-protocol.js';
 import type { Transport } from './transport.js';
 import { copyBytes, XdrReader, XdrWriter, xdrWithin } from './xdr.js';
 
@@ -452,12 +453,22 @@ export class RpcClient {
       }
       case MessageType.VIR_NET_REPLY_WITH_FDS: {
         // libvirt passes file descriptors only over local unix sockets (SCM_RIGHTS), and only in replies to the
-        // few procedures that return one (DOMAIN_OPEN_GRAPHICS_FD, ...). This client cannot receive descriptors:
-        // the call that asked fails, and since the descriptors travel beside the byte stream, frame sync is
-        // kept and the connection stays usable.
+        // few procedures that return one (DOMAIN_OPEN_GRAPHICS_FD, ...). The payload starts with their count
+        // (virNetMessageEncodeNumFDs in src/rpc/virnetmessage.c), and each descriptor follows the frame with one
+        // zero byte of data (virNetSocketSendFD): those bytes are dropped, so frame sync is kept. This client
+        // cannot receive descriptors (the kernel closes what it is sent unread): the call that asked fails,
+        // and the connection stays usable.
+        const nfds = f.payload.length >= 4 ? new DataView(f.payload.buffer, f.payload.byteOffset, 4).getUint32(0) : -1;
+        if (nfds < 0 || nfds > VIR_NET_MESSAGE_NUM_FDS_MAX) {
+          throw new ProtocolError(`REPLY_WITH_FDS for serial ${h.serial} announces ${nfds < 0 ? 'no' : nfds} file descriptors (at most ${VIR_NET_MESSAGE_NUM_FDS_MAX})`);
+        }
+        this.#decoder.skipBytes(nfds);
         const err = new ProtocolError(`the daemon answered serial ${h.serial} with file descriptors (REPLY_WITH_FDS); descriptor passing is not supported`);
         const route = this.#routes.get(h.serial);
-        if (!route) throw err;
+        if (!route) {
+          if (this.#abandoned.delete(h.serial)) return; // late reply to a call that timed out or was aborted
+          throw err;
+        }
         this.unroute(h.serial, route);
         route.fail(err);
         return;
