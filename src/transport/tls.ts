@@ -13,7 +13,7 @@ import * as tls from 'node:tls';
 import { AbortError, TimeoutError, TransportError } from '../errors.js';
 import { bounded, type Settle } from '../protocol/bounded.js';
 import type { Transport } from '../protocol/transport.js';
-import { nextEvent, PeerClosed } from './events.js';
+import { nextEvent, PeerClosed } from './next-event.js';
 import { DuplexTransport } from './node-stream.js';
 import { credentialsKey, loadCredentials, sanityCheckCached, secureContext, type LoadedCredentials } from './tls-credentials.js';
 import { TlsError } from './tls-errors.js';
