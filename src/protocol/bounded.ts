@@ -37,11 +37,11 @@ export interface Bound {
  * Runs `start` under `bound`. It settles the operation through the {@link Settle} it is given (event-driven
  * code), or returns a promise whose outcome settles it (step-by-step code); whichever comes first of that,
  * the timer and the signal wins, and the others are ignored. A signal that has already fired fails the
- * operation before `start` runs.
+ * operation before `start` runs; a bad `timeout` rejects with InvalidArgumentError.
  */
 export function bounded<T>(bound: Bound, start: (settle: Settle<T>) => Promise<T> | void): Promise<T> {
-  const timeout = checkTimeout(bound.timeout, 'timeout');
   return new Promise<T>((resolve, reject) => {
+    const timeout = checkTimeout(bound.timeout, 'timeout'); // a throw here rejects the promise
     const cleanups: ((err: Error | null) => void)[] = [];
     let settled = false;
     let outcome: Error | null = null;
