@@ -11,6 +11,40 @@ const common = {
   modulePathIgnorePatterns: ['<rootDir>/dist/'],
 };
 
+/**
+ * The reliability suite by attack class: patterns match `<file> › <describe> › <test>`. Add a suite's file (or
+ * its tests' titles) here when it attacks the client in one of these ways.
+ */
+const RELIABILITY = {
+  'fake peer': [
+    '^test/unit/rpc-client-fake-peer\\.test\\.ts',
+    '^test/unit/rpc-keepalive-open\\.test\\.ts',
+    '^test/unit/rpc-reply-with-fds\\.test\\.ts',
+    '^test/unit/bounds-close\\.test\\.ts',
+    '^test/unit/objects-connect-timeout\\.test\\.ts',
+    '^test/integration/rpc-reply-with-fds\\.test\\.ts',
+  ],
+  'hostile input': [
+    '^test/unit/xdr-fuzz\\.test\\.ts',
+    '^test/unit/rpc-framing\\.test\\.ts',
+    '^test/unit/xml-parse-safety\\.test\\.ts',
+    '^test/unit/uri-secrets\\.test\\.ts',
+    '^test/unit/uri\\.test\\.ts › parseUri: malformed URIs',
+    '^test/unit/tls-bad-credentials\\.test\\.ts',
+    '^test/unit/bounds-timeouts\\.test\\.ts',
+    '^test/unit/ssh-secrets\\.test\\.ts',
+  ],
+  'SIGKILL and crashes': [
+    '^test/integration/rpc-engine\\.test\\.ts › .*SIGKILL',
+    '^test/integration/scheduler\\.test\\.ts › killed with SIGKILL',
+    '^test/integration/sandbox-revive\\.test\\.ts',
+    '^test/unit/cli-signals\\.test\\.ts',
+  ],
+  flood: [
+    '^test/unit/flood-',
+  ],
+};
+
 module.exports = {
   // Jest runs the pure tests and the daemon tests as two projects; `npm test` runs both.
   projects: [
@@ -25,4 +59,6 @@ module.exports = {
   ],
   // A bound on every test (jest only honours it globally); long integration tests set their own.
   testTimeout: 120000,
+  // After the usual report, one line per attack class of the reliability suite (test/reporters/).
+  reporters: ['default', ['<rootDir>/test/reporters/reliability-summary.cjs', { classes: RELIABILITY }]],
 };

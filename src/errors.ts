@@ -1,43 +1,63 @@
 /**
  * The error classes of libvirt-rpc.
  *
- * Every error the library throws is a {@link LibvirtRpcError} with a stable string `code`. `instanceof` works
- * across two copies of the package (a bundle and node_modules, say): each class is branded with a
- * `Symbol.for()` key and answers `instanceof` by that brand, as undici's errors do.
+ * Every error the library throws is a {@link LibvirtRpcError} with a stable string `code`. Each class is branded
+ * with a stable name under a `Symbol.for()` key ({@link brandError}), as undici brands its errors: `instanceof`
+ * answers by that brand, so it works across two copies of the package (a bundle and node_modules, say), and
+ * `err.name` comes from it, so both survive minifiers, which rename classes (`constructor.name` does not).
  */
 
-const BRAND = /* @__PURE__ */ Symbol.for('libvirt-rpc.error');
+/** On a branded class's prototype: the brand names of the class and its ancestors, nearest first. */
+const BRANDS = /* @__PURE__ */ Symbol.for('libvirt-rpc.error');
+/** On a branded class (own property): its brand name. */
+const BRAND_NAME = /* @__PURE__ */ Symbol.for('libvirt-rpc.error.name');
+
+type Branded = { [BRAND_NAME]?: string; prototype: { [BRANDS]?: readonly string[] } };
+
+/**
+ * Brands an error class with a stable `name` (call it once per class, in a `static {}` block): `err.name` is
+ * `name`, and `instanceof` the class holds for any error branded with `name` or a subclass of it, from any copy
+ * of the package. A subclass that is not branded keeps the ordinary prototype-chain `instanceof` and takes its
+ * `name` from its constructor.
+ */
+export function brandError(cls: abstract new (...args: never[]) => Error, name: string): void {
+  const parent = Object.getPrototypeOf(cls.prototype) as { [BRANDS]?: readonly string[] };
+  const inherited = Object.hasOwn(parent, BRANDS) ? parent[BRANDS]! : [];
+  Object.defineProperty(cls, BRAND_NAME, { value: name });
+  Object.defineProperty(cls.prototype, BRANDS, { value: Object.freeze([name, ...inherited]) });
+  Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
+}
 
 /** Base class of every error thrown by libvirt-rpc. */
 export class LibvirtRpcError extends Error {
+  static {
+    brandError(this, 'LibvirtRpcError');
+  }
+
   /** A stable, machine-readable name for the kind of failure, e.g. `ERR_PROTOCOL`. */
   readonly code: string = 'ERR_LIBVIRT_RPC';
 
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
+    // A subclass without a brand of its own (outside this package) is named after its constructor.
+    if (!Object.hasOwn(new.target, BRAND_NAME)) this.name = new.target.name;
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
-    if (typeof value !== 'object' || value === null) return false;
-    const brands = (value as { [BRAND]?: readonly string[] })[BRAND];
-    if (!Array.isArray(brands)) return false;
-    // `this` is the class `instanceof` was asked about; match by its brand name.
-    return brands.includes(this.name);
-  }
-
-  /** Brand names of this class and its ancestors; what `instanceof` checks. */
-  get [BRAND](): readonly string[] {
-    const names: string[] = [];
-    for (let p = Object.getPrototypeOf(this); p && p !== Error.prototype; p = Object.getPrototypeOf(p)) {
-      names.push(p.constructor.name);
-    }
-    return names;
+    const cls = this as unknown as Branded;
+    if (!Object.hasOwn(cls, BRAND_NAME)) return Function.prototype[Symbol.hasInstance].call(this, value);
+    if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return false;
+    const brands = (value as { [BRANDS]?: unknown })[BRANDS];
+    return Array.isArray(brands) && brands.includes(cls[BRAND_NAME]);
   }
 }
 
 /** XDR data that cannot be encoded or decoded. `path` names the field that failed, outermost first. */
 export class XdrError extends LibvirtRpcError {
+  static {
+    brandError(this, 'XdrError');
+  }
+
   override readonly code: string = 'ERR_XDR';
   /** Field path segments, outermost first, e.g. `['remote_x_ret', '.snapshots', '[3]', '.name']`. */
   readonly path: string[];
@@ -69,46 +89,82 @@ export class XdrError extends LibvirtRpcError {
 
 /** The peer broke the wire protocol (framing, headers, undecodable payload). Fatal to the connection. */
 export class ProtocolError extends LibvirtRpcError {
+  static {
+    brandError(this, 'ProtocolError');
+  }
+
   override readonly code: string = 'ERR_PROTOCOL';
 }
 
 /** The connection closed (or was never open) while the operation needed it. */
 export class ConnectionClosedError extends LibvirtRpcError {
+  static {
+    brandError(this, 'ConnectionClosedError');
+  }
+
   override readonly code: string = 'ERR_CONNECTION_CLOSED';
 }
 
 /** An operation did not finish within its time bound. */
 export class TimeoutError extends LibvirtRpcError {
+  static {
+    brandError(this, 'TimeoutError');
+  }
+
   override readonly code: string = 'ERR_TIMEOUT';
 }
 
 /** An operation was cancelled through its `AbortSignal`. */
 export class AbortError extends LibvirtRpcError {
+  static {
+    brandError(this, 'AbortError');
+  }
+
   override readonly code: string = 'ERR_ABORTED';
 }
 
 /** A libvirt URI that cannot be parsed or is not supported. */
 export class UriError extends LibvirtRpcError {
+  static {
+    brandError(this, 'UriError');
+  }
+
   override readonly code: string = 'ERR_URI';
 }
 
 /** The transport (socket, TLS, SSH) failed to open or broke. */
 export class TransportError extends LibvirtRpcError {
+  static {
+    brandError(this, 'TransportError');
+  }
+
   override readonly code: string = 'ERR_TRANSPORT';
 }
 
 /** Authentication with the daemon (or with an SSH server) failed or is not possible. */
 export class AuthError extends LibvirtRpcError {
+  static {
+    brandError(this, 'AuthError');
+  }
+
   override readonly code: string = 'ERR_AUTH';
 }
 
 /** A caller-supplied value (flags, spec, option) is invalid; nothing was sent. */
 export class InvalidArgumentError extends LibvirtRpcError {
+  static {
+    brandError(this, 'InvalidArgumentError');
+  }
+
   override readonly code: string = 'ERR_INVALID_ARGUMENT';
 }
 
 /** XML from the daemon or the user that cannot be parsed safely. */
 export class XmlError extends LibvirtRpcError {
+  static {
+    brandError(this, 'XmlError');
+  }
+
   override readonly code: string = 'ERR_XML';
 }
 
@@ -138,6 +194,10 @@ export interface RemoteErrorInfo {
 
 /** An error reported by the daemon, carrying the whole `remote_error`. */
 export class RemoteError extends LibvirtRpcError {
+  static {
+    brandError(this, 'RemoteError');
+  }
+
   override readonly code: string = 'ERR_REMOTE';
   /** The daemon's error, with `VIR_ERR_*` and `VIR_FROM_*` names. */
   readonly remote: RemoteErrorInfo;
@@ -158,6 +218,10 @@ export class RemoteError extends LibvirtRpcError {
 
 /** The daemon does not know a procedure (it predates it). */
 export class UnsupportedProcedureError extends RemoteError {
+  static {
+    brandError(this, 'UnsupportedProcedureError');
+  }
+
   override readonly code: string = 'ERR_UNSUPPORTED_PROCEDURE';
   /** The daemon's libvirt version as `major.minor.micro`, when known. */
   readonly daemonVersion: string | null;

@@ -1,7 +1,7 @@
 /**
  * `npm run sandbox -- start|stop [--clean]|status|env`: a private libvirtd (session mode, unprivileged) with
- * unix, TCP, TLS and SSH access and a small QEMU guest, all in one folder (default /tmp/libvirt-rpc-sandbox,
- * or $LIBVIRT_RPC_SANDBOX_DIR). See scripts/sandbox/sandbox.ts.
+ * unix, TCP, TLS and SSH access and a small QEMU guest, all in one folder ($LIBVIRT_RPC_SANDBOX_DIR, or by
+ * default one per checkout: see sandboxRoot in scripts/sandbox/setup.ts). See scripts/sandbox/sandbox.ts.
  */
 import { isRunning } from './proc';
 import { readInfo, sandboxRoot, sandboxStatus, SandboxInfo, startSandbox, stopSandbox } from './sandbox';
@@ -42,8 +42,8 @@ function summary(info: SandboxInfo): string {
     `unix     ${info.unixUri}`,
     `tcp      ${info.tcpUri}`,
     `tls      ${info.tls.uri}`,
-    `ssh      ${info.ssh.uri}   (sshd pid ${info.sshdPid}, key ${info.ssh.keyFile})`,
-    `         libvirt's client: ${info.ssh.libvirtUri}`,
+    `ssh      ${info.ssh.libvirtUri}`,
+    `         (sshd pid ${info.sshdPid}; libvirt-rpc and virsh both connect with this URI as printed)`,
     `test     ${info.testUri}`,
     `sasl     ${info.sasl.unixUri}   (libvirtd pid ${info.sasl.libvirtdPid}, log ${info.sasl.logFile})`,
     `         tls ${info.sasl.tlsUri}   tcp ${info.sasl.tcpUri}   auth.conf ${info.sasl.authFile}`,

@@ -65,7 +65,10 @@ export interface SandboxInfo {
     user: string;
     /** `qemu+ssh://<user>@127.0.0.1:<port>/session` */
     uri: string;
-    /** For libvirt's own client: keyfile and the `command=` wrapper that uses the sandbox's known_hosts. */
+    /**
+     * Connects as printed, with libvirt-rpc (keyfile, known_hosts) and with libvirt's own client (the `command=`
+     * wrapper that uses the sandbox's known_hosts): what `npm run sandbox -- env` prints.
+     */
     libvirtUri: string;
     /** The wrapper around `ssh` used by libvirtUri. */
     command: string;
@@ -129,10 +132,56 @@ function logTail(l: Layout): string {
   return parts.filter(([, t]) => t).map(([n, t]) => `--- ${n} (tail) ---\n${t}`).join('\n');
 }
 
-/** Whether the sandbox described by `info` still runs and answers. */
-async function healthy(info: SandboxInfo): Promise<boolean> {
+/**
+ * Whether the sandbox described by `info` still runs and answers. A daemon that runs but is slow to answer (a
+ * loaded machine) is given up to `patienceMs` before it counts as hung: other test runs may be using it.
+ */
+async function healthy(info: SandboxInfo, patienceMs = 30_000): Promise<boolean> {
   if (!isRunning(info.libvirtdPid, 'libvirtd') || !isRunning(info.sshdPid, 'sshd') || !isRunning(info.sasl?.libvirtdPid, 'libvirtd')) return false;
-  return daemonVersion('check the running sandbox', info.unixUri, 5_000).then(() => true, () => false);
+  const gone = () => (isRunning(info.libvirtdPid, 'libvirtd') ? null : new SandboxError('check the running sandbox', 'libvirtd exited'));
+  const r = await waitFor(() => daemonVersion('check the running sandbox', info.unixUri, 5_000).then(() => true), patienceMs, 500, gone);
+  return r.ok;
+}
+
+/**
+ * Brings back what of a sandbox died (libvirtd after a crash, sshd), in place: same folder, configuration,
+ * ports and keys. libvirtd reattaches to the QEMU guests that still run (qemuProcessReconnect in
+ * src/qemu/qemu_process.c, from their status files under $XDG_RUNTIME_DIR/libvirt/qemu/run), so whoever else
+ * uses this sandbox keeps its guests and its URIs. Returns false when that does not work (files gone, a port
+ * taken by someone else); the caller then starts afresh. Records what it started in the info file either way.
+ */
+async function revive(l: Layout, old: SandboxInfo, log: Log): Promise<boolean> {
+  if (![l.libvirtdConf, l.sshdConf, l.sshCommand, old.tls.pkiDir, old.ssh.keyFile].every((f) => fs.existsSync(f))) return false;
+  // The SASL daemon is not restarted in place (its users and listeners are made with it): start afresh.
+  if (old.sasl && !isRunning(old.sasl.libvirtdPid, 'libvirtd')) return false;
+  const env = daemonEnv(l, { user: old.user, uid: old.uid, gid: old.gid });
+  const info = { ...old };
+  if (!isRunning(old.libvirtdPid, 'libvirtd')) {
+    log(`libvirtd (pid ${old.libvirtdPid}) is gone: restarting it in place; guests that still run are kept`);
+    info.libvirtdPid = spawnDaemon('libvirtd', ['--listen', '--config', l.libvirtdConf], l.libvirtdOut, env);
+  }
+  if (!isRunning(old.sshdPid, 'sshd')) {
+    log(`sshd (pid ${old.sshdPid}) is gone: restarting it on port ${old.ssh.port}`);
+    info.sshdPid = spawnDaemon('/usr/sbin/sshd', ['-D', '-e', '-f', l.sshdConf], l.sshdLog, env);
+  }
+  writeInfo(l, info);
+  const gone = () => (isRunning(info.libvirtdPid, 'libvirtd') ? null : new SandboxError('restart libvirtd', 'libvirtd exited'));
+  const up = await waitFor(() => daemonVersion('reach libvirtd over unix', info.unixUri, 5_000).then(() => true), 30_000, 100, gone);
+  if (!up.ok) return false;
+  const reachable = await Promise.all([
+    daemonVersion('reach libvirtd over TCP', info.tcpUri),
+    daemonVersion('reach libvirtd over TLS', info.tls.uri),
+    waitFor(async () => {
+      await run('log in over SSH', l.sshCommand, ['-p', String(info.ssh.port), '-i', info.ssh.keyFile, `${info.ssh.user}@127.0.0.1`, 'true'], { timeout: 10_000 });
+      return true;
+    }, 15_000, 100).then((r) => {
+      if (!r.ok) throw r.lastError ?? new SandboxError('log in over SSH', 'no answer within 15 s');
+    }),
+  ]).then(() => true, (err: Error) => {
+    log(`restarting in place did not work (${err.message.split('\n')[0]}): starting afresh`);
+    return false;
+  });
+  return reachable;
 }
 
 /** Makes sure the sandbox guest exists and runs (tests may have stopped it); returns it. */
@@ -156,15 +205,21 @@ export async function startSandbox(opts: { root?: string; log?: Log; holder?: nu
   const log = opts.log ?? (() => undefined);
   return withLock(root, async () => {
     const l = layout(root);
-    const old = readInfo(root);
-    if (old && (await healthy(old))) {
+    let old = readInfo(root);
+    const running = old !== null && (await healthy(old));
+    // A daemon that died (a crash) is restarted in place rather than wiped: its guests and ports stay.
+    const died = old !== null && (!isRunning(old.libvirtdPid, 'libvirtd') || !isRunning(old.sshdPid, 'sshd'));
+    const revived = !running && died && (await revive(l, old!, log));
+    if (running || revived) {
+      old = readInfo(root)!;
       const guest = await ensureGuest(old);
       const info = { ...old, guest };
       writeInfo(l, info);
-      log(`reusing the running sandbox in ${root} (libvirtd pid ${old.libvirtdPid})`);
+      log(`${running ? 'reusing' : 'revived'} the sandbox in ${root} (libvirtd pid ${old.libvirtdPid})`);
       register(l, info, opts.holder, false);
       return { info, started: false };
     }
+    old = readInfo(root);
     if (old) {
       log('the last sandbox here no longer answers: ending whatever of it still runs');
       await stopProcesses(l, old, log);
@@ -195,7 +250,8 @@ export async function startSandbox(opts: { root?: string; log?: Log; holder?: nu
       },
       ssh: {
         host: '127.0.0.1', port: sshPort, user: user.user, uri: sshBase,
-        libvirtUri: `${sshBase}?keyfile=${ssh.keyFile}&command=${l.sshCommand}&no_tty=1`, command: l.sshCommand,
+        // known_hosts is for libvirt-rpc (and libvirt's libssh transports); command= is libvirt's ssh wrapper.
+        libvirtUri: `${sshBase}?keyfile=${ssh.keyFile}&known_hosts=${ssh.knownHosts}&command=${l.sshCommand}&no_tty=1`, command: l.sshCommand,
         keyFile: ssh.keyFile, encryptedKeyFile: ssh.encryptedKeyFile, passphrase: ssh.passphrase,
         unauthorizedKeyFile: ssh.unauthorizedKeyFile, knownHosts: ssh.knownHosts, wrongKnownHosts: ssh.wrongKnownHosts,
         hashedKnownHosts: ssh.hashedKnownHosts, hostKeyFingerprint: ssh.hostKeyFingerprint, remoteSocket: l.socket,

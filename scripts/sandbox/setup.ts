@@ -2,13 +2,14 @@
  * Preparing a sandbox start: the Debian packages, the unprivileged user, the one folder that holds everything
  * (and its lock), and the configuration files of libvirtd and sshd.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isRunning, run, RunOptions, SandboxError, sleep, SYSTEM_PATH } from './proc';
 
-/** The sandbox folder unless `LIBVIRT_RPC_SANDBOX_DIR` names another. */
-export const DEFAULT_ROOT = '/tmp/libvirt-rpc-sandbox';
+/** The checkout these scripts belong to: each checkout has a sandbox of its own by default. */
+export const CHECKOUT = path.resolve(__dirname, '..', '..');
 /** The dedicated system user that runs the daemons when the sandbox is started by root. */
 export const SANDBOX_USER = 'lvrpc-sandbox';
 /** Debian packages the sandbox needs. */
@@ -19,9 +20,18 @@ export const PACKAGES = [
 const MARKER = '.libvirt-rpc-sandbox';
 const LOCK = '.lock';
 
-/** The sandbox folder chosen by the environment. */
-export function sandboxRoot(env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(env.LIBVIRT_RPC_SANDBOX_DIR || DEFAULT_ROOT);
+/**
+ * The sandbox folder: `LIBVIRT_RPC_SANDBOX_DIR` when set, else one per checkout, derived from its path
+ * (`/tmp/lvrpc-sandbox-<name>-<hash>`), so that test runs from two checkouts never share (and restart) one
+ * daemon. Test runs from one checkout share its sandbox, each registered as a holder.
+ */
+export function sandboxRoot(env: NodeJS.ProcessEnv = process.env, checkout = CHECKOUT): string {
+  if (env.LIBVIRT_RPC_SANDBOX_DIR) return path.resolve(env.LIBVIRT_RPC_SANDBOX_DIR);
+  const resolved = path.resolve(checkout);
+  const hash = createHash('sha256').update(resolved).digest('hex').slice(0, 10);
+  // The folder name, in characters a sandbox folder may hold, short enough for the unix socket path inside it.
+  const name = path.basename(resolved).replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._-]+/, '').slice(0, 24);
+  return path.join(os.tmpdir(), `lvrpc-sandbox-${name ? `${name}-` : ''}${hash}`);
 }
 
 /** Every path of a sandbox, derived from its folder. */

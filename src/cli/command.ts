@@ -4,7 +4,7 @@
  * {@link CliArgs} when it runs. `main.ts` keeps the registry, parses global options, prints `--help` from
  * the declarations and turns thrown errors into virsh's `error: ...` lines and exit code 1.
  */
-import { InvalidArgumentError } from '../errors.js';
+import { brandError, InvalidArgumentError } from '../errors.js';
 import type { Connect } from '../index.js';
 
 /**
@@ -12,6 +12,10 @@ import type { Connect } from '../index.js';
  * `error: <message>` and exits 1, as virsh does for its option errors.
  */
 export class CliUsageError extends InvalidArgumentError {
+  static {
+    brandError(this, 'CliUsageError');
+  }
+
   override readonly code: string = 'ERR_CLI_USAGE';
 }
 

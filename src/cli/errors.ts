@@ -4,13 +4,17 @@
  * s1" before libvirt's reason). Nothing printed may carry a secret: URIs lose their userinfo password and
  * secret-like query values, and no XML from the daemon is ever part of an error.
  */
-import { AbortError, LibvirtRpcError, RemoteError } from '../errors.js';
+import { AbortError, brandError, LibvirtRpcError, RemoteError } from '../errors.js';
 
 /**
  * A command failure with virsh's leading lines: `context` is printed first, one `error: ` line each, then the
  * cause's own line(s), as virsh prints vshError() lines before the saved libvirt error.
  */
 export class CliCommandError extends LibvirtRpcError {
+  static {
+    brandError(this, 'CliCommandError');
+  }
+
   override readonly code: string = 'ERR_CLI_COMMAND';
   /** Lines printed before the cause's. */
   readonly context: readonly string[];
@@ -27,6 +31,10 @@ export class CliCommandError extends LibvirtRpcError {
  * connects before it runs a command, so after this failure it prints no blank line for the command.
  */
 export class CliConnectError extends CliCommandError {
+  static {
+    brandError(this, 'CliConnectError');
+  }
+
   override readonly code: string = 'ERR_CLI_CONNECT';
 
   constructor(cause: unknown) {

@@ -1,5 +1,5 @@
 /** The typed errors of event subscriptions. */
-import { LibvirtRpcError, UnsupportedProcedureError, type RemoteErrorInfo } from '../errors.js';
+import { LibvirtRpcError, UnsupportedProcedureError, type RemoteErrorInfo, brandError } from '../errors.js';
 
 /**
  * A subscription with the `error` overflow policy fell more than `highWaterMark` events behind: the iterator
@@ -7,6 +7,10 @@ import { LibvirtRpcError, UnsupportedProcedureError, type RemoteErrorInfo } from
  * was full, up to the moment it threw (the subscription is then closed and deregistered).
  */
 export class EventOverflowError extends LibvirtRpcError {
+  static {
+    brandError(this, 'EventOverflowError');
+  }
+
   override readonly code: string = 'ERR_EVENT_OVERFLOW';
   /** Events that did not fit and were dropped. */
   readonly lost: number;
@@ -26,6 +30,10 @@ export class EventOverflowError extends LibvirtRpcError {
  * in src/remote/remote_daemon_dispatch.c); this names the event and the daemon's version instead.
  */
 export class UnsupportedEventError extends UnsupportedProcedureError {
+  static {
+    brandError(this, 'UnsupportedEventError');
+  }
+
   override readonly code: string = 'ERR_UNSUPPORTED_EVENT';
   /** The event family, e.g. `domain`. */
   readonly family: string;

@@ -13,6 +13,7 @@ import type * as remote from '../../generated/remote-protocol.js';
 import { InvalidArgumentError, TimeoutError } from '../errors.js';
 import type { ConnectEvents } from '../events/index.js';
 import { RemoteConnection, type ConnectionOptions } from '../protocol/connection.js';
+import { timeoutOption } from '../protocol/durations.js';
 import type { Transport } from '../protocol/transport.js';
 import { Domain } from './domain.js';
 import { ConnectionKeeper, type ConnectCloseInfo, type ConnectionLife, type ReconnectPolicy, type Reopener } from './reconnect.js';
@@ -133,7 +134,7 @@ export class Connect {
     if (options.reconnect !== undefined && options.transport !== undefined) {
       throw new InvalidArgumentError('a reconnect policy cannot reopen a caller-supplied transport: use Connect.openWith(() => transport, { reconnect })');
     }
-    const timeout = options.timeout ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const timeout = timeoutOption(options.timeout, DEFAULT_CONNECT_TIMEOUT_MS);
     const { env: _env, transport: _transport, reconnect, ...rest } = options;
     const openOnce = async (signal: AbortSignal | undefined) => {
       const start = Date.now();

@@ -7,7 +7,7 @@
  * from its close callback); this does what such an application would do, and tells event consumers with a gap
  * marker that events may have been missed in between.
  */
-import { AbortError, ConnectionClosedError, InvalidArgumentError, TimeoutError } from '../errors.js';
+import { AbortError, ConnectionClosedError, InvalidArgumentError, TimeoutError, brandError } from '../errors.js';
 import type { CallRedirect, RemoteConnection } from '../protocol/connection.js';
 import { checkTimeout, sleep } from '../protocol/durations.js';
 import { KeepaliveTimeoutError } from '../protocol/keepalive.js';
@@ -25,6 +25,10 @@ export type DaemonCloseReason = (typeof DAEMON_CLOSE_REASONS)[number] | 'unknown
  * sent by libvirtd's remoteRelayConnectionClosedEvent): nothing more can be done on this connection.
  */
 export class DaemonClosedError extends ConnectionClosedError {
+  static {
+    brandError(this, 'DaemonClosedError');
+  }
+
   override readonly code: string = 'ERR_DAEMON_CLOSED';
   /** The daemon's reason. */
   readonly daemonReason: DaemonCloseReason;
@@ -38,11 +42,19 @@ export class DaemonClosedError extends ConnectionClosedError {
 
 /** A call was made while the connection is being reopened, and the policy says to fail fast. */
 export class ReconnectingError extends ConnectionClosedError {
+  static {
+    brandError(this, 'ReconnectingError');
+  }
+
   override readonly code: string = 'ERR_RECONNECTING';
 }
 
 /** The reconnect policy gave up (attempts exhausted or its signal aborted); `cause` is the last attempt's error. */
 export class ReconnectFailedError extends ConnectionClosedError {
+  static {
+    brandError(this, 'ReconnectFailedError');
+  }
+
   override readonly code: string = 'ERR_RECONNECT_FAILED';
   /** Attempts made. */
   readonly attempts: number;

@@ -15,10 +15,12 @@ import type { LxcProcedures } from '../../generated/lxc-table.js';
 import type { QemuProcedures } from '../../generated/qemu-table.js';
 import type { RemoteProcedures } from '../../generated/remote-table.js';
 import { authenticate, authName, needsAuth, startAuth } from './auth.js';
-import { answerPings, DEFAULT_KEEPALIVE, KeepaliveOptions, KeepaliveSender } from './keepalive.js';
+import { bounded } from './bounded.js';
+import { timeoutOption } from './durations.js';
+import { answerPings, checkKeepalive, DEFAULT_KEEPALIVE, KeepaliveOptions, KeepaliveSender } from './keepalive.js';
 import { debug } from './observe.js';
 import type { CallOptions, ProcedureInfo } from './program.js';
-import { CloseInfo, RpcClient } from './rpc-client.js';
+import { CloseInfo, DEFAULT_CLOSE_TIMEOUT_MS, RpcClient } from './rpc-client.js';
 import type { Transport } from './transport.js';
 import type { SaslConnectOptions } from './sasl/credentials.js';
 
@@ -40,9 +42,9 @@ export interface ConnectionOptions extends SaslConnectOptions {
   auth?: string;
   /** Keepalive PINGs (libvirt's defaults: 5 s, 5 PINGs), or false to only answer the daemon's. */
   keepalive?: KeepaliveOptions | false;
-  /** Default per-call timeout in ms (0 = none). */
+  /** Default per-call timeout in ms: 1 to 2^31-1, or 0 for none (the default). */
   callTimeout?: number;
-  /** Bounds the whole open sequence. Default 30 s. */
+  /** Bounds the whole open sequence, in ms (1 to 2^31-1). Default 30 s. */
   timeout?: number;
   signal?: AbortSignal;
 }
@@ -107,42 +109,41 @@ export class RemoteConnection {
     return (this.#apis[program] = typedApiFactory(this, program));
   }
 
-  /** Opens a connection over `transport`. On failure the transport is destroyed. */
+  /**
+   * Opens a connection over `transport`. On failure the transport is destroyed. Bad options (a timeout out of
+   * range, bad keepalive settings) are refused with InvalidArgumentError before anything is sent.
+   */
   static async open(transport: Transport, options: ConnectionOptions): Promise<RemoteConnection> {
-    const rpc = new RpcClient(transport, [remote_program_id, qemu_program_id, lxc_program_id], { callTimeout: options.callTimeout });
+    let rpc: RpcClient;
+    let limit: number;
+    try {
+      limit = timeoutOption(options.timeout, 30000);
+      if (options.keepalive) checkKeepalive(options.keepalive);
+      rpc = new RpcClient(transport, [remote_program_id, qemu_program_id, lxc_program_id], { callTimeout: options.callTimeout });
+    } catch (e) {
+      transport.destroy();
+      throw e;
+    }
     answerPings(rpc);
-    const limit = options.timeout ?? 30000;
-    const ctl = new AbortController();
-    const onOuterAbort = () => ctl.abort(options.signal!.reason);
-    options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-    const timer = setTimeout(() => ctl.abort(new TimeoutError(`opening the connection took longer than ${limit} ms`)), limit);
-    const opts: CallOptions = { signal: ctl.signal };
     const id = rpc.id;
     debug(() => `connection ${id}: opening over ${transport.description} as ${options.name ?? '(the daemon\'s default URI)'}${options.readOnly ? ', read-only' : ''}`);
-    const supportsFeature = () => rpc.call(connectSupportsFeature, { feature: VIR_DRV_FEATURE_PROGRAM_KEEPALIVE }, opts);
-    const open = () => rpc.call(connectOpen, { name: options.name, flags: options.readOnly ? VIR_CONNECT_RO : 0 }, opts);
+    // The open's calls carry a signal that fires when the open fails (its bound, the caller's signal), for
+    // anything in the steps that waits on more than a call.
+    const ctl = new AbortController();
     try {
-      // The frames go out in libvirt's order (AUTH_LIST, SUPPORTS_FEATURE, CONNECT_OPEN), but pipelined: with
-      // no authentication to do (the common case) the open takes one round trip instead of three. When the
-      // daemon does want authentication, the two early calls fail with "authentication required" and are
-      // sent again once it is done.
-      const authP = rpc.call(AUTH_LIST, undefined, opts);
-      const early = options.auth === undefined || options.auth === 'none' ? ([supportsFeature(), open()] as const) : null;
-      early?.forEach((p) => p.catch(() => undefined));
-      const ahead = early ? {} : startAuth(rpc, options, opts); // auth=sasl...: SASL_INIT right behind
-      const offered = (await authP).types;
-      debug(() => `connection ${id}: the daemon offers authentication ${offered.length ? offered.map(authName).join(', ') : '(none)'}`);
-      let feature: { supported: number };
-      if (early && !needsAuth(offered)) {
-        feature = await early[0];
-        await early[1];
-      } else {
-        if (early) await Promise.allSettled(early);
-        await authenticate(rpc, offered, options, opts, transport, ahead);
-        // Both go out together, as on the no-authentication path.
-        [feature] = await Promise.all([supportsFeature(), open()]);
-      }
-      const conn = new RemoteConnection(rpc, feature.supported !== 0);
+      const conn = await bounded<RemoteConnection>({
+        timeout: limit,
+        signal: options.signal,
+        onTimeout: () => new TimeoutError(`opening the connection took longer than ${limit} ms`),
+        onAbort: (reason) => new AbortError('opening the connection was aborted', { cause: reason }),
+      }, (settle) => {
+        settle.finally((err) => {
+          if (err === null) return;
+          ctl.abort(err);
+          rpc.destroy();
+        });
+        return RemoteConnection.#openSteps(rpc, transport, options, { signal: ctl.signal });
+      });
       if (conn.keepaliveSupported && options.keepalive !== false) {
         conn.#keepalive = new KeepaliveSender(rpc, options.keepalive ?? DEFAULT_KEEPALIVE);
         conn.#keepalive.start();
@@ -151,21 +152,40 @@ export class RemoteConnection {
       void rpc.closed.then((info) => debug(() => `connection ${id}: closed (${info.reason}${info.error ? `: ${info.error.message}` : ''})`));
       return conn;
     } catch (e) {
-      rpc.destroy();
       debug(() => `connection ${id}: open failed: ${e instanceof Error ? e.message : String(e)}`);
       // A transport that failed with its own typed reason (an SSH remote command's stderr, a TLS refusal)
       // says more than "the connection closed".
       if (e instanceof ConnectionClosedError && e.cause instanceof TransportError) throw e.cause;
-      if (ctl.signal.aborted) {
-        const reason: unknown = ctl.signal.reason;
-        if (reason instanceof TimeoutError) throw reason;
-        throw new AbortError('opening the connection was aborted', { cause: reason });
-      }
       throw e;
-    } finally {
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onOuterAbort);
     }
+  }
+
+  /** The open sequence's calls: authentication, the keepalive feature check, CONNECT_OPEN. */
+  static async #openSteps(rpc: RpcClient, transport: Transport, options: ConnectionOptions, opts: CallOptions): Promise<RemoteConnection> {
+    const id = rpc.id;
+    const supportsFeature = () => rpc.call(connectSupportsFeature, { feature: VIR_DRV_FEATURE_PROGRAM_KEEPALIVE }, opts);
+    const open = () => rpc.call(connectOpen, { name: options.name, flags: options.readOnly ? VIR_CONNECT_RO : 0 }, opts);
+    // The frames go out in libvirt's order (AUTH_LIST, SUPPORTS_FEATURE, CONNECT_OPEN), but pipelined: with
+    // no authentication to do (the common case) the open takes one round trip instead of three. When the
+    // daemon does want authentication, the two early calls fail with "authentication required" and are
+    // sent again once it is done.
+    const authP = rpc.call(AUTH_LIST, undefined, opts);
+    const early = options.auth === undefined || options.auth === 'none' ? ([supportsFeature(), open()] as const) : null;
+    early?.forEach((p) => p.catch(() => undefined));
+    const ahead = early ? {} : startAuth(rpc, options, opts); // auth=sasl...: SASL_INIT right behind
+    const offered = (await authP).types;
+    debug(() => `connection ${id}: the daemon offers authentication ${offered.length ? offered.map(authName).join(', ') : '(none)'}`);
+    let feature: { supported: number };
+    if (early && !needsAuth(offered)) {
+      feature = await early[0];
+      await early[1];
+    } else {
+      if (early) await Promise.allSettled(early);
+      await authenticate(rpc, offered, options, opts, transport, ahead);
+      // Both go out together, as on the no-authentication path.
+      [feature] = await Promise.all([supportsFeature(), open()]);
+    }
+    return new RemoteConnection(rpc, feature.supported !== 0);
   }
 
   /**
@@ -211,25 +231,35 @@ export class RemoteConnection {
     return this.rpc.isOpen;
   }
 
-  /** Graceful close: waits for pending calls, sends CONNECT_CLOSE, ends the transport. */
+  /**
+   * Graceful close, bounded as a whole by `timeout` ms (default 30 s): pending calls finish, CONNECT_CLOSE is
+   * sent and answered, the transport is released. What does not happen within the bound is cut short: the
+   * transport is destroyed and the result is `destroyed` with a TimeoutError. A bad timeout is refused with
+   * InvalidArgumentError and the connection stays open.
+   */
   async close(opts: { timeout?: number } = {}): Promise<CloseInfo> {
-    const timeout = opts.timeout ?? 30000;
+    const timeout = timeoutOption(opts.timeout, DEFAULT_CLOSE_TIMEOUT_MS);
+    const deadline = Date.now() + timeout;
     this.#keepalive?.stop();
     if (this.rpc.isOpen) {
       try {
         await this.rpc.drain(timeout);
-        // The daemon closes its side once CONNECT_CLOSE is done, and a relay (virt-ssh-helper) may hang up
-        // before the reply arrives: either way that end of file is the close we asked for.
-        this.rpc.expectEnd();
-        await this.rpc.call(connectClose, undefined, { timeout });
-        // CONNECT_CLOSE is acknowledged and nothing else is in flight: release the socket now rather than wait
-        // for the daemon's EOF, as libvirt's client does (virNetClientClose).
-        return this.rpc.release();
+        const left = deadline - Date.now();
+        // A call still pending used the whole bound: no goodbye behind its back, the close below cuts it short.
+        if (this.rpc.pendingCalls === 0 && left >= 1) {
+          // The daemon closes its side once CONNECT_CLOSE is done, and a relay (virt-ssh-helper) may hang up
+          // before the reply arrives: either way that end of file is the close we asked for.
+          this.rpc.expectEnd();
+          await this.rpc.call(connectClose, undefined, { timeout: left });
+          // CONNECT_CLOSE is acknowledged and nothing else is in flight: release the socket now rather than
+          // wait for the daemon's EOF, as libvirt's client does (virNetClientClose).
+          return this.rpc.release();
+        }
       } catch {
-        // The daemon may already be gone; closing goes on.
+        // The daemon may already be gone, or did not answer in time; closing goes on within what is left.
       }
     }
-    return this.rpc.close(timeout);
+    return this.rpc.close(timeout, deadline);
   }
 
   /** Closes now; pending calls reject. */

@@ -11,12 +11,23 @@ export const MAX_TIMER_MS = 0x7fffffff;
 /**
  * Checks a timeout in ms that bounds one timer: a finite number in [1, 2^31-1], or 0 for "no timeout" when
  * `allowNone`. Returns it. Throws {@link InvalidArgumentError} naming `what` otherwise (NaN, negative, Infinity,
- * too large, not a number).
+ * too large, not a number). Infinity is refused, not taken as "none": 0 is the one way to say no timeout.
  */
 export function checkTimeout(ms: unknown, what = 'timeout', allowNone = false): number {
   if (typeof ms === 'number' && Number.isFinite(ms) && ms <= MAX_TIMER_MS && (ms >= 1 || (allowNone && ms === 0))) return ms;
   const range = allowNone ? `0 (none) or between 1 and ${MAX_TIMER_MS}` : `between 1 and ${MAX_TIMER_MS}`;
-  throw new InvalidArgumentError(`${what} must be a number of ms ${range}, not ${describe(ms)}`);
+  // Infinity is refused rather than read as "none": one spelling of "no timeout" (0), and a bound the caller
+  // meant to be long is never silently dropped.
+  const hint = ms === Infinity && allowNone ? ' (0 means no timeout)' : '';
+  throw new InvalidArgumentError(`${what} must be a number of ms ${range}, not ${describe(ms)}${hint}`);
+}
+
+/**
+ * A timeout option: `fallback` when left out (undefined), else checked by {@link checkTimeout}. `null` is not
+ * "left out": it is refused like any other non-number.
+ */
+export function timeoutOption(ms: unknown, fallback: number, what = 'timeout', allowNone = false): number {
+  return checkTimeout(ms === undefined ? fallback : ms, what, allowNone);
 }
 
 /**
@@ -57,5 +68,5 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 function describe(v: unknown): string {
-  return typeof v === 'number' ? String(v) : typeof v;
+  return typeof v === 'number' ? String(v) : v === null ? 'null' : typeof v;
 }

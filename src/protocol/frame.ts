@@ -83,6 +83,8 @@ export class FrameDecoder {
   #need = 0;
   #lenBuf = new Uint8Array(4);
   #lenHave = 0;
+  /** Bytes between frames still to be dropped (see {@link skipBytes}). */
+  #skip = 0;
   readonly #onFrame: (f: Frame) => void;
 
   constructor(onFrame: (f: Frame) => void) {
@@ -94,10 +96,26 @@ export class FrameDecoder {
     return this.#have + this.#lenHave;
   }
 
+  /**
+   * Drops the next `n` bytes after the frame being delivered: bytes in the stream that are no frame. libvirt
+   * sends each file descriptor of a REPLY_WITH_FDS with one zero byte of data after the frame (gnulib's
+   * sendfd, used by virNetSocketSendFD in src/rpc/virnetsocket.c). Call it from `onFrame`. A dropped byte
+   * that is not zero is a ProtocolError: the stream is not what libvirt sends.
+   */
+  skipBytes(n: number): void {
+    this.#skip += n;
+  }
+
   push(chunk: Uint8Array): void {
     let off = 0;
     const n = chunk.length;
     while (off < n) {
+      if (this.#skip > 0 && this.#need === 0 && this.#lenHave === 0) {
+        for (const end = Math.min(n, off + this.#skip); off < end; off++, this.#skip--) {
+          if (chunk[off] !== 0) throw new ProtocolError(`byte ${chunk[off]} where the zero byte sent with a file descriptor was expected`);
+        }
+        continue;
+      }
       if (this.#need === 0) {
         // Fast path: a whole frame inside this chunk, no copying.
         if (this.#lenHave === 0 && n - off >= 4) {

@@ -3,9 +3,10 @@
  * PONG. The client sends a PING after `interval` ms without receiving anything, and gives the peer up after
  * `count` unanswered PINGs in a row; any received message counts as an answer, as in libvirt.
  */
-import { ConnectionClosedError } from '../errors.js';
+import { brandError, ConnectionClosedError, InvalidArgumentError } from '../errors.js';
 import { keepalive_procedure as PROC } from '../../generated/keepalive-protocol.js';
 import { keepalive_program_id } from '../../generated/keepalive-procedures.js';
+import { checkTimeout } from './durations.js';
 import { debug } from './observe.js';
 import type { RpcClient } from './rpc-client.js';
 
@@ -14,22 +15,43 @@ export const DEFAULT_KEEPALIVE = { interval: 5000, count: 5 } as const;
 
 /** The peer stopped answering keepalive PINGs. */
 export class KeepaliveTimeoutError extends ConnectionClosedError {
+  static {
+    brandError(this, 'KeepaliveTimeoutError');
+  }
+
   override readonly code: string = 'ERR_KEEPALIVE_TIMEOUT';
 }
 
 export interface KeepaliveOptions {
-  /** Milliseconds of silence before a PING. */
+  /** Milliseconds of silence before a PING: 1 to 2^31-1. */
   interval: number;
-  /** Unanswered PINGs before the connection is closed. */
+  /** Unanswered PINGs before the connection is closed: a whole number, 0 or more. */
   count: number;
 }
 
-/** Answers the daemon's PINGs on `client` (always needed once the daemon knows we speak keepalive). */
+/** Checks keepalive options; throws InvalidArgumentError naming the bad field. */
+export function checkKeepalive(opts: KeepaliveOptions): KeepaliveOptions {
+  checkTimeout(opts.interval, 'keepalive.interval');
+  if (!(typeof opts.count === 'number' && Number.isSafeInteger(opts.count) && opts.count >= 0)) {
+    throw new InvalidArgumentError(`keepalive.count must be a whole number, 0 or more, not ${String(opts.count)}`);
+  }
+  return opts;
+}
+
+/**
+ * Answers the daemon's PINGs on `client` (always needed once the daemon knows we speak keepalive). At most one
+ * PONG waits for the socket: a daemon that floods PINGs while it reads nothing would otherwise grow the client
+ * by one queued PONG per PING. One is enough, since virkeepalive.c takes any message as a sign of life.
+ */
 export function answerPings(client: RpcClient): void {
+  let pongWaiting = false;
   client.setMessageRoute(keepalive_program_id, (f) => {
-    if (f.header.proc === PROC.KEEPALIVE_PROC_PING && client.isOpen) {
-      client.sendMessage(keepalive_program_id, PROC.KEEPALIVE_PROC_PONG);
-    }
+    if (f.header.proc !== PROC.KEEPALIVE_PROC_PING || !client.isOpen || pongWaiting) return;
+    client.sendMessage(keepalive_program_id, PROC.KEEPALIVE_PROC_PONG);
+    if (client.writable) return;
+    // The PONG is queued behind a full pipe: it answers every PING until it (and what is before it) is written.
+    pongWaiting = true;
+    client.whenWritable().then(() => (pongWaiting = false), () => undefined);
   });
 }
 
@@ -42,7 +64,7 @@ export class KeepaliveSender {
   #unanswered = 0;
 
   constructor(client: RpcClient, opts: KeepaliveOptions = DEFAULT_KEEPALIVE) {
-    if (!(opts.interval > 0) || !(opts.count >= 0)) throw new RangeError('keepalive interval must be > 0 and count >= 0');
+    checkKeepalive(opts);
     this.#client = client;
     this.#opts = opts;
   }

@@ -12,18 +12,26 @@
  * No `node:` imports: it runs over any {@link Transport}.
  */
 import { AbortError, ConnectionClosedError, LibvirtRpcError, ProtocolError, TimeoutError, XdrError } from '../errors.js';
+import { checkTimeout } from './durations.js';
 import { beginFrame, endFrame, Frame, FrameDecoder, FrameHeader, MessageStatus, MessageType } from './frame.js';
 import { activeTracer, type CallTrace, type CallTracer, newConnectionId, now } from './observe.js';
 import type { CallOptions, ProcedureInfo, ProgramId } from './program.js';
 import { remoteErrorFrom } from './remote-error.js';
+import { VIR_NET_MESSAGE_NUM_FDS_MAX } from '../../generated/virnet-protocol.js';
 import type { Transport } from './transport.js';
 import { copyBytes, XdrReader, XdrWriter, xdrWithin } from './xdr.js';
 
 /** Options of an {@link RpcClient}. */
 export interface RpcClientOptions {
-  /** Default per-call timeout in ms (0 = none). Default 0, like libvirt; keepalive detects dead peers. */
+  /**
+   * Default per-call timeout in ms: 1 to 2^31-1, or 0 for none. Default 0, like libvirt; keepalive detects dead
+   * peers. Anything else (Infinity, negative, NaN) is refused with InvalidArgumentError.
+   */
   callTimeout?: number;
 }
+
+/** Default bound on a graceful {@link RpcClient.close}, in ms. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
 
 /** Why the connection closed. */
 export interface CloseInfo {
@@ -164,8 +172,8 @@ export class RpcClient {
   readonly closed: Promise<CloseInfo>;
 
   constructor(transport: Transport, programs: readonly ProgramId[], options: RpcClientOptions = {}) {
+    this.#callTimeout = options.callTimeout === undefined ? 0 : checkTimeout(options.callTimeout, 'callTimeout', true);
     this.#transport = transport;
-    this.#callTimeout = options.callTimeout ?? 0;
     for (const p of programs) this.addProgram(p);
     this.closed = new Promise((r) => (this.#resolveClosed = r));
     this.#decoder = new FrameDecoder((f) => this.#onFrame(f));
@@ -219,8 +227,18 @@ export class RpcClient {
     return this.#routes.size;
   }
 
-  /** Calls a procedure and resolves with its decoded reply (undefined for an empty one). */
+  /**
+   * Calls a procedure and resolves with its decoded reply (undefined for an empty one). `timeout` (ms, 0 for
+   * none; default the client's `callTimeout`) is checked like every bound: a bad one rejects at once with
+   * InvalidArgumentError and nothing is sent.
+   */
   call<A, R>(proc: ProcedureInfo<A, R, unknown>, args: A, options: CallOptions = {}): Promise<R> {
+    let timeout = this.#callTimeout;
+    try {
+      if (options.timeout !== undefined) timeout = checkTimeout(options.timeout, 'timeout', true);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const refused = this.#refuse(proc, options.signal);
     if (refused) return Promise.reject(refused);
     const serial = this.#nextSerial();
@@ -232,7 +250,6 @@ export class RpcClient {
     }
     return new Promise<R>((resolve, reject) => {
       const p = new PendingCall<R>(this, serial, proc as ProcedureInfo, resolve, reject);
-      const timeout = options.timeout ?? this.#callTimeout;
       if (timeout > 0) {
         p.timer = setTimeout(() => p.abandon(new TimeoutError(`${proc.name} did not complete within ${timeout} ms`)), timeout);
       }
@@ -436,12 +453,22 @@ export class RpcClient {
       }
       case MessageType.VIR_NET_REPLY_WITH_FDS: {
         // libvirt passes file descriptors only over local unix sockets (SCM_RIGHTS), and only in replies to the
-        // few procedures that return one (DOMAIN_OPEN_GRAPHICS_FD, ...). This client cannot receive descriptors:
-        // the call that asked fails, and since the descriptors travel beside the byte stream, frame sync is
-        // kept and the connection stays usable.
+        // few procedures that return one (DOMAIN_OPEN_GRAPHICS_FD, ...). The payload starts with their count
+        // (virNetMessageEncodeNumFDs in src/rpc/virnetmessage.c), and each descriptor follows the frame with one
+        // zero byte of data (virNetSocketSendFD): those bytes are dropped, so frame sync is kept. This client
+        // cannot receive descriptors (the kernel closes what it is sent unread): the call that asked fails,
+        // and the connection stays usable.
+        const nfds = f.payload.length >= 4 ? new DataView(f.payload.buffer, f.payload.byteOffset, 4).getUint32(0) : -1;
+        if (nfds < 0 || nfds > VIR_NET_MESSAGE_NUM_FDS_MAX) {
+          throw new ProtocolError(`REPLY_WITH_FDS for serial ${h.serial} announces ${nfds < 0 ? 'no' : nfds} file descriptors (at most ${VIR_NET_MESSAGE_NUM_FDS_MAX})`);
+        }
+        this.#decoder.skipBytes(nfds);
         const err = new ProtocolError(`the daemon answered serial ${h.serial} with file descriptors (REPLY_WITH_FDS); descriptor passing is not supported`);
         const route = this.#routes.get(h.serial);
-        if (!route) throw err;
+        if (!route) {
+          if (this.#abandoned.delete(h.serial)) return; // late reply to a call that timed out or was aborted
+          throw err;
+        }
         this.unroute(h.serial, route);
         route.fail(err);
         return;
@@ -465,20 +492,28 @@ export class RpcClient {
   }
 
   /**
-   * Waits for pending calls (at most `timeout` ms), then ends the transport. Protocol-level goodbyes
-   * (CONNECT_CLOSE) are the caller's to send first.
+   * Graceful close, bounded as a whole by `timeout` ms: waits for pending calls, then ends the transport and
+   * waits for it to close. When the bound runs out first, the transport is destroyed (never left open), pending
+   * calls reject, and the result is `destroyed` with a TimeoutError. Protocol-level goodbyes (CONNECT_CLOSE) are
+   * the caller's to send first; a caller that already spent part of its bound passes its `deadline`
+   * (a `Date.now()` time) so that the message still names the bound it was given.
    */
-  async close(timeout = 30000): Promise<CloseInfo> {
+  async close(timeout = DEFAULT_CLOSE_TIMEOUT_MS, deadline?: number): Promise<CloseInfo> {
+    checkTimeout(timeout, 'timeout');
+    const end = deadline ?? Date.now() + timeout;
     if (this.#closeInfo) return this.#closeInfo;
     this.#closing = true;
-    await this.drain(timeout);
+    await this.#drainUntil(end);
     if (!this.#closeInfo) {
       this.#endReason = 'closed';
       this.#transport.end();
-      // The transport reports closure through its sink; bound the wait in case it never does.
-      const t = setTimeout(() => this.#finish({ reason: 'closed' }), 5000);
-      await this.closed;
-      clearTimeout(t);
+      // The transport reports its closing through the sink; wait for that only as long as the bound allows.
+      await this.#waitUntil(this.closed, end);
+    }
+    if (!this.#closeInfo) {
+      const err = new TimeoutError(`closing the connection did not finish within ${timeout} ms; the transport was destroyed`);
+      this.#finish({ reason: 'destroyed', error: err });
+      this.#transport.destroy();
     }
     return this.#closeInfo!;
   }
@@ -493,20 +528,30 @@ export class RpcClient {
     this.#endReason = 'closed';
   }
 
-  /** Waits (at most `timeout` ms) until no call is pending. */
-  async drain(timeout = 30000): Promise<void> {
-    if (this.#holding === 0) return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(t);
-        resolve();
-      };
-      const t = setTimeout(() => {
-        this.#idle.delete(done);
-        resolve();
-      }, timeout);
+  /** Waits (at most `timeout` ms, 1 to 2^31-1) until no call is pending. */
+  async drain(timeout = DEFAULT_CLOSE_TIMEOUT_MS): Promise<void> {
+    checkTimeout(timeout, 'timeout');
+    await this.#drainUntil(Date.now() + timeout);
+  }
+
+  /** Waits until no call is pending, or until `deadline` (a Date.now() time). */
+  #drainUntil(deadline: number): Promise<void> {
+    if (this.#holding === 0) return Promise.resolve();
+    let done!: () => void;
+    const idle = new Promise<void>((resolve) => {
+      done = resolve;
       this.#idle.add(done);
     });
+    return this.#waitUntil(idle, deadline).finally(() => this.#idle.delete(done));
+  }
+
+  /** Waits for `p`, or until `deadline` (a Date.now() time), whichever comes first. */
+  async #waitUntil(p: Promise<unknown>, deadline: number): Promise<void> {
+    const left = deadline - Date.now();
+    if (left <= 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, left)))]);
+    clearTimeout(timer);
   }
 
   /**

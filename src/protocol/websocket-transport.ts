@@ -7,7 +7,7 @@
  * (websockify forwards whatever one socket read gave it): the engine's frame decoder reassembles them, so
  * message boundaries mean nothing here. No `node:` imports: this file is part of the browser-safe core.
  */
-import { AbortError, ConnectionClosedError, InvalidArgumentError, TimeoutError, TransportError } from '../errors.js';
+import { AbortError, ConnectionClosedError, InvalidArgumentError, TimeoutError, TransportError, brandError } from '../errors.js';
 import { checkTimeout } from './durations.js';
 import type { Transport, TransportSink } from './transport.js';
 
@@ -39,6 +39,10 @@ export type WebSocketErrorCode =
 
 /** A WebSocket failure; `closeCode` and `closeReason` are the peer's when it closed the socket. */
 export class WebSocketError extends TransportError {
+  static {
+    brandError(this, 'WebSocketError');
+  }
+
   override readonly code: WebSocketErrorCode;
   /** The close code (1006 when the connection dropped without a close frame), or null. */
   readonly closeCode: number | null;

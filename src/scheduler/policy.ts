@@ -10,10 +10,14 @@
  * Validation names the failing field in every message (`policy.levels: must be an integer from 0 to 40, got 1.5`)
  * and refuses unknown fields, so a typo in a config file is an error, not a silently ignored rule.
  */
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, brandError } from '../errors.js';
 
 /** A retention policy that cannot be used; `field` is the path of the offending field, e.g. `policy.keepLast`. */
 export class PolicyError extends InvalidArgumentError {
+  static {
+    brandError(this, 'PolicyError');
+  }
+
   override readonly code: string = 'ERR_POLICY';
   /** Path of the field that failed, e.g. `policy.baseMs`. */
   readonly field: string;

@@ -12,7 +12,7 @@
  * write lands long before the first verify, so exactly one reads its own name back.
  */
 import * as R from '../../generated/remote-procedures.js';
-import { LibvirtRpcError, RemoteError } from '../errors.js';
+import { LibvirtRpcError, RemoteError, brandError } from '../errors.js';
 import * as headers from '../../generated/libvirt-headers.js';
 import type { Domain } from '../objects/domain.js';
 import type { CallOptions } from '../protocol/program.js';
@@ -26,6 +26,10 @@ export interface ScheduleStore {
 
 /** The domain's schedule is locked by another scheduler. */
 export class ScheduleLockedError extends LibvirtRpcError {
+  static {
+    brandError(this, 'ScheduleLockedError');
+  }
+
   override readonly code: string = 'ERR_SCHEDULE_LOCKED';
   readonly lease: LockLease;
 

@@ -4,7 +4,7 @@
  * Messages name hosts, files, fingerprints and what the server said; never a password, passphrase or key.
  */
 
-import { TransportError } from '../errors.js';
+import { brandError, TransportError } from '../errors.js';
 
 /** The specific failures of an SSH connection. */
 export type SshErrorCode =
@@ -41,6 +41,10 @@ export interface SshErrorDetails {
 
 /** An SSH transport failure; `code` says which. */
 export class SshError extends TransportError {
+  static {
+    brandError(this, 'SshError');
+  }
+
   override readonly code: SshErrorCode;
   readonly host: string | undefined;
   readonly fingerprint: string | undefined;

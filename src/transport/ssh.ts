@@ -15,10 +15,11 @@
 import { userInfo } from 'node:os';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { AbortError, LibvirtRpcError, TimeoutError } from '../errors.js';
+import { bounded, type Settle } from '../protocol/bounded.js';
 import type { Transport } from '../protocol/transport.js';
 import type { SshTransportOptions } from './index.js';
 import { SshAuthenticator, type Ask, type SshCredentialRequest, type SshCredentialsCallback } from './ssh-auth.js';
-import { SshChannelTransport } from './ssh-channel.js';
+import { sshChannelTransport } from './ssh-channel.js';
 import { planRemoteEnd, type RemoteEnd } from './ssh-command.js';
 import { SshError } from './ssh-errors.js';
 import { HostKeyVerifier, hostKeyPolicy, hostLabel } from './ssh-host-key.js';
@@ -62,99 +63,145 @@ export const SSH_PORT = 22;
 /**
  * Opens an SSH connection and a channel to the daemon for `uri`. Rejects with {@link SshError} (its `code` says
  * which step failed), {@link UriError} for impossible parameter combinations, {@link TimeoutError} or
- * {@link AbortError}.
+ * {@link AbortError}. One bound (`timeout`) covers every step.
  */
 export async function openSshTransport(uri: LibvirtUri, options: SshOpenOptions): Promise<Transport> {
   const debug = options.debug ?? (() => undefined);
-  if (options.signal?.aborted) throw new AbortError('opening the SSH transport was aborted', { cause: options.signal.reason });
+  const plan = planSsh(uri, options);
+  debug(`ssh: opening ${plan.description}, host keys: ${plan.policy}, auth: ${plan.methods.join(',')}`);
+  const at: Progress = { step: 'reading the keys' };
+  return bounded<Transport>({
+    timeout: options.timeout,
+    signal: options.signal,
+    onTimeout: () => new TimeoutError(`ssh ${plan.where}: ${at.step} did not finish within ${options.timeout} ms`),
+    onAbort: (reason) => new AbortError(`ssh ${plan.where}: ${at.step} was aborted`, { cause: reason }),
+  }, (settle) => openSteps(plan, options, at, settle, debug));
+}
+
+/** Where to connect, as whom, how the host key is checked and what runs at the far end. */
+interface SshPlan {
+  host: string;
+  port: number;
+  /** `host:port` for messages. */
+  where: string;
+  user: string;
+  remoteEnd: RemoteEnd;
+  methods: readonly SshAuthMethod[];
+  keyfile: string | undefined;
+  home: string | undefined;
+  knownHostsFile: string | undefined;
+  /** known_hosts files only read (OpenSSH's GlobalKnownHostsFile), when the URI names none. */
+  extraKnownHosts: readonly string[];
+  policy: ReturnType<typeof hostKeyPolicy>;
+  /** The credentials callback; none with no_tty=1 (batch mode). */
+  callback: SshCredentialsCallback | undefined;
+  /** The ssh-agent's socket (SSH_AUTH_SOCK). */
+  agentSocket: string | undefined;
+  /** The bound on the whole opening, in ms. */
+  timeout: number;
+  description: string;
+}
+
+interface Progress {
+  step: string;
+}
+
+function planSsh(uri: LibvirtUri, options: SshOpenOptions): SshPlan {
   const host = uri.host ?? 'localhost'; // doRemoteOpen: no host means localhost
   const port = uri.port ?? SSH_PORT;
   const where = hostLabel(host, port);
   const user = uri.user ?? options.localUser ?? localUserName(options.env);
   const remoteEnd = planRemoteEnd(uri, options);
   const home = nonEmpty(options.env['HOME']) ?? options.homeDir;
-  const methods = uri.remote.sshauth ?? DEFAULT_SSH_AUTH;
-  const identities = methods.includes('privkey') ? await findIdentities(uri.remote.keyfile, home, options.exists) : [];
   const knownHostsFile = uri.remote.knownHosts ?? (home !== undefined ? `${home.replace(/\/+$/, '')}/.ssh/known_hosts` : undefined);
   const policy = hostKeyPolicy(uri);
   if (knownHostsFile === undefined && policy !== 'ignore') {
     throw new SshError('ERR_SSH_KNOWN_HOSTS', 'cannot locate ~/.ssh/known_hosts: HOME is unset; give the known_hosts parameter');
   }
-  const description = `ssh:${user}@${where} (${describeEnd(remoteEnd)})`;
-  debug(`ssh: opening ${description}, host keys: ${policy}, auth: ${methods.join(',')}`);
+  return {
+    host, port, where, user, remoteEnd, home, knownHostsFile, policy,
+    methods: uri.remote.sshauth ?? DEFAULT_SSH_AUTH,
+    keyfile: uri.remote.keyfile,
+    extraKnownHosts: uri.remote.knownHosts === undefined ? (options.globalKnownHosts ?? ['/etc/ssh/ssh_known_hosts']) : [],
+    callback: uri.remote.noTty === true ? undefined : options.credentials,
+    agentSocket: nonEmpty(options.env['SSH_AUTH_SOCK']),
+    timeout: options.timeout,
+    description: `ssh:${user}@${where} (${describeEnd(remoteEnd)})`,
+  };
+}
 
-  return new Promise<Transport>((resolve, reject) => {
-    const client = new Client();
-    let step = 'connecting';
-    let settled = false;
-    let fatal: Error | null = null;
+async function openSteps(plan: SshPlan, options: SshOpenOptions, at: Progress, settle: Settle<Transport>, debug: (line: string) => void): Promise<Transport> {
+  // 1. The identities to offer: the keyfile, else the default key files that exist.
+  const identities = plan.methods.includes('privkey') ? await findIdentities(plan.keyfile, plan.home, options.exists) : [];
+
+  // 2. The SSH session: connect, check the host key, authenticate.
+  at.step = 'connecting';
+  const client = new Client();
+  settle.finally((err) => {
+    if (err === null) return;
+    client.on('error', () => undefined);
+    client.destroy();
+  });
+  await startSession(client, plan, identities, at, settle, debug);
+
+  // 3. The channel to the daemon: the proxy command, or a stream-local channel to its socket.
+  at.step = 'opening the channel';
+  debug(`ssh: authenticated as ${plan.user}@${plan.where}; opening ${describeEnd(plan.remoteEnd)}`);
+  const channel = await openChannel(client, plan.remoteEnd).catch((err: Error) => {
+    const what = plan.remoteEnd.kind === 'direct' ? `a channel to ${plan.remoteEnd.socket}` : 'the remote command';
+    throw new SshError('ERR_SSH_CHANNEL', `ssh ${plan.where}: the server refused ${what}: ${err.message}`, { cause: err, host: plan.where });
+  });
+  return sshChannelTransport(client, channel, plan.description, { exec: plan.remoteEnd.kind === 'exec' });
+}
+
+/**
+ * Connects `client`, checks the host key and authenticates; resolves when the session is ready. Failures (of
+ * the connection, the host key check, authentication, a credentials callback) fail `settle` at once, so the
+ * first one is the one reported.
+ */
+function startSession(client: Client, plan: SshPlan, identities: Identity[], at: Progress, settle: Settle<Transport>, debug: (line: string) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const { where, user } = plan;
     let connected = false;
     let handshaken = false;
-    const timer = setTimeout(
-      () => settle(new TimeoutError(`ssh ${where}: ${step} did not finish within ${options.timeout} ms`)),
-      options.timeout,
-    );
-
-    const settle = (err: Error | null, transport?: Transport): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      client.removeListener('error', onError);
-      client.removeListener('close', onClose);
-      if (err !== null) {
-        client.on('error', () => undefined);
-        client.destroy();
-        reject(err);
-      } else {
-        resolve(transport!);
-      }
-    };
     const fail = (err: unknown): void => {
-      fatal ??= err instanceof Error ? err : new SshError('ERR_SSH_HANDSHAKE', `ssh ${where}: ${String(err)}`);
-      settle(fatal);
+      const e = err instanceof Error ? err : new SshError('ERR_SSH_HANDSHAKE', `ssh ${where}: ${String(err)}`);
+      settle.fail(e);
+      reject(e);
     };
-    const onAbort = (): void => settle(new AbortError(`ssh ${where}: ${step} was aborted`, { cause: options.signal?.reason }));
-    if (options.signal?.aborted) return onAbort(); // aborted while the key files were read
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-
-    const batch = uri.remote.noTty === true;
-    const callback = batch ? undefined : options.credentials;
     const askRaw = async (request: SshCredentialRequest): Promise<unknown> => {
-      const before = step;
-      step = `waiting for the credentials callback (${request.type})`;
+      const before = at.step;
+      at.step = `waiting for the credentials callback (${request.type})`;
       try {
-        return await callback!(request);
+        return await plan.callback!(request);
       } catch (err) {
         const code = request.type === 'passphrase' ? 'ERR_SSH_PASSPHRASE' : request.type === 'host-key' ? 'ERR_SSH_HOST_KEY_UNKNOWN' : 'ERR_SSH_AUTH';
         const failure = new SshError(code, `ssh ${where}: the credentials callback failed when asked for ${request.type === 'host-key' ? 'a host key decision' : `a ${request.type}`}`, { cause: err });
         fail(failure);
         throw failure;
       } finally {
-        step = before;
+        at.step = before;
       }
     };
-    const ask: Ask | null = callback === undefined ? null : async (request) => {
+    const ask: Ask | null = plan.callback === undefined ? null : async (request) => {
       const answer = await askRaw(request);
       return typeof answer === 'string' ? answer : null;
     };
-
     const verifier = new HostKeyVerifier({
-      policy, host, port, knownHostsFile: knownHostsFile ?? '', debug,
-      extraFiles: uri.remote.knownHosts === undefined ? (options.globalKnownHosts ?? ['/etc/ssh/ssh_known_hosts']) : [],
-      ask: callback === undefined ? null : async (request) => {
+      policy: plan.policy, host: plan.host, port: plan.port, knownHostsFile: plan.knownHostsFile ?? '', debug,
+      extraFiles: plan.extraKnownHosts,
+      ask: plan.callback === undefined ? null : async (request) => {
         const answer = await askRaw(request);
         return answer === true || (typeof answer === 'string' && /^y(es)?$/i.test(answer.trim()));
       },
     });
     const auth = new SshAuthenticator({
-      user, hostLabel: where, methods, identities, agentSocket: nonEmpty(options.env['SSH_AUTH_SOCK']), ask, debug,
+      user, hostLabel: where, methods: plan.methods, identities, agentSocket: plan.agentSocket, ask, debug,
       interactiveAllowed: () => !verifier.changedKeyAccepted,
       fatal: (err) => fail(err),
     });
 
     const onError = (err: Error & { level?: string }): void => {
-      if (fatal !== null) return settle(fatal);
       switch (err.level) {
         case 'agent':
           debug(`ssh auth: agent: ${err.message}`);
@@ -162,60 +209,50 @@ export async function openSshTransport(uri: LibvirtUri, options: SshOpenOptions)
         case 'client-authentication':
           return fail(new SshError('ERR_SSH_AUTH', `ssh ${user}@${where}: authentication failed: ${auth.summary()}`, { host: where }));
         case 'client-timeout':
-          return fail(new TimeoutError(`ssh ${where}: ${step} did not finish within ${options.timeout} ms`));
+          return fail(new TimeoutError(`ssh ${where}: ${at.step} did not finish within ${plan.timeout} ms`));
         case 'client-socket':
         case 'client-dns':
           if (!connected) {
             return fail(new SshError('ERR_SSH_CONNECT', `cannot connect to the SSH server ${where}: ${socketReason(err)}`, { cause: err, host: where }));
           }
-          return fail(new SshError(handshaken ? 'ERR_SSH_AUTH' : 'ERR_SSH_HANDSHAKE', `ssh ${where}: the connection failed during ${step}: ${socketReason(err)}`, { cause: err, host: where }));
+          return fail(new SshError(handshaken ? 'ERR_SSH_AUTH' : 'ERR_SSH_HANDSHAKE', `ssh ${where}: the connection failed during ${at.step}: ${socketReason(err)}`, { cause: err, host: where }));
         default:
           return fail(new SshError('ERR_SSH_HANDSHAKE', `ssh ${where}: SSH handshake failed: ${err.message}`, { cause: err, host: where }));
       }
     };
     const onClose = (): void => {
-      if (fatal !== null) return settle(fatal);
       if (!connected) return fail(new SshError('ERR_SSH_CONNECT', `cannot connect to the SSH server ${where}`, { host: where }));
       const code = handshaken ? 'ERR_SSH_AUTH' : 'ERR_SSH_HANDSHAKE';
-      fail(new SshError(code, `ssh ${where}: the server closed the connection during ${step}${handshaken ? `; ${auth.summary()}` : ''}`, { host: where }));
+      fail(new SshError(code, `ssh ${where}: the server closed the connection during ${at.step}${handshaken ? `; ${auth.summary()}` : ''}`, { host: where }));
     };
+    // Until the transport is built, failures of the session are the open's; then the transport owns them.
     client.on('error', onError);
     client.on('close', onClose);
+    settle.finally(() => {
+      client.removeListener('error', onError);
+      client.removeListener('close', onClose);
+    });
     client.on('connect', () => {
       connected = true;
-      step = 'the SSH handshake';
+      at.step = 'the SSH handshake';
     });
     client.on('handshake', () => {
       handshaken = true;
-      step = 'authentication';
+      at.step = 'authentication';
     });
-    client.on('ready', () => {
-      step = 'opening the channel';
-      debug(`ssh: authenticated as ${user}@${where}; opening ${describeEnd(remoteEnd)}`);
-      openChannel(client, remoteEnd, (err, channel) => {
-        if (settled) {
-          channel?.destroy();
-          return;
-        }
-        if (err !== undefined || channel === undefined) {
-          const what = remoteEnd.kind === 'direct' ? `a channel to ${remoteEnd.socket}` : 'the remote command';
-          return fail(new SshError('ERR_SSH_CHANNEL', `ssh ${where}: the server refused ${what}: ${err?.message ?? 'no channel'}`, { cause: err, host: where }));
-        }
-        settle(null, new SshChannelTransport(client, channel, description, { exec: remoteEnd.kind === 'exec' }));
-      });
-    });
+    client.once('ready', () => resolve());
 
     void verifier.load().then((serverHostKey) => {
-      if (settled) return;
-      const config: ConnectConfig = {
-        host, port, username: user,
-        readyTimeout: options.timeout + 1000, // our own timer fires first, with the step in its message
+      if (settle.settled) return;
+      client.connect({
+        host: plan.host, port: plan.port, username: user,
+        readyTimeout: plan.timeout + 1000, // our own bound fires first, with the step in its message
         algorithms: { serverHostKey: serverHostKey as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
         hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
-          step = 'the host key check';
+          at.step = 'the host key check';
           verifier.verify(key).then(
             () => {
-              step = 'the SSH handshake';
+              at.step = 'the SSH handshake';
               verify(true);
             },
             (err: unknown) => {
@@ -225,19 +262,24 @@ export async function openSshTransport(uri: LibvirtUri, options: SshOpenOptions)
           );
         },
         authHandler: auth.handler as unknown as ConnectConfig['authHandler'],
-      };
-      client.connect(config);
+      });
     }, fail);
   });
 }
 
-function openChannel(client: Client, end: RemoteEnd, cb: (err: Error | undefined, channel?: ClientChannel) => void): void {
-  if (end.kind === 'direct') {
-    client.openssh_forwardOutStreamLocal(end.socket, (err, channel) => cb(err ?? undefined, channel));
-  } else {
-    // No pty: the channel must carry binary data untouched (libvirt's ssh runs with -T when no_tty is set).
-    client.exec(end.command, (err, channel) => cb(err ?? undefined, channel));
-  }
+function openChannel(client: Client, end: RemoteEnd): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | undefined, channel?: ClientChannel): void => {
+      if (err !== undefined || channel === undefined) reject(err ?? new Error('no channel'));
+      else resolve(channel);
+    };
+    if (end.kind === 'direct') {
+      client.openssh_forwardOutStreamLocal(end.socket, (err, channel) => done(err ?? undefined, channel));
+    } else {
+      // No pty: the channel must carry binary data untouched (libvirt's ssh runs with -T when no_tty is set).
+      client.exec(end.command, (err, channel) => done(err ?? undefined, channel));
+    }
+  });
 }
 
 /** The identities to offer: `keyfile` alone when given (it must be usable), else the default files that exist. */

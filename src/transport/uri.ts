@@ -136,9 +136,14 @@ const TRANSPORTS: Record<string, UriTransport | 'ext'> = {
 
 /** Parses a libvirt URI. Throws {@link UriError} saying what is wrong. */
 export function parseUri(input: string): LibvirtUri {
-  const shown = redact(input);
+  // A password is found and redacted before anything is parsed: once parsing has begun, a `/`, `?` or `#` in
+  // it would end the authority, and the failure would quote a piece of it.
+  const withoutPassword = maskPassword(input);
+  if (withoutPassword !== null) {
+    throw new UriError(`invalid libvirt URI '${withoutPassword}': a password in the URI is not supported (use an SSH key, agent or auth callback)`);
+  }
   const fail = (what: string): never => {
-    throw new UriError(`invalid libvirt URI '${shown}': ${what}`);
+    throw new UriError(`invalid libvirt URI '${input}': ${what}`);
   };
   if (input === '') fail('the URI is empty');
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(input);
@@ -416,7 +421,21 @@ function formatName(driver: string, path: string | null, params: readonly UriPar
   return name;
 }
 
-/** The URI for messages: any `user:password@` is shown as `user:***@`. */
-function redact(input: string): string {
-  return input.replace(/^([^:/?#]*:\/\/[^@/?#]*?):[^@/?#]*@/, '$1:***@');
+/** `scheme://user:` at the start of a URI (no IPv6 bracket: `[::1]:port` is a host). */
+const USER_COLON = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/(?!\[)[^/?#@:]*):/;
+/** What may follow `scheme://host:` in a URI without a password: a port, a path with no `@`, then anything. */
+const PORT_THEN_PATH = /^[0-9]*\/[^?#@]*(?:[?#][^]*)?$/;
+
+/**
+ * When `input` may hold a password (`scheme://user:password@...`, the password holding anything at all, `/`,
+ * `?`, `#` and `@` included), returns it with everything from the `:` to the last `@` shown as `***`; else null.
+ * The one reading with no password, `scheme://host:port/path` with an `@` only in the query or fragment (a
+ * socket or key path), is not one.
+ */
+function maskPassword(input: string): string | null {
+  const m = USER_COLON.exec(input);
+  if (m === null) return null;
+  const at = input.lastIndexOf('@');
+  if (at < m[0].length || PORT_THEN_PATH.test(input.slice(m[0].length))) return null;
+  return `${m[1]}:***@${input.slice(at + 1)}`;
 }

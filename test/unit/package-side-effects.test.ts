@@ -57,9 +57,21 @@ function markedPure(node: ts.Node): boolean {
   return /[@#]__PURE__/.test(node.getSourceFile().text.slice(node.pos, node.getStart()));
 }
 
+/**
+ * A static block that only brands its own error class (`static { brandError(this, 'Name'); }`, src/errors.ts):
+ * it defines properties on that class and nothing else, so a bundler that drops the class drops no effect.
+ */
+function brandsItsClass(node: ts.Node): boolean {
+  return ts.isClassStaticBlockDeclaration(node) && node.body.statements.every((st) =>
+    ts.isExpressionStatement(st) && ts.isCallExpression(st.expression) && ts.isIdentifier(st.expression.expression) &&
+    /^brandError\d*$/.test(st.expression.expression.text) && st.expression.arguments.length === 2 &&
+    st.expression.arguments[0].kind === ts.SyntaxKind.ThisKeyword && ts.isStringLiteral(st.expression.arguments[1]));
+}
+
 /** Whether evaluating `node` (not the bodies of functions in it) calls or constructs anything not marked pure. */
 function calls(node: ts.Node): boolean {
   if (ts.isFunctionLike(node) && !ts.isClassStaticBlockDeclaration(node)) return false;
+  if (brandsItsClass(node)) return false;
   if ((ts.isCallExpression(node) || ts.isNewExpression(node) || ts.isTaggedTemplateExpression(node)) && !markedPure(node)) return true;
   if (ts.isClassLike(node)) {
     // The heritage clause, computed keys, static fields and static blocks run when the class is defined.

@@ -175,7 +175,9 @@ test('writes wait for the transport to drain, in order', async () => {
 test('a reply with file descriptors fails that call with a clear error; the connection stays usable', async () => {
   const { peer, client } = setup();
   const p = client.call(HOSTNAME, undefined);
+  // One descriptor: its count leads the payload, and libvirt sends it with one zero byte after the frame.
   peer.deliver(encodeFrame({ ...peer.received[0].header, type: MessageType.VIR_NET_REPLY_WITH_FDS, status: 0 }, Uint8Array.of(0, 0, 0, 1)));
+  peer.deliver(Uint8Array.of(0));
   await expect(p).rejects.toThrow(/descriptor passing is not supported/);
   expect(client.isOpen).toBe(true);
   const q = client.call(HOSTNAME, undefined);

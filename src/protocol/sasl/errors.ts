@@ -2,7 +2,7 @@
  * The errors of SASL authentication and of libvirt's auth.conf. Messages name mechanisms, hosts, user names,
  * files and line numbers; never a password, a proof, a nonce-derived value or a line of the credentials file.
  */
-import { AuthError } from '../../errors.js';
+import { AuthError, brandError } from '../../errors.js';
 
 /** The specific failures of SASL authentication. */
 export type SaslErrorCode =
@@ -27,6 +27,10 @@ export interface SaslErrorDetails {
 
 /** A SASL authentication failure; `code` says which. */
 export class SaslError extends AuthError {
+  static {
+    brandError(this, 'SaslError');
+  }
+
   override readonly code: SaslErrorCode;
   readonly mechanism: string | undefined;
   readonly offered: readonly string[] | undefined;
@@ -41,6 +45,10 @@ export class SaslError extends AuthError {
 
 /** libvirt's auth.conf cannot be read or breaks its rules (libvirt reports VIR_ERR_CONF_SYNTAX). */
 export class AuthConfigError extends AuthError {
+  static {
+    brandError(this, 'AuthConfigError');
+  }
+
   override readonly code: string = 'ERR_AUTH_CONFIG';
   /** The file concerned. */
   readonly path: string;
