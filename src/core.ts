@@ -33,6 +33,8 @@ export type {
   SaslAuthnameRequest,
   SaslPasswordRequest,
   SaslCredentialsCallback,
+  CredentialRequest,
+  CredentialsCallback,
   CredentialAnswer,
 } from './protocol/sasl/credentials.js';
 export { setCallTracer, setDebugLog, type CallTrace, type CallEndTrace, type CallErrorTrace, type CallTracer, type DebugLog } from './protocol/observe.js';

@@ -4,7 +4,7 @@
  * opens unix, TCP, TLS and SSH transports from libvirt URIs. Importing it installs `conn.raw.remote.*`, the
  * URI opener behind `Connect.open(uri)`, and the diagnostics_channel publisher.
  */
-import { Connect, setUriOpener, type ConnectOptions, type CredentialAnswer, type SaslCredentialRequest } from './core.js';
+import { Connect, setUriOpener, type ConnectOptions, type CredentialsCallback } from './core.js';
 import { authConfigLoader } from './transport/auth-file.js';
 import { openTransport, remoteOpenName, resolveUri, type SshCredentialRequest } from './transport/index.js';
 // The Node entry carries the whole typed procedure API (conn.raw.remote.*) and publishes calls on
@@ -52,7 +52,7 @@ setUriOpener(async (uri, options) => {
   // This file is the Node entry (the browser-safe entry is ./core), so the process environment is the default.
   const env = options.env ?? process.env;
   const parsed = resolveUri(uri, env);
-  const credentials = options.credentials as CredentialsCallback | undefined;
+  const credentials = options.credentials;
   const transport = await openTransport(parsed, {
     env,
     timeout: options.timeout,
@@ -72,15 +72,8 @@ setUriOpener(async (uri, options) => {
   };
 });
 
-/** Every request the credentials callback of {@link connect} may get: SSH's and SASL's. */
-export type CredentialRequest = SshCredentialRequest | SaslCredentialRequest;
-/** The credentials callback of {@link connect}: answers SSH and SASL requests (see each request's `type`). */
-export type CredentialsCallback = (request: CredentialRequest) => CredentialAnswer | Promise<CredentialAnswer>;
-
-/** Options of {@link connect}: the core's, with a credentials callback that also answers SSH requests. */
-export interface NodeConnectOptions extends ConnectOptions {
-  credentials?: CredentialsCallback;
-}
+/** Options of {@link connect}: the core's `ConnectOptions` (its credentials callback also answers SSH requests). */
+export type NodeConnectOptions = ConnectOptions;
 
 /** The SSH transport takes strings: a Uint8Array answer is decoded (and zeroed). */
 function sshAnswers(cb: CredentialsCallback) {

@@ -3,6 +3,7 @@
  * first libvirt's auth.conf (`authname` and `password` of the credentials group for service `libvirt` on the
  * URI's host), then the application's credentials callback for whatever is still missing.
  */
+import type { SshCredentialRequest } from '../ssh-credentials.js';
 import type { AuthConfig } from './auth-config.js';
 import { SaslError } from './errors.js';
 
@@ -42,10 +43,23 @@ export type CredentialAnswer = string | Uint8Array | boolean | null | undefined;
 /** The credentials callback for SASL requests; it may be async. Its waits count against the open timeout. */
 export type SaslCredentialsCallback = (request: SaslCredentialRequest) => CredentialAnswer | Promise<CredentialAnswer>;
 
+/** Every request a connection's credentials callback may get: SSH's (from the Node transports) and SASL's. */
+export type CredentialRequest = SshCredentialRequest | SaslCredentialRequest;
+
+/**
+ * The credentials callback of a connection (like libvirt's virConnectAuth): answers SSH and SASL requests, told
+ * apart by their `type`. It may be async; its waits count against the open timeout.
+ */
+export type CredentialsCallback = (request: CredentialRequest) => CredentialAnswer | Promise<CredentialAnswer>;
+
 /** The SASL options of a connection (part of `ConnectionOptions`). */
 export interface SaslConnectOptions {
-  /** Answers what auth.conf does not hold (user name, password). Without it, missing credentials fail the open. */
-  credentials?: SaslCredentialsCallback;
+  /**
+   * Answers what auth.conf does not hold (SASL's user name and password) and, through the Node transports, SSH's
+   * questions. Without it, missing credentials fail the open. (Declared as a method so that a callback written
+   * for SASL's requests alone, or SSH's alone, is accepted too.)
+   */
+  credentials?(request: CredentialRequest): CredentialAnswer | Promise<CredentialAnswer>;
   /**
    * Loads libvirt's auth.conf when SASL first needs it, or null when there is none. The Node entry reads the
    * file libvirt would ($LIBVIRT_AUTH_FILE, the URI's `authfile=`, $XDG_CONFIG_HOME/libvirt/auth.conf,

@@ -48,6 +48,14 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 
 type Subtle = typeof globalThis.crypto.subtle;
 
+/**
+ * WebCrypto's typings (lib DOM, TypeScript 5.7+) take only ArrayBuffer-backed views; a view of a shared buffer
+ * is copied into one. Every view here is ArrayBuffer-backed, so this only narrows the type.
+ */
+function own(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
+}
+
 function subtle(): Subtle {
   const s = globalThis.crypto?.subtle;
   if (s === undefined) throw new SaslError('ERR_SASL_PROTOCOL', 'SCRAM needs WebCrypto (globalThis.crypto.subtle), which this environment lacks');
@@ -55,8 +63,8 @@ function subtle(): Subtle {
 }
 
 async function hmac(hash: ScramHash, key: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
-  const k = await subtle().importKey('raw', key, { name: 'HMAC', hash }, false, ['sign']);
-  return new Uint8Array(await subtle().sign('HMAC', k, data));
+  const k = await subtle().importKey('raw', own(key), { name: 'HMAC', hash }, false, ['sign']);
+  return new Uint8Array(await subtle().sign('HMAC', k, own(data)));
 }
 
 /** Constant-time comparison of two byte strings of equal length. */
@@ -155,10 +163,10 @@ export class ScramClient {
     let salted: Uint8Array | null = null;
     let clientKey: Uint8Array | null = null;
     try {
-      const base = await subtle().importKey('raw', password, 'PBKDF2', false, ['deriveBits']);
-      salted = new Uint8Array(await subtle().deriveBits({ name: 'PBKDF2', hash: this.#hash, salt, iterations }, base, keyLen));
+      const base = await subtle().importKey('raw', own(password), 'PBKDF2', false, ['deriveBits']);
+      salted = new Uint8Array(await subtle().deriveBits({ name: 'PBKDF2', hash: this.#hash, salt: own(salt), iterations }, base, keyLen));
       clientKey = await hmac(this.#hash, salted, UTF8.encode('Client Key'));
-      const storedKey = new Uint8Array(await subtle().digest(this.#hash, clientKey));
+      const storedKey = new Uint8Array(await subtle().digest(this.#hash, own(clientKey)));
       const clientSignature = await hmac(this.#hash, storedKey, authMessage);
       const proof = clientKey.map((b, i) => b ^ clientSignature[i]);
       const serverKey = await hmac(this.#hash, salted, UTF8.encode('Server Key'));
