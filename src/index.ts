@@ -14,6 +14,7 @@ export { CHANNELS } from './diagnostics.js';
 export { typedApi, remote_procedures, remote_program, qemu_procedures, qemu_program, lxc_procedures, lxc_program } from './raw.js';
 export type { RemoteProcedures, RemoteMessages, QemuProcedures, QemuMessages, LxcProcedures, LxcMessages } from './raw.js';
 export { openTransport, parseUri, remoteOpenName, type OpenTransportOptions, type LibvirtUri } from './transport/index.js';
+export * from './node/index.js';
 
 // Connect.open(uri) in Node: the URI (or LIBVIRT_DEFAULT_URI) names a transport; CONNECT_OPEN sends the name
 // libvirt's remote driver would send for it.

@@ -335,6 +335,11 @@ export class RpcClient {
     else this.#transport.resume?.();
   }
 
+  /** Whether some stream holds reading paused (its reader is slow): silence from the daemon is then ours. */
+  get readPaused(): boolean {
+    return this.#readPausers.size > 0;
+  }
+
   #refuse(proc: ProcedureInfo<unknown, unknown, unknown>, signal: AbortSignal | undefined): Error | null {
     if (this.#closeInfo || this.#closing) {
       return new ConnectionClosedError(`cannot call ${proc.name}: the connection is ${this.#closeInfo ? 'closed' : 'closing'}`, { cause: this.#closeInfo?.error });
