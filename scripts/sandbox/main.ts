@@ -44,6 +44,7 @@ function summary(info: SandboxInfo): string {
     `         libvirt's client: ${info.ssh.libvirtUri}`,
     `test     ${info.testUri}`,
     `guest    ${info.guest.name} ${info.guest.uuid} (${info.guest.disk})`,
+    `pool     ${info.pool?.name ?? '(none)'} (${info.pool?.path ?? ''})`,
     `info     ${info.root}/info.json`,
   ].join('\n');
 }

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createGuest, GuestInfo, virsh } from './guest';
+import { ensurePool, PoolInfo } from './pool';
 import { makeSsh, makeTls, sshdConfig } from './pki';
 import { descendants, freePorts, isRunning, run, SandboxError, spawnDaemon, tailFile, terminate, waitFor } from './proc';
 import {
@@ -82,6 +83,8 @@ export interface SandboxInfo {
     remoteSocket: string;
   };
   guest: GuestInfo;
+  /** A directory storage pool for volume tests. */
+  pool: PoolInfo;
   startedAt: string;
 }
 
@@ -153,7 +156,7 @@ export async function startSandbox(opts: { root?: string; log?: Log; holder?: nu
     const old = readInfo(root);
     if (old && (await healthy(old))) {
       const guest = await ensureGuest(old);
-      const info = { ...old, guest };
+      const info = { ...old, guest, pool: await ensurePool(old) };
       writeInfo(l, info);
       log(`reusing the running sandbox in ${root} (libvirtd pid ${old.libvirtdPid})`);
       register(l, info, opts.holder, false);
@@ -194,6 +197,7 @@ export async function startSandbox(opts: { root?: string; log?: Log; holder?: nu
         hashedKnownHosts: ssh.hashedKnownHosts, hostKeyFingerprint: ssh.hostKeyFingerprint, remoteSocket: l.socket,
       },
       guest: { name: GUEST_NAME, uuid: '', disk: '', dir: '' },
+      pool: { name: '', path: '' },
       startedAt: new Date().toISOString(),
     };
 
@@ -223,6 +227,7 @@ export async function startSandbox(opts: { root?: string; log?: Log; holder?: nu
       ]);
       log(`libvirt ${info.libvirtVersion} answers; creating and starting ${GUEST_NAME}`);
       info.guest = await createGuest(info, GUEST_NAME);
+      info.pool = await ensurePool(info);
       writeInfo(l, info);
       register(l, info, opts.holder, true);
       return { info, started: true };

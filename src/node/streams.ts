@@ -9,6 +9,7 @@
  */
 import { once } from 'node:events';
 import { Duplex, Readable, Writable } from 'node:stream';
+import { StreamClosedError } from '../errors.js';
 import { STREAM_PACKET_MAX, type Stream } from '../protocol/stream.js';
 import type { DownloadSink } from '../objects/transfer.js';
 
@@ -32,9 +33,8 @@ class Reader {
     this.st.receive().then(
       async (item) => {
         if (item === null) {
-          this.#ended = true;
           await this.st.finish();
-          r.push(null);
+          this.end(r);
         } else if (item instanceof Uint8Array) {
           r.push(item);
         } else {
@@ -42,7 +42,18 @@ class Reader {
           this.read(r);
         }
       },
-    ).catch((e: Error) => r.destroy(e));
+    ).catch((e: Error) => {
+      // Finished or aborted on this side (a Duplex's end()): reading just ends.
+      if (e instanceof StreamClosedError) this.end(r);
+      else r.destroy(e);
+    });
+  }
+
+  /** Ends the readable side once. */
+  end(r: Readable): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    r.push(null);
   }
 
   get ended(): boolean {
@@ -109,7 +120,7 @@ export function toNodeDuplex(st: Stream): Duplex {
         return;
       }
       st.finish().then(() => {
-        this.push(null);
+        reader.end(this);
         cb();
       }, cb);
     },

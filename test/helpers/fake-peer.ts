@@ -42,6 +42,19 @@ export class FakePeer implements Transport {
     return new Promise((r) => this.#waiters.push(r));
   }
 
+  /** Whether the client asked the transport to stop reading (a stream's reader is slow), and how often. */
+  paused = false;
+  pauses = 0;
+
+  pause(): void {
+    this.paused = true;
+    this.pauses++;
+  }
+
+  resume(): void {
+    this.paused = false;
+  }
+
   /** Lifts backpressure. */
   release(): void {
     this.blocked = false;
