@@ -163,6 +163,8 @@ function main(): void {
     stdout: { write: (t) => void process.stdout.write(t) },
     stderr: { write: (t) => void process.stderr.write(t) },
     isTTY: process.stdout.isTTY === true,
+    stderrIsTTY: process.stderr.isTTY === true,
+    terminal: { stdin: process.stdin, stdout: process.stdout },
     env: process.env,
   };
   void runCli(process.argv.slice(2), io, { interrupt: interrupt.signal }).then((code) => {

@@ -7,6 +7,8 @@ import type { CliCommand } from './command.js';
 import { checkpointCommands } from './checkpoint-commands.js';
 import { commandHelp, programHelp } from './help.js';
 import { snapshotCommands } from './snapshot-commands.js';
+import { consoleCommand } from './console-command.js';
+import { streamCommands } from './stream-commands.js';
 import { CliUsageError } from './command.js';
 
 /** Loads `scheduleCommands` from ./schedule; none when the module is not there. Other load errors surface. */
@@ -69,9 +71,11 @@ function helpCommand(registry: () => CommandRegistry): CliCommand {
   };
 }
 
-/** The registry of every command: `help`, snapshot and checkpoint commands, then the scheduler's. */
+/** The registry of every command: `help`, snapshot, checkpoint and stream commands, then the scheduler's. */
 export function defaultRegistry(extra: readonly CliCommand[] = loadScheduleCommands()): CommandRegistry {
   let registry: CommandRegistry | null = null;
-  registry = new CommandRegistry([helpCommand(() => registry as CommandRegistry), ...snapshotCommands, ...checkpointCommands, ...extra]);
+  registry = new CommandRegistry([
+    helpCommand(() => registry as CommandRegistry), ...snapshotCommands, ...checkpointCommands, ...streamCommands, consoleCommand, ...extra,
+  ]);
   return registry;
 }

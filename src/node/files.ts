@@ -56,6 +56,8 @@ export interface FileSinkOptions {
 export interface FileSink extends DownloadSink {
   /** Bytes of the file so far (data and holes). */
   readonly position: number;
+  close(): Promise<void>;
+  abort(reason?: unknown): Promise<void>;
 }
 
 /**

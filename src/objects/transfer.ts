@@ -185,11 +185,11 @@ function checkAbort(signal: AbortSignal | undefined, what: string): void {
 }
 
 /**
- * Sends `source` through `st` (an upload stream), then finishes it. With `sparse`, zero blocks go as holes
+ * Sends `source` through `st` (an upload stream) without finishing it. With `sparse`, zero blocks go as holes
  * (see {@link HoleFinder}); holes the source yields itself go as holes too (as zeros on a stream that is not
  * sparse). On any failure the stream is aborted. `timeout` bounds each wait for the daemon.
  */
-export async function sendAll(st: Stream, source: UploadSource, opts: TransferOptions = {}): Promise<TransferProgress> {
+export async function sendItems(st: Stream, source: UploadSource, opts: TransferOptions = {}): Promise<TransferProgress> {
   const progress: TransferProgress = { bytes: 0, dataBytes: 0, holeBytes: 0 };
   const callOpts: CallOptions = { signal: opts.signal, timeout: opts.timeout };
   const finder = opts.sparse ? new HoleFinder() : null;
@@ -219,7 +219,6 @@ export async function sendAll(st: Stream, source: UploadSource, opts: TransferOp
     }
     if (finder) for (const part of finder.end()) await put(part);
     checkAbort(opts.signal, what);
-    await st.finish(callOpts);
   } catch (e) {
     await st.abort().catch(() => undefined);
     throw e;
@@ -227,11 +226,19 @@ export async function sendAll(st: Stream, source: UploadSource, opts: TransferOp
   return progress;
 }
 
+/** {@link sendItems}, then finishes the stream: the daemon confirms the data is written. */
+export async function sendAll(st: Stream, source: UploadSource, opts: TransferOptions = {}): Promise<TransferProgress> {
+  const progress = await sendItems(st, source, opts);
+  await st.finish({ signal: opts.signal, timeout: opts.timeout });
+  return progress;
+}
+
 /**
- * Receives everything from `st` (a download stream) into `sink`, finishes the stream, then closes the sink. On
- * any failure the stream is aborted and the sink's `abort` is called. `timeout` bounds each wait for the daemon.
+ * Receives everything from `st` (a download stream) into `sink` up to the end of the daemon's data, without
+ * finishing the stream or closing the sink. On any failure the stream is aborted and the sink's `abort` is
+ * called. `timeout` bounds each wait for the daemon.
  */
-export async function receiveAll(st: Stream, sink: DownloadSink, opts: TransferOptions = {}): Promise<TransferProgress> {
+export async function receiveItems(st: Stream, sink: DownloadSink, opts: TransferOptions = {}): Promise<TransferProgress> {
   const progress: TransferProgress = { bytes: 0, dataBytes: 0, holeBytes: 0 };
   const callOpts: CallOptions = { signal: opts.signal, timeout: opts.timeout };
   try {
@@ -250,11 +257,29 @@ export async function receiveAll(st: Stream, sink: DownloadSink, opts: TransferO
       }
       opts.onProgress?.(progress);
     }
-    await st.finish(callOpts);
+  } catch (e) {
+    await failSink(st, sink, e);
+    throw e;
+  }
+  return progress;
+}
+
+async function failSink(st: Stream, sink: DownloadSink, e: unknown): Promise<void> {
+  await st.abort().catch(() => undefined);
+  await Promise.resolve(sink.abort?.(e)).catch(() => undefined);
+}
+
+/**
+ * {@link receiveItems}, then finishes the stream (the daemon confirms the end) and closes the sink; a failure
+ * of either aborts the stream and the sink.
+ */
+export async function receiveAll(st: Stream, sink: DownloadSink, opts: TransferOptions = {}): Promise<TransferProgress> {
+  const progress = await receiveItems(st, sink, opts);
+  try {
+    await st.finish({ signal: opts.signal, timeout: opts.timeout });
     await sink.close?.();
   } catch (e) {
-    await st.abort().catch(() => undefined);
-    await Promise.resolve(sink.abort?.(e)).catch(() => undefined);
+    await failSink(st, sink, e);
     throw e;
   }
   return progress;
