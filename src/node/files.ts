@@ -13,33 +13,69 @@ import { InvalidArgumentError } from '../errors.js';
 import type { DownloadSink } from '../objects/transfer.js';
 
 /** Bytes read per call by {@link fileSource}. */
-export const FILE_READ_SIZE = 1024 * 1024;
+export const FILE_READ_SIZE = 2 * 1024 * 1024;
 
 /** An upload source over a file: its chunks, and its size for progress. */
 export interface FileSource extends AsyncIterable<Uint8Array> {
   /** The file's size in bytes when opened. */
   readonly size: number;
+  /** Gives a chunk back once its consumer is done with it: a later read goes into it (StorageVol.upload does). */
+  recycle(chunk: Uint8Array): void;
+  /** A fast all-zero test (memcmp against zeros) for a sparse upload's hole finding. */
+  allZero(b: Uint8Array, start: number, end: number): boolean;
+}
+
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/** Whether bytes [start, end) of `b` are zero, compared natively against a block of zeros. */
+export function allZeroNative(b: Uint8Array, start: number, end: number): boolean {
+  for (let at = start; at < end; at += ZEROS.length) {
+    const n = Math.min(ZEROS.length, end - at);
+    if (ZEROS.compare(b, at, at + n, 0, n) !== 0) return false;
+  }
+  return true;
 }
 
 /**
- * Reads the file at `path` from its start, in chunks of {@link FILE_READ_SIZE} bytes (each a fresh buffer).
- * The file is opened when iteration starts and closed when it ends, also on failure.
+ * Reads the file at `path` from its start, in chunks of {@link FILE_READ_SIZE} bytes, one read ahead of the
+ * consumer. Each chunk is a fresh buffer unless the consumer handed earlier ones back with `recycle` (then two
+ * buffers serve the whole file). The file is opened when iteration starts and closed when it ends, also on
+ * failure.
  */
 export async function fileSource(path: string): Promise<FileSource> {
   const st = await fs.promises.stat(path);
   if (st.isDirectory()) throw new InvalidArgumentError(`${path} is a directory`);
+  const spares: Buffer[] = [];
+  const mine = new WeakSet<ArrayBufferLike>();
+  const take = (): Buffer => {
+    const buf = spares.pop() ?? Buffer.allocUnsafeSlow(FILE_READ_SIZE);
+    mine.add(buf.buffer);
+    return buf;
+  };
   return {
     size: st.size,
+    allZero: allZeroNative,
+    recycle(chunk: Uint8Array): void {
+      if (!mine.has(chunk.buffer) || spares.length >= 2) return;
+      mine.delete(chunk.buffer);
+      spares.push(Buffer.from(chunk.buffer, 0, FILE_READ_SIZE));
+    },
     async *[Symbol.asyncIterator]() {
       const fh = await fs.promises.open(path, 'r');
+      let ahead: Promise<{ buf: Buffer; n: number }> | null = null;
+      const read = (buf: Buffer) => fh.read(buf, 0, buf.length, null).then((r) => ({ buf, n: r.bytesRead }));
       try {
+        ahead = read(take());
         for (;;) {
-          const buf = Buffer.allocUnsafe(FILE_READ_SIZE);
-          const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-          if (bytesRead === 0) return;
-          yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+          const { buf, n } = await ahead;
+          ahead = null;
+          if (n === 0) return;
+          // Sequential reads (position null): the next one starts before this chunk is consumed.
+          ahead = read(take());
+          yield n === buf.length ? buf : buf.subarray(0, n);
         }
       } finally {
+        await ahead?.catch(() => undefined);
         await fh.close();
       }
     },
@@ -83,6 +119,7 @@ export async function fileSink(path: string, options: FileSinkOptions = {}): Pro
     await fh.close();
   };
   return {
+    releasesData: true,
     get position() {
       return position;
     },

@@ -20,8 +20,13 @@ export const HOLE_BLOCK = 4096;
 
 /** Where a download writes. Data arrives in order; with `hole`, a sparse download's holes are skipped. */
 export interface DownloadSink {
-  /** Writes `data` at the current position (the sink may keep `data`). */
+  /** Writes `data` at the current position (the sink may keep `data`, unless it says `releasesData`). */
   write(data: Uint8Array): void | Promise<void>;
+  /**
+   * True when `write` is done with `data` once it returns or its promise resolves: the transfer then reuses
+   * the buffer for later packets (Stream.recycle), so a large download makes no garbage.
+   */
+  readonly releasesData?: boolean;
   /** Skips `length` bytes that read as zeros (a hole). Without it, holes are written as zeros. */
   hole?(length: number): void | Promise<void>;
   /** Everything arrived and the daemon confirmed it: flush and close (e.g. set a file's final size). */
@@ -30,7 +35,12 @@ export interface DownloadSink {
   abort?(reason: unknown): void | Promise<void>;
 }
 
-/** What an upload reads: bytes, a WHATWG ReadableStream, or any (async) iterable of chunks and holes. */
+/**
+ * What an upload reads: bytes, a WHATWG ReadableStream, or any (async) iterable of chunks and holes. An
+ * iterable with a `recycle(chunk)` method gets each chunk back once it was sent, to read into it again (a
+ * file source then reads a whole file into a couple of buffers); one with an `allZero` method (a
+ * {@link ZeroCheck}) lends it to a sparse upload's hole finding.
+ */
 export type UploadSource =
   | Uint8Array
   | ReadableStream<Uint8Array>
@@ -67,8 +77,14 @@ export interface TransferOptions extends CallOptions {
  */
 export class HoleFinder {
   readonly #block = new Uint8Array(HOLE_BLOCK);
+  readonly #allZero: ZeroCheck;
   #blockLen = 0;
   #zeros = 0;
+
+  /** @param zeroCheck a faster all-zero test where the platform has one (Node: memcmp); default {@link allZero}. */
+  constructor(zeroCheck: ZeroCheck = allZero) {
+    this.#allZero = zeroCheck;
+  }
 
   /** The items of `chunk` that are certain: data runs and holes that the next bytes cannot change. */
   *push(chunk: Uint8Array): Generator<Uint8Array | StreamHole> {
@@ -81,15 +97,21 @@ export class HoleFinder {
       i = take;
       if (this.#blockLen < HOLE_BLOCK) return;
       this.#blockLen = 0;
-      if (allZero(this.#block, 0, HOLE_BLOCK)) this.#zeros += HOLE_BLOCK;
+      if (this.#allZero(this.#block, 0, HOLE_BLOCK)) this.#zeros += HOLE_BLOCK;
       else {
         if (this.#zeros > 0) yield this.#takeHole();
         yield this.#block;
       }
     }
+    // Whole chunks of zeros (the holes of a sparse file read as zeros) are one check, not one per block.
+    const whole = i + Math.floor((n - i) / HOLE_BLOCK) * HOLE_BLOCK;
+    if (whole - i > HOLE_BLOCK && this.#allZero(chunk, i, whole)) {
+      this.#zeros += whole - i;
+      i = whole;
+    }
     let dataStart = -1;
     for (; i + HOLE_BLOCK <= n; i += HOLE_BLOCK) {
-      if (allZero(chunk, i, i + HOLE_BLOCK)) {
+      if (this.#allZero(chunk, i, i + HOLE_BLOCK)) {
         if (dataStart >= 0) {
           yield chunk.subarray(dataStart, i);
           dataStart = -1;
@@ -112,7 +134,7 @@ export class HoleFinder {
     if (this.#blockLen > 0) {
       const len = this.#blockLen;
       this.#blockLen = 0;
-      if (allZero(this.#block, 0, len)) this.#zeros += len;
+      if (this.#allZero(this.#block, 0, len)) this.#zeros += len;
       else {
         if (this.#zeros > 0) yield this.#takeHole();
         yield this.#block.subarray(0, len);
@@ -127,6 +149,9 @@ export class HoleFinder {
     return hole;
   }
 }
+
+/** Tells whether bytes [start, end) of `b` are all zero. */
+export type ZeroCheck = (b: Uint8Array, start: number, end: number) => boolean;
 
 /** Whether bytes [start, end) of `b` are all zero: 32-bit words where aligned, bytes at the edges. */
 export function allZero(b: Uint8Array, start: number, end: number): boolean {
@@ -192,7 +217,9 @@ function checkAbort(signal: AbortSignal | undefined, what: string): void {
 export async function sendItems(st: Stream, source: UploadSource, opts: TransferOptions = {}): Promise<TransferProgress> {
   const progress: TransferProgress = { bytes: 0, dataBytes: 0, holeBytes: 0 };
   const callOpts: CallOptions = { signal: opts.signal, timeout: opts.timeout };
-  const finder = opts.sparse ? new HoleFinder() : null;
+  // A source may bring a faster all-zero test than the portable one (fileSource in Node compares with memcmp).
+  const zeroCheck = (source as { allZero?: ZeroCheck }).allZero;
+  const finder = opts.sparse ? new HoleFinder(typeof zeroCheck === 'function' ? zeroCheck : allZero) : null;
   const what = `uploading to ${st.proc.name}`;
   const put = async (item: Uint8Array | StreamHole): Promise<void> => {
     if (isHole(item)) {
@@ -207,6 +234,7 @@ export async function sendItems(st: Stream, source: UploadSource, opts: Transfer
     }
     opts.onProgress?.(progress);
   };
+  const recycle = (source as { recycle?: unknown }).recycle;
   try {
     for await (const item of sourceItems(source)) {
       checkAbort(opts.signal, what);
@@ -216,6 +244,8 @@ export async function sendItems(st: Stream, source: UploadSource, opts: Transfer
         if (finder) for (const part of finder.end()) await put(part);
         await put(item);
       }
+      // Sent (copied into packets) and not kept by the hole finder: the source may read into it again.
+      if (typeof recycle === 'function' && item instanceof Uint8Array) recycle.call(source, item);
     }
     if (finder) for (const part of finder.end()) await put(part);
     checkAbort(opts.signal, what);
@@ -249,6 +279,7 @@ export async function receiveItems(st: Stream, sink: DownloadSink, opts: Transfe
         await sink.write(item);
         progress.dataBytes += item.length;
         progress.bytes += item.length;
+        if (sink.releasesData === true) st.recycle(item);
       } else {
         if (sink.hole) await sink.hole(item.hole);
         else for (let left = item.hole; left > 0; left -= STREAM_PACKET_MAX) await sink.write(new Uint8Array(Math.min(left, STREAM_PACKET_MAX)));

@@ -94,9 +94,12 @@ export class SshChannelTransport implements Transport {
     });
   }
 
-  write(chunk: Uint8Array): boolean {
+  write(chunk: Uint8Array, written?: () => void): boolean {
     if (this.#done || this.#channel.destroyed || this.#channel.writableEnded) return false;
-    return this.#channel.write(chunk);
+    if (written === undefined) return this.#channel.write(chunk);
+    return this.#channel.write(chunk, (err?: Error | null) => {
+      if (!err) written();
+    });
   }
 
   whenWritable(): Promise<void> {

@@ -30,10 +30,11 @@ export class FakePeer implements Transport {
     this.sink = sink;
   }
 
-  write(chunk: Uint8Array): boolean {
+  write(chunk: Uint8Array, written?: () => void): boolean {
     const copy = chunk.slice();
     this.writes.push(copy);
     this.#decoder.push(copy);
+    written?.(); // copied: the client may reuse its bytes
     return !this.blocked;
   }
 

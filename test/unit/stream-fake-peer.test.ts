@@ -281,13 +281,26 @@ describe('sending', () => {
     expect(st.bytesSent).toBe(bytes.length);
   });
 
-  test('a sender waits for the socket to drain before each packet, bounded by its timeout', async () => {
+  test('a sender waits for the socket to drain before each packet, bounded by its timeout; frames are reused', async () => {
     const { peer, client } = setup();
     const p = Stream.open(client, R.storageVolUpload, { vol: VOL, offset: 0n, length: 0n, flags: 0 });
     peer.deliver(replyFrame(peer.received[0].header, null));
     const st = await p;
+    const buffers: ArrayBufferLike[] = [];
+    const write = peer.write.bind(peer);
+    peer.write = (chunk, written) => {
+      buffers.push(chunk.buffer);
+      return write(chunk, written);
+    };
+    await st.send(new Uint8Array(100_000).fill(1));
+    await st.send(new Uint8Array(100_000).fill(2));
+    // The fake daemon copies what it gets and says so: the second packet went out in the first one's frame.
+    expect(buffers.length).toBe(2);
+    expect(buffers[1]).toBe(buffers[0]);
+    expect(peer.writes[1].length).toBe(100_028);
+    expect(peer.received[2].payload.every((b) => b === 2)).toBe(true);
     peer.blocked = true;
-    await st.send(new Uint8Array(10)); // the first packet is handed over, then the socket is full
+    await st.send(new Uint8Array(10)); // the packet is handed over, then the socket is full
     await expect(st.send(new Uint8Array(10), { timeout: 20 })).rejects.toBeInstanceOf(TimeoutError);
     const s = st.send(new Uint8Array(10));
     let done = false;
@@ -296,7 +309,7 @@ describe('sending', () => {
     expect(done).toBe(false);
     peer.release();
     await s;
-    expect(sent(peer).length).toBe(2);
+    expect(sent(peer).length).toBe(4);
   });
 
   test('holes: refused locally on a stream that is not sparse; a virNetStreamHole on a sparse one', async () => {
