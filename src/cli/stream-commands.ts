@@ -121,11 +121,12 @@ export const volUpload: CliCommand = {
     const vol = await volArg(ctx, args);
     const file = args.requireString('file');
     const name = args.requireString('vol');
-    const source = await fileSource(file).catch((e: unknown) => {
-      throw new CliCommandError(`cannot read ${file}`, e);
+    // virsh prints its own line only, not the system's reason.
+    const source = await fileSource(file).catch(() => {
+      throw new CliCommandError(`cannot read ${file}`);
     });
     const length = args.integer('length') ?? 0;
-    const progress = new Progress(ctx.stderr, (ctx.stderrIsTTY ?? false) && !ctx.global.quiet, length > 0 ? Math.min(length, source.size) : source.size);
+    const progress = new Progress(ctx.stderr, (ctx.stderrIsTTY ?? false) && !ctx.global.quiet, length > 0 ? Math.min(length, source.size) : source.size, () => ctx.now().getTime());
     const opts = transferOptions(ctx, args, progress);
     const flags = opts.sparse ? StorageVol.VOL_UPLOAD_SPARSE_STREAM : 0;
     const st = await vol.openUpload(opts.offset, opts.length, flags, ctx.callOptions()).catch((e: unknown) => {
@@ -166,10 +167,10 @@ export const volDownload: CliCommand = {
     const offset = args.integer('offset') ?? 0;
     const length = args.integer('length') ?? 0;
     const left = Math.max(0, info.capacity - offset);
-    const progress = new Progress(ctx.stderr, (ctx.stderrIsTTY ?? false) && !ctx.global.quiet, length > 0 ? Math.min(length, left) : left);
+    const progress = new Progress(ctx.stderr, (ctx.stderrIsTTY ?? false) && !ctx.global.quiet, length > 0 ? Math.min(length, left) : left, () => ctx.now().getTime());
     const opts = transferOptions(ctx, args, progress);
-    const sink = await fileSink(file).catch((e: unknown) => {
-      throw new CliCommandError(`cannot create ${file}`, e);
+    const sink = await fileSink(file).catch(() => {
+      throw new CliCommandError(`cannot create ${file}`);
     });
     const flags = opts.sparse ? StorageVol.VOL_DOWNLOAD_SPARSE_STREAM : 0;
     const st = await vol.openDownload(opts.offset, opts.length, flags, ctx.callOptions()).catch(async (e: unknown) => {
@@ -232,11 +233,9 @@ export const screenshotCommand: CliCommand = {
       throw new CliCommandError(`could not take a screenshot of ${name}`, e);
     });
     const file = args.string('file') ?? screenshotFileName(name, shot.mimeType, ctx.now());
-    try {
-      await fs.promises.writeFile(file, shot.data);
-    } catch (e) {
-      throw new CliCommandError(`cannot create file ${file}`, e);
-    }
+    await fs.promises.writeFile(file, shot.data).catch(() => {
+      throw new CliCommandError(`cannot create file ${file}`);
+    });
     if (ctx.global.json) printJson(ctx, { domain: name, file, mimeType: shot.mimeType, bytes: shot.data.length } satisfies ScreenshotJson);
     printExtra(ctx, `Screenshot saved to ${file}, with type of ${shot.mimeType}`);
   },

@@ -98,8 +98,9 @@ export interface FileSink extends DownloadSink {
 
 /**
  * Writes a download into the file at `path`, as virsh vol-download does: created if missing, else truncated;
- * removed again if the download fails and this call created it. Holes are skipped (positional writes and a
- * final truncate leave them unallocated). The file is open until `close` or `abort`.
+ * removed again if the download fails and this call created it. In a regular file holes are skipped
+ * (positional writes, and a truncate for a hole at the end, leave them unallocated); a device or pipe gets
+ * zeros. The file is open until `close` or `abort`.
  */
 export async function fileSink(path: string, options: FileSinkOptions = {}): Promise<FileSink> {
   let created = true;
@@ -111,33 +112,44 @@ export async function fileSink(path: string, options: FileSinkOptions = {}): Pro
     created = false;
     fh = await fs.promises.open(path, fs.constants.O_WRONLY | fs.constants.O_TRUNC);
   }
+  // Holes are skipped in a regular file; anything else (a block device, /dev/null, a pipe) gets zeros
+  // written, as virsh writes zeros to block devices (virshStreamSkip).
+  const regular = (await fh.stat()).isFile();
   let position = 0;
+  let dataEnd = 0;
   let open = true;
   const closeOnce = async (): Promise<void> => {
     if (!open) return;
     open = false;
     await fh.close();
   };
+  const writeAt = async (data: Uint8Array): Promise<void> => {
+    let at = 0;
+    while (at < data.length) {
+      const { bytesWritten } = await fh.write(data, at, data.length - at, regular ? position : null);
+      at += bytesWritten;
+      position += bytesWritten;
+    }
+    dataEnd = position;
+  };
   return {
     releasesData: true,
     get position() {
       return position;
     },
-    async write(data: Uint8Array): Promise<void> {
-      let at = 0;
-      while (at < data.length) {
-        const { bytesWritten } = await fh.write(data, at, data.length - at, position);
-        at += bytesWritten;
-        position += bytesWritten;
+    write: writeAt,
+    async hole(length: number): Promise<void> {
+      if (regular) {
+        position += length;
+        return;
       }
-    },
-    hole(length: number): void {
-      position += length;
+      const zeros = new Uint8Array(Math.min(length, 1024 * 1024));
+      for (let left = length; left > 0; left -= zeros.length) await writeAt(left >= zeros.length ? zeros : zeros.subarray(0, left));
     },
     async close(): Promise<void> {
       try {
-        // Holes at the end are not written: the size comes from here (virshStreamSkip's ftruncate).
-        await fh.truncate(position);
+        // A hole at the end was not written: the size comes from here (virshStreamSkip's ftruncate).
+        if (regular && position > dataEnd) await fh.truncate(position);
       } finally {
         await closeOnce();
       }
