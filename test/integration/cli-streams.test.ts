@@ -96,6 +96,7 @@ test('a transfer past a second draws a progress line on a terminal\'s stderr; no
   };
   const tty = await run(true);
   expect(tty.code).toBe(0);
+  // eslint-disable-next-line no-control-regex -- the line starts with the terminal escape that clears it
   expect(tty.stderr).toMatch(/^\r\x1b\[K\[[#-]{24}\] [\d.]+ (B|KiB|MiB) \/ 64.0 MiB {2}\d+% {2}[\d.]+ (B|KiB|MiB|GiB)\/s {2}ETA \d+:\d\d/);
   expect(tty.stderr).toMatch(/\[#{24}\] 64.0 MiB \/ 64.0 MiB {2}100% {2}[\d.]+ \w+\/s {2}ETA 0:00\n$/);
   expect(await run(false)).toEqual({ code: 0, stderr: '' });
