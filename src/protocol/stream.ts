@@ -22,24 +22,21 @@
  * stops reading, so TCP (or the SSH window) holds the daemon back until the reader catches up. A sender waits
  * for the socket to drain before each packet. No `node:` imports: this runs in browsers too.
  */
-import { AbortError, ProtocolError, RemoteError, StreamClosedError, StreamError, StreamOverflowError, TimeoutError } from '../errors.js';
+import { ProtocolError, RemoteError, StreamClosedError, StreamError, StreamOverflowError } from '../errors.js';
 import * as virnet from '../../generated/virnet-protocol.js';
-import { checkTimeout } from './durations.js';
 import { Frame, FrameHeader, MessageStatus, MessageType, MIN_FRAME } from './frame.js';
 import type { CallOptions, ProcedureInfo } from './program.js';
 import { remoteErrorFrom } from './remote-error.js';
 import { decodePayload, type RpcClient, type SerialRoute } from './rpc-client.js';
-import { copyBytes, xdrDecode, xdrEncode } from './xdr.js';
+import { IncomingQueue, POOL_MAX, POOLED_MIN } from './stream-queue.js';
+import { pending, Waiters, type Pending } from './stream-wait.js';
+import { xdrDecode, xdrEncode } from './xdr.js';
 
 /** The most data one STREAM packet carries: libvirt's VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX (262120 bytes). */
 export const STREAM_PACKET_MAX = virnet.VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX;
 
 /** Default bytes of incoming data queued before the transport stops reading. */
 export const DEFAULT_HIGH_WATER = 1024 * 1024;
-
-/** Packets at least this large are received into reusable buffers (see Stream.recycle); at most POOL_MAX kept. */
-const POOLED_MIN = 64 * 1024;
-const POOL_MAX = 16;
 
 /** Default bound on waiting for the daemon to confirm an abort, in ms. */
 export const ABORT_CONFIRM_TIMEOUT = 30_000;
@@ -61,26 +58,6 @@ export interface StreamOpenOptions extends CallOptions {
 }
 
 type State = 'opening' | 'open' | 'finishing' | 'aborting' | 'finished' | 'aborted' | 'failed';
-
-const EOF = Symbol('eof');
-type Queued = Uint8Array | StreamHole | typeof EOF;
-
-interface Pending {
-  resolve: () => void;
-  reject: (e: Error) => void;
-  promise: Promise<void>;
-}
-
-function pending(): Pending {
-  let resolve!: () => void;
-  let reject!: (e: Error) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => undefined); // settled errors surface through whoever awaits it
-  return { resolve, reject, promise };
-}
 
 /** Whether `item` is a hole. */
 export function isHole(item: StreamItem | undefined): item is StreamHole {
@@ -107,21 +84,13 @@ export class Stream<R = unknown> {
   #state: State = 'opening';
   /** What every operation throws once set: the daemon's error, a lost connection, an overflow. */
   #error: Error | null = null;
-  #queue: Queued[] = [];
-  #head = 0;
-  #queued = 0;
-  #paused = false;
-  readonly #high: number;
-  readonly #hard: number;
-  readonly #waiters = new Set<() => void>();
+  readonly #queue: IncomingQueue;
+  readonly #waiters = new Waiters();
   #opened = pending();
   #closing: Pending | null = null;
   #sendTail: Promise<unknown> = Promise.resolve();
-  /** Packet buffers handed back with {@link recycle}, reused for incoming data; and those lent out. */
-  #pool: ArrayBuffer[] = [];
   /** Frame buffers of sent packets, back from the transport (see #sendData). */
   #frames: Uint8Array[] = [];
-  readonly #lent = new WeakSet<ArrayBuffer>();
   /** The opener gave up before the reply: a late acceptance is aborted at once. */
   #openAbandoned = false;
   /** What the engine routes this stream's frames to. */
@@ -133,8 +102,7 @@ export class Stream<R = unknown> {
     this.sparse = options.sparse ?? false;
     const high = options.highWaterMark ?? DEFAULT_HIGH_WATER;
     if (!Number.isSafeInteger(high) || high < 1) throw new StreamError(`highWaterMark must be a positive integer, not ${String(high)}`);
-    this.#high = high;
-    this.#hard = Math.max(4 * high, high + 4 * STREAM_PACKET_MAX);
+    this.#queue = new IncomingQueue(high, (paused) => this.#rpc.setReadPaused(this, paused));
     this.#route = {
       proc,
       holdsClose: false, // a graceful close does not wait for streams: closing the connection ends them
@@ -155,14 +123,14 @@ export class Stream<R = unknown> {
     st.#serial = rpc.startCall(proc, args, st.#route);
     st.#routed = true;
     try {
-      await st.#waitFor(st.#opened.promise, options, proc.name, false);
+      await st.#waiters.wait(st.#opened.promise, options, proc.name, false);
     } catch (e) {
       if (st.#state === 'opening') {
         // Gave up before the reply: if the daemon accepts after all, the stream is aborted then (#onReply).
         st.#openAbandoned = true;
         st.#error ??= e as Error;
         st.#state = 'failed';
-        st.#notify();
+        st.#waiters.notify();
       }
       throw e;
     }
@@ -186,7 +154,7 @@ export class Stream<R = unknown> {
 
   /** Bytes of data waiting to be received. */
   get queuedBytes(): number {
-    return this.#queued;
+    return this.#queue.bytes;
   }
 
   // ---- receiving ----
@@ -198,27 +166,20 @@ export class Stream<R = unknown> {
    */
   async receive(opts?: CallOptions): Promise<StreamItem> {
     for (;;) {
-      const item = this.#take();
+      this.#check();
+      const item = this.#queue.take();
       if (item !== undefined) return item;
-      await this.#waitFor(null, opts, 'receiving from the stream', true);
+      await this.#waiters.wait(null, opts, 'receiving from the stream', true);
     }
   }
 
-  #take(): StreamItem | undefined {
-    this.#check();
-    if (this.#head === this.#queue.length) return undefined;
-    const item = this.#queue[this.#head];
-    if (item === EOF) return null; // stays queued: every later receive sees the end too
-    this.#queue[this.#head++] = EOF; // drop the reference
-    if (this.#head > 64 && this.#head * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#head = 0;
-    }
-    if (item instanceof Uint8Array) {
-      this.#queued -= item.length;
-      if (this.#paused && this.#queued <= this.#high / 2) this.#setPaused(false);
-    }
-    return item;
+  /**
+   * Hands back a buffer that {@link receive} returned, once the caller is done with it: later packets are
+   * received into it instead of new memory (a transfer that writes each packet out and forgets it then moves
+   * gigabytes without garbage). The caller must not touch `data` afterwards. Anything else is ignored.
+   */
+  recycle(data: Uint8Array): void {
+    this.#queue.recycle(data);
   }
 
   // ---- sending ----
@@ -260,15 +221,7 @@ export class Stream<R = unknown> {
     const n = end - at;
     const pooled = n >= POOLED_MIN;
     const buf = pooled ? (this.#frames.pop() ?? new Uint8Array(MIN_FRAME + STREAM_PACKET_MAX)) : new Uint8Array(MIN_FRAME + n);
-    const v = new DataView(buf.buffer, buf.byteOffset, MIN_FRAME);
-    const p = this.proc;
-    v.setUint32(0, MIN_FRAME + n);
-    v.setUint32(4, p.program.program);
-    v.setUint32(8, p.program.version);
-    v.setInt32(12, p.number);
-    v.setInt32(16, MessageType.VIR_NET_STREAM);
-    v.setUint32(20, this.#serial);
-    v.setInt32(24, MessageStatus.VIR_NET_CONTINUE);
+    writeHeader(buf, MIN_FRAME + n, this.#header(MessageType.VIR_NET_STREAM, MessageStatus.VIR_NET_CONTINUE));
     buf.set(data.subarray(at, end), MIN_FRAME);
     const back = pooled ? () => void (this.#frames.length < POOL_MAX && this.#frames.push(buf)) : undefined;
     this.#rpc.sendFrame(buf.subarray(0, MIN_FRAME + n), back);
@@ -289,7 +242,7 @@ export class Stream<R = unknown> {
     while (!this.#rpc.writable) {
       const drained = this.#rpc.whenWritable();
       drained.catch(() => undefined);
-      await this.#waitFor(drained, opts, 'sending to the stream', true);
+      await this.#waiters.wait(drained, opts, 'sending to the stream', true);
       this.#check();
     }
   }
@@ -333,15 +286,15 @@ export class Stream<R = unknown> {
   async #end(state: 'finishing' | 'aborting', status: number, opts: CallOptions | undefined): Promise<void> {
     this.#state = state;
     this.#closing = pending();
-    this.#dropQueue();
-    this.#notify();
+    this.#queue.clear();
+    this.#waiters.notify();
     try {
       this.#rpc.sendPacket(this.#header(MessageType.VIR_NET_STREAM, status));
     } catch (e) {
       this.#fail(e as Error);
     }
     try {
-      await this.#waitFor(this.#closing.promise, opts, state === 'finishing' ? 'finishing the stream' : 'aborting the stream', false);
+      await this.#waiters.wait(this.#closing.promise, opts, state === 'finishing' ? 'finishing the stream' : 'aborting the stream', false);
     } catch (e) {
       if (this.#state === state) this.#fail(e as Error); // gave up waiting: forget the stream
       throw e;
@@ -360,11 +313,12 @@ export class Stream<R = unknown> {
       case MessageStatus.VIR_NET_CONTINUE:
         // Data still in flight after we finished or aborted is dropped, as libvirt's client drops it.
         if (this.#state !== 'open' && this.#state !== 'opening') return;
-        if (f.payload.length === 0) this.#push(EOF, 0);
+        if (f.payload.length === 0) this.#queue.pushEnd();
         else {
           this.bytesReceived += f.payload.length;
-          this.#push(this.#copy(f.payload), f.payload.length);
+          if (!this.#queue.pushData(f.payload)) return this.#overflow();
         }
+        this.#waiters.notify();
         return;
       case MessageStatus.VIR_NET_OK:
         // The confirmation of our finish or abort (virNetClientCallDispatchStream); unasked, it breaks the
@@ -445,43 +399,14 @@ export class Stream<R = unknown> {
     }
     const length = Number(hole.length);
     if (length === 0) return;
-    const last = this.#queue.length > this.#head ? this.#queue[this.#queue.length - 1] : undefined;
-    if (last !== undefined && last !== EOF && !(last instanceof Uint8Array)) this.#queue[this.#queue.length - 1] = { hole: last.hole + length };
-    else this.#push({ hole: length }, 0);
+    this.#queue.pushHole(length);
+    this.#waiters.notify();
   }
 
-  #push(item: Queued, bytes: number): void {
-    this.#queue.push(item);
-    this.#queued += bytes;
-    if (this.#queued > this.#hard) {
-      this.#failAndAbort(new StreamOverflowError(`${this.proc.name}: ${this.#queued} bytes of stream data queued, over the bound of ${this.#hard} (the transport cannot pause reading)`));
-      return;
-    }
-    if (!this.#paused && this.#queued >= this.#high) this.#setPaused(true);
-    this.#notify();
-  }
-
-  /**
-   * Hands back a buffer that {@link receive} returned, once the caller is done with it: later packets are
-   * received into it instead of new memory (a transfer that writes each packet out and forgets it then moves
-   * gigabytes without garbage). The caller must not touch `data` afterwards. Anything else is ignored.
-   */
-  recycle(data: Uint8Array): void {
-    const buf = data.buffer;
-    if (!(buf instanceof ArrayBuffer) || !this.#lent.has(buf)) return;
-    this.#lent.delete(buf);
-    if (this.#pool.length < POOL_MAX) this.#pool.push(buf);
-  }
-
-  /** A copy of a packet's payload (the frame's bytes are reused once it is handled). */
-  #copy(payload: Uint8Array): Uint8Array {
-    const n = payload.length;
-    if (n < POOLED_MIN || n > STREAM_PACKET_MAX) return copyBytes(payload, 0, n);
-    const buf = this.#pool.pop() ?? new ArrayBuffer(STREAM_PACKET_MAX);
-    this.#lent.add(buf);
-    const out = new Uint8Array(buf, 0, n);
-    out.set(payload);
-    return out;
+  /** The queue went past its hard bound: the transport could not pause. The stream fails; the connection stays. */
+  #overflow(): void {
+    const q = this.#queue;
+    this.#failAndAbort(new StreamOverflowError(`${this.proc.name}: ${q.bytes} bytes of stream data queued, over the bound of ${q.hard} (the transport cannot pause reading)`));
   }
 
   // ---- internals ----
@@ -503,7 +428,7 @@ export class Stream<R = unknown> {
     if (this.#state === 'open' || this.#state === 'opening') {
       this.#state = 'aborting';
       this.#closing = pending();
-      this.#dropQueue();
+      this.#queue.clear();
       try {
         this.#rpc.sendPacket(this.#header(MessageType.VIR_NET_STREAM, MessageStatus.VIR_NET_ERROR));
       } catch {
@@ -511,7 +436,7 @@ export class Stream<R = unknown> {
         return;
       }
     }
-    this.#notify();
+    this.#waiters.notify();
   }
 
   /** Ends the stream with `err` (raised from now on); later packets of its serial are dropped. */
@@ -527,7 +452,7 @@ export class Stream<R = unknown> {
     const was = this.#state;
     this.#state = state;
     this.#unroute();
-    this.#dropQueue();
+    this.#queue.clear();
     const closing = this.#closing;
     if (closing) {
       if (state === 'failed' && was === 'finishing') closing.reject(this.#error ?? new StreamClosedError(`${this.proc.name}: stream is closed`));
@@ -535,7 +460,7 @@ export class Stream<R = unknown> {
       else closing.resolve();
     }
     this.#opened.reject(this.#error ?? new StreamClosedError(`${this.proc.name}: stream is closed`));
-    this.#notify();
+    this.#waiters.notify();
   }
 
   #unroute(): void {
@@ -543,56 +468,16 @@ export class Stream<R = unknown> {
     this.#routed = false;
     this.#rpc.unroute(this.#serial, this.#route, true);
   }
+}
 
-  #dropQueue(): void {
-    this.#queue = [];
-    this.#head = 0;
-    this.#queued = 0;
-    this.#setPaused(false);
-  }
-
-  #setPaused(paused: boolean): void {
-    if (this.#paused === paused) return;
-    this.#paused = paused;
-    this.#rpc.setReadPaused(this, paused);
-  }
-
-  #notify(): void {
-    if (this.#waiters.size === 0) return;
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    for (const w of waiters) w();
-  }
-
-  /**
-   * Waits for `also` and, with `wakeOnChange`, at most until the next change on the stream (so that a sender sees
-   * an error at once), bounded by `opts.timeout` and cancelled by `opts.signal`.
-   */
-  #waitFor(also: Promise<void> | null, opts: CallOptions | undefined, what: string, wakeOnChange: boolean): Promise<void> {
-    const timeout = checkTimeout(opts?.timeout ?? 0, 'timeout', true);
-    const signal = opts?.signal;
-    if (signal?.aborted) return Promise.reject(new AbortError(`${what} was aborted`, { cause: signal.reason }));
-    return new Promise<void>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let onAbort: (() => void) | undefined;
-      let done = false;
-      const finish = (err?: Error) => {
-        if (done) return;
-        done = true;
-        this.#waiters.delete(wake);
-        if (timer !== undefined) clearTimeout(timer);
-        if (onAbort) signal!.removeEventListener('abort', onAbort);
-        if (err) reject(err);
-        else resolve();
-      };
-      const wake = () => finish();
-      if (wakeOnChange) this.#waiters.add(wake);
-      also?.then(() => finish(), (e: Error) => finish(e));
-      if (timeout > 0) timer = setTimeout(() => finish(new TimeoutError(`${what} did not complete within ${timeout} ms`)), timeout);
-      if (signal) {
-        onAbort = () => finish(new AbortError(`${what} was aborted`, { cause: signal.reason }));
-        signal.addEventListener('abort', onAbort, { once: true });
-      }
-    });
-  }
+/** Writes a frame's length word and header into the first 28 bytes of `buf` (see frame.ts's beginFrame). */
+function writeHeader(buf: Uint8Array, length: number, h: FrameHeader): void {
+  const v = new DataView(buf.buffer, buf.byteOffset, MIN_FRAME);
+  v.setUint32(0, length);
+  v.setUint32(4, h.prog);
+  v.setUint32(8, h.vers);
+  v.setInt32(12, h.proc);
+  v.setInt32(16, h.type);
+  v.setUint32(20, h.serial);
+  v.setInt32(24, h.status);
 }
