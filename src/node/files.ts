@@ -138,6 +138,25 @@ export async function fileSink(path: string, options: FileSinkOptions = {}): Pro
       return position;
     },
     write: writeAt,
+    async writev(data: Uint8Array[]): Promise<void> {
+      if (!regular) {
+        for (const d of data) await writeAt(d);
+        return;
+      }
+      let total = 0;
+      for (const d of data) total += d.length;
+      let { bytesWritten } = await fh.writev(data, position);
+      position += bytesWritten;
+      // A short write (rare: a full disk, a signal): the rest one buffer at a time.
+      for (let i = 0, seen = 0; bytesWritten < total && i < data.length; seen += data[i].length, i++) {
+        const end = seen + data[i].length;
+        if (end <= bytesWritten) continue;
+        const rest = data[i].subarray(Math.max(0, bytesWritten - seen));
+        await writeAt(rest);
+        bytesWritten = end;
+      }
+      dataEnd = position;
+    },
     async hole(length: number): Promise<void> {
       if (regular) {
         position += length;

@@ -74,6 +74,11 @@ export class IncomingQueue {
     return item;
   }
 
+  /** The next item if it is data, else undefined (a hole or the end stays queued). */
+  takeData(): Uint8Array | undefined {
+    return this.#head < this.#items.length && this.#items[this.#head] instanceof Uint8Array ? (this.take() as Uint8Array) : undefined;
+  }
+
   /** Drops everything queued and resumes reading. */
   clear(): void {
     this.#items = [];

@@ -174,6 +174,16 @@ export class Stream<R = unknown> {
   }
 
   /**
+   * The next data packet if one is already queued, else undefined (never waits; a hole or the end stays
+   * queued for {@link receive}). Lets a consumer take several packets together (a file sink writes them with
+   * one call).
+   */
+  receiveQueuedData(): Uint8Array | undefined {
+    this.#check();
+    return this.#queue.takeData();
+  }
+
+  /**
    * Hands back a buffer that {@link receive} returned, once the caller is done with it: later packets are
    * received into it instead of new memory (a transfer that writes each packet out and forgets it then moves
    * gigabytes without garbage). The caller must not touch `data` afterwards. Anything else is ignored.
