@@ -164,3 +164,26 @@ test('sendAll/receiveAll with a Node Writable sink and a sparse upload of zero b
   expect([...Buffer.concat(chunks)]).toEqual([0, 0, 0, 5]);
   expect(w.writableFinished).toBe(true);
 });
+
+test('receiveAll hands queued packets to writev together, holes in their place, and recycles what the sink releases', async () => {
+  const { peer, st, call, confirm } = await open(R.storageVolDownload, true);
+  const big = (n: number) => new Uint8Array(100_000).fill(n);
+  peer.deliver(pkt(call, CONTINUE, big(1)));
+  peer.deliver(pkt(call, CONTINUE, big(2)));
+  peer.deliver(pkt(call, CONTINUE, big(3)));
+  peer.deliver(holePkt(call, 7));
+  peer.deliver(pkt(call, CONTINUE, big(4)));
+  peer.deliver(pkt(call, CONTINUE));
+  const calls: string[] = [];
+  const seen: number[] = [];
+  const confirming = autoConfirm(peer, confirm, 1);
+  const progress = await receiveAll(st, {
+    releasesData: true,
+    write: (d) => void (calls.push(`write ${d[0]}`), seen.push(...d.subarray(0, 1))),
+    writev: (ds) => void calls.push(`writev ${ds.map((d) => d[0]).join(',')}`),
+    hole: (n) => void calls.push(`hole ${n}`),
+  });
+  await confirming;
+  expect(calls).toEqual(['writev 1,2,3', 'hole 7', 'write 4']);
+  expect(progress).toEqual({ bytes: 400_007, dataBytes: 400_000, holeBytes: 7 });
+});
