@@ -23,6 +23,7 @@ function writeOut(term: CliTerminal, data: Uint8Array): Promise<void> {
   });
 }
 
+/** `console <domain> [--devname] [--force] [--safe]`. */
 export const consoleCommand: CliCommand = {
   name: 'console',
   summary: 'connect to the guest console',

@@ -9,8 +9,9 @@ import { copyBytes } from './xdr.js';
 
 /** The most data one STREAM packet carries, VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX (see STREAM_PACKET_MAX). */
 const PACKET_MAX = 262120;
-/** Packets at least this large are copied into reusable buffers; at most POOL_MAX are kept. */
+/** Packets at least this large are copied into reusable buffers. */
 export const POOLED_MIN = 64 * 1024;
+/** Reusable packet buffers kept at most (4 MiB). */
 export const POOL_MAX = 16;
 
 const EOF = Symbol('eof');

@@ -13,6 +13,7 @@ export interface Pending {
   promise: Promise<void>;
 }
 
+/** A new {@link Pending}. */
 export function pending(): Pending {
   let resolve!: () => void;
   let reject!: (e: Error) => void;
