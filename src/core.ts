@@ -1,9 +1,9 @@
 /**
  * libvirt-rpc's browser-safe entry: the error classes, the RPC engine's connection, the generated tables and
- * header constants, the object layer (Connect, Domain, DomainSnapshot, DomainCheckpoint) and typed XML.
- * Nothing here imports Node: open connections with `Connect.openWith(transport)` over a pipe of your own (a
- * WebSocket to a bridge: `openWebSocketTransport`), or install a URI opener with `setUriOpener`. The Node
- * entry (src/index.ts) adds `connect(uri)`.
+ * header constants, the object layer (Connect, Domain, DomainSnapshot, DomainCheckpoint, StoragePool, StorageVol),
+ * byte streams with their WHATWG adapters, and typed XML. Nothing here imports Node: open connections with
+ * `Connect.openWith(transport)` over a pipe of your own (a WebSocket to a bridge: `openWebSocketTransport`), or
+ * install a URI opener with `setUriOpener`. The Node entry (src/index.ts) adds `connect(uri)`.
  */
 
 export * from './errors.js';
@@ -69,6 +69,33 @@ export {
 export { Domain, type DomainInfo, type DomainJobInfo } from './objects/domain.js';
 export { DomainSnapshot, NO_DOMAIN_SNAPSHOT } from './objects/domain-snapshot.js';
 export { DomainCheckpoint, NO_DOMAIN_CHECKPOINT } from './objects/domain-checkpoint.js';
+export {
+  Stream,
+  STREAM_PACKET_MAX,
+  DEFAULT_HIGH_WATER,
+  isHole,
+  type StreamHole,
+  type StreamItem,
+  type StreamOpenOptions,
+} from './protocol/stream.js';
+export { toReadableStream, toWritableStream } from './protocol/stream-web.js';
+export { StoragePool, type StoragePoolInfo } from './objects/storage-pool.js';
+export { StorageVol, type StorageVolInfo } from './objects/storage-vol.js';
+export { STORAGE_POOL_CONSTANTS, STORAGE_VOL_CONSTANTS } from './objects/storage-constants.js';
+export {
+  HoleFinder,
+  HOLE_BLOCK,
+  receiveAll,
+  receiveItems,
+  sendAll,
+  sendItems,
+  writableSink,
+  type DownloadSink,
+  type TransferOptions,
+  type TransferProgress,
+  type UploadSource,
+} from './objects/transfer.js';
+export { SCREENSHOT_MAX_BYTES, type Screenshot, type ScreenshotOptions } from './objects/domain-streams.js';
 export { DOMAIN_CONSTANTS, SNAPSHOT_CONSTANTS, CHECKPOINT_CONSTANTS } from './objects/constants.js';
 export type { TypedValue } from './objects/typed-params.js';
 export { uuidBytes, uuidString } from './objects/support.js';

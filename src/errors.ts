@@ -232,3 +232,36 @@ export class UnsupportedProcedureError extends RemoteError {
     this.message = `${procedure} is not supported by the daemon${daemonVersion ? ` (libvirt ${daemonVersion})` : ''}: ${remote.message ?? remote.codeName}`;
   }
 }
+
+/**
+ * A stream (volume upload or download, console, screenshot) cannot go on for a local reason. The daemon's own
+ * stream errors are {@link RemoteError}s.
+ */
+export class StreamError extends LibvirtRpcError {
+  static {
+    brandError(this, 'StreamError');
+  }
+
+  override readonly code: string = 'ERR_STREAM';
+}
+
+/** An operation on a stream that was finished or aborted (libvirt's "stream is closed"). */
+export class StreamClosedError extends StreamError {
+  static {
+    brandError(this, 'StreamClosedError');
+  }
+
+  override readonly code: string = 'ERR_STREAM_CLOSED';
+}
+
+/**
+ * A stream's incoming data went past its hard bound: the transport could not hold the daemon back (it has no
+ * `pause`). The stream is aborted; the connection stays open.
+ */
+export class StreamOverflowError extends StreamError {
+  static {
+    brandError(this, 'StreamOverflowError');
+  }
+
+  override readonly code: string = 'ERR_STREAM_OVERFLOW';
+}

@@ -45,6 +45,7 @@ export {
   type SshHostKeyRequest,
 } from './transport/index.js';
 export { authConfigLoader, locateAuthFile, readAuthFile, SYSTEM_AUTH_FILE } from './transport/auth-file.js';
+export * from './node/index.js';
 
 // Connect.open(uri) in Node: the URI (or LIBVIRT_DEFAULT_URI) names a transport; CONNECT_OPEN sends the name
 // libvirt's remote driver would send for it.

@@ -32,6 +32,11 @@ export interface CreateGuestOptions {
   start?: boolean;
   /** Guest memory in MiB (default 64). */
   memoryMiB?: number;
+  /**
+   * A serial console that SeaBIOS writes to (`<bios useserial='yes'/>`, which libvirt turns into QEMU's
+   * `graphics=off`) and a VGA screen for screenshots.
+   */
+  console?: boolean;
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -41,13 +46,23 @@ export function guestsDir(root: string): string {
   return path.join(root, 'guests');
 }
 
-/** Domain XML of a sandbox guest: TCG (`type='qemu'`), a virtio qcow2 disk, no NIC, no graphics. */
-export function guestXml(name: string, disk: string, memoryMiB = 64): string {
+/**
+ * Domain XML of a sandbox guest: TCG (`type='qemu'`), a virtio qcow2 disk, no NIC, no graphics; with `console`,
+ * a serial console SeaBIOS writes to and a VGA screen.
+ */
+export function guestXml(name: string, disk: string, memoryMiB = 64, console = false): string {
+  const bios = console ? "<bios useserial='yes'/>" : '';
+  const devices = console
+    ? `
+    <serial type='pty'><target port='0'/></serial>
+    <console type='pty'><target type='serial' port='0'/></console>
+    <video><model type='vga'/></video>`
+    : '';
   return `<domain type='qemu'>
   <name>${name}</name>
   <memory unit='MiB'>${memoryMiB}</memory>
   <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
+  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/>${bios}</os>
   <features><acpi/></features>
   <clock offset='utc'/>
   <on_poweroff>destroy</on_poweroff>
@@ -59,7 +74,7 @@ export function guestXml(name: string, disk: string, memoryMiB = 64): string {
       <driver name='qemu' type='qcow2'/>
       <source file='${disk}'/>
       <target dev='vda' bus='virtio'/>
-    </disk>
+    </disk>${devices}
     <controller type='usb' model='none'/>
     <memballoon model='none'/>
   </devices>
@@ -87,7 +102,7 @@ export async function createGuest(host: GuestHost, name: string, opts: CreateGue
   fs.chownSync(dir, host.uid, host.gid);
   fs.chownSync(disk, host.uid, host.gid);
   const xmlFile = path.join(dir, 'domain.xml');
-  fs.writeFileSync(xmlFile, guestXml(name, disk, opts.memoryMiB));
+  fs.writeFileSync(xmlFile, guestXml(name, disk, opts.memoryMiB, opts.console));
   fs.chownSync(xmlFile, host.uid, host.gid);
   await virsh(host, ['define', xmlFile]);
   if (opts.start ?? true) await virsh(host, ['start', name], 60_000);

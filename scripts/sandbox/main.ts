@@ -48,6 +48,7 @@ function summary(info: SandboxInfo): string {
     `sasl     ${info.sasl.unixUri}   (libvirtd pid ${info.sasl.libvirtdPid}, log ${info.sasl.logFile})`,
     `         tls ${info.sasl.tlsUri}   tcp ${info.sasl.tcpUri}   auth.conf ${info.sasl.authFile}`,
     `guest    ${info.guest.name} ${info.guest.uuid} (${info.guest.disk})`,
+    `pool     ${info.pool?.name ?? '(none)'} (${info.pool?.path ?? ''})`,
     `info     ${info.root}/info.json`,
   ].join('\n');
 }

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createGuest, GuestInfo, virsh } from './guest';
+import { ensurePool, PoolInfo } from './pool';
 import { makeSsh, makeTls, sshdConfig } from './pki';
 import { descendants, freePorts, isRunning, run, SandboxError, spawnDaemon, tailFile, terminate, waitFor } from './proc';
 import { prepareSasl, saslDaemonVersion, saslLayout, saslPids, startSaslDaemon, type SaslSandboxInfo } from './sasl';
@@ -90,6 +91,8 @@ export interface SandboxInfo {
   guest: GuestInfo;
   /** The second daemon, whose unix, TLS and TCP listeners demand SASL (./sasl.ts). */
   sasl: SaslSandboxInfo;
+  /** A directory storage pool for volume tests. */
+  pool: PoolInfo;
   startedAt: string;
 }
 
@@ -213,7 +216,7 @@ export async function startSandbox(opts: { root?: string; log?: Log; holder?: nu
     if (running || revived) {
       old = readInfo(root)!;
       const guest = await ensureGuest(old);
-      const info = { ...old, guest };
+      const info = { ...old, guest, pool: await ensurePool(old) };
       writeInfo(l, info);
       log(`${running ? 'reusing' : 'revived'} the sandbox in ${root} (libvirtd pid ${old.libvirtdPid})`);
       register(l, info, opts.holder, false);
@@ -258,6 +261,7 @@ export async function startSandbox(opts: { root?: string; log?: Log; holder?: nu
       },
       guest: { name: GUEST_NAME, uuid: '', disk: '', dir: '' },
       sasl,
+      pool: { name: '', path: '' },
       startedAt: new Date().toISOString(),
     };
 
@@ -294,6 +298,7 @@ export async function startSandbox(opts: { root?: string; log?: Log; holder?: nu
       // The SASL daemon gets a defined, stopped guest for examples (README's SASL section).
       const saslHost = { ...info, unixUri: info.sasl.unixUriWithAuthFile };
       [info.guest] = await Promise.all([createGuest(info, GUEST_NAME), createGuest(saslHost, SASL_GUEST_NAME, { start: false })]);
+      info.pool = await ensurePool(info);
       writeInfo(l, info);
       register(l, info, opts.holder, true);
       return { info, started: true };

@@ -88,6 +88,12 @@ export interface CliWriter {
   write(text: string): void;
 }
 
+/** The process's terminal as byte streams, for interactive commands (`console`). */
+export interface CliTerminal {
+  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?(mode: boolean): unknown };
+  readonly stdout: NodeJS.WritableStream;
+}
+
 /** What a command gets to run with. */
 export interface CliContext {
   readonly global: CliGlobalOptions;
@@ -99,6 +105,10 @@ export interface CliContext {
   readonly stderr: CliWriter;
   /** Whether stdout is a terminal. */
   readonly isTTY: boolean;
+  /** Whether stderr is a terminal (progress lines are drawn only then). */
+  readonly stderrIsTTY?: boolean;
+  /** The raw terminal, when the CLI runs as a process (`console` needs it). */
+  readonly terminal?: CliTerminal;
   /** Aborts on SIGINT/SIGTERM; main then exits 130/143. */
   readonly signal: AbortSignal;
   /** The environment (the process's, or a test's). */

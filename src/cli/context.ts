@@ -3,7 +3,7 @@
  * closed (bounded) when the command ends, writers, and the AbortSignal that SIGINT/SIGTERM trip.
  */
 import { AbortError, connect, SaslError, type Connect, type CredentialsCallback, type NodeConnectOptions } from '../index.js';
-import type { CliContext, CliGlobalOptions, CliWriter } from './command.js';
+import type { CliContext, CliGlobalOptions, CliTerminal, CliWriter } from './command.js';
 import { CliCommandError, CliConnectError } from './errors.js';
 
 /** Opens a connection; `connect()` from the package unless a test supplies its own. */
@@ -15,6 +15,10 @@ export interface CliIo {
   stderr: CliWriter;
   /** Whether stdout is a terminal. */
   isTTY?: boolean;
+  /** Whether stderr is a terminal. */
+  stderrIsTTY?: boolean;
+  /** The raw terminal (the process's stdin and stdout as byte streams), for `console`. */
+  terminal?: CliTerminal;
   /** The environment for LIBVIRT_DEFAULT_URI, XDG_* and HOME; default the process's. */
   env?: Readonly<Record<string, string | undefined>>;
   /** Opens connections (default: the package's `connect`). */
@@ -37,6 +41,8 @@ export class CliSession implements CliContext {
   readonly stdout: CliWriter;
   readonly stderr: CliWriter;
   readonly isTTY: boolean;
+  readonly stderrIsTTY: boolean;
+  readonly terminal: CliTerminal | undefined;
   readonly signal: AbortSignal;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly #open: ConnectionOpener;
@@ -49,6 +55,8 @@ export class CliSession implements CliContext {
     this.stdout = io.stdout;
     this.stderr = io.stderr;
     this.isTTY = io.isTTY ?? false;
+    this.stderrIsTTY = io.stderrIsTTY ?? false;
+    this.terminal = io.terminal;
     this.signal = signal;
     this.env = env;
     this.#open = io.open ?? ((uri, options) => connect(uri, options));

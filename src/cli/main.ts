@@ -164,6 +164,8 @@ function main(): void {
     stdout: { write: (t) => void process.stdout.write(t) },
     stderr: { write: (t) => void process.stderr.write(t) },
     isTTY: process.stdout.isTTY === true,
+    stderrIsTTY: process.stderr.isTTY === true,
+    terminal: { stdin: process.stdin, stdout: process.stdout },
     env: process.env,
     // As virsh, ask at the terminal for what auth.conf lacks; with no terminal, ask nothing and fail clearly.
     credentials: process.stdin.isTTY === true

@@ -7,6 +7,8 @@ import { eventCommands } from './event-commands.js';
 import { commandHelp, programHelp } from './help.js';
 import { scheduleCommands } from './schedule.js';
 import { snapshotCommands } from './snapshot-commands.js';
+import { consoleCommand } from './console-command.js';
+import { streamCommands } from './stream-commands.js';
 import { CliUsageError } from './command.js';
 import { wsBridgeCommand } from './ws-bridge.js';
 
@@ -53,9 +55,12 @@ function helpCommand(registry: () => CommandRegistry): CliCommand {
   };
 }
 
-/** The registry of every command: `help`, snapshot, checkpoint and event commands, `ws-bridge`, then the scheduler's. */
+/** The registry of every command: `help`, snapshot, checkpoint, event and stream commands, `ws-bridge`, then the scheduler's. */
 export function defaultRegistry(extra: readonly CliCommand[] = scheduleCommands): CommandRegistry {
   let registry: CommandRegistry | null = null;
-  registry = new CommandRegistry([helpCommand(() => registry as CommandRegistry), ...snapshotCommands, ...checkpointCommands, ...eventCommands, wsBridgeCommand, ...extra]);
+  registry = new CommandRegistry([
+    helpCommand(() => registry as CommandRegistry), ...snapshotCommands, ...checkpointCommands, ...eventCommands, ...streamCommands,
+    consoleCommand, wsBridgeCommand, ...extra,
+  ]);
   return registry;
 }

@@ -17,6 +17,8 @@ import { timeoutOption } from '../protocol/durations.js';
 import type { Transport } from '../protocol/transport.js';
 import { Domain } from './domain.js';
 import { ConnectionKeeper, type ConnectCloseInfo, type ConnectionLife, type ReconnectPolicy, type Reopener } from './reconnect.js';
+import { StoragePool } from './storage-pool.js';
+import { StorageVol } from './storage-vol.js';
 import { checkFlags, checkName, uuidBytes, type CallOptions } from './support.js';
 
 /** Options of {@link Connect.openWith}. */
@@ -279,6 +281,50 @@ export class Connect {
   async defineDomain(xml: string, flags = 0, opts?: CallOptions): Promise<Domain> {
     const r = await this.#keeper.raw.call(R.domainDefineXmlFlags, { xml, flags: checkFlags(flags) }, opts);
     return new Domain(this, r.dom);
+  }
+
+  // ---- storage ----
+
+  /** The storage pool named `name`; rejects with VIR_ERR_NO_STORAGE_POOL when there is none. */
+  async getStoragePoolByName(name: string, opts?: CallOptions): Promise<StoragePool> {
+    const r = await this.raw.call(R.storagePoolLookupByName, { name: checkName(name, 'name') }, opts);
+    return new StoragePool(this, r.pool);
+  }
+
+  /** The storage pool with this UUID (a string or 16 bytes). */
+  async getStoragePoolByUUID(uuid: string | Uint8Array, opts?: CallOptions): Promise<StoragePool> {
+    const r = await this.raw.call(R.storagePoolLookupByUuid, { uuid: uuidBytes(uuid) }, opts);
+    return new StoragePool(this, r.pool);
+  }
+
+  /** Every storage pool, filtered by `StoragePool.LIST_*` flags (CONNECT_LIST_ALL_STORAGE_POOLS). */
+  async listAllStoragePools(flags = 0, opts?: CallOptions): Promise<StoragePool[]> {
+    const r = await this.raw.call(R.connectListAllStoragePools, { need_results: 1, flags: checkFlags(flags) }, opts);
+    return r.pools.map((p) => new StoragePool(this, p));
+  }
+
+  /** Defines a persistent storage pool from `<pool>` XML (STORAGE_POOL_DEFINE_XML); start it with `create()`. */
+  async defineStoragePool(xml: string, flags = 0, opts?: CallOptions): Promise<StoragePool> {
+    const r = await this.raw.call(R.storagePoolDefineXml, { xml, flags: checkFlags(flags) }, opts);
+    return new StoragePool(this, r.pool);
+  }
+
+  /** Creates and starts a transient storage pool from `<pool>` XML (STORAGE_POOL_CREATE_XML). */
+  async createStoragePool(xml: string, flags = 0, opts?: CallOptions): Promise<StoragePool> {
+    const r = await this.raw.call(R.storagePoolCreateXml, { xml, flags: checkFlags(flags) }, opts);
+    return new StoragePool(this, r.pool);
+  }
+
+  /** The volume at `path` on the host; rejects with VIR_ERR_NO_STORAGE_VOL when no pool has it. */
+  async getStorageVolumeByPath(path: string, opts?: CallOptions): Promise<StorageVol> {
+    const r = await this.raw.call(R.storageVolLookupByPath, { path: checkName(path, 'path') }, opts);
+    return new StorageVol(this, r.vol);
+  }
+
+  /** The volume with this key (for file volumes, usually the path). */
+  async getStorageVolumeByKey(key: string, opts?: CallOptions): Promise<StorageVol> {
+    const r = await this.raw.call(R.storageVolLookupByKey, { key: checkName(key, 'key') }, opts);
+    return new StorageVol(this, r.vol);
   }
 }
 

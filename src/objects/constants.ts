@@ -54,7 +54,8 @@ const DOM = 'VIR_DOMAIN_';
 /**
  * Domain's constants that this layer's methods take or return: STATE_* (virDomainState and every per-state
  * reason enum; Sys::Virt prefixes them with STATE_), LIST_* (virConnectListAllDomainsFlags), XML_*, START_*,
- * DESTROY_*, UNDEFINE_*, AFFECT_*, JOB_* (job types, operations, stats flags), ABORT_JOB_*, BACKUP_BEGIN_*.
+ * DESTROY_*, UNDEFINE_*, AFFECT_*, JOB_* (job types, operations, stats flags), ABORT_JOB_*, BACKUP_BEGIN_*,
+ * OPEN_CONSOLE_*, OPEN_CHANNEL_*.
  */
 export const DOMAIN_CONSTANTS = /* @__PURE__ */ (() =>
   Object.freeze({
@@ -80,6 +81,9 @@ export const DOMAIN_CONSTANTS = /* @__PURE__ */ (() =>
     // Sys::Virt spells this one DOMAIN_ABORT_JOB_POSTCOPY; the rule above gives ABORT_JOB_POSTCOPY, kept as is.
     ...renamed(headers.virDomainAbortJobFlagsValues, DOM),
     ...renamed(headers.virDomainBackupBeginFlags, DOM),
+    // Sys::Virt's names for the console and channel flags: OPEN_CONSOLE_FORCE, OPEN_CONSOLE_SAFE, OPEN_CHANNEL_FORCE.
+    ...renamed(headers.virDomainConsoleFlags, DOM, 'OPEN_'),
+    ...renamed(headers.virDomainChannelFlags, DOM, 'OPEN_'),
   }))();
 
 /**

@@ -9,6 +9,8 @@ import { DOMAIN_CONSTANTS, withConstants } from './constants.js';
 import type { Connect } from './connect.js';
 import { DomainCheckpoint } from './domain-checkpoint.js';
 import { DomainSnapshot } from './domain-snapshot.js';
+import { openChannel, openConsole, screenshot, type Screenshot, type ScreenshotOptions } from './domain-streams.js';
+import type { Stream } from '../protocol/stream.js';
 import { Deadline, checkFlags, checkName, uuidString, type CallOptions } from './support.js';
 import { typedParamsToRecord, type TypedValue } from './typed-params.js';
 import {
@@ -296,6 +298,27 @@ export class Domain extends /* @__PURE__ */ withConstants(DOMAIN_CONSTANTS) {
   async abortJob(flags = 0, opts?: CallOptions): Promise<void> {
     if (checkFlags(flags) === 0) await this.#raw.call(R.domainAbortJob, { dom: this.#dom }, opts);
     else await this.#raw.call(R.domainAbortJobFlags, { dom: this.#dom, flags }, opts);
+  }
+
+  // ---- streams ----
+
+  /**
+   * Opens a console (`devname`, e.g. `serial0`; null: the first one) as a duplex stream: `send` types into
+   * it, `receive` reads what the guest writes (DOMAIN_OPEN_CONSOLE). `Domain.OPEN_CONSOLE_FORCE` takes the
+   * console from another client, `OPEN_CONSOLE_SAFE` refuses consoles that cannot be shared safely.
+   */
+  openConsole(devname: string | null = null, flags = 0, opts?: CallOptions): Promise<Stream<void>> {
+    return openConsole(this.#raw, this.#dom, devname, flags, opts);
+  }
+
+  /** Opens a channel device (e.g. `org.qemu.guest_agent.0`) as a duplex stream (DOMAIN_OPEN_CHANNEL). */
+  openChannel(name: string | null, flags = 0, opts?: CallOptions): Promise<Stream<void>> {
+    return openChannel(this.#raw, this.#dom, name, flags, opts);
+  }
+
+  /** A screenshot of `screen` (0: the first): its MIME type and bytes (DOMAIN_SCREENSHOT and its stream). */
+  screenshot(screen = 0, flags = 0, opts?: ScreenshotOptions): Promise<Screenshot> {
+    return screenshot(this.#raw, this.#dom, screen, flags, opts);
   }
 }
 

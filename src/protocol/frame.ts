@@ -3,7 +3,8 @@
  * header (prog, vers, proc, type, serial, status), then the XDR payload.
  *
  * The decoder checks `28 <= length <= 4 + VIR_NET_MESSAGE_MAX` as soon as the length word is complete, before
- * buffering anything of the frame, then collects the frame's chunks and concatenates them once.
+ * buffering anything of the frame. Frames up to 1 MiB are collected in one reused buffer (a frame's bytes are only
+ * valid while it is handled); larger ones are collected as chunks and concatenated once complete.
  */
 import { ProtocolError } from '../errors.js';
 import * as virnet from '../../generated/virnet-protocol.js';
@@ -19,7 +20,10 @@ export interface FrameHeader {
   status: number;
 }
 
-/** One decoded frame: its header and a view of its payload bytes. */
+/**
+ * One decoded frame: its header and a view of its payload bytes, valid only while the frame is handled (the
+ * transport's read buffer or the decoder's join buffer is reused afterwards): copy what you keep.
+ */
 export interface Frame {
   header: FrameHeader;
   payload: Uint8Array;
@@ -82,6 +86,9 @@ export class FrameDecoder {
   /** The current frame's length once its length word is known, else 0. */
   #need = 0;
   #lenBuf = new Uint8Array(4);
+  /** The buffer frames up to REUSED_FRAME_MAX bytes are collected in (see #start), and the current one. */
+  #scratch: Uint8Array | null = null;
+  #into: Uint8Array | null = null;
   #lenHave = 0;
   /** Bytes between frames still to be dropped (see {@link skipBytes}). */
   #skip = 0;
@@ -126,9 +133,8 @@ export class FrameDecoder {
             off += len;
             continue;
           }
-          this.#need = len;
-          this.#parts.push(chunk.subarray(off));
-          this.#have = n - off;
+          this.#start(len);
+          this.#take(chunk.subarray(off));
           break;
         }
         // The length word itself is split across chunks.
@@ -136,19 +142,18 @@ export class FrameDecoder {
         if (this.#lenHave < 4) return;
         const len = readLen(this.#lenBuf, 0);
         checkLen(len);
-        this.#need = len;
-        this.#parts.push(copyBytes(this.#lenBuf, 0, 4));
-        this.#have = 4;
+        this.#start(len);
+        this.#take(this.#into ? this.#lenBuf : copyBytes(this.#lenBuf, 0, 4));
         this.#lenHave = 0;
         continue;
       }
       const take = Math.min(this.#need - this.#have, n - off);
-      this.#parts.push(chunk.subarray(off, off + take));
-      this.#have += take;
+      this.#take(chunk.subarray(off, off + take));
       off += take;
       if (this.#have === this.#need) {
-        const whole = concat(this.#parts, this.#need);
+        const whole = this.#into ?? concat(this.#parts, this.#need);
         this.#parts = [];
+        this.#into = null;
         this.#have = 0;
         this.#need = 0;
         this.#emit(whole);
@@ -156,6 +161,26 @@ export class FrameDecoder {
     }
     // Chunks kept across calls must not alias the caller's buffer, which a transport may reuse.
     if (this.#parts.length) this.#parts = this.#parts.map((p) => (p.buffer === chunk.buffer ? copyBytes(p, 0, p.length) : p));
+  }
+
+  /**
+   * Starts collecting a frame of `len` bytes. Frames up to {@link REUSED_FRAME_MAX} bytes are copied as they
+   * arrive into one buffer that the next such frame reuses: every consumer copies what it keeps (the engine's
+   * routes and the XDR reader do), so a stream's 256 KiB packets cost no allocation each. Larger frames are
+   * collected as chunks and joined once complete, so a peer cannot make us allocate what it has not sent.
+   */
+  #start(len: number): void {
+    this.#need = len;
+    this.#have = 0;
+    if (len > REUSED_FRAME_MAX) return;
+    if (this.#scratch === null || this.#scratch.length < len) this.#scratch = new Uint8Array(Math.max(len, STREAM_FRAME));
+    this.#into = this.#scratch.subarray(0, len);
+  }
+
+  #take(bytes: Uint8Array): void {
+    if (this.#into) this.#into.set(bytes, this.#have);
+    else this.#parts.push(bytes);
+    this.#have += bytes.length;
   }
 
   #emit(frame: Uint8Array): void {
@@ -171,6 +196,11 @@ export class FrameDecoder {
     this.#onFrame({ header, payload: frame.subarray(MIN_FRAME) });
   }
 }
+
+/** Frames up to this size are collected in a reused buffer. */
+const REUSED_FRAME_MAX = 1 << 20;
+/** A stream packet's frame: the initial size of that buffer. */
+const STREAM_FRAME = MIN_FRAME + virnet.VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX;
 
 function readLen(b: Uint8Array, off: number): number {
   return ((b[off] << 24) >>> 0) + (b[off + 1] << 16) + (b[off + 2] << 8) + b[off + 3];

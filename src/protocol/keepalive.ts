@@ -87,8 +87,26 @@ export class KeepaliveSender {
     this.#timer = undefined;
   }
 
+  /**
+   * A stream's slow reader holds the daemon back (src/protocol/stream.ts): nothing is read, so silence proves
+   * nothing about the peer. A PING still goes out every interval, so that the daemon's own keepalive
+   * (virKeepAliveTimer counts any message from the client) keeps the connection, but none counts as unanswered.
+   */
+  #pausedTick(): void {
+    const now = Date.now();
+    if (now - this.#lastReceived < this.#opts.interval) return;
+    this.#lastReceived = now;
+    this.#unanswered = 0;
+    try {
+      this.#client.sendMessage(keepalive_program_id, PROC.KEEPALIVE_PROC_PING);
+    } catch {
+      this.stop();
+    }
+  }
+
   #check(): void {
     if (!this.#client.isOpen) return this.stop();
+    if (this.#client.readPaused) return this.#pausedTick();
     const silent = Date.now() - this.#lastReceived;
     if (silent < this.#opts.interval * (this.#unanswered + 1)) return;
     if (this.#unanswered >= this.#opts.count) {

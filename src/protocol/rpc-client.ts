@@ -165,6 +165,8 @@ export class RpcClient {
   #resolveClosed!: (c: CloseInfo) => void;
   /** Frames waiting for the transport to drain. */
   #queue: Uint8Array[] = [];
+  /** Callbacks of queued frames sent with sendFrame (see there), by frame. */
+  readonly #written = new Map<Uint8Array, () => void>();
   #flushing = false;
   /** Called for every frame received (keepalive uses it to note liveness). */
   onActivity: (() => void) | null = null;
@@ -316,6 +318,16 @@ export class RpcClient {
     this.#send(endFrame(w, at));
   }
 
+  /**
+   * Sends a complete frame the caller built (length word, header, payload; at most libvirt's maximum). `written`
+   * runs once the transport has written it out, after which the caller may reuse its bytes (a stream recycles
+   * its packet buffers, so a large upload makes no garbage); it never runs if the connection fails first.
+   */
+  sendFrame(frame: Uint8Array, written?: () => void): void {
+    if (this.#closeInfo) throw new ConnectionClosedError('the connection is closed', { cause: this.#closeInfo.error });
+    this.#send(frame, written);
+  }
+
   /** Sends a MESSAGE frame with an empty payload (keepalive PING/PONG). */
   sendMessage(program: ProgramId, proc: number): void {
     this.sendPacket({ prog: program.program, vers: program.version, proc, type: MessageType.VIR_NET_MESSAGE, serial: 0, status: MessageStatus.VIR_NET_OK });
@@ -350,6 +362,11 @@ export class RpcClient {
     if (before === after || this.#closeInfo) return;
     if (after) this.#transport.pause?.();
     else this.#transport.resume?.();
+  }
+
+  /** Whether some stream holds reading paused (its reader is slow): silence from the daemon is then ours. */
+  get readPaused(): boolean {
+    return this.#readPausers.size > 0;
   }
 
   #refuse(proc: ProcedureInfo<unknown, unknown, unknown>, signal: AbortSignal | undefined): Error | null {
@@ -393,12 +410,13 @@ export class RpcClient {
     return frame;
   }
 
-  #send(frame: Uint8Array): void {
+  #send(frame: Uint8Array, written?: () => void): void {
     if (this.#queue.length || this.#flushing) {
       this.#queue.push(frame);
+      if (written) this.#written.set(frame, written);
       return;
     }
-    if (!this.#transport.write(frame)) {
+    if (!this.#transport.write(frame, written)) {
       this.#flushing = true;
       void this.#drain();
     }
@@ -410,7 +428,12 @@ export class RpcClient {
       for (;;) {
         await this.#transport.whenWritable();
         let blocked = false;
-        while (this.#queue.length && !blocked) blocked = !this.#transport.write(this.#queue.shift()!);
+        while (this.#queue.length && !blocked) {
+          const frame = this.#queue.shift()!;
+          const written = this.#written.get(frame);
+          if (written) this.#written.delete(frame);
+          blocked = !this.#transport.write(frame, written);
+        }
         if (!blocked) break;
       }
     } catch (e) {
@@ -591,6 +614,7 @@ export class RpcClient {
     if (this.#closeInfo) return;
     this.#closeInfo = info;
     this.#queue = [];
+    this.#written.clear();
     const why = info.error ? `: ${info.error.message}` : '';
     const routes = [...this.#routes.values()];
     this.#routes.clear();

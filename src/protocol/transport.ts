@@ -30,9 +30,11 @@ export interface Transport {
   attach(sink: TransportSink): void;
   /**
    * Queues bytes for sending. Returns false when the pipe's buffer is above its high-water mark; the caller
-   * should then await {@link whenWritable} before writing more (backpressure).
+   * should then await {@link whenWritable} before writing more (backpressure). The pipe keeps `chunk` until it
+   * is written out; `written`, when given, is called then (a stream reuses its packet buffers after it), and
+   * never if the pipe fails first. A pipe that cannot tell may never call it.
    */
-  write(chunk: Uint8Array): boolean;
+  write(chunk: Uint8Array, written?: () => void): boolean;
   /** Resolves when the pipe can take more bytes, or rejects if it closed first. */
   whenWritable(): Promise<void>;
   /** Flushes what was written and closes the sending side; the sink's `closed` follows. */

@@ -133,9 +133,12 @@ export class DuplexTransport implements Transport {
     else this.#sink.data(chunk);
   }
 
-  write(chunk: Uint8Array): boolean {
+  write(chunk: Uint8Array, written?: () => void): boolean {
     if (this.#streamDone || this.#stream.destroyed || this.#stream.writableEnded) return false;
-    return this.#stream.write(chunk);
+    if (written === undefined) return this.#stream.write(chunk);
+    return this.#stream.write(chunk, (err) => {
+      if (!err) written();
+    });
   }
 
   whenWritable(): Promise<void> {

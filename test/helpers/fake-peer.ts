@@ -30,16 +30,30 @@ export class FakePeer implements Transport {
     this.sink = sink;
   }
 
-  write(chunk: Uint8Array): boolean {
+  write(chunk: Uint8Array, written?: () => void): boolean {
     const copy = chunk.slice();
     this.writes.push(copy);
     this.#decoder.push(copy);
+    written?.(); // copied: the client may reuse its bytes
     return !this.blocked;
   }
 
   whenWritable(): Promise<void> {
     if (!this.blocked) return Promise.resolve();
     return new Promise((r) => this.#waiters.push(r));
+  }
+
+  /** Whether the client asked the transport to stop reading (a stream's reader is slow), and how often. */
+  paused = false;
+  pauses = 0;
+
+  pause(): void {
+    this.paused = true;
+    this.pauses++;
+  }
+
+  resume(): void {
+    this.paused = false;
   }
 
   /** Lifts backpressure. */
