@@ -3,13 +3,15 @@
  * write (DOMAIN_SET_METADATA) back for a random time, up to well past the lease's settle wait: the lease alone
  * cannot keep them apart then. Whatever the timing, no slot gets two snapshots, and no record is lost: every
  * scheduler snapshot libvirt has is recorded, and every one either scheduler reported created is recorded
- * complete. The guest is shut off (its internal snapshots take a fraction of a second each).
+ * complete. The guest is shut off (its internal snapshots take a fraction of a second each). And records of the
+ * first format (one element all schedulers shared) are moved to the per-writer one.
  */
 import { connect, type Connect } from '../../src/index';
 import * as R from '../../generated/remote-procedures';
-import { isComplete } from '../../src/scheduler/records';
+import * as headers from '../../generated/libvirt-headers';
+import { emptyRecords, isComplete, recordsToXml, SCHEDULER_NS, SCHEDULER_PREFIX } from '../../src/scheduler/records';
 import { DomainScheduler } from '../../src/scheduler/scheduler';
-import { ScheduleLockedError } from '../../src/scheduler/store';
+import { recordKey, ScheduleLockedError } from '../../src/scheduler/store';
 import { useGuest } from '../helpers/guest';
 import { sandbox } from '../helpers/sandbox';
 import { startProxy } from '../helpers/tcp-proxy';
@@ -91,4 +93,23 @@ test('metadata writes delayed at random: never two creations for one slot, never
   expect([...existing].filter((n) => !recorded.has(n))).toEqual([]);
   expect(created.filter((c) => existing.has(c.name) && !isComplete(recorded.get(c.name)!)).map((c) => c.name)).toEqual([]);
   expect(failures).toEqual([]);
+});
+
+test('records of format 1 (one shared element) are read, and moved to format 2 by the first lease holder', async () => {
+  const legacyName = 'lvrpc-20200101T000000.000Z';
+  await g.dom.createSnapshot({ name: legacyName }, 0, { timeout: 60_000 });
+  const legacy = emptyRecords();
+  legacy.snapshots.push({ name: legacyName, kind: 'internal', started: Date.UTC(2020, 0, 1), completed: Date.UTC(2020, 0, 1, 0, 0, 1), quiesced: false, pinned: true, parent: null });
+  const raw = g.conn.raw;
+  const flags = headers.VIR_DOMAIN_AFFECT_CONFIG;
+  await raw.call(R.domainSetMetadata, { dom: g.dom.handle, type: headers.VIR_DOMAIN_METADATA_ELEMENT, metadata: recordsToXml(legacy), key: SCHEDULER_PREFIX, uri: SCHEDULER_NS, flags });
+  const s = new DomainScheduler(g.dom, { policy: POLICY, owner: 'migrator', everyMs: EVERY, lockSettleMs: 0 });
+  expect((await s.records()).snapshots.find((r) => r.name === legacyName)).toMatchObject({ pinned: true, completed: Date.UTC(2020, 0, 1, 0, 0, 1) });
+  await s.runOnce();
+  const xml = await g.dom.getXMLDescription();
+  expect(xml).not.toContain(SCHEDULER_NS + '"');
+  expect(xml).toContain(recordKey(legacyName, 'migrator'));
+  // Pinned: the policy keeps it, and its record survived the move.
+  expect((await s.records()).snapshots.find((r) => r.name === legacyName)).toMatchObject({ pinned: true });
+  expect((await g.dom.listAllSnapshots()).map((x) => x.getName())).toContain(legacyName);
 });
