@@ -4,9 +4,12 @@
  * call is bounded, and the safety of each step rests on the daemon and on per-writer records, not on timing:
  *
  * - A snapshot's name is its slot (`<prefix>-<slot start>`, slots `everyMs` wide from the epoch), and libvirt
- *   refuses a second snapshot of a name under the domain's job lock ("domain moment ... already exists"), so two
- *   schedulers can never both create the snapshot of one slot. The loser sees who made it in the snapshot's
- *   description and steps back; its attempt is not a failure.
+ *   refuses a second snapshot of a name under the domain's job lock, so two schedulers can never both create the
+ *   snapshot of one slot. The loser sees who made it in the snapshot's description and steps back; its attempt
+ *   is not a failure. (Wire quirk: qemuSnapshotCreate in src/qemu/qemu_snapshot.c, and its checkpoint twin,
+ *   assign the new moment to the domain's list inside the domain job and before any work, and
+ *   virDomainMomentAssignDef in src/conf/virdomainmomentobjlist.c fails with VIR_ERR_OPERATION_FAILED "domain
+ *   moment <name> already exists"; an in-progress snapshot is listed already.)
  * - Records are written per writer (store.ts), so a delayed write cannot overwrite another scheduler's record.
  * - Deleting is idempotent (a snapshot already gone counts as deleted), and before deleting a snapshot whose
  *   children depend on it, libvirt is asked whether it still has children that stay.

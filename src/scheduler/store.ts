@@ -3,8 +3,10 @@
  * namespaces), written to the live definition and, for a persistent domain, to its configuration too, so they
  * survive the scheduler, the daemon and a guest restart.
  *
- * libvirt replaces a metadata element whole and has no compare-and-swap, so the store never lets two schedulers
- * share an element (records.ts has the layout): each writes its own record of each snapshot, readers merge
+ * libvirt replaces a metadata element whole and has no compare-and-swap (wire quirk: virDomainDefSetMetadata in
+ * src/conf/domain_conf.c drops the element of the namespace URI, then adds the new one; elements of other URIs
+ * are untouched), so the store never lets two schedulers share an element (records.ts has the layout): each
+ * writes its own record of each snapshot, readers merge
  * ({@link mergeRecords}). Two schedulers running at once can delay each other's writes as they like: neither can
  * overwrite the other's record. Only the failure state and the advisory lease are shared, last writer wins.
  */
