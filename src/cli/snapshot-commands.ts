@@ -145,7 +145,7 @@ async function deleteWithChildren(ctx: CliContext, snap: DomainSnapshot, flags: 
   } catch (e) {
     if (!(e instanceof UnsafeSnapshotDeleteError)) throw e;
     if (!ctx.global.quiet && !ctx.global.json) {
-      ctx.stderr.write(`note: libvirtd ${e.daemonVersion} crashes deleting a branching subtree in one call; deleting its ${e.leaves} branches one snapshot at a time\n`);
+      ctx.stderr.write(`note: libvirtd ${e.daemonVersion} crashes deleting this subtree in one call; deleting its snapshots one at a time, leaves first\n`);
     }
   }
   const tty = ctx.isTTY && !ctx.global.json;

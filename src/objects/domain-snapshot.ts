@@ -66,9 +66,10 @@ export class DomainSnapshot extends withConstants(SNAPSHOT_CONSTANTS) {
 
   /**
    * Deletes the snapshot (and, with `DELETE_CHILDREN`, its descendants; with `DELETE_CHILDREN_ONLY`, only those)
-   * (DOMAIN_SNAPSHOT_DELETE). On a QEMU daemon of libvirt 9.0.0 or later, those two flags on a subtree that
-   * branches are refused with `UnsafeSnapshotDeleteError` before anything is sent, since the daemon would
-   * crash: use {@link deleteSubtree} there. Checking costs one call (and the daemon's type and version, once).
+   * (DOMAIN_SNAPSHOT_DELETE). On a QEMU daemon of libvirt 9.0.0 or later, those two flags on a subtree the
+   * daemon would crash on (a snapshot with children walked before a sibling; see snapshot-subtree.ts) are refused
+   * with `UnsafeSnapshotDeleteError` before anything is sent: use {@link deleteSubtree} there. Checking costs one
+   * call for a chain, one per snapshot of a branching subtree (and the daemon's type and version, once).
    */
   async delete(flags = 0, opts?: CallOptions): Promise<void> {
     const d = new Deadline(opts);

@@ -4,9 +4,12 @@
  * Wire quirk (libvirt 9.0.0 and later, QEMU driver; src/qemu/qemu_snapshot.c, qemuSnapshotDeleteChildren, with
  * the descendant walk of src/conf/virdomainmomentobjlist.c): DELETE_CHILDREN and DELETE_CHILDREN_ONLY delete
  * each descendant as a single snapshot, handing its children to its parent, while the walk visits a snapshot
- * before its children and keeps following the sibling links it read before that hand-over. When a deleted
- * snapshot has children and a sibling after it, the walk reaches snapshots already freed and libvirtd dies
- * (SIGSEGV), taking every client's connection with it. Chains never hit this; any branch below the snapshot may.
+ * before its children and keeps following the sibling links it read before that hand-over. When a snapshot that
+ * has children is not the last of its siblings the walk visits, the walk reaches snapshots already freed and
+ * libvirtd dies (SIGSEGV), taking every client's connection with it. Chains never hit this, nor branches whose
+ * only non-leaf child is the one walked last. The walk's order is the order libvirt lists a snapshot's children
+ * in (DOMAIN_SNAPSHOT_LIST_ALL_CHILDREN without flags: the last linked first), which is what the check below
+ * reads; a snapshot created below the subtree between the check and the deletion can still change it.
  * Before 9.0.0 the same flags deleted descendants without re-linking them (qemuDomainSnapshotDelete). The newest
  * version of that code we could read (with the external-snapshot revert of 9.9) walks the same way, and no
  * release note up to 12.5 mentions a fix, so the guard covers every QEMU daemon from 9.0.0 on.
@@ -28,8 +31,8 @@ export const DELETE_CHILDREN_CRASH_SINCE = 9_000_000;
 
 /**
  * `DomainSnapshot.delete` with DELETE_CHILDREN or DELETE_CHILDREN_ONLY was refused before anything was sent:
- * the subtree branches and the daemon is one whose QEMU driver crashes on that (see the module comment).
- * Nothing was deleted; `snap.deleteSubtree(flags)` does the same deletion safely.
+ * the daemon's QEMU driver crashes deleting this subtree in one call (see the module comment). Nothing was
+ * deleted; `snap.deleteSubtree(flags)` does the same deletion safely.
  */
 export class UnsafeSnapshotDeleteError extends LibvirtRpcError {
   override readonly code: string = 'ERR_UNSAFE_SNAPSHOT_DELETE';
@@ -39,17 +42,20 @@ export class UnsafeSnapshotDeleteError extends LibvirtRpcError {
   readonly daemonVersion: string;
   /** Leaves below the snapshot (2 or more: the subtree branches). */
   readonly leaves: number;
+  /** The snapshot with children that the daemon would walk before one of its siblings. */
+  readonly branch: string;
 
-  constructor(snapshot: string, daemonVersion: string, leaves: number, childrenOnly: boolean) {
+  constructor(snapshot: string, daemonVersion: string, leaves: number, branch: string, childrenOnly: boolean) {
     const flag = childrenOnly ? 'DELETE_CHILDREN_ONLY' : 'DELETE_CHILDREN';
     super(
-      `refusing ${flag} of snapshot ${snapshot}: its subtree branches (${leaves} leaves), and libvirtd ${daemonVersion} ` +
-        `crashes (segfault, every client disconnected) deleting a branching subtree that way; ` +
+      `refusing ${flag} of snapshot ${snapshot}: libvirtd ${daemonVersion} crashes (segfault, every client disconnected) ` +
+        `deleting this subtree in one call (${leaves} branches; ${branch} has children and libvirt would walk it before a sibling); ` +
         `use snap.deleteSubtree(${childrenOnly ? 'DomainSnapshot.DELETE_CHILDREN_ONLY' : ''}), which deletes the same snapshots one at a time, leaves first`,
     );
     this.snapshot = snapshot;
     this.daemonVersion = daemonVersion;
     this.leaves = leaves;
+    this.branch = branch;
   }
 }
 
@@ -109,9 +115,10 @@ function affectedVersion(conn: Connect, d: Deadline): Promise<string | null> {
 }
 
 /**
- * Throws {@link UnsafeSnapshotDeleteError} when deleting `snap` with `flags` could crash the daemon: the flags ask
- * for children, the daemon is affected, and the subtree has two leaves or more (one call for the leaf count, plus
- * the daemon's type and version once per connection).
+ * Throws {@link UnsafeSnapshotDeleteError} when deleting `snap` with `flags` would crash the daemon: the flags
+ * ask for children, the daemon is affected, and in the subtree a snapshot with children is listed before one of
+ * its siblings. Costs one call for a chain (the leaf count), one per snapshot of a branching subtree, and the
+ * daemon's type and version once per connection.
  */
 export async function checkSubtreeDelete(snap: DomainSnapshot, flags: number, d: Deadline): Promise<void> {
   const children = flags & (DELETE_CHILDREN | DELETE_CHILDREN_ONLY);
@@ -121,7 +128,23 @@ export async function checkSubtreeDelete(snap: DomainSnapshot, flags: number, d:
   if (version === null) return;
   // A subtree with n >= 1 descendants is a chain exactly when one of them is a leaf.
   const leaves = await snap.numOfChildSnapshots(LIST_DESCENDANTS | LIST_LEAVES, d.next());
-  if (leaves >= 2) throw new UnsafeSnapshotDeleteError(snap.getName(), version, leaves, (flags & DELETE_CHILDREN_ONLY) !== 0);
+  if (leaves < 2) return;
+  const branch = await crashingBranch(snap, d);
+  if (branch !== null) throw new UnsafeSnapshotDeleteError(snap.getName(), version, leaves, branch, (flags & DELETE_CHILDREN_ONLY) !== 0);
+}
+
+/** The first snapshot with children listed before a sibling, in the subtree of `snap` (libvirt's walk order). */
+async function crashingBranch(snap: DomainSnapshot, d: Deadline): Promise<string | null> {
+  const kids = new Map<string, string[]>();
+  for (let level: DomainSnapshot[] = [snap]; level.length > 0; ) {
+    const lists = await pipelined(level, (s) => s.listAllChildren(0, d.next()));
+    level.forEach((s, i) => kids.set(s.getName(), lists[i].map((c) => c.getName())));
+    level = lists.flat();
+  }
+  for (const list of kids.values()) {
+    for (let i = 0; i < list.length - 1; i++) if ((kids.get(list[i]) ?? []).length > 0) return list[i];
+  }
+  return null;
 }
 
 /**

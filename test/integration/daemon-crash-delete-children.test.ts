@@ -4,7 +4,8 @@
  * A shut-off domain gets metadata-only snapshots (CREATE_REDEFINE: no QEMU runs, no image is touched). A chain
  * is deleted with DELETE_CHILDREN | DELETE_METADATA_ONLY and the daemon lives; then the same call on
  * s1 -> s2 -> s3, s1 -> x1 -> x2 (sent raw, past the guard) and the daemon process is gone. Through the object
- * API the same deletion is refused, and deleteSubtree does it on a fresh daemon with the daemon alive.
+ * API the same deletion is refused, and deleteSubtree does it on a fresh daemon with the daemon alive; a branch
+ * the daemon walks safely (its only child with children walked last) goes through in one call.
  */
 import * as R from '../../generated/remote-procedures';
 import { Connect, ConnectionClosedError, DomainSnapshot as S, UnsafeSnapshotDeleteError, connect, type Domain } from '../../src/index';
@@ -72,6 +73,18 @@ test('through the object API the branching deletion is refused, and deleteSubtre
     const s1 = await dom.getSnapshotByName('s1');
     await expect(s1.delete(S.DELETE_CHILDREN | S.DELETE_METADATA_ONLY)).rejects.toBeInstanceOf(UnsafeSnapshotDeleteError);
     expect((await s1.deleteSubtree(S.DELETE_METADATA_ONLY)).length).toBe(5);
+    expect(await dom.numOfSnapshots()).toBe(0);
+    expect(conn.isAlive()).toBe(true);
+    expect(alive(daemon.pid)).toBe(true);
+  });
+});
+
+test('a branch whose only child with children is walked last: the object API lets the one call through, and the daemon lives', async () => {
+  await withDaemon(async (daemon, conn, dom) => {
+    // r's children as libvirt walks them (last made first): a, a leaf, then b -> b1.
+    await redefine(dom, [['r', null], ['b', 'r'], ['b1', 'b'], ['a', 'r']]);
+    expect((await (await dom.getSnapshotByName('r')).listAllChildren()).map((c) => c.getName())).toEqual(['a', 'b']);
+    await (await dom.getSnapshotByName('r')).delete(S.DELETE_CHILDREN | S.DELETE_METADATA_ONLY);
     expect(await dom.numOfSnapshots()).toBe(0);
     expect(conn.isAlive()).toBe(true);
     expect(alive(daemon.pid)).toBe(true);
