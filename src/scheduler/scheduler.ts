@@ -238,8 +238,11 @@ export class DomainScheduler {
   async #leased<T>(b: Bounds, fn: (view: ScheduleView) => Promise<T>): Promise<T> {
     await this.#ctx.lease.acquire(b);
     try {
-      const view = await this.#ctx.store.load(b.call());
-      if (view.legacy) await this.#migrate(view, b);
+      let view = await this.#ctx.store.load(b.call());
+      if (view.legacy) {
+        await this.#migrate(view, b);
+        view = await this.#ctx.store.load(b.call());
+      }
       return await fn(view);
     } finally {
       await this.#ctx.lease.release(b).catch(() => undefined);
