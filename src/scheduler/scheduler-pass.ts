@@ -25,7 +25,7 @@ import type { RetentionPolicy } from './policy.js';
 import { isComplete, retentionSnapshots, snapshotName, type FailureState, type ScheduleRecords, type SnapshotRecord } from './records.js';
 import { computeRetention } from './retention.js';
 import { dependsOnParent } from './retention-chain.js';
-import { recordKey, type ScheduleStore, type ScheduleView } from './store.js';
+import { LEGACY_KEY, recordKey, type ScheduleStore, type ScheduleView } from './store.js';
 import type { RunReport, ScheduledKind, SchedulerEvent } from './scheduler.js';
 
 /** What a pass needs of its scheduler. */
@@ -246,4 +246,26 @@ export async function prune(ctx: PassContext, r: ScheduleRecords, view: Schedule
     report.deleted.push(name);
     ctx.emit({ type: 'deleted', name });
   }
+}
+
+/**
+ * Drops the records of snapshots that are not there: complete ones at once (deleted by hand, or a removal that
+ * failed), incomplete ones (a creation stopped before libvirt made anything) once they started before `horizon`
+ * (their slot over by more than a creation may take), so that a creation still under way elsewhere keeps its
+ * record. `view` was read before `existing` was listed, so a complete record in it is of a snapshot made before
+ * that listing.
+ */
+export async function dropOrphans(ctx: PassContext, view: ScheduleView, existing: Set<string>, horizon: number, b: Bounds): Promise<void> {
+  for (const rec of view.records.snapshots) {
+    if (existing.has(rec.name) || (!isComplete(rec) && rec.started >= horizon)) continue;
+    await ctx.lease.fence(b);
+    await ctx.store.dropRecords(view.keys.get(rec.name) ?? [], b.call());
+  }
+}
+
+/** Moves format-1 records (one shared element) into this scheduler's format-2 elements. */
+export async function migrateLegacy(ctx: PassContext, view: ScheduleView, b: Bounds): Promise<void> {
+  for (const rec of view.legacy!.snapshots) await ctx.store.putRecord(ctx.owner, rec, b.call());
+  if (!view.hasState) await ctx.store.putState(view.legacy!.state, b.call());
+  await ctx.store.dropRecords([LEGACY_KEY], b.call());
 }

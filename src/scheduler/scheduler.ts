@@ -18,7 +18,7 @@
  *   says the snapshot is only crash-consistent.
  * - Every method takes `{ signal, timeout }` last; every daemon call in it is bounded on its own too.
  */
-import { AbortError, InvalidArgumentError } from '../errors.js';
+import { AbortError, InvalidArgumentError, TimeoutError } from '../errors.js';
 import type { Domain } from '../objects/domain.js';
 import { checkDuration, checkTimeout, sleep as stepSleep } from '../protocol/durations.js';
 import type { CallOptions } from '../protocol/program.js';
@@ -29,8 +29,8 @@ import { MAX_SPAN_MS, validatePolicy, type RetentionPolicy, type RetentionPolicy
 import { isComplete, retentionSnapshots, SNAPSHOT_PREFIX_PATTERN, snapshotName, type ScheduleRecords } from './records.js';
 import { computeRetention, type KeptSnapshot } from './retention.js';
 import { defaultEvery, planDeletions, type PlannedDeletion } from './retention-plan.js';
-import { createSlot, existingNames, nextDue, prune, reconciled, resolveParents, slotStart, slotTaken, type PassContext } from './scheduler-pass.js';
-import { DomainMetadataStore, LEGACY_KEY, type ScheduleStore, type ScheduleView } from './store.js';
+import { createSlot, dropOrphans, existingNames, migrateLegacy, nextDue, prune, reconciled, resolveParents, slotStart, slotTaken, type PassContext } from './scheduler-pass.js';
+import { DomainMetadataStore, type ScheduleStore, type ScheduleView } from './store.js';
 
 /** What the scheduler makes. */
 export type ScheduledKind = 'internal' | 'disk-only' | 'checkpoint';
@@ -70,9 +70,10 @@ export interface SchedulerOptions {
   onProgress?: (event: SchedulerEvent) => void;
   /**
    * For {@link DomainScheduler.runDaemon}: opens a fresh connection and returns the domain again, used after the
-   * connection to the daemon was lost (a daemon restart, a network cut).
+   * connection to the daemon was lost (a daemon restart, a network cut). It is given `{ signal, timeout }`
+   * (`callTimeoutMs`); the daemon stops waiting for it after that long either way.
    */
-  reconnect?: () => Promise<Domain>;
+  reconnect?: (opts: { signal: AbortSignal; timeout: number }) => Promise<Domain>;
 }
 
 /** Progress and results, as they happen. */
@@ -240,20 +241,13 @@ export class DomainScheduler {
     try {
       let view = await this.#ctx.store.load(b.call());
       if (view.legacy) {
-        await this.#migrate(view, b);
+        await migrateLegacy(this.#ctx, view, b);
         view = await this.#ctx.store.load(b.call());
       }
       return await fn(view);
     } finally {
       await this.#ctx.lease.release(b).catch(() => undefined);
     }
-  }
-
-  /** Moves format-1 records (one shared element) into this scheduler's format-2 elements. */
-  async #migrate(view: ScheduleView, b: Bounds): Promise<void> {
-    for (const rec of view.legacy!.snapshots) await this.#ctx.store.putRecord(this.#o.owner, rec, b.call());
-    if (!view.hasState) await this.#ctx.store.putState(view.legacy!.state, b.call());
-    await this.#ctx.store.dropRecords([LEGACY_KEY], b.call());
   }
 
   /** One pass: create a snapshot if one is due, then prune. Takes and releases the lease. */
@@ -274,7 +268,7 @@ export class DomainScheduler {
         // snapshots the scheduler has are the newest the guest has. Nor without every chain link known.
         pruneOk = pruneOk && !r.state.paused && r.state.failures === 0 && (await resolveParents(this.#ctx, r, report, b));
         if (pruneOk) await prune(this.#ctx, r, view, report, b);
-        if (pruneOk) await this.#dropOrphans(view, existing, now, b);
+        if (pruneOk) await dropOrphans(this.#ctx, view, existing, now - (this.everyMs + this.#stepMs + this.#callMs), b);
       } catch (e) {
         // The lease was taken over: stop changing anything, say so.
         if (!(e instanceof LeaseLostError)) throw e;
@@ -290,21 +284,6 @@ export class DomainScheduler {
       report.paused = r.state.paused;
       return report;
     });
-  }
-
-  /**
-   * Drops the records of snapshots that are not there: complete ones at once (deleted by hand, or a removal that
-   * failed), incomplete ones (a creation stopped before libvirt made anything) once their slot is over by more
-   * than a creation may take, so that a creation still under way elsewhere keeps its record. `view` was read
-   * before `existing` was listed, so a complete record in it is of a snapshot made before that listing.
-   */
-  async #dropOrphans(view: ScheduleView, existing: Set<string>, now: number, b: Bounds): Promise<void> {
-    const horizon = now - (this.everyMs + this.#stepMs + this.#callMs);
-    for (const rec of view.records.snapshots) {
-      if (existing.has(rec.name) || (!isComplete(rec) && rec.started >= horizon)) continue;
-      await this.#ctx.lease.fence(b);
-      await this.#ctx.store.dropRecords(view.keys.get(rec.name) ?? [], b.call());
-    }
   }
 
   /** Clears a pause (an explicit decision of the operator). */
@@ -354,7 +333,7 @@ export class DomainScheduler {
       // After losing the daemon, reconnect first: a pass on a dead connection can only fail.
       if (this.#o.reconnect && !this.#domainRef.getConnect().isAlive()) {
         try {
-          this.#attach(await this.#o.reconnect());
+          this.#attach(await this.#reconnect(this.#o.reconnect));
         } catch (err) {
           failures++;
           wait = Math.max(backoffDelay(failures, this.#backoff, this.#o.random), this.#backoff.minMs);
@@ -379,6 +358,24 @@ export class DomainScheduler {
       if (stopped()) break;
       this.#emit({ type: 'waiting', untilMs: this.#now() + wait, why: 'next pass' });
       await this.#wait(wait, stopAt, signal);
+    }
+  }
+
+  /** Runs the caller's reconnect, bounded by `callTimeoutMs` (its signal aborts then). */
+  async #reconnect(fn: NonNullable<SchedulerOptions['reconnect']>): Promise<Domain> {
+    const ctl = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const e = new TimeoutError(`reconnecting took longer than ${this.#callMs} ms`);
+        ctl.abort(e);
+        reject(e);
+      }, this.#callMs);
+    });
+    try {
+      return await Promise.race([fn({ signal: ctl.signal, timeout: this.#callMs }), bound]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -150,3 +150,32 @@ test('runDaemon({ timeout: 4 weeks }) runs until aborted, not for 1 ms; { timeou
   expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
   expect(Date.now() - t0).toBeLessThan(10_000);
 });
+
+test('runDaemon bounds the caller\'s reconnect: it gets { signal, timeout }, and a hanging one times out', async () => {
+  const fake = fakeDomain();
+  (fake.domain as unknown as { getConnect: () => unknown }).getConnect = () => ({ isAlive: () => false });
+  const seen: { signal: AbortSignal; timeout: number }[] = [];
+  const events: SchedulerEvent[] = [];
+  const s = new DomainScheduler(fake.domain, {
+    policy: { baseMs: 1000, levels: 1, slots: 1, keepLast: 1 },
+    owner: 'a',
+    store: new MemoryStore(),
+    callTimeoutMs: 200,
+    backoff: { minMs: 100, maxMs: 100 },
+    onProgress: (e) => events.push(e),
+    reconnect: (o) => {
+      seen.push(o);
+      return new Promise(() => undefined); // never connects
+    },
+  });
+  const ctl = new AbortController();
+  const running = s.runDaemon({ signal: ctl.signal });
+  for (const end = Date.now() + 10_000; !events.some((e) => e.type === 'failed'); await new Promise((r) => setTimeout(r, 20))) {
+    if (Date.now() > end) throw new Error('no failed reconnect within 10 s');
+  }
+  ctl.abort();
+  await running;
+  expect(events.find((e) => e.type === 'failed')).toMatchObject({ step: 'reconnect', error: 'reconnecting took longer than 200 ms', transient: true });
+  expect(seen[0].timeout).toBe(200);
+  expect(seen[0].signal.aborted).toBe(true);
+});
