@@ -226,8 +226,9 @@ export const scheduleCommands: CliCommand[] = [
     usage: `schedule <${ACTIONS.join('|')}> [<domain>] [--config FILE] [policy options]`,
     description:
       'Makes snapshots on a schedule and keeps many recent ones and exponentially fewer old ones. It only ever\n' +
-      'touches snapshots it made (recorded in the domain\'s <metadata>), takes a lock per domain, backs off when\n' +
-      'creation fails, and never counts snapshots whose creation did not complete.',
+      'touches snapshots it made (recorded in the domain\'s <metadata>), makes at most one per slot (--every)\n' +
+      'even with several schedulers on a domain, takes a lease per domain, backs off when creation fails, and\n' +
+      'never counts snapshots whose creation did not complete. --for and --every may be weeks.',
     options: OPTIONS,
     // SIGTERM/SIGINT let the pass in progress finish: a snapshot is never abandoned half-recorded on purpose.
     graceful: true,
