@@ -83,10 +83,8 @@ async function main(): Promise<void> {
   });
   say(`Policy: aligned dyadic, base 1s, ${POLICY.levels} levels x ${POLICY.slots} slots, keep last ${POLICY.keepLast}; running for ${SECONDS}s ...`);
   const stop = new AbortController();
-  const timer = setTimeout(() => stop.abort(), SECONDS * 1000);
   process.once('SIGINT', () => stop.abort());
-  await scheduler.runDaemon(stop.signal);
-  clearTimeout(timer);
+  await scheduler.runDaemon({ signal: stop.signal, timeout: SECONDS * 1000 });
   await tree(dom, scheduler);
   const r = await scheduler.records();
   say(`\n${r.snapshots.filter(isComplete).length} snapshots kept (bound: keep-last + slots x levels = ${POLICY.keepLast + POLICY.slots * POLICY.levels}).`);

@@ -68,6 +68,13 @@ export {
 } from './objects/reconnect.js';
 export { Domain, type DomainInfo, type DomainJobInfo } from './objects/domain.js';
 export { DomainSnapshot, NO_DOMAIN_SNAPSHOT } from './objects/domain-snapshot.js';
+export {
+  DELETE_CHILDREN_CRASH_SINCE,
+  SubtreeDeleteError,
+  UnsafeSnapshotDeleteError,
+  type SubtreeDeleteOptions,
+  type SubtreeProgress,
+} from './objects/snapshot-subtree.js';
 export { DomainCheckpoint, NO_DOMAIN_CHECKPOINT } from './objects/domain-checkpoint.js';
 export {
   Stream,

@@ -13,12 +13,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as Bourne from '@hapi/bourne';
-import { InvalidArgumentError } from '../errors.js';
+import { AbortError, InvalidArgumentError } from '../errors.js';
+import { checkDuration, MAX_TIMER_MS } from '../protocol/durations.js';
 import { parseDuration, validateScheduleConfig, type ScheduleConfig } from '../scheduler/config.js';
+import { MAX_SPAN_MS } from '../scheduler/policy.js';
 import { isComplete, retentionSnapshots } from '../scheduler/records.js';
 import { computeRetention, type KeptSnapshot } from '../scheduler/retention.js';
 import { describeReason, formatDuration } from '../scheduler/retention-reasons.js';
-import { defaultEvery, simulate } from '../scheduler/retention-plan.js';
+import { defaultEvery, simulateAsync } from '../scheduler/retention-plan.js';
 import { DomainScheduler, type RunReport, type SchedulerEvent } from '../scheduler/scheduler.js';
 import { CliUsageError, type CliArgs, type CliCommand, type CliContext, type CliOptionSpec } from './command.js';
 
@@ -96,6 +98,8 @@ async function makeScheduler(ctx: CliContext, cfg: ScheduleConfig, onProgress?: 
   const dom = await conn.getDomainByName(cfg.domain, ctx.callOptions());
   const owner = `${os.hostname()}/${process.pid}/${Math.random().toString(36).slice(2, 8)}`;
   return new DomainScheduler(dom, {
+    // --timeout bounds each daemon call, as everywhere in the CLI (creating or deleting a snapshot: its own bound).
+    callTimeoutMs: Math.min(ctx.global.timeout, MAX_TIMER_MS),
     policy: cfg.policy,
     kind: cfg.kind,
     everyMs: cfg.everyMs ?? undefined,
@@ -120,8 +124,8 @@ const reasonsText = (k: KeptSnapshot | undefined): string => (k ? k.reasons.map(
 
 async function list(ctx: CliContext, cfg: ScheduleConfig): Promise<void> {
   const s = await makeScheduler(ctx, cfg);
-  const r = await s.records();
-  const existing = new Set((cfg.kind === 'checkpoint' ? await s.domain.listAllCheckpoints() : await s.domain.listAllSnapshots()).map((x) => x.getName()));
+  const r = await s.records(ctx.callOptions());
+  const existing = new Set((cfg.kind === 'checkpoint' ? await s.domain.listAllCheckpoints(0, ctx.callOptions()) : await s.domain.listAllSnapshots(0, ctx.callOptions())).map((x) => x.getName()));
   const snaps = r.snapshots.filter((x) => existing.has(x.name)).sort((a, b) => a.started - b.started);
   const result = computeRetention(retentionSnapshots(snaps), s.policy, { now: Date.now() });
   const kept = new Map(result.keep.map((k) => [k.id, k]));
@@ -140,7 +144,7 @@ async function list(ctx: CliContext, cfg: ScheduleConfig): Promise<void> {
 }
 
 async function plan(ctx: CliContext, cfg: ScheduleConfig): Promise<void> {
-  const p = await (await makeScheduler(ctx, cfg)).plan();
+  const p = await (await makeScheduler(ctx, cfg)).plan({ signal: ctx.signal });
   if (ctx.global.json) {
     ctx.stdout.write(JSON.stringify(p, null, 2) + '\n');
     return;
@@ -191,25 +195,19 @@ function progress(ctx: CliContext): (e: SchedulerEvent) => void {
 }
 
 async function daemon(ctx: CliContext, cfg: ScheduleConfig, args: CliArgs): Promise<void> {
+  // --for may be any length (4w is more than one timer can wait): runDaemon sleeps in steps.
+  const timeout = args.has('for') ? checkDuration(parseDuration(args.string('for'), '--for'), '--for', 0, MAX_SPAN_MS) : undefined;
   const s = await makeScheduler(ctx, cfg, progress(ctx));
   // The CLI's signal aborts on SIGINT/SIGTERM; runDaemon lets the pass in progress finish, then returns.
-  const stop = new AbortController();
-  const forward = () => stop.abort();
-  ctx.signal.addEventListener('abort', forward, { once: true });
-  const limit = args.has('for') ? setTimeout(forward, parseDuration(args.string('for'), '--for')) : undefined;
-  try {
-    await s.runDaemon(stop.signal);
-  } finally {
-    if (limit) clearTimeout(limit);
-    ctx.signal.removeEventListener('abort', forward);
-  }
+  await s.runDaemon({ signal: ctx.signal, timeout });
 }
 
-function simulateCmd(ctx: CliContext, cfg: ScheduleConfig, args: CliArgs): void {
+async function simulateCmd(ctx: CliContext, cfg: ScheduleConfig, args: CliArgs): Promise<void> {
   const every = cfg.everyMs ?? defaultEvery(cfg.policy);
-  const span = args.has('for') ? parseDuration(args.string('for'), '--for') : every * 30;
+  const span = checkDuration(args.has('for') ? parseDuration(args.string('for'), '--for') : every * 30, '--for', 0, MAX_SPAN_MS);
   const end = Date.UTC(2030, 0, 1);
-  const r = simulate(cfg.policy, { start: end - span, end, every });
+  // CPU-bound: in slices, so SIGINT/SIGTERM (ctx.signal) stop it.
+  const r = await simulateAsync(cfg.policy, { start: end - span, end, every }, { signal: ctx.signal });
   if (ctx.global.json) {
     ctx.stdout.write(JSON.stringify(r) + '\n');
     return;
@@ -228,39 +226,51 @@ export const scheduleCommands: CliCommand[] = [
     usage: `schedule <${ACTIONS.join('|')}> [<domain>] [--config FILE] [policy options]`,
     description:
       'Makes snapshots on a schedule and keeps many recent ones and exponentially fewer old ones. It only ever\n' +
-      'touches snapshots it made (recorded in the domain\'s <metadata>), takes a lock per domain, backs off when\n' +
-      'creation fails, and never counts snapshots whose creation did not complete.',
+      'touches snapshots it made (recorded in the domain\'s <metadata>), makes at most one per slot (--every)\n' +
+      'even with several schedulers on a domain, takes a lease per domain, backs off when creation fails, and\n' +
+      'never counts snapshots whose creation did not complete. --for and --every may be weeks.',
     options: OPTIONS,
     // SIGTERM/SIGINT let the pass in progress finish: a snapshot is never abandoned half-recorded on purpose.
     graceful: true,
     async run(ctx, args) {
-      const action = args.requireString('action') as Action;
-      if (!ACTIONS.includes(action)) throw new CliUsageError(`unknown schedule action '${action}' (expected one of ${ACTIONS.join(', ')})`);
-      const cfg = configFrom(args);
-      switch (action) {
-        case 'simulate':
-          return simulateCmd(ctx, cfg, args);
-        case 'list':
-          return list(ctx, cfg);
-        case 'plan':
-          return plan(ctx, cfg);
-        case 'run': {
-          const report = await (await makeScheduler(ctx, cfg, ctx.isTTY ? progress(ctx) : undefined)).runOnce();
-          printReport(ctx, report);
-          return report.errors.some((e) => e.step.startsWith('create')) ? 1 : 0;
-        }
-        case 'daemon':
-          return daemon(ctx, cfg, args);
-        case 'resume':
-          await (await makeScheduler(ctx, cfg)).resume();
-          if (!ctx.global.quiet) ctx.stdout.write(`Schedule of ${cfg.domain} resumed\n`);
-          return;
-        case 'cleanup': {
-          const removed = await (await makeScheduler(ctx, cfg)).cleanup();
-          ctx.stdout.write(ctx.global.json ? JSON.stringify({ removed }) + '\n' : removed.length ? removed.map((n) => `Deleted incomplete ${n}\n`).join('') : 'No incomplete snapshots\n');
-          return;
-        }
-      }
+      const code = await runAction(ctx, args);
+      // A signal that came during a CPU-bound step (the retention of `list`, the look-ahead of `plan`) is honoured
+      // once it ends: the command reports the interruption rather than success.
+      // (`run` and `daemon` finish their pass on purpose and exit as they would have.)
+      if (ctx.signal.aborted && !['run', 'daemon'].includes(args.string('action') ?? '')) throw new AbortError('interrupted', { cause: ctx.signal.reason });
+      return code;
     },
   },
 ];
+
+/** Runs one `schedule` action; resolves to the exit code. */
+async function runAction(ctx: CliContext, args: CliArgs): Promise<number | void> {
+  const action = args.requireString('action') as Action;
+  if (!ACTIONS.includes(action)) throw new CliUsageError(`unknown schedule action '${action}' (expected one of ${ACTIONS.join(', ')})`);
+  const cfg = configFrom(args);
+  switch (action) {
+    case 'simulate':
+      return simulateCmd(ctx, cfg, args);
+    case 'list':
+      return list(ctx, cfg);
+    case 'plan':
+      return plan(ctx, cfg);
+    case 'run': {
+      // Not given the signal: SIGINT/SIGTERM let the pass finish (every call in it is bounded).
+      const report = await (await makeScheduler(ctx, cfg, ctx.isTTY ? progress(ctx) : undefined)).runOnce();
+      printReport(ctx, report);
+      return report.errors.some((e) => e.step.startsWith('create')) ? 1 : 0;
+    }
+    case 'daemon':
+      return daemon(ctx, cfg, args);
+    case 'resume':
+      await (await makeScheduler(ctx, cfg)).resume({ signal: ctx.signal });
+      if (!ctx.global.quiet) ctx.stdout.write(`Schedule of ${cfg.domain} resumed\n`);
+      return;
+    case 'cleanup': {
+      const removed = await (await makeScheduler(ctx, cfg)).cleanup({ signal: ctx.signal });
+      ctx.stdout.write(ctx.global.json ? JSON.stringify({ removed }) + '\n' : removed.length ? removed.map((n) => `Deleted incomplete ${n}\n`).join('') : 'No incomplete snapshots\n');
+      return;
+    }
+  }
+}

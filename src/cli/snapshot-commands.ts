@@ -2,8 +2,8 @@
  * `snapshot-info`, `snapshot-dumpxml`, `snapshot-revert` and `snapshot-delete`, as virsh 9.0 has them
  * (tools/virsh-snapshot.c), and the list of every snapshot command.
  */
-import { DomainSnapshot, RemoteError } from '../index.js';
-import type { CliCommand } from './command.js';
+import { DomainSnapshot, RemoteError, UnsafeSnapshotDeleteError } from '../index.js';
+import type { CliCommand, CliContext } from './command.js';
 import { CliCommandError, withContext } from './errors.js';
 import { formatInfo } from './format.js';
 import { snapshotPlace, type ParentJson, type SnapshotActionJson, type SnapshotInfoJson, type XmlJson } from './json.js';
@@ -133,6 +133,31 @@ export const snapshotRevert: CliCommand = {
   },
 };
 
+/**
+ * `snap.delete(flags)`, except where the daemon would crash on `--children` / `--children-only` of a branching
+ * subtree (libvirt 9.0.0 and later, see objects/snapshot-subtree.ts): there the same snapshots are deleted one at
+ * a time, leaves first, with progress on a terminal and a note saying why.
+ */
+async function deleteWithChildren(ctx: CliContext, snap: DomainSnapshot, flags: number): Promise<void> {
+  try {
+    await snap.delete(flags, ctx.callOptions());
+    return;
+  } catch (e) {
+    if (!(e instanceof UnsafeSnapshotDeleteError)) throw e;
+    if (!ctx.global.quiet && !ctx.global.json) {
+      ctx.stderr.write(`note: libvirtd ${e.daemonVersion} crashes deleting this subtree in one call; deleting its snapshots one at a time, leaves first\n`);
+    }
+  }
+  const tty = ctx.isTTY && !ctx.global.json;
+  const { signal, timeout } = ctx.callOptions();
+  // --timeout bounds each call, as everywhere in the CLI; the deletion as a whole makes one call per snapshot.
+  await snap.deleteSubtree(flags & (DomainSnapshot.DELETE_CHILDREN_ONLY | DomainSnapshot.DELETE_METADATA_ONLY), {
+    signal,
+    callTimeout: timeout,
+    onProgress: tty ? (p) => ctx.stderr.write(`\rdeleted ${p.done}/${p.total} (${p.name})\x1b[K${p.done === p.total ? '\n' : ''}`) : undefined,
+  });
+}
+
 /** `snapshot-delete domain {snapshot | --current} [--metadata] [{--children | --children-only}]`. */
 export const snapshotDelete: CliCommand = {
   name: 'snapshot-delete',
@@ -155,7 +180,7 @@ export const snapshotDelete: CliCommand = {
     if (args.flag('children-only')) flags |= DomainSnapshot.DELETE_CHILDREN_ONLY;
     if (args.flag('metadata')) flags |= DomainSnapshot.DELETE_METADATA_ONLY;
     // The daemon judges --children with --children-only (VIR_ERR_INVALID_ARG), as it does for virsh.
-    await withContext(`Failed to delete snapshot ${snap.getName()}`, () => snap.delete(flags, ctx.callOptions()));
+    await withContext(`Failed to delete snapshot ${snap.getName()}`, () => deleteWithChildren(ctx, snap, flags));
     const childrenOnly = (flags & DomainSnapshot.DELETE_CHILDREN_ONLY) !== 0;
     if (ctx.global.json) {
       printJson(ctx, { domain: dom.getName(), snapshot: snap.getName(), action: childrenOnly ? 'children-deleted' : 'deleted' } satisfies SnapshotActionJson);

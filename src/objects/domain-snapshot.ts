@@ -9,6 +9,7 @@ import { SNAPSHOT_CONSTANTS, withConstants } from './constants.js';
 import type { Connect } from './connect.js';
 import type { Domain } from './domain.js';
 import { Deadline, checkFlags, isRemoteError, pipelined, type CallOptions } from './support.js';
+import { checkSubtreeDelete, deleteSubtree, type SubtreeDeleteOptions } from './snapshot-subtree.js';
 import { describeSnapshot, type SnapshotDescription } from './xml/index.js';
 
 /** libvirt's error for a snapshot that does not exist, and for the parent of a root snapshot. */
@@ -63,9 +64,28 @@ export class DomainSnapshot extends /* @__PURE__ */ withConstants(SNAPSHOT_CONST
     return describeSnapshot(await this.getXMLDescription(flags, opts));
   }
 
-  /** Deletes the snapshot (and, with `DELETE_CHILDREN`, its descendants) (DOMAIN_SNAPSHOT_DELETE). */
+  /**
+   * Deletes the snapshot (and, with `DELETE_CHILDREN`, its descendants; with `DELETE_CHILDREN_ONLY`, only those)
+   * (DOMAIN_SNAPSHOT_DELETE). On a QEMU daemon of libvirt 9.0.0 or later, those two flags on a subtree the
+   * daemon would crash on (a snapshot with children walked before a sibling; see snapshot-subtree.ts) are refused
+   * with `UnsafeSnapshotDeleteError` before anything is sent: use {@link deleteSubtree} there. Checking costs one
+   * call for a chain, one per snapshot of a branching subtree (and the daemon's type and version, once).
+   */
   async delete(flags = 0, opts?: CallOptions): Promise<void> {
-    await this.#raw.call(R.domainSnapshotDelete, { snap: this.handle, flags: checkFlags(flags) }, opts);
+    const d = new Deadline(opts);
+    await checkSubtreeDelete(this, checkFlags(flags), d);
+    await this.#raw.call(R.domainSnapshotDelete, { snap: this.handle, flags }, d.next());
+  }
+
+  /**
+   * Deletes the snapshot and its descendants (`DELETE_CHILDREN_ONLY`: only the descendants) one at a time,
+   * leaves first, which no libvirt release crashes on; `DELETE_METADATA_ONLY` keeps the snapshots' data.
+   * `opts.onProgress` hears of each deletion; `timeout` bounds the whole. Rejects with
+   * `SubtreeDeleteError` (what was deleted, what remains) when one deletion fails. Returns the names
+   * deleted, in order.
+   */
+  deleteSubtree(flags = 0, opts?: SubtreeDeleteOptions): Promise<string[]> {
+    return deleteSubtree(this, flags, opts);
   }
 
   /** Reverts the domain to this snapshot; `REVERT_*` flags pick the state after (DOMAIN_REVERT_TO_SNAPSHOT). */

@@ -4,7 +4,7 @@
  * Durations may be written as milliseconds or as `500ms`, `30s`, `5m`, `2h`, `3d`, `1w`.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { PolicyError, validatePolicy, type RetentionPolicy } from './policy.js';
+import { MAX_SPAN_MS, PolicyError, validatePolicy, type RetentionPolicy } from './policy.js';
 import { SNAPSHOT_PREFIX_PATTERN } from './records.js';
 import type { ScheduledKind } from './scheduler.js';
 
@@ -54,7 +54,7 @@ export function validateScheduleConfig(input: unknown, path = 'config'): Schedul
   const kind = o.kind ?? 'internal';
   if (kind !== 'internal' && kind !== 'disk-only' && kind !== 'checkpoint') throw new InvalidArgumentError(`${path}.kind: expected one of internal, disk-only, checkpoint`);
   const everyMs = o.every === undefined ? null : parseDuration(o.every, `${path}.every`);
-  if (everyMs !== null && everyMs < 1) throw new InvalidArgumentError(`${path}.every: must be at least 1 ms`);
+  if (everyMs !== null && (everyMs < 1 || everyMs > MAX_SPAN_MS)) throw new InvalidArgumentError(`${path}.every: must be from 1 ms to 2^48 ms (about 8,900 years)`);
   const prefix = o.prefix ?? 'lvrpc';
   if (typeof prefix !== 'string' || !SNAPSHOT_PREFIX_PATTERN.test(prefix)) {
     throw new InvalidArgumentError(`${path}.prefix: letters, digits, _ . - (up to 64), not starting with . or -`);
@@ -75,6 +75,9 @@ export function validateScheduleConfig(input: unknown, path = 'config'): Schedul
       maxMs: b.maxMs === undefined ? undefined : parseDuration(b.maxMs, `${path}.backoff.maxMs`),
     };
     if (backoff.minMs !== undefined && backoff.minMs < 100) throw new InvalidArgumentError(`${path}.backoff.minMs: at least 100 ms (no busy loop)`);
+    for (const k of ['minMs', 'maxMs'] as const) {
+      if ((backoff[k] ?? 0) > MAX_SPAN_MS) throw new InvalidArgumentError(`${path}.backoff.${k}: at most 2^48 ms (about 8,900 years)`);
+    }
     if (backoff.minMs !== undefined && backoff.maxMs !== undefined && backoff.maxMs < backoff.minMs) {
       throw new InvalidArgumentError(`${path}.backoff.maxMs: must not be below minMs`);
     }

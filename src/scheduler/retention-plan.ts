@@ -1,6 +1,6 @@
 /**
  * Looking ahead with a retention policy: when each kept snapshot is expected to go (`schedule plan`), and what a
- * policy keeps over simulated time (`schedule simulate`).
+ * policy keeps over simulated time (`schedule simulate`, in simulate.ts).
  *
  * Both assume the scheduler's normal life: a new complete snapshot every `every` ms and a prune right after each,
  * with now = that snapshot's creation (plus its duration in `simulate`).
@@ -195,94 +195,4 @@ export function planDeletions(
   return { firstArrival, every, deletions };
 }
 
-/** Options of {@link simulate}. */
-export interface SimulateOptions {
-  /** Creation time of the first snapshot, ms since the epoch. */
-  start: number;
-  /** End of the simulation: no snapshot is created after it; a last prune runs at it. */
-  end: number;
-  /** Spacing of snapshot creations, ms. */
-  every: number;
-  /** How long each snapshot takes to complete, ms (default 0); pruning runs at each completion. */
-  durationMs?: number;
-  /** Refuse simulations creating more snapshots than this (default 10,000,000). */
-  maxSnapshots?: number;
-}
-
-/** A snapshot alive at the end of a simulation; its id is its creation time in ISO 8601. */
-export interface SimulatedSnapshot {
-  readonly id: string;
-  readonly created: number;
-  /** `null` if still being created at the end. */
-  readonly completed: number | null;
-}
-
-/** What a policy keeps after running over simulated time. */
-export interface SimulationResult {
-  /** Alive at `end`, oldest first (complete ones, then any still being created). */
-  readonly kept: SimulatedSnapshot[];
-  /** Spacing of the complete kept snapshots: `gaps[i] = kept[i+1].created - kept[i].created`. */
-  readonly gaps: number[];
-  /** Snapshots created. */
-  readonly created: number;
-  /** Snapshots deleted by the policy. */
-  readonly deleted: number;
-  /** Most complete snapshots alive after any prune. */
-  readonly peakKept: number;
-}
-
-/**
- * Runs a policy over simulated time: a snapshot created every `every` ms from `start` until `end`, each complete
- * `durationMs` later, a prune at each completion (now = the completion time) and one at `end`. Uses the same
- * rules as {@link computeRetention} (the newest complete snapshot is always kept).
- */
-export function simulate(policyInput: RetentionPolicyInput | RetentionPolicy, options: SimulateOptions): SimulationResult {
-  const policy = validatePolicy(policyInput);
-  const { start, end } = options;
-  if (typeof start !== 'number' || !Number.isFinite(start)) throw new InvalidArgumentError('options.start: must be a finite number');
-  if (typeof end !== 'number' || !Number.isFinite(end) || end < start) {
-    throw new InvalidArgumentError('options.end: must be a finite number not before options.start');
-  }
-  const every = checkPositive(options.every, 'options.every');
-  const duration = options.durationMs ?? 0;
-  if (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 0) {
-    throw new InvalidArgumentError('options.durationMs: must be a non-negative number');
-  }
-  const total = Math.floor((end - start) / every) + 1;
-  const maxSnapshots = options.maxSnapshots ?? 10_000_000;
-  if (total > maxSnapshots) {
-    throw new InvalidArgumentError(`options.every: the simulation would create ${total} snapshots (limit ${maxSnapshots})`);
-  }
-  const set = new WorkingSet();
-  let deleted = 0;
-  let peakKept = 0;
-  const onRemoved = (): void => {
-    deleted++;
-  };
-  const prune = (now: number): void => {
-    const newest = set.times[set.count - 1];
-    set.protect[set.count - 1] = 1;
-    set.prune(policy, Math.min(now, newest + policy.graceMs), onRemoved);
-    set.protect[set.count - 1] = 0;
-    peakKept = Math.max(peakKept, set.count);
-  };
-  let i = 0;
-  for (; i < total && start + i * every + duration <= end; i++) {
-    const t = start + i * every;
-    set.push(t, false, i);
-    prune(t + duration);
-  }
-  if (set.count > 0) prune(end);
-  const kept: SimulatedSnapshot[] = [];
-  const gaps: number[] = [];
-  for (let k = 0; k < set.count; k++) {
-    const t = set.times[k];
-    kept.push({ id: new Date(t).toISOString(), created: t, completed: t + duration });
-    if (k > 0) gaps.push(t - set.times[k - 1]);
-  }
-  for (; i < total; i++) {
-    const t = start + i * every;
-    kept.push({ id: new Date(t).toISOString(), created: t, completed: null });
-  }
-  return { kept, gaps, created: total, deleted, peakKept };
-}
+export { simulate, simulateAsync, type SimulateControl, type SimulateOptions, type SimulatedSnapshot, type SimulationResult } from './simulate.js';

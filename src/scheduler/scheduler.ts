@@ -7,33 +7,40 @@
  * - A record is written before creation starts and completed after libvirt returns, so a scheduler killed at
  *   any point leaves either nothing or an incomplete record; the next run reconciles. Incomplete snapshots are
  *   never counted, never a chain parent, never deleted by the policy; only {@link DomainScheduler.cleanup} does.
- * - One scheduler per domain, through a lease that a crashed process cannot hold forever.
+ * - At most one snapshot per slot, whatever the timing, even with several schedulers on one domain: a snapshot
+ *   is named after its slot and the daemon refuses a second one of that name (scheduler-pass.ts).
+ * - No record is ever lost to another scheduler: each writes its own records, readers merge them (store.ts).
+ *   An advisory lease with a fencing token keeps schedulers from working side by side (lease.ts).
  * - A failed creation backs off exponentially (never sooner than a minimum interval); after `maxFailures`
  *   transient failures in a row, or one permanent failure, the schedule pauses and says why. While creation
- *   keeps failing, nothing is pruned.
+ *   keeps failing, nothing is pruned; nor while a snapshot's parent could not be looked up.
  * - Quiesce failures are never silently downgraded: `quiesce: 'fallback'` must be asked for, and the record
  *   says the snapshot is only crash-consistent.
+ * - Every method takes `{ signal, timeout }` last; every daemon call in it is bounded on its own too.
  */
-import { InvalidArgumentError, RemoteError } from '../errors.js';
+import { AbortError, InvalidArgumentError, TimeoutError } from '../errors.js';
 import type { Domain } from '../objects/domain.js';
-import { DomainCheckpoint } from '../objects/domain-checkpoint.js';
-import { DomainSnapshot } from '../objects/domain-snapshot.js';
-import { validatePolicy, type RetentionPolicy, type RetentionPolicyInput } from './policy.js';
+import { checkDuration, checkTimeout, sleep as stepSleep } from '../protocol/durations.js';
+import type { CallOptions } from '../protocol/program.js';
+import { Bounds } from './bounds.js';
+import { backoffDelay, classifyFailure, type BackoffOptions } from './failures.js';
+import { LeaseLostError, ScheduleLease } from './lease.js';
+import { MAX_SPAN_MS, validatePolicy, type RetentionPolicy, type RetentionPolicyInput } from './policy.js';
+import { isComplete, retentionSnapshots, SNAPSHOT_PREFIX_PATTERN, snapshotName, type ScheduleRecords } from './records.js';
 import { computeRetention, type KeptSnapshot } from './retention.js';
 import { defaultEvery, planDeletions, type PlannedDeletion } from './retention-plan.js';
-import { backoffDelay, classifyFailure, type BackoffOptions } from './failures.js';
-import { isComplete, retentionSnapshots, SNAPSHOT_PREFIX_PATTERN, snapshotName, type ScheduleRecords, type SnapshotRecord } from './records.js';
-import { DomainMetadataStore, ScheduleLease, type ScheduleStore } from './store.js';
+import { createSlot, dropOrphans, existingNames, migrateLegacy, nextDue, prune, reconciled, resolveParents, slotStart, slotTaken, type PassContext } from './scheduler-pass.js';
+import { DomainMetadataStore, type ScheduleStore, type ScheduleView } from './store.js';
 
 /** What the scheduler makes. */
 export type ScheduledKind = 'internal' | 'disk-only' | 'checkpoint';
 
-/** Options of a {@link DomainScheduler}. */
+/** Options of a {@link DomainScheduler}. Every duration is checked when the scheduler is made. */
 export interface SchedulerOptions {
   policy: RetentionPolicyInput | RetentionPolicy;
   /** Default `internal` (with memory when the guest runs). */
   kind?: ScheduledKind;
-  /** Time between snapshots, ms. Default: the policy's base unit. */
+  /** Time between snapshots (the slot width), ms, 1 to 2^48. Default: the policy's base unit. */
   everyMs?: number;
   /** Name prefix of the scheduler's snapshots. Default `lvrpc`. */
   prefix?: string;
@@ -41,32 +48,39 @@ export interface SchedulerOptions {
   quiesce?: 'no' | 'require' | 'fallback';
   /** Transient failures in a row before the schedule pauses. Default 5. */
   maxFailures?: number;
-  /** Retry timing. Default: min max(1 s, everyMs / 4), max 1 h, factor 2, jitter 0.2. */
+  /** Retry timing. Default: min max(1 s, everyMs / 4) (at most 1 h), max 1 h, factor 2, jitter 0.2. */
   backoff?: Partial<BackoffOptions>;
   /** Unique name of this scheduler process, e.g. `host/pid/random`. */
   owner: string;
-  /** Lease length, ms. Default 60 s. */
+  /** Lease length, ms (1 s to 2^31-1). Default 60 s. */
   lockTtlMs?: number;
-  /** Wait between claiming the lease and verifying it, ms. Default 300. */
+  /** Wait between claiming the lease and verifying it, ms (0 to 60 s). Default 300. */
   lockSettleMs?: number;
+  /** Bound on each metadata or list call, ms (1 to 2^31-1). Default 60 s. */
+  callTimeoutMs?: number;
+  /** Bound on creating or deleting one snapshot, ms (1 to 2^31-1). Default 1 h. */
+  stepTimeoutMs?: number;
   /** Records store. Default: the domain's metadata. */
   store?: ScheduleStore;
   now?: () => number;
+  /** Waits (default: in steps, so waits longer than 2^31-1 ms work); must end early when `signal` aborts. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
   /** Progress of long steps, for a terminal. */
   onProgress?: (event: SchedulerEvent) => void;
   /**
    * For {@link DomainScheduler.runDaemon}: opens a fresh connection and returns the domain again, used after the
-   * connection to the daemon was lost (a daemon restart, a network cut).
+   * connection to the daemon was lost (a daemon restart, a network cut). It is given `{ signal, timeout }`
+   * (`callTimeoutMs`); the daemon stops waiting for it after that long either way.
    */
-  reconnect?: () => Promise<Domain>;
+  reconnect?: (opts: { signal: AbortSignal; timeout: number }) => Promise<Domain>;
 }
 
 /** Progress and results, as they happen. */
 export type SchedulerEvent =
   | { type: 'creating'; name: string; kind: ScheduledKind }
   | { type: 'created'; name: string; durationMs: number; quiesced: boolean }
+  | { type: 'taken'; name: string; by: string }
   | { type: 'deleting'; name: string }
   | { type: 'deleted'; name: string }
   | { type: 'failed'; step: string; error: string; transient: boolean; nextAttempt: number | null; paused: string | null }
@@ -74,13 +88,13 @@ export type SchedulerEvent =
 
 /** What one pass did. */
 export interface RunReport {
-  /** Why nothing was created: `not-due`, `backoff`, `paused`. */
-  skipped: 'not-due' | 'backoff' | 'paused' | null;
+  /** Why nothing was created: `not-due`, `backoff`, `paused`, or `taken` (another scheduler made this slot's). */
+  skipped: 'not-due' | 'backoff' | 'paused' | 'taken' | null;
   created: { name: string; durationMs: number; quiesced: boolean } | null;
   deleted: string[];
   kept: KeptSnapshot[];
   incomplete: string[];
-  /** Failures of this pass (creation or deletion). */
+  /** Failures of this pass (creation, a parent lookup, deletion, a lease taken over). */
   errors: { step: string; error: string; transient: boolean }[];
   /** When the next snapshot is due (or the next retry), ms since the epoch. */
   nextDue: number;
@@ -97,15 +111,19 @@ export interface SchedulePlan {
   paused: string | null;
 }
 
-const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener('abort', done);
-      clearTimeout(t);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
+/** Options of {@link DomainScheduler.runDaemon}. */
+export interface DaemonOptions {
+  /** Stops the daemon: a wait ends at once, a pass in progress finishes first. */
+  signal?: AbortSignal;
+  /** Stops the daemon after this long, ms (any length up to 2^48: waits are slept in steps). */
+  timeout?: number;
+  /** Called with each pass's report. */
+  onReport?: (r: RunReport) => void;
+}
+
+const quietSleep = (sleep: (ms: number, signal?: AbortSignal) => Promise<void>, ms: number, signal?: AbortSignal): Promise<void> =>
+  sleep(ms, signal).catch((e: unknown) => {
+    if (!(e instanceof AbortError)) throw e;
   });
 
 export class DomainScheduler {
@@ -113,10 +131,11 @@ export class DomainScheduler {
   readonly policy: RetentionPolicy;
   readonly kind: ScheduledKind;
   readonly everyMs: number;
-  readonly #o: SchedulerOptions;
+  readonly #o: SchedulerOptions & { prefix: string };
   readonly #backoff: BackoffOptions;
-  #lease!: ScheduleLease;
-  #store!: ScheduleStore;
+  readonly #callMs: number;
+  readonly #stepMs: number;
+  #ctx!: PassContext;
   readonly #now: () => number;
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 
@@ -125,15 +144,21 @@ export class DomainScheduler {
     this.policy = validatePolicy(options.policy);
     this.kind = options.kind ?? 'internal';
     if (!['internal', 'disk-only', 'checkpoint'].includes(this.kind)) throw new InvalidArgumentError(`kind: must be internal, disk-only or checkpoint`);
-    this.everyMs = options.everyMs ?? defaultEvery(this.policy);
-    if (!(this.everyMs >= 1)) throw new InvalidArgumentError('everyMs: must be at least 1');
+    this.everyMs = checkDuration(options.everyMs ?? defaultEvery(this.policy), 'everyMs', 1, MAX_SPAN_MS);
     const prefix = options.prefix ?? 'lvrpc';
     if (!SNAPSHOT_PREFIX_PATTERN.test(prefix)) throw new InvalidArgumentError('prefix: letters, digits, _ . - (up to 64), not starting with . or -');
     if (!options.owner) throw new InvalidArgumentError('owner: required');
-    this.#o = { ...options, prefix };
-    this.#backoff = { minMs: Math.max(1000, this.everyMs / 4), maxMs: 3_600_000, factor: 2, jitter: 0.2, ...options.backoff };
+    const maxFailures = options.maxFailures ?? 5;
+    if (!Number.isInteger(maxFailures) || maxFailures < 1) throw new InvalidArgumentError('maxFailures: must be a whole number of at least 1');
+    const b = { minMs: Math.min(3_600_000, Math.max(1000, this.everyMs / 4)), maxMs: 3_600_000, factor: 2, jitter: 0.2, ...options.backoff };
+    this.#backoff = { ...b, minMs: checkDuration(b.minMs, 'backoff.minMs', 1, MAX_SPAN_MS), maxMs: checkDuration(b.maxMs, 'backoff.maxMs', b.minMs, MAX_SPAN_MS) };
+    checkDuration(options.lockTtlMs ?? 60_000, 'lockTtlMs', 1000, 0x7fffffff);
+    checkDuration(options.lockSettleMs ?? 300, 'lockSettleMs', 0, 60_000);
+    this.#callMs = checkTimeout(options.callTimeoutMs ?? 60_000, 'callTimeoutMs');
+    this.#stepMs = checkTimeout(options.stepTimeoutMs ?? 3_600_000, 'stepTimeoutMs');
+    this.#o = { ...options, prefix, maxFailures };
     this.#now = options.now ?? Date.now;
-    this.#sleep = options.sleep ?? defaultSleep;
+    this.#sleep = options.sleep ?? stepSleep;
     this.#attach(domain);
   }
 
@@ -144,14 +169,30 @@ export class DomainScheduler {
 
   #attach(domain: Domain): void {
     this.#domainRef = domain;
-    this.#store = this.#o.store ?? new DomainMetadataStore(domain);
-    this.#lease = new ScheduleLease(this.#store, domain.getName(), {
+    const store = this.#o.store ?? new DomainMetadataStore(domain);
+    const lease = new ScheduleLease(store, domain.getName(), {
       owner: this.#o.owner,
       ttlMs: this.#o.lockTtlMs ?? 60_000,
       settleMs: this.#o.lockSettleMs ?? 300,
       now: this.#now,
-      sleep: (ms) => this.#sleep(ms),
+      sleep: this.#sleep,
     });
+    this.#ctx = {
+      domain,
+      store,
+      lease,
+      owner: this.#o.owner,
+      kind: this.kind,
+      everyMs: this.everyMs,
+      prefix: this.#o.prefix,
+      quiesce: this.#o.quiesce ?? 'no',
+      maxFailures: this.#o.maxFailures ?? 5,
+      backoff: this.#backoff,
+      policy: this.policy,
+      now: this.#now,
+      random: this.#o.random,
+      emit: (e) => this.#emit(e),
+    };
   }
 
   #emit(e: SchedulerEvent): void {
@@ -162,38 +203,25 @@ export class DomainScheduler {
     }
   }
 
-  /** The scheduler's records as stored (no lock taken). */
-  records(): Promise<ScheduleRecords> {
-    return this.#store.load();
+  #bounds(opts?: CallOptions): Bounds {
+    return new Bounds(opts, this.#callMs, this.#stepMs);
   }
 
-  /** Names of the domain's snapshots or checkpoints as libvirt lists them now. */
-  async #existing(): Promise<Set<string>> {
-    const list = this.kind === 'checkpoint' ? await this.domain.listAllCheckpoints() : await this.domain.listAllSnapshots();
-    return new Set(list.map((s) => s.getName()));
-  }
-
-  /** Drops records whose snapshot is gone (deleted by hand, or never made because creation failed). */
-  #reconcile(r: ScheduleRecords, existing: Set<string>): void {
-    r.snapshots = r.snapshots.filter((s) => existing.has(s.name));
-  }
-
-  /** When the next snapshot is due, as seen at `now` (one clock reading for the whole decision). */
-  #nextDue(r: ScheduleRecords, now: number): number {
-    const newest = r.snapshots.filter(isComplete).reduce((m, s) => Math.max(m, s.started), -Infinity);
-    const due = newest === -Infinity ? now : newest + this.everyMs;
-    return Math.max(due, r.state.nextAttempt);
+  /** The scheduler's records as stored, every writer's merged (no lock taken). */
+  async records(opts?: CallOptions): Promise<ScheduleRecords> {
+    return (await this.#ctx.store.load(this.#bounds(opts).call())).records;
   }
 
   /** A dry run: reads state, takes no lock, changes nothing. */
-  async plan(): Promise<SchedulePlan> {
-    const r = await this.#store.load();
-    this.#reconcile(r, await this.#existing());
+  async plan(opts?: CallOptions): Promise<SchedulePlan> {
+    const b = this.#bounds(opts);
+    const existing = await existingNames(this.#ctx, b);
+    const r = reconciled((await this.#ctx.store.load(b.call())).records, existing);
     const now = this.#now();
-    const due = this.#nextDue(r, now);
+    const due = nextDue(this.#ctx, r, existing, now);
     const input = retentionSnapshots(r.snapshots);
-    const wouldCreate = !r.state.paused && due <= now ? snapshotName(this.#o.prefix!, now) : null;
-    if (wouldCreate) input.push({ id: wouldCreate, created: now, completed: now, kind: this.kind === 'checkpoint' ? 'checkpoint' : this.kind });
+    const wouldCreate = !r.state.paused && due <= now ? snapshotName(this.#o.prefix, slotStart(now, this.everyMs)) : null;
+    if (wouldCreate) input.push({ id: wouldCreate, created: now, completed: now, kind: this.kind });
     const result = computeRetention(input, this.policy, { now });
     const planned = planDeletions(input, this.policy, { now, every: this.everyMs });
     const expected = new Map<string, number | null>(planned.deletions.map((d: PlannedDeletion) => [d.id, d.deleteAt]));
@@ -207,188 +235,117 @@ export class DomainScheduler {
     };
   }
 
-  /** One pass: create a snapshot if one is due, then prune. Takes and releases the lease. */
-  async runOnce(): Promise<RunReport> {
-    let r = await this.#lease.acquire();
-    const report: RunReport = { skipped: null, created: null, deleted: [], kept: [], incomplete: [], errors: [], nextDue: 0, paused: null };
+  /** Takes the lease, runs `fn`, gives the lease back (bounded, even after an abort). */
+  async #leased<T>(b: Bounds, fn: (view: ScheduleView) => Promise<T>): Promise<T> {
+    await this.#ctx.lease.acquire(b);
     try {
-      this.#reconcile(r, await this.#existing());
-      const now = this.#now();
-      let creationFailed = false;
-      if (r.state.paused) report.skipped = 'paused';
-      else if (r.state.nextAttempt > now) report.skipped = 'backoff';
-      else if (this.#nextDue(r, now) > now) report.skipped = 'not-due';
-      else {
-        const outcome = await this.#create(r);
-        r = outcome.records;
-        if (outcome.error) {
-          creationFailed = true;
-          report.errors.push(outcome.error);
-        } else report.created = outcome.created ?? null;
+      let view = await this.#ctx.store.load(b.call());
+      if (view.legacy) {
+        await migrateLegacy(this.#ctx, view, b);
+        view = await this.#ctx.store.load(b.call());
       }
-      // While creation keeps failing (or the schedule is paused or backing off), nothing is pruned: the
-      // snapshots the scheduler has are the newest the guest has.
-      if (!creationFailed && !r.state.paused && r.state.failures === 0) await this.#prune(r, report);
-      else {
+      return await fn(view);
+    } finally {
+      await this.#ctx.lease.release(b).catch(() => undefined);
+    }
+  }
+
+  /** One pass: create a snapshot if one is due, then prune. Takes and releases the lease. */
+  async runOnce(opts?: CallOptions): Promise<RunReport> {
+    const b = this.#bounds(opts);
+    return this.#leased(b, async (view) => {
+      const report: RunReport = { skipped: null, created: null, deleted: [], kept: [], incomplete: [], errors: [], nextDue: 0, paused: null };
+      const existing = await existingNames(this.#ctx, b);
+      const r = reconciled(view.records, existing);
+      const now = this.#now();
+      let pruneOk = true;
+      try {
+        if (r.state.paused) report.skipped = 'paused';
+        else if (r.state.nextAttempt > now) report.skipped = 'backoff';
+        else if (slotTaken(this.#ctx, r, existing, now)) report.skipped = 'not-due';
+        else pruneOk = (await createSlot(this.#ctx, r, report, b)) !== 'failed';
+        // While creation keeps failing (or the schedule is paused or backing off), nothing is pruned: the
+        // snapshots the scheduler has are the newest the guest has. Nor without every chain link known.
+        pruneOk = pruneOk && !r.state.paused && r.state.failures === 0 && (await resolveParents(this.#ctx, r, report, b));
+        if (pruneOk) await prune(this.#ctx, r, view, report, b);
+        if (pruneOk) await dropOrphans(this.#ctx, view, existing, now - (this.everyMs + this.#stepMs + this.#callMs), b);
+      } catch (e) {
+        // The lease was taken over: stop changing anything, say so.
+        if (!(e instanceof LeaseLostError)) throw e;
+        report.errors.push({ step: 'lease', error: e.message, transient: true });
+      }
+      if (!pruneOk || report.kept.length + report.incomplete.length === 0) {
         const result = computeRetention(retentionSnapshots(r.snapshots), this.policy, { now: this.#now() });
         report.kept = result.keep;
         report.incomplete = result.incomplete;
       }
-      report.nextDue = this.#nextDue(r, this.#now());
+      const after = this.#now();
+      report.nextDue = nextDue(this.#ctx, r, report.created ? new Set([...existing, report.created.name]) : existing, after);
       report.paused = r.state.paused;
       return report;
-    } finally {
-      await this.#lease.release(r).catch(() => undefined);
-    }
-  }
-
-  async #create(r: ScheduleRecords): Promise<{ records: ScheduleRecords; created?: RunReport['created']; error?: RunReport['errors'][number] }> {
-    const started = this.#now();
-    const name = snapshotName(this.#o.prefix!, started);
-    const record: SnapshotRecord = { name, kind: this.kind, started, completed: null, quiesced: false, pinned: false, parent: null };
-    // The record goes first: a scheduler killed during creation leaves an incomplete record, never an
-    // unexplained snapshot.
-    r.snapshots.push(record);
-    await this.#lease.save(r);
-    this.#emit({ type: 'creating', name, kind: this.kind });
-    try {
-      const quiesced = await this.#make(name);
-      record.completed = Math.max(this.#now(), started);
-      record.quiesced = quiesced;
-      record.parent = await this.#parentOf(name);
-      r.state = { failures: 0, nextAttempt: 0, lastError: null, paused: null };
-      await this.#lease.save(r);
-      const durationMs = record.completed - started;
-      this.#emit({ type: 'created', name, durationMs, quiesced });
-      return { records: r, created: { name, durationMs, quiesced } };
-    } catch (err) {
-      const { transient, reason } = classifyFailure(err);
-      // A creation libvirt refused made nothing: drop its record. One that may exist stays, incomplete.
-      const exists = await this.#existing().then((e) => e.has(name)).catch(() => true);
-      if (!exists) r.snapshots = r.snapshots.filter((s) => s !== record);
-      const failures = r.state.failures + 1;
-      const paused = !transient ? `permanent failure: ${reason}` : failures >= (this.#o.maxFailures ?? 5) ? `${failures} failures in a row; last: ${reason}` : null;
-      const nextAttempt = paused ? 0 : this.#now() + backoffDelay(failures, this.#backoff, this.#o.random);
-      r.state = { failures, nextAttempt, lastError: reason, paused };
-      await this.#lease.save(r).catch(() => undefined);
-      this.#emit({ type: 'failed', step: `create ${name}`, error: reason, transient, nextAttempt: paused ? null : nextAttempt, paused });
-      return { records: r, error: { step: `create ${name}`, error: reason, transient } };
-    }
-  }
-
-  /** Creates the snapshot or checkpoint; returns whether the guest was quiesced. */
-  async #make(name: string): Promise<boolean> {
-    const description = 'made by the libvirt-rpc scheduler';
-    const quiesce = this.#o.quiesce ?? 'no';
-    const make = async (withQuiesce: boolean): Promise<void> => {
-      if (this.kind === 'checkpoint') {
-        await this.domain.createCheckpoint({ name, description }, withQuiesce ? DomainCheckpoint.CREATE_QUIESCE : 0);
-      } else {
-        const flags = (this.kind === 'disk-only' ? DomainSnapshot.CREATE_DISK_ONLY | DomainSnapshot.CREATE_ATOMIC : 0) | (withQuiesce ? DomainSnapshot.CREATE_QUIESCE : 0);
-        await this.domain.createSnapshot({ name, description }, flags);
-      }
-    };
-    if (quiesce === 'no') {
-      await make(false);
-      return false;
-    }
-    try {
-      await make(true);
-      return true;
-    } catch (err) {
-      if (quiesce !== 'fallback' || !(err instanceof RemoteError)) throw err;
-      // Asked for explicitly: a crash-consistent snapshot, recorded as not quiesced.
-      await make(false);
-      return false;
-    }
-  }
-
-  /** The libvirt object of one of the scheduler's snapshots (or checkpoints). */
-  #lookup(name: string): Promise<DomainSnapshot | DomainCheckpoint> {
-    return this.kind === 'checkpoint' ? this.domain.getCheckpointByName(name) : this.domain.getSnapshotByName(name);
-  }
-
-  async #parentOf(name: string): Promise<string | null> {
-    try {
-      const parent = await (await this.#lookup(name)).getParent();
-      return parent ? parent.getName() : null;
-    } catch {
-      return null;
-    }
-  }
-
-  async #prune(r: ScheduleRecords, report: RunReport): Promise<void> {
-    const result = computeRetention(retentionSnapshots(r.snapshots), this.policy, { now: this.#now() });
-    report.kept = result.keep;
-    report.incomplete = result.incomplete;
-    for (const name of result.delete) {
-      this.#emit({ type: 'deleting', name });
-      try {
-        await (await this.#lookup(name)).delete(0);
-        r.snapshots = r.snapshots.filter((s) => s.name !== name);
-        await this.#lease.save(r);
-        report.deleted.push(name);
-        this.#emit({ type: 'deleted', name });
-      } catch (err) {
-        const { transient, reason } = classifyFailure(err);
-        report.errors.push({ step: `delete ${name}`, error: reason, transient });
-        this.#emit({ type: 'failed', step: `delete ${name}`, error: reason, transient, nextAttempt: null, paused: null });
-        if (transient) break; // the daemon is struggling: stop pruning for this pass
-      }
-    }
+    });
   }
 
   /** Clears a pause (an explicit decision of the operator). */
-  async resume(): Promise<void> {
-    const r = await this.#lease.acquire();
-    r.state = { failures: 0, nextAttempt: 0, lastError: r.state.lastError, paused: null };
-    await this.#lease.release(r);
-  }
-
-  /** Deletes the scheduler's incomplete snapshots (left by a crash); the only way they are ever deleted. */
-  async cleanup(): Promise<string[]> {
-    const r = await this.#lease.acquire();
-    const removed: string[] = [];
-    try {
-      const existing = await this.#existing();
-      for (const s of r.snapshots.filter((x) => !isComplete(x))) {
-        if (existing.has(s.name)) {
-          await (await this.#lookup(s.name)).delete(0);
-        }
-        removed.push(s.name);
-      }
-      r.snapshots = r.snapshots.filter((x) => isComplete(x));
-      return removed;
-    } finally {
-      await this.#lease.release(r).catch(() => undefined);
-    }
+  async resume(opts?: CallOptions): Promise<void> {
+    const b = this.#bounds(opts);
+    return this.#leased(b, async (view) => {
+      await this.#ctx.lease.fence(b);
+      await this.#ctx.store.putState({ failures: 0, nextAttempt: 0, lastError: view.records.state.lastError, paused: null }, b.call());
+    });
   }
 
   /**
-   * Runs until `signal` aborts: a pass, then a wait until the next snapshot is due (or the next retry), never
-   * shorter than the backoff minimum. An abort ends the wait at once; a pass in progress finishes first.
+   * Deletes the scheduler's incomplete snapshots (left by a crash), the only way they are ever deleted, and the
+   * records of creations that never made a snapshot. Returns the names removed.
    */
-  async runDaemon(signal: AbortSignal, onReport?: (r: RunReport) => void): Promise<void> {
+  async cleanup(opts?: CallOptions): Promise<string[]> {
+    const b = this.#bounds(opts);
+    return this.#leased(b, async (view) => {
+      const existing = await existingNames(this.#ctx, b);
+      const removed: string[] = [];
+      for (const s of view.records.snapshots.filter((x) => !isComplete(x))) {
+        await this.#ctx.lease.fence(b);
+        if (existing.has(s.name)) {
+          const snap = this.kind === 'checkpoint' ? await this.domain.getCheckpointByName(s.name, b.call()) : await this.domain.getSnapshotByName(s.name, b.call());
+          await snap.delete(0, b.step());
+        }
+        await this.#ctx.store.dropRecords(view.keys.get(s.name) ?? [], b.call());
+        removed.push(s.name);
+      }
+      return removed;
+    });
+  }
+
+  /**
+   * Runs until `signal` aborts or `timeout` ms have passed: a pass, then a wait until the next snapshot is due
+   * (or the next retry), never shorter than the backoff minimum. An abort ends the wait at once; a pass in
+   * progress finishes first (its calls stay bounded). (`runDaemon(signal, onReport)` is the older form.)
+   */
+  async runDaemon(opts: DaemonOptions | AbortSignal = {}, onReport?: (r: RunReport) => void): Promise<void> {
+    const o: DaemonOptions = isSignal(opts) ? { signal: opts, onReport } : opts;
+    const signal = o.signal;
+    const stopAt = o.timeout === undefined ? Infinity : this.#now() + checkDuration(o.timeout, 'timeout', 0, MAX_SPAN_MS);
+    const stopped = () => signal?.aborted === true || this.#now() >= stopAt;
     let failures = 0;
-    while (!signal.aborted) {
+    while (!stopped()) {
       let wait: number;
       // After losing the daemon, reconnect first: a pass on a dead connection can only fail.
       if (this.#o.reconnect && !this.#domainRef.getConnect().isAlive()) {
         try {
-          this.#attach(await this.#o.reconnect());
+          this.#attach(await this.#reconnect(this.#o.reconnect));
         } catch (err) {
           failures++;
           wait = Math.max(backoffDelay(failures, this.#backoff, this.#o.random), this.#backoff.minMs);
           this.#emit({ type: 'failed', step: 'reconnect', error: classifyFailure(err).reason, transient: true, nextAttempt: this.#now() + wait, paused: null });
-          if (signal.aborted) break;
-          await this.#sleep(wait, signal);
+          await this.#wait(wait, stopAt, signal);
           continue;
         }
       }
       try {
         const report = await this.runOnce();
         failures = 0;
-        onReport?.(report);
+        o.onReport?.(report);
         wait = Math.max(report.nextDue - this.#now(), report.paused ? this.#backoff.maxMs : 0);
       } catch (err) {
         // The pass itself failed (the daemon away, the lock held): back off the same way.
@@ -398,9 +355,37 @@ export class DomainScheduler {
         this.#emit({ type: 'failed', step: 'pass', error: reason, transient: true, nextAttempt: this.#now() + wait, paused: null });
       }
       wait = Math.max(wait, Math.min(this.#backoff.minMs, this.everyMs));
-      if (signal.aborted) break;
+      if (stopped()) break;
       this.#emit({ type: 'waiting', untilMs: this.#now() + wait, why: 'next pass' });
-      await this.#sleep(wait, signal);
+      await this.#wait(wait, stopAt, signal);
     }
   }
+
+  /** Runs the caller's reconnect, bounded by `callTimeoutMs` (its signal aborts then). */
+  async #reconnect(fn: NonNullable<SchedulerOptions['reconnect']>): Promise<Domain> {
+    const ctl = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const e = new TimeoutError(`reconnecting took longer than ${this.#callMs} ms`);
+        ctl.abort(e);
+        reject(e);
+      }, this.#callMs);
+    });
+    try {
+      return await Promise.race([fn({ signal: ctl.signal, timeout: this.#callMs }), bound]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Waits `ms`, but not past `stopAt`, and not after `signal` aborts. */
+  #wait(ms: number, stopAt: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.resolve();
+    return quietSleep(this.#sleep, Math.max(0, Math.min(ms, stopAt - this.#now())), signal);
+  }
+}
+
+function isSignal(v: unknown): v is AbortSignal {
+  return typeof v === 'object' && v !== null && 'aborted' in v && typeof (v as AbortSignal).addEventListener === 'function';
 }

@@ -19,7 +19,7 @@ import {
 import { serveFolder, type StaticServer } from '../helpers/static-server';
 import { startWebsockify, type Websockify } from '../helpers/websockify';
 import { startBridgeProcess, type BridgeProcess } from '../helpers/ws-bridge-process';
-import { guestName } from './objects-peer';
+import { guestName } from '../helpers/guest';
 
 const ROOT = path.join(__dirname, '..', '..');
 const guest = guestName('browser-page');

@@ -3,13 +3,10 @@
  * (in-process through runCli, which is what the `libvirt-rpc` program runs), and get both outcomes.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { runCli } from '../../src/cli/main';
 
-/** A unique guest name for a test file, e.g. `cli-snap-cmp-3fa9c1`. */
-export function guestName(prefix: string): string {
-  return `${prefix}-${randomBytes(3).toString('hex')}`;
-}
+/** A unique guest name for a test file (one helper for every test, see ../helpers/guest). */
+export { guestName } from '../helpers/guest';
 
 /** What a run printed and its exit code. */
 export interface Outcome {

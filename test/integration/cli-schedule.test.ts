@@ -34,7 +34,11 @@ test('run, list with durations and keep reasons, plan as JSON', async () => {
   expect(list.out).toMatch(/newest complete snapshot/);
   expect(list.out.match(/^ lvrpc-/gm)).toHaveLength(2);
   const plan = JSON.parse((await cli('schedule', 'plan', GUEST, ...POLICY, '--json')).out);
-  expect(plan.keep.length).toBe(2);
+  // The two snapshots, and the next one when its (1 s) slot has begun meanwhile; each kept or to be deleted.
+  const listed = list.out.match(/^ (lvrpc-\S+)/gm)!.map((l) => l.trim());
+  const planned = [...plan.keep.map((k: { id: string }) => k.id), ...plan.delete];
+  expect(planned.sort()).toEqual([...listed, ...(plan.wouldCreate ? [plan.wouldCreate] : [])].sort());
+  expect(plan.keep.length).toBeGreaterThanOrEqual(2);
   expect(plan.keep[0].reasons.length).toBeGreaterThan(0);
   expect('expectedDeletion' in plan.keep[0]).toBe(true);
 });
@@ -54,6 +58,35 @@ test('daemon: SIGTERM lets the pass finish and exits 0 with the lock released', 
   expect(json.state.paused).toBeNull();
   // The lock is gone: another pass can run at once.
   expect((await cli('schedule', 'run', GUEST, ...POLICY)).code).toBe(0);
+});
+
+test('daemon --every 4w --for 4w: one pass, then a wait in steps until SIGTERM (a single timer would fire after 1 ms)', async () => {
+  const p = spawn(process.execPath, [...CLI, '-c', sb.unixUri, 'schedule', 'daemon', GUEST, ...POLICY, '--every', '4w', '--for', '4w', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  p.stdout.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => p.once('exit', (c) => resolve(c)));
+  try {
+    for (const end = Date.now() + 60_000; !out.includes('"waiting"'); await new Promise((r) => setTimeout(r, 100))) {
+      if (Date.now() > end || p.exitCode !== null) throw new Error(`the daemon did not reach its first wait: ${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(p.exitCode).toBeNull();
+    const events = out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; untilMs?: number });
+    expect(events.filter((e) => e.type === 'waiting')).toHaveLength(1);
+    // Until the next 4-week slot (slots are counted from the epoch): days away.
+    expect(events.find((e) => e.type === 'waiting')!.untilMs! - Date.now()).toBeGreaterThan(86_400_000);
+  } finally {
+    p.kill('SIGTERM');
+  }
+  expect(await exited).toBe(0);
+});
+
+test('schedule --every 1e308 and --for 1e308 are refused, naming the option', async () => {
+  const every = await cli('schedule', 'run', GUEST, ...POLICY, '--every', '1e308');
+  expect(every.code).toBe(1);
+  const huge = await cli('schedule', 'daemon', GUEST, ...POLICY, '--for', `${'9'.repeat(20)}w`);
+  expect(huge.code).toBe(1);
+  expect(huge.err).toMatch(/--for/);
 });
 
 test('config files: parsed safely, every error names the field', async () => {

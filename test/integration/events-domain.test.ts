@@ -15,7 +15,7 @@ import { connect, type Connect, type Domain } from '../../src/index';
 import type { DomainEvent, EventSubscription, EventGap, QemuMonitorEvent } from '../../src/events/index';
 import { createGuest, removeGuest, sandbox, type GuestInfo } from '../helpers/sandbox';
 import { asCEvent, CEventListener, type CEvent } from '../helpers/py-events';
-import { guestName } from './objects-peer';
+import { guestName } from '../helpers/guest';
 
 const name = guestName('events-dom');
 let guest: GuestInfo;

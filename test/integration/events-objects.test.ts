@@ -12,7 +12,7 @@ import { connect, uuidString, type Connect } from '../../src/index';
 import { UnsupportedEventError, type EventGap, type EventSubscription } from '../../src/events/index';
 import { sandbox } from '../helpers/sandbox';
 import { asCEvent, CEventListener, type CEvent } from '../helpers/py-events';
-import { guestName } from './objects-peer';
+import { guestName } from '../helpers/guest';
 
 let conn: Connect;
 

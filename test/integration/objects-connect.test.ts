@@ -7,47 +7,37 @@
 import * as os from 'node:os';
 import { connect, Connect, ConnectionClosedError, Domain, openTransport, parseUri, RemoteConnection, remoteOpenName } from '../../src/index';
 import { virsh } from '../helpers/open';
-import { createGuest, removeGuest, sandbox } from '../helpers/sandbox';
-import { guestName } from './objects-peer';
+import { sandbox } from '../helpers/sandbox';
+import { useGuest } from '../helpers/guest';
 
-const name = guestName('objects-conn');
-let conn: Connect;
-
-beforeAll(async () => {
-  await createGuest(name, { start: false });
-  conn = await connect(sandbox().unixUri);
-}, 120_000);
-
-afterAll(async () => {
-  await conn?.close();
-  await removeGuest(name);
-}, 120_000);
+const g = useGuest('objects-conn', { start: false });
+const { name } = g;
 
 test('the connection getters give what virsh gives', async () => {
   const uri = sandbox().unixUri;
-  expect(await conn.getLibVersion()).toBe(9_000_000);
+  expect(await g.conn.getLibVersion()).toBe(9_000_000);
   // virConnectGetURI gives the URI the client opened, as virsh shows.
-  expect(await conn.getURI()).toBe((await virsh(uri, 'uri')).trim());
-  expect(await conn.getURI()).toBe(uri);
-  expect(await conn.getHostname()).toBe((await virsh(uri, 'hostname')).trim());
-  expect(await conn.getHostname()).toBe(os.hostname());
-  expect(await conn.getType()).toBe('QEMU');
-  const hv = await conn.getVersion();
+  expect(await g.conn.getURI()).toBe((await virsh(uri, 'uri')).trim());
+  expect(await g.conn.getURI()).toBe(uri);
+  expect(await g.conn.getHostname()).toBe((await virsh(uri, 'hostname')).trim());
+  expect(await g.conn.getHostname()).toBe(os.hostname());
+  expect(await g.conn.getType()).toBe('QEMU');
+  const hv = await g.conn.getVersion();
   expect(hv).toBeGreaterThanOrEqual(7_000_000);
   expect((await virsh(uri, 'version')).replace(/\s+/g, ' ')).toContain(`QEMU ${Math.floor(hv / 1e6)}.${Math.floor((hv % 1e6) / 1e3)}.${hv % 1e3}`);
-  expect(conn.isAlive()).toBe(true);
-  expect(conn.raw).toBeInstanceOf(RemoteConnection);
-  expect(await conn.raw.remote.connectGetType()).toEqual({ type: 'QEMU' });
+  expect(g.conn.isAlive()).toBe(true);
+  expect(g.conn.raw).toBeInstanceOf(RemoteConnection);
+  expect(await g.conn.raw.remote.connectGetType()).toEqual({ type: 'QEMU' });
 });
 
 test('lookups by name and by UUID (string, upper case, bytes) give the same domain', async () => {
   const info = sandbox();
-  const dom = await conn.getDomainByName(name);
+  const dom = await g.conn.getDomainByName(name);
   const uuid = (await virsh(info.unixUri, 'domuuid', name)).trim();
   expect(dom.getUUIDString()).toBe(uuid);
   expect(dom.getID()).toBe(-1);
   for (const key of [uuid, uuid.toUpperCase(), uuid.replace(/-/g, ''), dom.getUUID()]) {
-    const d = await conn.getDomainByUUID(key);
+    const d = await g.conn.getDomainByUUID(key);
     expect([d.getName(), d.getUUIDString()]).toEqual([name, uuid]);
   }
   expect(await dom.getXMLDescription()).toContain(`<uuid>${uuid}</uuid>`);
@@ -56,7 +46,7 @@ test('lookups by name and by UUID (string, upper case, bytes) give the same doma
 
 test('listAllDomains with LIST_* filters agrees with virsh', async () => {
   const uri = sandbox().unixUri;
-  const names = async (flags: number) => (await conn.listAllDomains(flags)).map((d) => d.getName()).sort();
+  const names = async (flags: number) => (await g.conn.listAllDomains(flags)).map((d) => d.getName()).sort();
   const theirs = async (...args: string[]) => (await virsh(uri, 'list', '--name', ...args)).split('\n').filter(Boolean).sort();
   expect(await names(0)).toEqual(await theirs('--all'));
   expect(await names(Domain.LIST_ACTIVE)).toEqual(await theirs());
@@ -67,7 +57,7 @@ test('listAllDomains with LIST_* filters agrees with virsh', async () => {
 });
 
 test('a guest\'s lifecycle, with getState\'s [state, reason]', async () => {
-  const dom = await conn.getDomainByName(name);
+  const dom = await g.conn.getDomainByName(name);
   expect(await dom.isActive()).toBe(false);
   expect(await dom.isPersistent()).toBe(true);
   expect((await dom.getState())[0]).toBe(Domain.STATE_SHUTOFF);

@@ -5,7 +5,6 @@
  * value, so "both clients get the same error" is compared too.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { Domain, RemoteError } from '../../src/index';
 
 /** A value, or the libvirt error number it failed with. */
@@ -31,11 +30,6 @@ export interface TreeView {
   num?: Record<string, Outcome<number>>;
   current?: string | null;
   nodes: Record<string, NodeView>;
-}
-
-/** A unique guest name for a test file, e.g. `objects-snap-3fa9c1`. */
-export function guestName(prefix: string): string {
-  return `${prefix}-${randomBytes(3).toString('hex')}`;
 }
 
 const PY = String.raw`

@@ -11,20 +11,25 @@
  * same way. So the subtrees deleted here with DELETE_CHILDREN / DELETE_CHILDREN_ONLY are chains.
  */
 import { execFile } from 'node:child_process';
-import { connect, Connect, Domain, DomainSnapshot as S, type SnapshotDescription } from '../../src/index';
-import { createGuest, removeGuest, sandbox, type GuestInfo } from '../helpers/sandbox';
-import { guestName, ourView, topologicalViolations, treeOf } from './objects-peer';
+import { Domain, DomainSnapshot as S, type SnapshotDescription } from '../../src/index';
+import { useGuest } from '../helpers/guest';
+import { ourView, topologicalViolations, treeOf } from './objects-peer';
 
-const name = guestName('objects-snap-redef');
-let guest: GuestInfo;
-let conn: Connect;
-let dom: Domain;
 const long = { timeout: 60_000 };
+// a -> { b -> c, d -> e }, current e.
+const g = useGuest('objects-snap-redef', {
+  setup: async ({ dom }) => {
+    for (const n of ['a', 'b', 'c']) await dom.createSnapshot({ name: n }, 0, long);
+    await (await dom.getSnapshotByName('a')).revertTo(S.REVERT_RUNNING, long);
+    for (const n of ['d', 'e']) await dom.createSnapshot({ name: n, description: `snapshot ${n}` }, 0, long);
+  },
+  setupTimeout: 180_000,
+});
 
 /** Internal snapshots in the qcow2 image, read with qemu-img (-U: the running QEMU holds the image). */
 function imageSnapshots(): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    execFile('qemu-img', ['snapshot', '-l', '-U', guest.disk], { timeout: 20_000 }, (err, stdout, stderr) => {
+    execFile('qemu-img', ['snapshot', '-l', '-U', g.guest.disk], { timeout: 20_000 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`qemu-img failed: ${stderr || err.message}`));
       // Rows: ID TAG VM-SIZE DATE VM-CLOCK ICOUNT; the tag is the second column.
       resolve(stdout.split('\n').slice(2).filter((l) => l.trim()).map((l) => l.trim().split(/\s+/)[1]).sort());
@@ -32,36 +37,21 @@ function imageSnapshots(): Promise<string[]> {
   });
 }
 
-beforeAll(async () => {
-  guest = await createGuest(name);
-  conn = await connect(sandbox().unixUri);
-  dom = await conn.getDomainByName(name);
-  // a -> { b -> c, d -> e }, current e.
-  for (const n of ['a', 'b', 'c']) await dom.createSnapshot({ name: n }, 0, long);
-  await (await dom.getSnapshotByName('a')).revertTo(S.REVERT_RUNNING, long);
-  for (const n of ['d', 'e']) await dom.createSnapshot({ name: n, description: `snapshot ${n}` }, 0, long);
-}, 180_000);
-
-afterAll(async () => {
-  await conn?.close();
-  await removeGuest(name);
-}, 120_000);
-
 test('REDEFINE brings back every snapshot from its XML, with the tree and the current snapshot', async () => {
-  const before = await ourView(dom, 'snapshot', [0], [0]);
+  const before = await ourView(g.dom, 'snapshot', [0], [0]);
   expect(treeOf(before)).toEqual({ '(root)': ['a'], a: ['b', 'd'], b: ['c'], d: ['e'] });
-  const topo = (await dom.listAllSnapshots(S.LIST_TOPOLOGICAL)).map((s) => s.getName());
+  const topo = (await g.dom.listAllSnapshots(S.LIST_TOPOLOGICAL)).map((s) => s.getName());
   const xml = new Map<string, string>();
   const described = new Map<string, SnapshotDescription>();
   for (const n of topo) {
-    const s = await dom.getSnapshotByName(n);
+    const s = await g.dom.getSnapshotByName(n);
     xml.set(n, await s.getXMLDescription(S.XML_SECURE));
     described.set(n, await s.describe(S.XML_SECURE));
   }
 
-  for (const n of topo.slice().reverse()) await (await dom.getSnapshotByName(n)).delete(S.DELETE_METADATA_ONLY, long);
-  expect(await dom.listAllSnapshots()).toEqual([]);
-  expect(await dom.hasCurrentSnapshot()).toBe(false);
+  for (const n of topo.slice().reverse()) await (await g.dom.getSnapshotByName(n)).delete(S.DELETE_METADATA_ONLY, long);
+  expect(await g.dom.listAllSnapshots()).toEqual([]);
+  expect(await g.dom.hasCurrentSnapshot()).toBe(false);
   expect(await imageSnapshots()).toEqual(['a', 'b', 'c', 'd', 'e']);
 
   expect(topologicalViolations(topo, before.nodes)).toEqual([]);
@@ -71,7 +61,7 @@ test('REDEFINE brings back every snapshot from its XML, with the tree and the cu
       // From a typed spec: the fields describe() read, plus the <domain> element of the kept XML.
       const d = described.get(n)!;
       const domainXml = /<domain[\s>][\s\S]*<\/domain>/.exec(xml.get(n)!)![0];
-      await dom.createSnapshot({
+      await g.dom.createSnapshot({
         name: n,
         description: d.description ?? undefined,
         memory: { snapshot: 'internal' },
@@ -79,44 +69,44 @@ test('REDEFINE brings back every snapshot from its XML, with the tree and the cu
         redefine: { state: 'running', creationTime: d.creationTime!, parent: d.parent ?? undefined, domainXml },
       }, flags);
     } else {
-      const s = await dom.createSnapshot(xml.get(n)!, flags);
+      const s = await g.dom.createSnapshot(xml.get(n)!, flags);
       expect(s.getName()).toBe(n);
     }
   }
 
-  const after = await ourView(dom, 'snapshot', [0], [0]);
+  const after = await ourView(g.dom, 'snapshot', [0], [0]);
   expect(after).toEqual(before);
   for (const n of topo) {
-    const again = await (await dom.getSnapshotByName(n)).describe(S.XML_SECURE);
+    const again = await (await g.dom.getSnapshotByName(n)).describe(S.XML_SECURE);
     const { xml: _x, domain: _d, inactiveDomain: _i, ...fields } = described.get(n)!;
     expect(again).toMatchObject(fields);
     if (n !== 'd') expect(again.xml).toBe(xml.get(n));
   }
-  expect((await dom.currentSnapshot()).getName()).toBe('e');
+  expect((await g.dom.currentSnapshot()).getName()).toBe('e');
 
   // The redefined metadata points at real internal snapshots: reverting works.
-  await (await dom.getSnapshotByName('c')).revertTo(0, long);
-  expect((await dom.currentSnapshot()).getName()).toBe('c');
-  expect((await dom.getState())[0]).toBe(Domain.STATE_RUNNING);
+  await (await g.dom.getSnapshotByName('c')).revertTo(0, long);
+  expect((await g.dom.currentSnapshot()).getName()).toBe('c');
+  expect((await g.dom.getState())[0]).toBe(Domain.STATE_RUNNING);
 }, 180_000);
 
 test('delete: plain, DELETE_CHILDREN, DELETE_CHILDREN_ONLY, DELETE_METADATA_ONLY', async () => {
   // A plain delete removes one snapshot and hands its children to its parent.
-  await (await dom.getSnapshotByName('b')).delete(0, long);
-  expect(treeOf(await ourView(dom, 'snapshot', [], []))).toEqual({ '(root)': ['a'], a: ['c', 'd'], d: ['e'] });
+  await (await g.dom.getSnapshotByName('b')).delete(0, long);
+  expect(treeOf(await ourView(g.dom, 'snapshot', [], []))).toEqual({ '(root)': ['a'], a: ['c', 'd'], d: ['e'] });
   expect(await imageSnapshots()).toEqual(['a', 'c', 'd', 'e']);
 
-  await (await dom.getSnapshotByName('d')).delete(S.DELETE_CHILDREN, long);
-  expect(treeOf(await ourView(dom, 'snapshot', [], []))).toEqual({ '(root)': ['a'], a: ['c'] });
+  await (await g.dom.getSnapshotByName('d')).delete(S.DELETE_CHILDREN, long);
+  expect(treeOf(await ourView(g.dom, 'snapshot', [], []))).toEqual({ '(root)': ['a'], a: ['c'] });
   expect(await imageSnapshots()).toEqual(['a', 'c']);
 
-  const a = await dom.getSnapshotByName('a');
+  const a = await g.dom.getSnapshotByName('a');
   await a.delete(S.DELETE_CHILDREN_ONLY, long);
-  expect((await dom.listAllSnapshots()).map((s) => s.getName())).toEqual(['a']);
+  expect((await g.dom.listAllSnapshots()).map((s) => s.getName())).toEqual(['a']);
   expect(await a.numOfChildSnapshots(S.LIST_DESCENDANTS)).toBe(0);
   expect(await imageSnapshots()).toEqual(['a']);
 
   await a.delete(S.DELETE_METADATA_ONLY, long);
-  expect(await dom.numOfSnapshots()).toBe(0);
+  expect(await g.dom.numOfSnapshots()).toBe(0);
   expect(await imageSnapshots()).toEqual(['a']);
 }, 180_000);

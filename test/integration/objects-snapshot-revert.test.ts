@@ -4,65 +4,51 @@
  * without memory while a managed-save image exists) is refused with VIR_ERR_SNAPSHOT_REVERT_RISKY unless
  * REVERT_FORCE is given.
  */
-import { connect, Connect, Domain, DomainSnapshot as S, RemoteError } from '../../src/index';
-import { createGuest, removeGuest, sandbox } from '../helpers/sandbox';
-import { guestName } from './objects-peer';
+import { Domain, DomainSnapshot as S, RemoteError } from '../../src/index';
+import { useGuest } from '../helpers/guest';
 
-const name = guestName('objects-snap-revert');
-let conn: Connect;
-let dom: Domain;
+const g = useGuest('objects-snap-revert');
 const long = { timeout: 60_000 };
 
-beforeAll(async () => {
-  await createGuest(name);
-  conn = await connect(sandbox().unixUri);
-  dom = await conn.getDomainByName(name);
-}, 120_000);
-
-afterAll(async () => {
-  await conn?.close();
-  await removeGuest(name);
-}, 120_000);
-
 test('REVERT_RUNNING, REVERT_PAUSED and no flag', async () => {
-  const running = await dom.createSnapshot({ name: 'running' }, 0, long);
-  await dom.suspend();
-  expect(await dom.getState()).toEqual([Domain.STATE_PAUSED, Domain.STATE_PAUSED_USER]);
-  const paused = await dom.createSnapshot({ name: 'paused' }, 0, long);
+  const running = await g.dom.createSnapshot({ name: 'running' }, 0, long);
+  await g.dom.suspend();
+  expect(await g.dom.getState()).toEqual([Domain.STATE_PAUSED, Domain.STATE_PAUSED_USER]);
+  const paused = await g.dom.createSnapshot({ name: 'paused' }, 0, long);
   expect((await paused.describe()).state).toBe('paused');
-  await dom.resume();
+  await g.dom.resume();
 
   await running.revertTo(S.REVERT_PAUSED, long);
-  expect(await dom.getState()).toEqual([Domain.STATE_PAUSED, Domain.STATE_PAUSED_FROM_SNAPSHOT]);
+  expect(await g.dom.getState()).toEqual([Domain.STATE_PAUSED, Domain.STATE_PAUSED_FROM_SNAPSHOT]);
   expect(await running.isCurrent()).toBe(true);
 
   await paused.revertTo(S.REVERT_RUNNING, long);
-  expect(await dom.getState()).toEqual([Domain.STATE_RUNNING, Domain.STATE_RUNNING_FROM_SNAPSHOT]);
-  expect((await dom.currentSnapshot()).getName()).toBe('paused');
+  expect(await g.dom.getState()).toEqual([Domain.STATE_RUNNING, Domain.STATE_RUNNING_FROM_SNAPSHOT]);
+  expect((await g.dom.currentSnapshot()).getName()).toBe('paused');
 
   // No flag: the state the snapshot recorded.
   await paused.revertTo(0, long);
-  expect((await dom.getState())[0]).toBe(Domain.STATE_PAUSED);
+  expect((await g.dom.getState())[0]).toBe(Domain.STATE_PAUSED);
   await running.revertTo(0, long);
-  expect((await dom.getState())[0]).toBe(Domain.STATE_RUNNING);
-  expect(await dom.isActive()).toBe(true);
+  expect((await g.dom.getState())[0]).toBe(Domain.STATE_RUNNING);
+  expect(await g.dom.isActive()).toBe(true);
 }, 180_000);
 
 test('REVERT_FORCE is needed for a risky revert, and makes it', async () => {
-  await dom.destroy();
-  expect(dom.getID()).toBe(-1);
-  const off = await dom.createSnapshot({ name: 'off' }, 0, long);
-  await dom.create();
-  expect(dom.getID()).toBeGreaterThan(0);
-  await dom.createSnapshot({ name: 'later' }, 0, long);
+  await g.dom.destroy();
+  expect(g.dom.getID()).toBe(-1);
+  const off = await g.dom.createSnapshot({ name: 'off' }, 0, long);
+  await g.dom.create();
+  expect(g.dom.getID()).toBeGreaterThan(0);
+  await g.dom.createSnapshot({ name: 'later' }, 0, long);
   // A managed-save image plus a snapshot without memory state: qemuSnapshotRevertValidate calls that risky.
-  await conn.raw.remote.domainManagedSave({ dom: dom.handle, flags: 0 }, long);
+  await g.conn.raw.remote.domainManagedSave({ dom: g.dom.handle, flags: 0 }, long);
   const err = await off.revertTo(0, long).then(() => null, (e: unknown) => e);
   expect(err).toBeInstanceOf(RemoteError);
   expect((err as RemoteError).remote.codeName).toBe('VIR_ERR_SNAPSHOT_REVERT_RISKY');
-  expect((await dom.currentSnapshot()).getName()).toBe('later');
+  expect((await g.dom.currentSnapshot()).getName()).toBe('later');
 
   await off.revertTo(S.REVERT_FORCE, long);
-  expect((await dom.getState())[0]).toBe(Domain.STATE_SHUTOFF);
+  expect((await g.dom.getState())[0]).toBe(Domain.STATE_SHUTOFF);
   expect(await off.isCurrent()).toBe(true);
 }, 180_000);

@@ -4,31 +4,28 @@
  * combinations, for the domain and for each snapshot's children, compared with libvirt's own C client on the
  * same daemon state (names, parents, child counts, legacy name lists); TOPOLOGICAL order.
  */
-import { connect, Connect, Domain, DomainSnapshot as S } from '../../src/index';
-import { createGuest, removeGuest, sandbox } from '../helpers/sandbox';
-import { cClientView, guestName, ourView, topologicalViolations, treeOf } from './objects-peer';
+import { DomainSnapshot as S } from '../../src/index';
+import { sandbox } from '../helpers/sandbox';
+import { useGuest } from '../helpers/guest';
+import { cClientView, ourView, topologicalViolations, treeOf } from './objects-peer';
 
-const name = guestName('objects-snap-tree');
-let conn: Connect;
-let dom: Domain;
+const g = useGuest('objects-snap-tree', { setup: buildTree, setupTimeout: 300_000 });
+const { name } = g;
 /** What the tree looked like after each step of building it: [step, current snapshot, new snapshot's parent]. */
 const steps: [string, string | null, string | null][] = [];
 
 async function snap(n: string): Promise<void> {
-  const s = await dom.createSnapshot({ name: n }, 0, { timeout: 60_000 });
-  steps.push([`create ${n}`, (await dom.currentSnapshot()).getName(), (await s.getParent())?.getName() ?? null]);
+  const s = await g.dom.createSnapshot({ name: n }, 0, { timeout: 60_000 });
+  steps.push([`create ${n}`, (await g.dom.currentSnapshot()).getName(), (await s.getParent())?.getName() ?? null]);
 }
 
 async function revert(n: string): Promise<void> {
-  await (await dom.getSnapshotByName(n)).revertTo(S.REVERT_RUNNING, { timeout: 60_000 });
-  steps.push([`revert ${n}`, (await dom.currentSnapshot()).getName(), null]);
+  await (await g.dom.getSnapshotByName(n)).revertTo(S.REVERT_RUNNING, { timeout: 60_000 });
+  steps.push([`revert ${n}`, (await g.dom.currentSnapshot()).getName(), null]);
 }
 
-beforeAll(async () => {
-  await createGuest(name);
-  conn = await connect(sandbox().unixUri);
-  dom = await conn.getDomainByName(name);
-  steps.push(['start', (await dom.hasCurrentSnapshot()) ? 'unexpected' : null, null]);
+async function buildTree(): Promise<void> {
+  steps.push(['start', (await g.dom.hasCurrentSnapshot()) ? 'unexpected' : null, null]);
   await snap('s1');
   await snap('s2');
   await snap('s3');
@@ -37,16 +34,11 @@ beforeAll(async () => {
   await snap('s5');
   await revert('s2');
   await snap('s6');
-  await dom.destroy();
+  await g.dom.destroy();
   await snap('off1');
-  await dom.create();
+  await g.dom.create();
   await snap('s7');
-}, 300_000);
-
-afterAll(async () => {
-  await conn?.close();
-  await removeGuest(name);
-}, 120_000);
+}
 
 const LIST_FLAGS = [
   0, S.LIST_ROOTS, S.LIST_LEAVES, S.LIST_NO_LEAVES, S.LIST_LEAVES | S.LIST_NO_LEAVES, S.LIST_METADATA,
@@ -80,16 +72,16 @@ test('reverting to older snapshots and creating more grows branches; the current
 });
 
 test('snapshots of the running guest keep memory internally; the shut-off one has none', async () => {
-  const s1 = await (await dom.getSnapshotByName('s1')).describe();
+  const s1 = await (await g.dom.getSnapshotByName('s1')).describe();
   expect(s1).toMatchObject({ name: 's1', state: 'running', parent: null, memory: { snapshot: 'internal' } });
   expect(s1.disks).toEqual([expect.objectContaining({ name: 'vda', snapshot: 'internal' })]);
   expect(s1.domain?.name).toBe(name);
-  const off = await (await dom.getSnapshotByName('off1')).describe();
+  const off = await (await g.dom.getSnapshotByName('off1')).describe();
   expect(off).toMatchObject({ state: 'shutoff', parent: 's6', memory: { snapshot: 'no' } });
 });
 
 test('every LIST_* flag and combination gives what libvirt\'s C client gives', async () => {
-  const ours = await ourView(dom, 'snapshot', LIST_FLAGS, CHILD_FLAGS);
+  const ours = await ourView(g.dom, 'snapshot', LIST_FLAGS, CHILD_FLAGS);
   const theirs = await cClientView(sandbox().unixUri, name, 'snapshot', LIST_FLAGS, CHILD_FLAGS);
   expect(ours).toEqual(theirs);
   // And the answers are the tree built above, not two equal wrong answers.
@@ -105,20 +97,20 @@ test('every LIST_* flag and combination gives what libvirt\'s C client gives', a
 });
 
 test('listSnapshots and listChildSnapshots give objects for the legacy name lists', async () => {
-  expect((await dom.listSnapshots()).map((s) => s.getName()).sort()).toEqual((await dom.listSnapshotNames()).sort());
-  expect((await dom.listSnapshots(S.LIST_LEAVES)).map((s) => s.getName()).sort()).toEqual(['s3', 's5', 's7']);
-  const s1 = await dom.getSnapshotByName('s1');
+  expect((await g.dom.listSnapshots()).map((s) => s.getName()).sort()).toEqual((await g.dom.listSnapshotNames()).sort());
+  expect((await g.dom.listSnapshots(S.LIST_LEAVES)).map((s) => s.getName()).sort()).toEqual(['s3', 's5', 's7']);
+  const s1 = await g.dom.getSnapshotByName('s1');
   expect((await s1.listChildSnapshots()).map((s) => s.getName()).sort()).toEqual(['s2', 's4']);
   expect((await s1.listChildSnapshots(S.LIST_DESCENDANTS)).map((s) => s.getName()).sort()).toEqual(['off1', 's2', 's3', 's4', 's5', 's6', 's7']);
-  expect((await s1.listChildSnapshots(S.LIST_DESCENDANTS))[0].getDomain()).toBe(dom);
+  expect((await s1.listChildSnapshots(S.LIST_DESCENDANTS))[0].getDomain()).toBe(g.dom);
 });
 
 test('TOPOLOGICAL lists parents before children, for the domain and for descendants', async () => {
-  const view = await ourView(dom, 'snapshot', [], []);
-  const all = (await dom.listAllSnapshots(S.LIST_TOPOLOGICAL)).map((s) => s.getName());
+  const view = await ourView(g.dom, 'snapshot', [], []);
+  const all = (await g.dom.listAllSnapshots(S.LIST_TOPOLOGICAL)).map((s) => s.getName());
   expect(all.slice().sort()).toEqual(Object.keys(view.nodes).sort());
   expect(topologicalViolations(all, view.nodes)).toEqual([]);
-  const s2 = await dom.getSnapshotByName('s2');
+  const s2 = await g.dom.getSnapshotByName('s2');
   const desc = (await s2.listAllChildren(S.LIST_DESCENDANTS | S.LIST_TOPOLOGICAL)).map((s) => s.getName());
   expect(desc.slice().sort()).toEqual(['off1', 's3', 's6', 's7']);
   expect(topologicalViolations(['s2', ...desc], view.nodes)).toEqual([]);

@@ -21,7 +21,7 @@ import { connect, type Connect } from '../../src/index';
 import { virsh } from '../helpers/open';
 import { codeBlocks, documentedExports, ENTRY_SOURCES, missingExports } from '../helpers/readme-api';
 import { createGuest, removeGuest, sandbox } from '../helpers/sandbox';
-import { guestName } from './objects-peer';
+import { guestName } from '../helpers/guest';
 
 const ROOT = path.resolve(__dirname, '../..');
 const FIXTURES = path.join(ROOT, 'test/consumer');

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { runCli } from '../../src/cli/main';
 import { createGuest, removeGuest, virsh as sandboxVirsh } from '../../scripts/sandbox/guest';
 import { sandbox } from '../helpers/sandbox';
-import { guestName } from './objects-peer';
+import { guestName } from '../helpers/guest';
 import { logMark, loginsSince, sasl, testDir, virshEnv, withEnv } from './sasl-peer';
 
 const name = guestName('sasl-cli');

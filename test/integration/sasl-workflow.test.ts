@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { connect, Connect, type CredentialsCallback } from '../../src/index';
 import { createGuest, removeGuest } from '../../scripts/sandbox/guest';
 import { sandbox } from '../helpers/sandbox';
-import { guestName } from './objects-peer';
+import { guestName } from '../helpers/guest';
 import { logMark, loginsSince, sasl, testDir, virshEnv, withEnv, writeAuthConf, type SaslUser } from './sasl-peer';
 
 const name = guestName('sasl-wf');

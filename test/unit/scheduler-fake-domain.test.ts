@@ -4,9 +4,8 @@
  */
 import { RemoteError } from '../../src/errors';
 import type { Domain } from '../../src/objects/domain';
-import { emptyRecords, type ScheduleRecords } from '../../src/scheduler/records';
 import { DomainScheduler } from '../../src/scheduler/scheduler';
-import type { ScheduleStore } from '../../src/scheduler/store';
+import { MemoryStore } from '../helpers/memory-store';
 
 function fakeDomain(opts: { failCreate?: () => Error | null } = {}) {
   const snaps: string[] = [];
@@ -30,13 +29,8 @@ function fakeDomain(opts: { failCreate?: () => Error | null } = {}) {
   return { domain: domain as unknown as Domain, snaps };
 }
 
-function memoryStore(): ScheduleStore & { records: ScheduleRecords } {
-  const s = {
-    records: emptyRecords(),
-    load: async () => structuredClone(s.records),
-    save: async (r: ScheduleRecords) => void (s.records = structuredClone(r)),
-  };
-  return s;
+function memoryStore(): MemoryStore {
+  return new MemoryStore();
 }
 
 const POLICY = { baseMs: 1000, levels: 2, slots: 2, keepLast: 1 };
@@ -79,11 +73,11 @@ test('transient failures back off, pause after maxFailures, and stop pruning mea
   const r1 = await s.runOnce();
   expect(r1.errors[0]).toMatchObject({ transient: true });
   expect(r1.deleted).toEqual([]);
-  expect(store.records.state).toMatchObject({ failures: 1, nextAttempt: t + 1000, paused: null });
+  expect((await store.records()).state).toMatchObject({ failures: 1, nextAttempt: t + 1000, paused: null });
   expect((await s.runOnce()).skipped).toBe('backoff'); // no retry before the backoff ends
   t += 1000;
   await s.runOnce(); // failure 2, backoff 2 s
-  expect(store.records.state.nextAttempt).toBe(t + 2000);
+  expect((await store.records()).state.nextAttempt).toBe(t + 2000);
   t += 2000;
   const r3 = await s.runOnce(); // failure 3: paused
   expect(r3.paused).toMatch(/3 failures in a row; last: .*state change lock/);

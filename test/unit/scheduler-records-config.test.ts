@@ -2,7 +2,8 @@
 import { ConnectionClosedError, RemoteError, XmlError } from '../../src/errors';
 import { parseDuration, validateScheduleConfig } from '../../src/scheduler/config';
 import { backoffDelay, classifyFailure } from '../../src/scheduler/failures';
-import { emptyRecords, isComplete, recordsFromXml, recordsToXml, snapshotName } from '../../src/scheduler/records';
+import { emptyRecords, isComplete, recordsFromXml, recordsToXml, snapshotName, type SnapshotRecord } from '../../src/scheduler/records';
+import { LEGACY_KEY, mergeRecords, recordKey, viewFromDomainXml } from '../../src/scheduler/store';
 
 const remoteError = (codeName: string, message: string) =>
   new RemoteError({ code: 0, codeName, domain: 10, domainName: 'VIR_FROM_QEMU', message, level: 2, str1: null, str2: null, str3: null, int1: 0, int2: 0 }, 'REMOTE_PROC_DOMAIN_SNAPSHOT_CREATE_XML');
@@ -68,4 +69,48 @@ test('backoff grows exponentially with jitter, never below the minimum nor above
       expect(d).toBeLessThanOrEqual(60_000);
     }
   }
+});
+
+describe('format 2: one element per snapshot and writer, merged on read', () => {
+  const rec = (over: Partial<SnapshotRecord>): SnapshotRecord => ({ name: 'lvrpc-a', kind: 'internal', started: 10, completed: null, quiesced: false, pinned: false, parent: null, ...over });
+
+  test('a complete record wins over another writer\'s incomplete one, a known parent over an unknown one; pinned if any pins', () => {
+    const merged = mergeRecords([
+      { key: 'k1', writer: 'b', record: rec({ started: 9 }) },
+      { key: 'k2', writer: 'a', record: rec({ started: 10, completed: 20, parent: null, parentUnknown: true }) },
+      { key: 'k3', writer: 'c', record: rec({ started: 10, completed: 21, parent: 'lvrpc-0' }) },
+      { key: 'k4', writer: 'd', record: rec({ started: 11, pinned: true }) },
+      { key: 'k5', writer: 'a', record: rec({ name: 'lvrpc-0', started: 1, completed: 2 }) },
+    ]);
+    expect(merged.snapshots).toEqual([rec({ name: 'lvrpc-0', started: 1, completed: 2 }), rec({ started: 10, completed: 21, parent: 'lvrpc-0', pinned: true })]);
+    expect(merged.keys.get('lvrpc-a')).toEqual(['k1', 'k2', 'k3', 'k4']);
+  });
+
+  test('the domain XML\'s elements are found by namespace, whatever their prefix; others are left alone', () => {
+    const ns2 = 'https://libvirt-rpc.dev/xmlns/scheduler/2';
+    const keyA = recordKey('lvrpc-a', 'host/1/x');
+    expect(keyA).toBe(`${ns2}/record/lvrpc-a/host%2F1%2Fx`);
+    const xml = `<domain type='qemu'><name>vm</name><metadata>
+      <app:other xmlns:app="https://example.com/app"><record name="not-ours"/></app:other>
+      <lvrpc:record xmlns:lvrpc="${keyA}" writer="host/1/x" name="lvrpc-a" kind="internal" started="10" completed="20" quiesced="no"/>
+      <x:record xmlns:x="${recordKey('lvrpc-a', 'b')}" writer="b" name="lvrpc-a" kind="internal" started="9" quiesced="no"/>
+      <lvrpc:state xmlns:lvrpc="${ns2}/state" failures="2" next-attempt="99" last-error="busy"/>
+      <lvrpc:lock xmlns:lvrpc="${ns2}/lock" owner="host/1/x" token="7" expires="1000"/>
+      <lvrpc:schedule xmlns:lvrpc="https://libvirt-rpc.dev/xmlns/scheduler/1" version="1"><lvrpc:snapshot name="lvrpc-old" kind="internal" started="1" completed="2" quiesced="no"/></lvrpc:schedule>
+    </metadata></domain>`;
+    const view = viewFromDomainXml(xml);
+    expect(view.records.snapshots.map((s) => [s.name, s.completed])).toEqual([['lvrpc-old', 2], ['lvrpc-a', 20]]);
+    expect(view.records.state).toEqual({ failures: 2, nextAttempt: 99, lastError: 'busy', paused: null });
+    expect(view.records.lock).toEqual({ owner: 'host/1/x', token: 7, expires: 1000 });
+    expect(view.keys.get('lvrpc-a')).toEqual([keyA, recordKey('lvrpc-a', 'b')]);
+    expect(view.keys.get('lvrpc-old')).toEqual([LEGACY_KEY]);
+    expect(view.legacy?.snapshots.map((s) => s.name)).toEqual(['lvrpc-old']);
+    expect(view.hasState).toBe(true);
+    expect(viewFromDomainXml("<domain type='qemu'><name>vm</name></domain>").records).toEqual(emptyRecords());
+  });
+
+  test('a damaged element is an XmlError, never a silent empty schedule', () => {
+    const bad = `<domain><metadata><l:record xmlns:l="${recordKey('x', 'a')}" name="x" kind="internal"/></metadata></domain>`;
+    expect(() => viewFromDomainXml(bad)).toThrow(/has no started/);
+  });
 });

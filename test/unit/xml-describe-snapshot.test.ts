@@ -4,7 +4,7 @@
  */
 
 import { XmlError } from '../../src/errors';
-import { describeSnapshot } from '../../src/objects/xml';
+import { describeCheckpoint, describeSnapshot } from '../../src/objects/xml';
 import { fixture } from '../fixtures/xml/arbitraries';
 
 const SNAPDOM = { name: 'snapdom', uuid: 'a2dde9cb-801c-4200-a1a5-bca58c98104f', type: 'qemu' };
@@ -124,4 +124,22 @@ test.each([
 ])('%s is an XmlError naming the field', (_name, xml, message) => {
   expect(() => describeSnapshot(xml)).toThrow(XmlError);
   expect(() => describeSnapshot(xml)).toThrow(message);
+});
+
+test.each(['8640000000001', '99999999999999', '-999999999999999'])(
+  'a <creationTime> of %s seconds, beyond what a Date holds, is an XmlError, never an Invalid Date',
+  (seconds) => {
+    for (const root of ['domainsnapshot', 'domaincheckpoint'] as const) {
+      const xml = `<${root}><name>x</name><creationTime>${seconds}</creationTime></${root}>`;
+      const read = () => (root === 'domainsnapshot' ? describeSnapshot(xml) : describeCheckpoint(xml));
+      expect(read).toThrow(XmlError);
+      expect(read).toThrow(`${root}.creationTime`);
+    }
+  },
+);
+
+test('the widest <creationTime> a Date holds is read exactly, at both ends', () => {
+  const at = (s: string) => describeSnapshot(`<domainsnapshot><name>x</name><creationTime>${s}</creationTime></domainsnapshot>`).creationTime;
+  expect(at('8640000000000')!.getTime()).toBe(8.64e15);
+  expect(at('-8640000000000')!.getTime()).toBe(-8.64e15);
 });

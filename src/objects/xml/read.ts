@@ -44,11 +44,19 @@ export function enumValue<T extends string>(value: string, allowed: readonly T[]
   return value as T;
 }
 
-/** `<creationTime>` holds seconds since the epoch, which libvirt prints with `%lld`. */
+/** The furthest a JavaScript Date reaches either side of the epoch, in seconds (8.64e15 ms, ECMA-262 21.4.1.1). */
+const MAX_DATE_SECONDS = 8_640_000_000_000;
+
+/**
+ * `<creationTime>` holds seconds since the epoch, which libvirt prints with `%lld` (any 64-bit value). A value
+ * beyond what a Date holds (more than 13 digits can be) is an XmlError, never an Invalid Date.
+ */
 export function secondsToDate(text: string, field: string): Date {
   const trimmed = text.trim();
   if (!/^-?[0-9]{1,15}$/.test(trimmed)) throw new XmlError(`${field}: expected whole seconds since the epoch`);
-  return new Date(Number(trimmed) * 1000);
+  const seconds = Number(trimmed);
+  if (Math.abs(seconds) > MAX_DATE_SECONDS) throw new XmlError(`${field}: more than ${MAX_DATE_SECONDS} seconds from the epoch, beyond what a Date holds`);
+  return new Date(seconds * 1000);
 }
 
 /** An unsigned decimal of any size, as `unsignedLong` values (byte counts) are. */
