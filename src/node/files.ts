@@ -25,7 +25,7 @@ export interface FileSource extends AsyncIterable<Uint8Array> {
   allZero(b: Uint8Array, start: number, end: number): boolean;
 }
 
-const ZEROS = Buffer.alloc(64 * 1024);
+const ZEROS = /* @__PURE__ */ Buffer.alloc(64 * 1024);
 
 /** Whether bytes [start, end) of `b` are zero, compared natively against a block of zeros. */
 export function allZeroNative(b: Uint8Array, start: number, end: number): boolean {

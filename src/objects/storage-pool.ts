@@ -19,7 +19,7 @@ export interface StoragePoolInfo {
 }
 
 /** A storage pool. Constants: `STATE_*`, `BUILD_*`, `CREATE_*`, `DELETE_*`, `LIST_*`, `XML_INACTIVE`. */
-export class StoragePool extends withConstants(STORAGE_POOL_CONSTANTS) {
+export class StoragePool extends /* @__PURE__ */ withConstants(STORAGE_POOL_CONSTANTS) {
   readonly #connect: Connect;
   readonly #handle: remote.remote_nonnull_storage_pool;
 

@@ -33,7 +33,7 @@ function u64(value: number | undefined, what: string): bigint {
  * A storage volume. Constants are libvirt's under Sys::Virt's names: `TYPE_*`, `CREATE_*`, `DELETE_*`,
  * `WIPE_ALG_*`, `RESIZE_*`, `VOL_UPLOAD_SPARSE_STREAM`, `VOL_DOWNLOAD_SPARSE_STREAM`.
  */
-export class StorageVol extends withConstants(STORAGE_VOL_CONSTANTS) {
+export class StorageVol extends /* @__PURE__ */ withConstants(STORAGE_VOL_CONSTANTS) {
   readonly #connect: Connect;
   readonly #handle: remote.remote_nonnull_storage_vol;
 

@@ -26,7 +26,7 @@ export type { ScheduleConfig } from './config.js';
 export { DomainScheduler } from './scheduler.js';
 export type { ScheduledKind, SchedulerOptions, SchedulerEvent, RunReport, SchedulePlan } from './scheduler.js';
 
-export { ScheduleLockedError, DomainMetadataStore } from './store.js';
+export { ScheduleLockedError, LeaseLostError, DomainMetadataStore } from './store.js';
 export type { ScheduleStore } from './store.js';
 export { SCHEDULER_NS, SCHEDULER_PREFIX } from './records.js';
 export type { SnapshotRecord, ScheduleRecords, LockLease, FailureState } from './records.js';

@@ -26,13 +26,13 @@ export type RetentionReason =
   | { readonly kind: 'interval'; readonly interval: number; readonly wanted: number; readonly allowed: number };
 
 /** Shared instances of the reasons without data. */
-export const NEWEST: RetentionReason = Object.freeze({ kind: 'newest' });
+export const NEWEST: RetentionReason = /* @__PURE__ */ Object.freeze({ kind: 'newest' });
 /** See {@link NEWEST}. */
-export const PINNED: RetentionReason = Object.freeze({ kind: 'pinned' });
+export const PINNED: RetentionReason = /* @__PURE__ */ Object.freeze({ kind: 'pinned' });
 /** See {@link NEWEST}. */
-export const IN_PROGRESS: RetentionReason = Object.freeze({ kind: 'in-progress' });
+export const IN_PROGRESS: RetentionReason = /* @__PURE__ */ Object.freeze({ kind: 'in-progress' });
 /** See {@link NEWEST}. */
-export const FUTURE: RetentionReason = Object.freeze({ kind: 'future' });
+export const FUTURE: RetentionReason = /* @__PURE__ */ Object.freeze({ kind: 'future' });
 
 /** Reasons that hold whatever the policy says. */
 export function isAlwaysKeptReason(r: RetentionReason): boolean {

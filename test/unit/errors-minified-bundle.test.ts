@@ -66,6 +66,8 @@ function make(name: string, cls: ErrorClass): Error {
     case 'TlsError': return new C('ERR_TLS_HANDSHAKE', 'm');
     case 'SshError': return new C('ERR_SSH_AUTH', 'm');
     case 'CliCommandError': case 'CliConnectError': return new C('m', new Error('cause'));
+    case 'UnsafeSnapshotDeleteError': return new C('s1', '9.0.0', 2, 's2', false);
+    case 'SubtreeDeleteError': return new C('s1', ['s3'], 's2', ['s1', 's2'], new Error('cause'));
     default: return new C('m');
   }
 }

@@ -106,9 +106,6 @@ const KNOWN_PURE: Record<string, string> = {
   // The base class has a computed `[BRAND]` getter, so its `Symbol.for()` key stays: pure, and every module that
   // throws needs the class anyway.
   'src/errors.ts': 'Symbol.for brand key of the base error class',
-  // `Object.freeze({ kind: ... })` constants; the scheduler's files belong to the scheduler work: mark them
-  // `/* @__PURE__ */` there.
-  'src/scheduler/retention-reasons.ts': 'Object.freeze of constant reasons',
 };
 
 describe('sideEffects in package.json', () => {
