@@ -23,6 +23,10 @@ const RELIABILITY = {
     '^test/unit/bounds-close\\.test\\.ts',
     '^test/unit/objects-connect-timeout\\.test\\.ts',
     '^test/integration/rpc-reply-with-fds\\.test\\.ts',
+    '^test/unit/stream-fake-peer\\.test\\.ts',
+    '^test/unit/events-hub\\.test\\.ts',
+    '^test/unit/sasl-exchange\\.test\\.ts',
+    '^test/unit/websocket-transport\\.test\\.ts',
   ],
   'hostile input': [
     '^test/unit/xdr-fuzz\\.test\\.ts',
@@ -33,15 +37,21 @@ const RELIABILITY = {
     '^test/unit/tls-bad-credentials\\.test\\.ts',
     '^test/unit/bounds-timeouts\\.test\\.ts',
     '^test/unit/ssh-secrets\\.test\\.ts',
+    '^test/integration/ws-bridge-refusals\\.test\\.ts',
+    '^test/integration/sasl-errors\\.test\\.ts',
   ],
   'SIGKILL and crashes': [
     '^test/integration/rpc-engine\\.test\\.ts › .*SIGKILL',
     '^test/integration/scheduler\\.test\\.ts › killed with SIGKILL',
     '^test/integration/sandbox-revive\\.test\\.ts',
     '^test/unit/cli-signals\\.test\\.ts',
+    '^test/integration/streams-abort\\.test\\.ts',
+    '^test/integration/events-reconnect\\.test\\.ts',
+    '^test/integration/daemon-crash-delete-children\\.test\\.ts',
   ],
   flood: [
     '^test/unit/flood-',
+    '^test/unit/events-flood\\.test\\.ts',
   ],
 };
 
