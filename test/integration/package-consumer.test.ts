@@ -111,10 +111,10 @@ afterAll(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 }, 120_000);
 
-test('the tarball holds the build, README, package.json and the JSON output reference, and nothing else', () => {
+test('the tarball holds the build, README, LICENSE, package.json and the JSON output reference, and nothing else', () => {
   const files = packed.files.map((f) => f.path).sort();
   const built = ['esm', 'cjs'].flatMap((d) => listFiles(path.join(ROOT, 'dist', d)).map((f) => `dist/${d}/${f}`));
-  expect(files).toEqual([...built, 'README.md', 'package.json', 'src/cli/json-output.md'].sort());
+  expect(files).toEqual([...built, 'LICENSE', 'README.md', 'package.json', 'src/cli/json-output.md'].sort());
   expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
   expect(files).toContain('dist/cjs/src/cli/main.js');
   expect(fs.readFileSync(path.join(project, 'node_modules/libvirt-rpc/dist/cjs/src/cli/main.js'), 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);
