@@ -17,7 +17,13 @@ export interface PrivateDaemon {
   cleanup(): Promise<void>;
 }
 
-export async function startPrivateDaemon(): Promise<PrivateDaemon> {
+/** Options of {@link startPrivateDaemon}. */
+export interface PrivateDaemonOptions {
+  /** Lines of the daemon's own libvirtd.conf (e.g. `max_client_requests = 64`); libvirt's defaults otherwise. */
+  config?: string[];
+}
+
+export async function startPrivateDaemon(opts: PrivateDaemonOptions = {}): Promise<PrivateDaemon> {
   const sb = sandbox();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lvrpc-private-'));
   const dirs = ['config', 'runtime', 'cache', 'data', 'home'].map((d) => path.join(root, d));
@@ -26,7 +32,14 @@ export async function startPrivateDaemon(): Promise<PrivateDaemon> {
   if (root0) for (const p of [root, ...dirs]) fs.chownSync(p, sb.uid, sb.gid);
   const [config, runtime, cache, data, home] = dirs;
   const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: home, XDG_CONFIG_HOME: config, XDG_RUNTIME_DIR: runtime, XDG_CACHE_HOME: cache, XDG_DATA_HOME: data };
-  const child = spawn('/usr/sbin/libvirtd', [], { env, stdio: 'ignore', detached: true, ...(root0 ? { uid: sb.uid, gid: sb.gid } : {}) });
+  const args: string[] = [];
+  if (opts.config) {
+    const conf = path.join(config, 'libvirtd.conf');
+    fs.writeFileSync(conf, `${opts.config.join('\n')}\n`);
+    if (root0) fs.chownSync(conf, sb.uid, sb.gid);
+    args.push('--config', conf);
+  }
+  const child = spawn('/usr/sbin/libvirtd', args, { env, stdio: 'ignore', detached: true, ...(root0 ? { uid: sb.uid, gid: sb.gid } : {}) });
   const pid = child.pid!;
   child.unref();
   const socket = path.join(runtime, 'libvirt', 'libvirt-sock');
