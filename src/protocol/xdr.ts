@@ -39,15 +39,27 @@ const utf8Encoder = new TextEncoder();
 /** Reads XDR items from a byte range. `pos` is public so generated code and frame parsers can inspect it. */
 export class XdrReader {
   readonly buf: Uint8Array;
-  readonly view: DataView;
   pos: number;
   readonly end: number;
+  /** Made on the first 64-bit or floating-point read: see {@link XdrReader.view}. */
+  #view: DataView | null = null;
 
   constructor(buf: Uint8Array, start = 0, end = buf.length) {
+    if (!(start >= 0 && start <= end && end <= buf.length)) {
+      throw new RangeError(`XdrReader range ${start}..${end} is outside a buffer of ${buf.length} bytes`);
+    }
     this.buf = buf;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.pos = start;
     this.end = end;
+  }
+
+  /**
+   * A DataView of the buffer, made when first needed. Most messages hold only 32-bit items, read with byte
+   * arithmetic: constructing a DataView (and reading a typed array's `.buffer`) are calls into the runtime that
+   * cost more than decoding a small reply, and a reader is made for every message.
+   */
+  get view(): DataView {
+    return (this.#view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength));
   }
 
   /** Bytes not yet read. */
@@ -64,7 +76,8 @@ export class XdrReader {
     const p = this.pos;
     if (this.end - p < 4) this.#short(4);
     this.pos = p + 4;
-    return this.view.getInt32(p);
+    const b = this.buf;
+    return (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3];
   }
 
   /** Unsigned 32-bit integer. */
@@ -72,7 +85,8 @@ export class XdrReader {
     const p = this.pos;
     if (this.end - p < 4) this.#short(4);
     this.pos = p + 4;
-    return this.view.getUint32(p);
+    const b = this.buf;
+    return ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
   }
 
   /** A signed 32-bit value that must lie in [min, max] (`char`, `short` and their unsigned forms). */
@@ -87,6 +101,10 @@ export class XdrReader {
     const p = this.pos;
     if (this.end - p < 8) this.#short(8);
     this.pos = p + 8;
+    const b = this.buf;
+    const hi = (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3];
+    // Values within ±2^53 (versions, sizes, counters: nearly all) are exact as a double.
+    if (hi >= -0x200000 && hi < 0x200000) return BigInt(hi * 4294967296 + (((b[p + 4] << 24) | (b[p + 5] << 16) | (b[p + 6] << 8) | b[p + 7]) >>> 0));
     return this.view.getBigInt64(p);
   }
 
@@ -95,6 +113,9 @@ export class XdrReader {
     const p = this.pos;
     if (this.end - p < 8) this.#short(8);
     this.pos = p + 8;
+    const b = this.buf;
+    const hi = ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
+    if (hi < 0x200000) return BigInt(hi * 4294967296 + (((b[p + 4] << 24) | (b[p + 5] << 16) | (b[p + 6] << 8) | b[p + 7]) >>> 0));
     return this.view.getBigUint64(p);
   }
 
