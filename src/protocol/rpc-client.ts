@@ -11,13 +11,13 @@
  *
  * No `node:` imports: it runs over any {@link Transport}.
  */
-import { AbortError, ConnectionClosedError, LibvirtRpcError, ProtocolError, TimeoutError, XdrError } from '../errors.js';
-import { beginFrame, endFrame, Frame, FrameDecoder, FrameHeader, MessageStatus, MessageType } from './frame.js';
+import { AbortError, ConnectionClosedError, LibvirtRpcError, ProtocolError, TimeoutError, UnsupportedProcedureError, XdrError } from '../errors.js';
+import { beginFrame, endFrame, Frame, FrameDecoder, FrameHeader, MessageStatus, MessageType, sealFrame } from './frame.js';
 import { activeTracer, type CallTrace, type CallTracer, newConnectionId, now } from './observe.js';
 import type { CallOptions, ProcedureInfo, ProgramId } from './program.js';
 import { remoteErrorFrom } from './remote-error.js';
 import type { Transport } from './transport.js';
-import { copyBytes, XdrReader, XdrWriter, xdrWithin } from './xdr.js';
+import { XdrReader, XdrWriter, xdrWithin } from './xdr.js';
 
 /** Options of an {@link RpcClient}. */
 export interface RpcClientOptions {
@@ -110,6 +110,13 @@ class PendingCall<R> implements SerialRoute {
         this.#rejectWith(e as Error);
         throw new ProtocolError(`undecodable error reply to ${proc.name}: ${(e as Error).message}`, { cause: e });
       }
+      const explain = this.#client.explainUnsupported;
+      if (explain !== null && err instanceof UnsupportedProcedureError) {
+        if (this.tracer) this.tracer.error({ ...this.trace!, durationMs: now() - this.t0, error: err });
+        // The call's promise takes on the explained rejection (resolving with a promise adopts its outcome).
+        this.#resolve(explain(err) as R);
+        return;
+      }
       this.#rejectWith(err);
     }
   }
@@ -160,6 +167,12 @@ export class RpcClient {
   #flushing = false;
   /** Called for every frame received (keepalive uses it to note liveness). */
   onActivity: (() => void) | null = null;
+  /**
+   * Turns a call's UnsupportedProcedureError into the error it rejects with (RemoteConnection adds the daemon's
+   * version, which takes a call of its own). Set here rather than wrapped around every call's promise, which
+   * would cost a promise and a microtask on each call.
+   */
+  explainUnsupported: ((err: UnsupportedProcedureError) => Promise<never>) | null = null;
   /** Resolves once, when the connection has closed, with the reason. Never rejects. */
   readonly closed: Promise<CloseInfo>;
 
@@ -371,7 +384,9 @@ export class RpcClient {
     } else if (args !== undefined && args !== null) {
       throw new XdrError(`${proc.name} takes no arguments`);
     }
-    const frame = copyBytes(endFrame(w, at), 0, w.pos);
+    sealFrame(w, at);
+    // One copy at the exact size (the scratch writer is a plain Uint8Array, so slice copies).
+    const frame = w.buf.slice(0, w.pos);
     if (w.buf.length > SCRATCH_KEEP) scratch = null; // do not hold on to the buffer of one huge call
     return frame;
   }
