@@ -6,6 +6,7 @@
 import type { Duplex } from 'node:stream';
 import { ConnectionClosedError, LibvirtRpcError, TransportError } from '../errors.js';
 import type { Transport, TransportSink } from '../protocol/transport.js';
+import { toBuffer, WriteCoalescer } from './write-coalescer.js';
 
 /**
  * A {@link Transport} over a Node duplex stream.
@@ -29,15 +30,20 @@ export class DuplexTransport implements Transport {
   /** Chunks that arrived through {@link deliver} before attach(), copied. */
   #early: Uint8Array[] | null = null;
   readonly #externalRead: boolean;
+  /** Set when the messages of one turn may share a write (see write-coalescer.ts). */
+  readonly #coalescer: WriteCoalescer | null;
 
   /**
    * @param externalRead the stream's bytes arrive through {@link deliver} (a net.Socket opened with `onread`,
    *   which reads into one reused buffer and skips the stream machinery), not through 'data' events.
+   * @param coalesce messages written in one event-loop turn may go out in one write (plain byte streams only:
+   *   never TLS, where each message must be its own record).
    */
-  constructor(stream: Duplex, description: string, options: { externalRead?: boolean } = {}) {
+  constructor(stream: Duplex, description: string, options: { externalRead?: boolean; coalesce?: boolean } = {}) {
     this.description = description;
     this.#stream = stream;
     this.#externalRead = options.externalRead ?? false;
+    this.#coalescer = options.coalesce ? new WriteCoalescer(stream) : null;
     stream.on('error', (err: Error) => {
       this.#error ??= this.#wrap(err);
       // Some duplexes do not emit 'close' after an error; make sure this one is torn down.
@@ -72,6 +78,7 @@ export class DuplexTransport implements Transport {
     if (this.#externalRead) return;
     this.#stream.on('data', (chunk: Uint8Array | string) => {
       if (this.#done || this.#sink === null) return;
+      this.#coalescer?.readHappened();
       this.#sink.data(typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk);
     });
     // A stream paused by its opener (TLS reads the daemon's status byte first) stays paused without this.
@@ -84,25 +91,32 @@ export class DuplexTransport implements Transport {
    */
   deliver(chunk: Uint8Array): void {
     if (this.#done) return;
+    this.#coalescer?.readHappened();
     if (this.#sink === null) (this.#early ??= []).push(Uint8Array.prototype.slice.call(chunk) as Uint8Array); // a real copy, even of a Buffer
     else this.#sink.data(chunk);
   }
 
   write(chunk: Uint8Array): boolean {
     if (this.#done || this.#stream.destroyed || this.#stream.writableEnded) return false;
-    return this.#stream.write(chunk);
+    if (this.#coalescer) return this.#coalescer.write(chunk);
+    return this.#stream.write(toBuffer(chunk));
   }
 
   whenWritable(): Promise<void> {
     if (this.#done || this.#stream.destroyed || this.#stream.writableEnded) {
       return Promise.reject(this.#closedError());
     }
+    // Held messages count against the stream's buffer: hand them over first, then look.
+    this.#coalescer?.flush();
     if (!this.#stream.writableNeedDrain) return Promise.resolve();
     return new Promise((resolve, reject) => this.#waiters.add({ resolve, reject }));
   }
 
   end(): void {
-    if (!this.#done && !this.#stream.writableEnded) this.#stream.end();
+    if (!this.#done && !this.#stream.writableEnded) {
+      this.#coalescer?.flush();
+      this.#stream.end();
+    }
   }
 
   /** Stops reading (a socket opened with `onread` stops too): the peer is held back by TCP flow control. */
@@ -116,6 +130,7 @@ export class DuplexTransport implements Transport {
 
   destroy(err?: Error): void {
     if (err !== undefined) this.#error ??= err;
+    this.#coalescer?.drop();
     if (!this.#stream.destroyed) this.#stream.destroy();
     // 'close' follows from the stream; if it had already closed, settle now.
     else setImmediate(() => this.#finish());
