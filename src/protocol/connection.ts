@@ -100,21 +100,36 @@ export class RemoteConnection {
     const rpc = new RpcClient(transport, [remote_program_id, qemu_program_id, lxc_program_id], { callTimeout: options.callTimeout });
     answerPings(rpc);
     const limit = options.timeout ?? 30000;
-    const ctl = new AbortController();
-    const onOuterAbort = () => ctl.abort(options.signal!.reason);
+    // The bound and the caller's signal cut the open short by destroying the engine, which fails every call of
+    // the open at once. (An AbortSignal per open, and a listener on it per call, cost more CPU than the rest of
+    // the open sequence; a signal is made only for authentication, which may wait on more than calls.)
+    let stopped: { reason: unknown } | null = null;
+    let ctl: AbortController | null = null;
+    const stop = (reason: unknown): void => {
+      if (stopped) return;
+      stopped = { reason };
+      ctl?.abort(reason);
+      rpc.destroy();
+    };
+    const signalled = (): CallOptions => {
+      ctl ??= new AbortController();
+      if (stopped) ctl.abort(stopped.reason);
+      return { signal: ctl.signal };
+    };
+    const onOuterAbort = () => stop(options.signal!.reason);
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-    const timer = setTimeout(() => ctl.abort(new TimeoutError(`opening the connection took longer than ${limit} ms`)), limit);
-    const opts: CallOptions = { signal: ctl.signal };
+    if (options.signal?.aborted) stop(options.signal.reason);
+    const timer = setTimeout(() => stop(new TimeoutError(`opening the connection took longer than ${limit} ms`)), limit);
     const id = rpc.id;
     debug(() => `connection ${id}: opening over ${transport.description} as ${options.name ?? '(the daemon\'s default URI)'}${options.readOnly ? ', read-only' : ''}`);
-    const supportsFeature = () => rpc.call(connectSupportsFeature, { feature: VIR_DRV_FEATURE_PROGRAM_KEEPALIVE }, opts);
-    const open = () => rpc.call(connectOpen, { name: options.name, flags: options.readOnly ? VIR_CONNECT_RO : 0 }, opts);
+    const supportsFeature = () => rpc.call(connectSupportsFeature, { feature: VIR_DRV_FEATURE_PROGRAM_KEEPALIVE });
+    const open = () => rpc.call(connectOpen, { name: options.name, flags: options.readOnly ? VIR_CONNECT_RO : 0 });
     try {
       // The frames go out in libvirt's order (AUTH_LIST, SUPPORTS_FEATURE, CONNECT_OPEN), but pipelined: with
       // no authentication to do (the common case) the open takes one round trip instead of three. When the
       // daemon does want authentication, the two early calls fail with "authentication required" and are
       // sent again once it is done.
-      const authP = rpc.call(AUTH_LIST, undefined, opts);
+      const authP = rpc.call(AUTH_LIST, undefined);
       const early = options.auth === undefined || options.auth === 'none' ? ([supportsFeature(), open()] as const) : null;
       early?.forEach((p) => p.catch(() => undefined));
       const offered = (await authP).types;
@@ -125,7 +140,7 @@ export class RemoteConnection {
         await early[1];
       } else {
         if (early) await Promise.allSettled(early);
-        await authenticate(rpc, offered, options, opts);
+        await authenticate(rpc, offered, options, signalled());
         feature = await supportsFeature();
         await open();
       }
@@ -143,10 +158,10 @@ export class RemoteConnection {
       // A transport that failed with its own typed reason (an SSH remote command's stderr, a TLS refusal)
       // says more than "the connection closed".
       if (e instanceof ConnectionClosedError && e.cause instanceof TransportError) throw e.cause;
-      if (ctl.signal.aborted) {
-        const reason: unknown = ctl.signal.reason;
-        if (reason instanceof TimeoutError) throw reason;
-        throw new AbortError('opening the connection was aborted', { cause: reason });
+      const cut = stopped as { reason: unknown } | null;
+      if (cut) {
+        if (cut.reason instanceof TimeoutError) throw cut.reason;
+        throw new AbortError('opening the connection was aborted', { cause: cut.reason });
       }
       throw e;
     } finally {

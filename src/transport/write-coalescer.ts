@@ -22,8 +22,12 @@ export class WriteCoalescer {
   /** Messages waiting for the end of the turn. */
   #held: Uint8Array[] = [];
   #heldBytes = 0;
-  /** Whether bytes were read since the last message went straight out: the next one may go straight out too. */
-  #fresh = true;
+  /**
+   * Whether bytes were read since the last message went straight out: the next one may go straight out too.
+   * False at first, so that the messages a connection opens with (AUTH_LIST, CONNECT_SUPPORTS_FEATURE,
+   * CONNECT_OPEN, pipelined) leave in one write.
+   */
+  #fresh = false;
   #flushScheduled = false;
   readonly #endTurn = (): void => {
     this.#flushScheduled = false;

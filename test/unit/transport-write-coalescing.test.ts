@@ -53,7 +53,8 @@ function transport(coalesce: boolean, highWaterMark?: number) {
 }
 
 test('the first message after a read is written at once, the rest of the turn together at its end, in order', async () => {
-  const { t, writes } = transport(true);
+  const { t, writes, reply } = transport(true);
+  await reply();
   expect(t.write(bytes(1, 1))).toBe(true);
   expect(writes).toHaveLength(1); // not waiting for the end of the turn
   expect(t.write(bytes(2))).toBe(true);
@@ -66,6 +67,7 @@ test('the first message after a read is written at once, the rest of the turn to
 test('callers woken in the same turn (promise continuations) share one write', async () => {
   const { t, writes, reply } = transport(true);
   t.write(bytes(99)); // the first call, then the reply that wakes everyone
+  await endOfTurn();
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   // 32 callers waiting on one event, each sending its next message when woken, some after an extra hop.
@@ -84,6 +86,7 @@ test('callers woken in the same turn (promise continuations) share one write', a
 
 test('one call at a time (a message after each reply) is written straight away every time', async () => {
   const { t, writes, reply } = transport(true);
+  await reply();
   for (let i = 0; i < 5; i++) {
     t.write(bytes(i));
     expect(writes).toHaveLength(i + 1);
@@ -102,8 +105,19 @@ test('messages with no read between them are held only until the end of the turn
   expect(writes.map((w) => [...w])).toEqual([[1], [2]]);
 });
 
+test('the messages a connection opens with leave in one write', async () => {
+  const { t, writes } = transport(true);
+  t.write(bytes(1));
+  t.write(bytes(2));
+  t.write(bytes(3));
+  expect(writes).toHaveLength(0);
+  await endOfTurn();
+  expect(writes.map((w) => [...w])).toEqual([[1, 2, 3]]);
+});
+
 test('held bytes count against the high-water mark, and whenWritable() hands them over first', async () => {
-  const { t, d, writes, hold } = transport(true, 100);
+  const { t, d, writes, hold, reply } = transport(true, 100);
+  await reply();
   hold(true); // the peer is not reading
   expect(t.write(new Uint8Array(60))).toBe(true);
   expect(t.write(new Uint8Array(30))).toBe(true); // 60 in the stream + 30 held < 100
@@ -127,6 +141,7 @@ test('end() writes held messages before ending; destroy() drops them', async () 
   expect(Buffer.concat(a.writes)).toEqual(Buffer.from([1, 2]));
 
   const b = transport(true);
+  await b.reply();
   b.t.write(bytes(1));
   b.t.write(bytes(2));
   b.t.destroy();
