@@ -5,11 +5,12 @@
  */
 import * as R from '../../generated/remote-procedures.js';
 import type * as remote from '../../generated/remote-protocol.js';
+import { REMOTE_DOMAIN_SNAPSHOT_LIST_MAX } from '../../generated/remote-protocol.js';
 import { DOMAIN_CONSTANTS, withConstants } from './constants.js';
 import type { Connect } from './connect.js';
 import { DomainCheckpoint } from './domain-checkpoint.js';
 import { DomainSnapshot } from './domain-snapshot.js';
-import { Deadline, checkFlags, checkName, uuidString, type CallOptions } from './support.js';
+import { Deadline, checkFlags, checkName, namesUpTo, uuidString, type CallOptions } from './support.js';
 import { typedParamsToRecord, type TypedValue } from './typed-params.js';
 import {
   backupSpecToXml,
@@ -190,16 +191,19 @@ export class Domain extends withConstants(DOMAIN_CONSTANTS) {
   }
 
   /**
-   * Names of the snapshots matching `flags`, the legacy way (libvirt's C API, Sys::Virt's
-   * list_snapshot_names): DOMAIN_SNAPSHOT_NUM, then DOMAIN_SNAPSHOT_LIST_NAMES with maxnames = that count.
+   * Names of the snapshots matching `flags`, the legacy way (libvirt's C API, Sys::Virt's list_snapshot_names):
+   * DOMAIN_SNAPSHOT_LIST_NAMES, in one call (see {@link namesUpTo}; libvirt asks DOMAIN_SNAPSHOT_NUM first).
    * Like libvirt, this fails past REMOTE_DOMAIN_SNAPSHOT_LIST_MAX (16384) names; listAllSnapshots has no such
-   * two-step race either.
+   * limit.
    */
   async listSnapshotNames(flags = 0, opts?: CallOptions): Promise<string[]> {
     const d = new Deadline(opts);
     checkFlags(flags);
-    const maxnames = await this.numOfSnapshots(flags, d.next());
-    return (await this.#raw.call(R.domainSnapshotListNames, { dom: this.#dom, maxnames, flags }, d.next())).names;
+    return namesUpTo(
+      REMOTE_DOMAIN_SNAPSHOT_LIST_MAX,
+      async (maxnames) => (await this.#raw.call(R.domainSnapshotListNames, { dom: this.#dom, maxnames, flags }, d.next())).names,
+      () => this.numOfSnapshots(flags, d.next()),
+    );
   }
 
   /**

@@ -72,6 +72,25 @@ export async function pipelined<T, R>(items: readonly T[], fn: (item: T, index: 
   return out;
 }
 
+/**
+ * Names the legacy way (libvirt's C API asks for the count, then for that many names) in one round trip where
+ * it can: asked for as many names as the protocol carries, the daemon answers with all of them when there are
+ * fewer (remoteDispatchDomainSnapshotListNames in libvirt's generated dispatcher makes `maxnames` slots and the
+ * driver fills what it has). Only a full answer needs the count, to fail past the maximum as libvirt does: the
+ * names are then asked for again with maxnames = the count, which the daemon refuses. One call also cannot
+ * race with a snapshot made or deleted between the two.
+ */
+export async function namesUpTo(
+  max: number,
+  list: (maxnames: number) => Promise<string[]>,
+  count: () => Promise<number>,
+): Promise<string[]> {
+  const names = await list(max);
+  if (names.length < max) return names;
+  const n = await count();
+  return n <= max ? names : list(n);
+}
+
 /** Whether `e` is the daemon's error with this `VIR_ERR_*` name. */
 export function isRemoteError(e: unknown, codeName: string): e is RemoteError {
   return e instanceof RemoteError && e.remote.codeName === codeName;
