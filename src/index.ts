@@ -8,6 +8,7 @@ import { openTransport, remoteOpenName, resolveUri } from './transport/index.js'
 // diagnostics_channel; both install themselves when imported.
 import './raw.js';
 import './diagnostics.js';
+import './node/ascii-strings.js';
 
 export * from './core.js';
 export { CHANNELS } from './diagnostics.js';

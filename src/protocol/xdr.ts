@@ -189,7 +189,8 @@ export class XdrReader {
       }
       s = high < 0x80 ? String.fromCharCode.apply(null, codes) : decodeUtf8(buf.subarray(p, p + n));
     } else {
-      s = decodeUtf8(buf.subarray(p, p + n));
+      const bytes = buf.subarray(p, p + n);
+      s = (n >= ASCII_DECODER_MIN && asciiDecoder !== null && asciiDecoder(bytes)) || decodeUtf8(bytes);
     }
     this.pos = p + n;
     this.#skipPad(n);
@@ -223,6 +224,19 @@ export class XdrReader {
   done(): void {
     if (this.pos !== this.end) throw new XdrError(`${this.end - this.pos} bytes left over after decoding`);
   }
+}
+
+/** Strings from this many bytes on are offered to the host's ASCII decoder first. */
+const ASCII_DECODER_MIN = 256;
+let asciiDecoder: ((bytes: Uint8Array) => string | null) | null = null;
+
+/**
+ * Installs a faster decoder for long strings that are plain ASCII (XML, nearly always): it returns the string, or
+ * null when the bytes are not all ASCII, and the fatal UTF-8 decoder then decides. The Node entry installs one
+ * built on Buffer (src/node/ascii-strings.ts); browsers keep TextDecoder.
+ */
+export function setAsciiDecoder(decoder: ((bytes: Uint8Array) => string | null) | null): void {
+  asciiDecoder = decoder;
 }
 
 function decodeUtf8(bytes: Uint8Array): string {
