@@ -9,7 +9,7 @@ import { REMOTE_DOMAIN_SNAPSHOT_LIST_MAX } from '../../generated/remote-protocol
 import { SNAPSHOT_CONSTANTS, withConstants } from './constants.js';
 import type { Connect } from './connect.js';
 import type { Domain } from './domain.js';
-import { Deadline, checkFlags, isRemoteError, namesUpTo, pipelined, type CallOptions } from './support.js';
+import { Deadline, checkFlags, isRemoteError, namesUpTo, oneCall, pipelined, xmlOf, type CallOptions } from './support.js';
 import { describeSnapshot, type SnapshotDescription } from './xml/index.js';
 
 /** libvirt's error for a snapshot that does not exist, and for the parent of a root snapshot. */
@@ -55,8 +55,8 @@ export class DomainSnapshot extends withConstants(SNAPSHOT_CONSTANTS) {
   }
 
   /** The snapshot's `<domainsnapshot>` XML; `DomainSnapshot.XML_SECURE` adds secrets (SNAPSHOT_GET_XML_DESC). */
-  async getXMLDescription(flags = 0, opts?: CallOptions): Promise<string> {
-    return (await this.#raw.call(R.domainSnapshotGetXmlDesc, { snap: this.handle, flags: checkFlags(flags) }, opts)).xml;
+  getXMLDescription(flags = 0, opts?: CallOptions): Promise<string> {
+    return oneCall(() => this.#raw.call(R.domainSnapshotGetXmlDesc, { snap: this.handle, flags: checkFlags(flags) }, opts, xmlOf));
   }
 
   /** The snapshot's XML read into typed fields (the XML itself is kept in `.xml`). */

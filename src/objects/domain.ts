@@ -10,7 +10,7 @@ import { DOMAIN_CONSTANTS, withConstants } from './constants.js';
 import type { Connect } from './connect.js';
 import { DomainCheckpoint } from './domain-checkpoint.js';
 import { DomainSnapshot } from './domain-snapshot.js';
-import { Deadline, checkFlags, checkName, namesUpTo, uuidString, type CallOptions } from './support.js';
+import { Deadline, checkFlags, checkName, namesUpTo, oneCall, uuidString, xmlOf, type CallOptions } from './support.js';
 import { typedParamsToRecord, type TypedValue } from './typed-params.js';
 import {
   backupSpecToXml,
@@ -22,6 +22,9 @@ import {
   type CheckpointSpec,
   type SnapshotSpec,
 } from './xml/index.js';
+
+const numOf = (r: { num: number }): number => r.num;
+const namesOf = (r: { names: string[] }): string[] => r.names;
 
 /** What `getInfo()` returns (virDomainInfo); memory in KiB, CPU time in ns. */
 export interface DomainInfo {
@@ -103,8 +106,8 @@ export class Domain extends withConstants(DOMAIN_CONSTANTS) {
   }
 
   /** The domain's XML; `Domain.XML_*` flags (DOMAIN_GET_XML_DESC). */
-  async getXMLDescription(flags = 0, opts?: CallOptions): Promise<string> {
-    return (await this.#raw.call(R.domainGetXmlDesc, { dom: this.#dom, flags: checkFlags(flags) }, opts)).xml;
+  getXMLDescription(flags = 0, opts?: CallOptions): Promise<string> {
+    return oneCall(() => this.#raw.call(R.domainGetXmlDesc, { dom: this.#dom, flags: checkFlags(flags) }, opts, xmlOf));
   }
 
   /** `[state, reason]`: a `Domain.STATE_*` state and its reason (DOMAIN_GET_STATE). */
@@ -180,14 +183,14 @@ export class Domain extends withConstants(DOMAIN_CONSTANTS) {
   }
 
   /** Every snapshot matching `DomainSnapshot.LIST_*` flags, in one call (DOMAIN_LIST_ALL_SNAPSHOTS). */
-  async listAllSnapshots(flags = 0, opts?: CallOptions): Promise<DomainSnapshot[]> {
-    const r = await this.#raw.call(R.domainListAllSnapshots, { dom: this.#dom, need_results: 1, flags: checkFlags(flags) }, opts);
-    return r.snapshots.map((s) => new DomainSnapshot(this, s.name));
+  listAllSnapshots(flags = 0, opts?: CallOptions): Promise<DomainSnapshot[]> {
+    return oneCall(() => this.#raw.call(R.domainListAllSnapshots, { dom: this.#dom, need_results: 1, flags: checkFlags(flags) }, opts,
+      (r) => r.snapshots.map((s) => new DomainSnapshot(this, s.name))));
   }
 
   /** How many snapshots match `flags` (DOMAIN_SNAPSHOT_NUM). */
-  async numOfSnapshots(flags = 0, opts?: CallOptions): Promise<number> {
-    return (await this.#raw.call(R.domainSnapshotNum, { dom: this.#dom, flags: checkFlags(flags) }, opts)).num;
+  numOfSnapshots(flags = 0, opts?: CallOptions): Promise<number> {
+    return oneCall(() => this.#raw.call(R.domainSnapshotNum, { dom: this.#dom, flags: checkFlags(flags) }, opts, numOf));
   }
 
   /**
@@ -201,7 +204,7 @@ export class Domain extends withConstants(DOMAIN_CONSTANTS) {
     checkFlags(flags);
     return namesUpTo(
       REMOTE_DOMAIN_SNAPSHOT_LIST_MAX,
-      async (maxnames) => (await this.#raw.call(R.domainSnapshotListNames, { dom: this.#dom, maxnames, flags }, d.next())).names,
+      (maxnames) => this.#raw.call(R.domainSnapshotListNames, { dom: this.#dom, maxnames, flags }, d.next(), namesOf),
       () => this.numOfSnapshots(flags, d.next()),
     );
   }

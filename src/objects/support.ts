@@ -31,6 +31,21 @@ export class Deadline {
   }
 }
 
+/**
+ * For a method that checks its arguments and makes one call: a check that throws becomes a rejection, as in an
+ * async method, without the async method's own promise and microtask hop on every call.
+ */
+export function oneCall<T>(start: () => Promise<T>): Promise<T> {
+  try {
+    return start();
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/** Picks the `xml` out of a reply (the XML calls' result). */
+export const xmlOf = (r: { xml: string }): string => r.xml;
+
 /** Checks a libvirt `unsigned int flags` argument; nothing is sent when it is not one. */
 export function checkFlags(flags: number, what = 'flags'): number {
   if (!Number.isInteger(flags) || flags < 0 || flags > 0xffffffff) {

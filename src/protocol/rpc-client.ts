@@ -71,6 +71,8 @@ class PendingCall<R> implements SerialRoute {
   tracer: CallTracer | null = null;
   trace: CallTrace | null = null;
   t0 = 0;
+  /** Turns the decoded reply into the call's result (see RpcClient.call). */
+  map: ((reply: unknown) => unknown) | null = null;
 
   constructor(client: RpcClient, serial: number, proc: ProcedureInfo, resolve: (v: R) => void, reject: (e: Error) => void) {
     this.#client = client;
@@ -99,6 +101,14 @@ class PendingCall<R> implements SerialRoute {
       } catch (e) {
         this.#rejectWith(e as Error);
         throw new ProtocolError(`undecodable reply to ${proc.name}: ${(e as Error).message}`, { cause: e });
+      }
+      if (this.map !== null) {
+        try {
+          value = this.map(value) as R;
+        } catch (e) {
+          this.#rejectWith(e instanceof Error ? e : new Error(String(e)));
+          return;
+        }
       }
       if (this.tracer) this.tracer.end({ ...this.trace!, durationMs: now() - this.t0, replyBytes: f.payload.length });
       this.#resolve(value);
@@ -232,8 +242,13 @@ export class RpcClient {
     return this.#routes.size;
   }
 
-  /** Calls a procedure and resolves with its decoded reply (undefined for an empty one). */
-  call<A, R>(proc: ProcedureInfo<A, R, unknown>, args: A, options: CallOptions = {}): Promise<R> {
+  /**
+   * Calls a procedure and resolves with its decoded reply (undefined for an empty one), or with `map(reply)`
+   * when `map` is given: the object layer picks its result out of the reply there rather than in a promise
+   * chained to the call, which would cost a promise and a microtask per call. `map` runs in the read path and
+   * must not block; if it throws, the call rejects with what it threw.
+   */
+  call<A, R, T = R>(proc: ProcedureInfo<A, R, unknown>, args: A, options: CallOptions = NO_OPTIONS, map?: (reply: R) => T): Promise<T> {
     const refused = this.#refuse(proc, options.signal);
     if (refused) return Promise.reject(refused);
     const serial = this.#nextSerial();
@@ -243,8 +258,9 @@ export class RpcClient {
     } catch (e) {
       return Promise.reject(e);
     }
-    return new Promise<R>((resolve, reject) => {
-      const p = new PendingCall<R>(this, serial, proc as ProcedureInfo, resolve, reject);
+    return new Promise<T>((resolve, reject) => {
+      const p = new PendingCall<T>(this, serial, proc as ProcedureInfo, resolve, reject);
+      if (map !== undefined) p.map = map as (reply: unknown) => unknown;
       const timeout = options.timeout ?? this.#callTimeout;
       if (timeout > 0) {
         p.timer = setTimeout(() => p.abandon(new TimeoutError(`${proc.name} did not complete within ${timeout} ms`)), timeout);
@@ -586,6 +602,7 @@ function typeName(type: number): string {
   }
 }
 
+const NO_OPTIONS: CallOptions = Object.freeze({});
 const SCRATCH_KEEP = 1 << 20;
 let scratch: XdrWriter | null = null;
 
