@@ -16,6 +16,7 @@ import { beginFrame, endFrame, Frame, FrameDecoder, FrameHeader, MessageStatus, 
 import { activeTracer, type CallTrace, type CallTracer, newConnectionId, now } from './observe.js';
 import type { CallOptions, ProcedureInfo, ProgramId } from './program.js';
 import { remoteErrorFrom } from './remote-error.js';
+import { SerialTable } from './serial-table.js';
 import type { Transport } from './transport.js';
 import { XdrReader, XdrWriter, xdrWithin } from './xdr.js';
 
@@ -159,7 +160,7 @@ export class RpcClient {
   readonly #transport: Transport;
   readonly #decoder: FrameDecoder;
   /** serial -> whatever waits for frames with it (one dispatch for calls and streams). */
-  readonly #routes = new Map<number, SerialRoute>();
+  readonly #routes = new SerialTable<SerialRoute>();
   /** Routes a graceful close waits for. */
   #holding = 0;
   readonly #abandoned = new Set<number>();
@@ -578,7 +579,7 @@ export class RpcClient {
     this.#closeInfo = info;
     this.#queue = [];
     const why = info.error ? `: ${info.error.message}` : '';
-    const routes = [...this.#routes.values()];
+    const routes = this.#routes.values();
     this.#routes.clear();
     this.#holding = 0;
     for (const r of routes) {
