@@ -140,8 +140,34 @@ const TRANSPORTS: Record<string, UriTransport | 'ext'> = {
   unix: 'unix', tcp: 'tcp', tls: 'tls', ssh: 'ssh', libssh: 'ssh', libssh2: 'ssh', ext: 'ext',
 };
 
-/** Parses a libvirt URI. Throws {@link UriError} saying what is wrong. */
+/** URIs parsed lately: programs open the same few URIs again and again. */
+const PARSED = new Map<string, LibvirtUri>();
+const PARSED_LIMIT = 32;
+
+/**
+ * Parses a libvirt URI. Throws {@link UriError} saying what is wrong. The result is frozen (arrays and
+ * parameters included) and may be shared: a URI parsed before is answered from a small cache, since opening a
+ * connection ran this parser's code cold, which took longer than the rest of the open's own work.
+ */
 export function parseUri(input: string): LibvirtUri {
+  const hit = PARSED.get(input);
+  if (hit !== undefined) return hit;
+  const uri = freezeUri(parseUriUncached(input));
+  if (PARSED.size >= PARSED_LIMIT) PARSED.delete(PARSED.keys().next().value!);
+  PARSED.set(input, uri);
+  return uri;
+}
+
+function freezeUri(u: LibvirtUri): LibvirtUri {
+  for (const p of u.params) Object.freeze(p);
+  Object.freeze(u.params);
+  Object.freeze(u.passthrough);
+  if (u.remote.sshauth) Object.freeze(u.remote.sshauth);
+  Object.freeze(u.remote);
+  return Object.freeze(u);
+}
+
+function parseUriUncached(input: string): LibvirtUri {
   const shown = redact(input);
   const fail = (what: string): never => {
     throw new UriError(`invalid libvirt URI '${shown}': ${what}`);
