@@ -31,11 +31,11 @@ export class Peer {
     this.#lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   }
 
-  /** Starts `command args` and waits for its `ready` line. */
-  static async start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Peer> {
+  /** Starts `command args` and waits (at most `startMs`) for its `ready` line. */
+  static async start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env, startMs = 60_000): Promise<Peer> {
     const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
     const peer = new Peer(name, child);
-    await peer.#next('start-up', 60_000);
+    await peer.#next('start-up', startMs);
     return peer;
   }
 
