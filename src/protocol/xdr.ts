@@ -41,8 +41,11 @@ export class XdrReader {
   readonly buf: Uint8Array;
   pos: number;
   readonly end: number;
+  readonly #start: number;
   /** Made on the first 64-bit or floating-point read: see {@link XdrReader.view}. */
   #view: DataView | null = null;
+  /** The whole range as one latin1 string, for short ASCII strings (see {@link XdrReader.string}). */
+  #latin1: string | null = null;
 
   constructor(buf: Uint8Array, start = 0, end = buf.length) {
     if (!(start >= 0 && start <= end && end <= buf.length)) {
@@ -51,6 +54,7 @@ export class XdrReader {
     this.buf = buf;
     this.pos = start;
     this.end = end;
+    this.#start = start;
   }
 
   /**
@@ -176,6 +180,21 @@ export class XdrReader {
     const p = this.pos;
     const buf = this.buf;
     let s: string;
+    if (n < SLICE_COPY_MAX && latin1Decoder !== null && this.end - this.#start >= SLAB_MIN) {
+      // Long lists of names (listSnapshotNames: 5,000 of them) are cut out of one latin1 string of the whole
+      // message, made once by the host: for bytes below 0x80 latin1 and UTF-8 agree, so a name that is plain ASCII
+      // is that substring. V8 copies a substring this short (it makes a slice, which would keep the whole
+      // message alive, only from 13 characters on), so no name holds on to the message.
+      let high = 0;
+      for (let i = 0; i < n; i++) high |= buf[p + i];
+      if (high < 0x80) {
+        const whole = (this.#latin1 ??= latin1Decoder(buf.subarray(this.#start, this.end)));
+        s = whole.substring(p - this.#start, p - this.#start + n);
+        this.pos = p + n;
+        this.#skipPad(n);
+        return s;
+      }
+    }
     if (n <= SHORT_STRING) {
       // Short strings (names, UUID strings, typed-parameter fields) are most of what libvirt sends. Collect the
       // bytes as char codes and make one flat string: `s += char` builds a rope of n pieces that all survive
@@ -228,7 +247,21 @@ export class XdrReader {
 
 /** Strings from this many bytes on are offered to the host's ASCII decoder first. */
 const ASCII_DECODER_MIN = 256;
+/** Messages from this many bytes on may decode their short strings from one string of the whole message. */
+const SLAB_MIN = 4096;
+/** V8 copies substrings shorter than this (SlicedString::kMinLength); longer ones would share the message's. */
+const SLICE_COPY_MAX = 13;
 let asciiDecoder: ((bytes: Uint8Array) => string | null) | null = null;
+
+let latin1Decoder: ((bytes: Uint8Array) => string) | null = null;
+
+/**
+ * Installs the host's latin1 decoder (one char per byte, no validation): large messages of short names are
+ * decoded from one such string (see XdrReader.string). The Node entry installs one built on Buffer.
+ */
+export function setLatin1Decoder(decoder: ((bytes: Uint8Array) => string) | null): void {
+  latin1Decoder = decoder;
+}
 
 /**
  * Installs a faster decoder for long strings that are plain ASCII (XML, nearly always): it returns the string, or

@@ -35,7 +35,7 @@ export type { TlsErrorCode, TlsCredentialPaths, TlsTransportOptions } from './tl
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** Size of the read buffer of unix and TCP sockets. */
-const READ_BUFFER_BYTES = 64 * 1024; // Node's own read size
+const READ_BUFFER_BYTES = 256 * 1024; // shared by all connections, so a large reply (a list of 5,000 names) comes in one read
 
 /**
  * One read buffer for every unix and TCP connection. Node fills it and calls the socket's `onread` callback

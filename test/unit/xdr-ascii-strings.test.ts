@@ -4,8 +4,8 @@
  * still refused.
  */
 import { XdrError } from '../../src/errors';
-import { setAsciiDecoder, XdrReader, XdrWriter } from '../../src/protocol/xdr';
-import { decodeAscii } from '../../src/node/ascii-strings';
+import { setAsciiDecoder, setLatin1Decoder, XdrReader, XdrWriter } from '../../src/protocol/xdr';
+import { decodeAscii, decodeLatin1 } from '../../src/node/ascii-strings';
 
 function encoded(s: string): Uint8Array {
   const w = new XdrWriter();
@@ -53,4 +53,44 @@ test('the decoded string does not change when the read buffer is reused', () => 
   const s = new XdrReader(bytes).string(1 << 20);
   bytes.fill(0x41, 4);
   expect(s).toBe(xml);
+});
+
+describe('lists of short names in a large message (decoded from one string of the message)', () => {
+  const { xdr_remote_domain_snapshot_list_names_ret: codec } = require('../../generated/remote-protocol') as typeof import('../../generated/remote-protocol');
+  const decodeWith = (bytes: Uint8Array, on: boolean) => {
+    setAsciiDecoder(on ? decodeAscii : null);
+    setLatin1Decoder(on ? decodeLatin1 : null);
+    try {
+      const r = new XdrReader(bytes);
+      const v = codec.decode(r);
+      r.done();
+      return v;
+    } finally {
+      setAsciiDecoder(decodeAscii);
+      setLatin1Decoder(decodeLatin1);
+    }
+  };
+  const encode = (names: string[]) => {
+    const w = new XdrWriter();
+    codec.encode(w, { names });
+    return w.finish();
+  };
+
+  test('every length around the copy limit, empty names, NULs and a count above 127 decode the same as without the Node decoder', () => {
+    const names = Array.from({ length: 3000 }, (_, i) => `${'n'.repeat(i % 20)}${i % 7 === 0 ? '\u0000' : ''}`);
+    const bytes = encode(names);
+    expect(bytes.length).toBeGreaterThan(4096);
+    expect(decodeWith(bytes, true).names).toEqual(names);
+    expect(decodeWith(bytes, false).names).toEqual(names);
+  });
+
+  test('a message with one non-ASCII name is decoded name by name, and bad UTF-8 is still refused', () => {
+    const names = Array.from({ length: 2000 }, (_, i) => (i === 1500 ? 'snapé' : `snap${i}`));
+    expect(decodeWith(encode(names), true).names).toEqual(names);
+    const bad = encode(Array.from({ length: 2000 }, (_, i) => `s${i}`));
+    // Replace the bytes of one name with an invalid UTF-8 sequence of the same length ("s10" -> 0xc3 0x28 0x41).
+    const at = Buffer.from(bad).indexOf(Buffer.from('s10\u0000', 'latin1'));
+    bad.set([0xc3, 0x28, 0x41], at);
+    expect(() => decodeWith(bad, true)).toThrow(XdrError);
+  });
 });
