@@ -14,6 +14,12 @@ export interface BenchDaemon {
   /** `max_client_requests` of this daemon. */
   maxClientRequests: number;
   daemon: PrivateDaemon;
+  /**
+   * Stops the daemon the gentle way first (SIGTERM, up to 10 s), then removes it: a libvirtd killed outright
+   * while it probes QEMU's capabilities leaves the daemonized probe process (`qemu-system-* -machine none`)
+   * running for good.
+   */
+  stop(): Promise<void>;
   /** `qemu+unix:///session?socket=...` */
   qemuUri: string;
   /** `test+unix:///default?socket=...` (libvirt's test driver, through this daemon) */
@@ -87,7 +93,20 @@ export async function startBenchDaemon(maxClientRequests: number): Promise<Bench
     fs.writeFileSync(file, domainXml(dir));
     // The first QEMU connection probes the emulator's capabilities: seconds on a loaded machine.
     await virsh(qemuUri, ['define', file]);
-    return { maxClientRequests, daemon, qemuUri, testUri: `test+unix:///default?socket=${daemon.socket}` };
+    const stop = async (): Promise<void> => {
+      const alive = (): boolean => {
+        try {
+          process.kill(daemon.pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      if (alive()) process.kill(daemon.pid, 'SIGTERM');
+      for (let i = 0; i < 200 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
+      await daemon.cleanup();
+    };
+    return { maxClientRequests, daemon, stop, qemuUri, testUri: `test+unix:///default?socket=${daemon.socket}` };
   } catch (e) {
     await daemon.cleanup();
     throw e;

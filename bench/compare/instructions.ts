@@ -107,7 +107,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await daemon.daemon.cleanup();
+    await daemon.stop();
     fs.rmSync(dir, { recursive: true, force: true });
     await releaseSandbox({ holder, stop: false });
   }

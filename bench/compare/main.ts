@@ -161,7 +161,7 @@ async function main(): Promise<void> {
       for (const mcr of o.suites.has('rpc') ? [5, 64] : [5]) {
         log(`starting a private libvirtd with max_client_requests = ${mcr}`);
         const d = await startBenchDaemon(mcr);
-        cleanups.push(() => d.daemon.cleanup());
+        cleanups.push(() => d.stop());
         daemons.push(d);
       }
     }
