@@ -26,6 +26,8 @@ export interface PrivateDaemon {
 export interface PrivateDaemonOptions {
   /** Contents of its libvirtd.conf (e.g. log_filters and log_outputs); none by default. */
   libvirtdConf?: string;
+  /** Lines added to its libvirtd.conf (e.g. `max_client_requests = 64`); libvirt's defaults otherwise. */
+  config?: string[];
 }
 
 export async function startPrivateDaemon(opts: PrivateDaemonOptions = {}): Promise<PrivateDaemon> {
@@ -36,10 +38,13 @@ export async function startPrivateDaemon(opts: PrivateDaemonOptions = {}): Promi
   const root0 = process.geteuid?.() === 0;
   if (root0) for (const p of [root, ...dirs]) fs.chownSync(p, sb.uid, sb.gid);
   const [config, runtime, cache, data, home] = dirs;
-  if (opts.libvirtdConf !== undefined) {
+  if (opts.libvirtdConf !== undefined || opts.config !== undefined) {
+    // A session libvirtd reads $XDG_CONFIG_HOME/libvirt/libvirtd.conf.
     const conf = path.join(config, 'libvirt', 'libvirtd.conf');
     fs.mkdirSync(path.dirname(conf), { recursive: true });
-    fs.writeFileSync(conf, opts.libvirtdConf);
+    const lines = opts.config === undefined ? '' : `${opts.config.join('\n')}\n`;
+    const text = opts.libvirtdConf ?? '';
+    fs.writeFileSync(conf, `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${lines}`);
     if (root0) for (const p of [path.dirname(conf), conf]) fs.chownSync(p, sb.uid, sb.gid);
   }
   const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: home, XDG_CONFIG_HOME: config, XDG_RUNTIME_DIR: runtime, XDG_CACHE_HOME: cache, XDG_DATA_HOME: data };
