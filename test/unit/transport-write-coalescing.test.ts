@@ -170,3 +170,42 @@ test('a caller\'s small Uint8Array reaches the stream as a Buffer copy, a large 
   expect(raw[1].buffer).toBe(large.buffer);
   expect(raw[1].length).toBe(8192);
 });
+
+test('a held message\'s `written` runs once the shared write is done, in order, and never after destroy()', async () => {
+  const { t, writes, hold, reply } = transport(true);
+  await reply();
+  hold(true); // the peer is not reading: nothing is written out yet
+  const done: number[] = [];
+  t.write(bytes(1), () => done.push(1)); // straight out
+  t.write(bytes(2), () => done.push(2)); // held for the end of the turn
+  t.write(bytes(3)); // no callback
+  t.write(bytes(4), () => done.push(4));
+  await endOfTurn();
+  expect(done).toEqual([]); // handed to the stream (2, 3 and 4 as one write), not yet written out
+  hold(false);
+  await endOfTurn();
+  hold(false);
+  await endOfTurn();
+  expect(writes.map((w) => [...w])).toEqual([[1], [2, 3, 4]]);
+  expect(done).toEqual([1, 2, 4]);
+
+  const b = transport(true);
+  let called = false;
+  b.t.write(bytes(1), () => (called = true));
+  b.t.destroy();
+  await endOfTurn();
+  expect(b.writes).toHaveLength(0);
+  expect(called).toBe(false);
+});
+
+test('a large message (a stream packet) is never copied into a batch: what is held goes first, then the packet itself', async () => {
+  const { t, raw, writes } = transport(true, 1 << 20);
+  t.write(bytes(7)); // held (no read yet)
+  const packet = new Uint8Array(256 * 1024).fill(3);
+  let written = false;
+  t.write(packet, () => (written = true));
+  expect(writes.map((w) => w.length)).toEqual([1, packet.length]); // in order, without waiting for the turn's end
+  expect(raw[1].buffer).toBe(packet.buffer); // the packet's own bytes, not a copy
+  await endOfTurn();
+  expect(written).toBe(true);
+});
