@@ -17,7 +17,7 @@ export interface BenchDaemon {
   /**
    * Stops the daemon the gentle way first (SIGTERM, up to 10 s), then removes it: a libvirtd killed outright
    * while it probes QEMU's capabilities leaves the daemonized probe process (`qemu-system-* -machine none`)
-   * running for good.
+   * running for good. (PrivateDaemon.cleanup does exactly that.)
    */
   stop(): Promise<void>;
   /** `qemu+unix:///session?socket=...` */
@@ -93,19 +93,8 @@ export async function startBenchDaemon(maxClientRequests: number): Promise<Bench
     fs.writeFileSync(file, domainXml(dir));
     // The first QEMU connection probes the emulator's capabilities: seconds on a loaded machine.
     await virsh(qemuUri, ['define', file]);
-    const stop = async (): Promise<void> => {
-      const alive = (): boolean => {
-        try {
-          process.kill(daemon.pid, 0);
-          return true;
-        } catch {
-          return false;
-        }
-      };
-      if (alive()) process.kill(daemon.pid, 'SIGTERM');
-      for (let i = 0; i < 200 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
-      await daemon.cleanup();
-    };
+    // cleanup() stops the daemon with SIGTERM first (see its doc), so no QEMU probe is left behind.
+    const stop = (): Promise<void> => daemon.cleanup();
     return { maxClientRequests, daemon, stop, qemuUri, testUri: `test+unix:///default?socket=${daemon.socket}` };
   } catch (e) {
     await daemon.cleanup();

@@ -18,7 +18,11 @@ export interface PrivateDaemon {
   kill(): void;
   /** Starts the daemon again in the same folder (same socket) after kill(); waits for its socket. */
   restart(): Promise<void>;
-  /** Kills it if alive and removes its folder. */
+  /**
+   * Stops it if alive (SIGTERM, then SIGKILL if it has not exited within 10 s) and removes its folder. A
+   * libvirtd killed outright while it probes QEMU's capabilities leaves the daemonized probe process
+   * (`qemu-system-* -machine none -daemonize`) running for good; stopped with SIGTERM it ends the probe itself.
+   */
   cleanup(): Promise<void>;
 }
 
@@ -82,10 +86,13 @@ export async function startPrivateDaemon(opts: PrivateDaemonOptions = {}): Promi
       await spawnDaemon();
     },
     cleanup: async () => {
+      if (alive()) process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 200 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
       if (alive()) process.kill(pid, 'SIGKILL');
       for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
-      // A killed libvirtd leaves its QEMU capability probe (`qemu -machine none -daemonize`, whose -qmp path is
-      // under this daemon's folder) running forever: end the processes that name this folder.
+      // A libvirtd killed before (kill(), or the SIGKILL above) leaves its QEMU capability probe (`qemu -machine
+      // none -daemonize`, whose -qmp path is under this daemon's folder) running forever: end the processes that
+      // name this folder.
       for (const other of processesNaming(root)) {
         try {
           process.kill(other, 'SIGKILL');
