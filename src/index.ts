@@ -12,6 +12,8 @@ import { openTransport, remoteOpenName, resolveUri, type SshCredentialRequest } 
 import './raw.js';
 import './diagnostics.js';
 import './events/index.js';
+// Host string decoders for the XDR reader (Node's isAscii and latin1 Buffer decoding); see xdr.ts.
+import './node/ascii-strings.js';
 
 export * from './core.js';
 export * from './events/index.js';

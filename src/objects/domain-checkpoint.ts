@@ -7,7 +7,7 @@ import type * as remote from '../../generated/remote-protocol.js';
 import { CHECKPOINT_CONSTANTS, withConstants } from './constants.js';
 import type { Connect } from './connect.js';
 import type { Domain } from './domain.js';
-import { Deadline, checkFlags, isRemoteError, type CallOptions } from './support.js';
+import { Deadline, checkFlags, isRemoteError, oneCall, xmlOf, type CallOptions } from './support.js';
 import { describeCheckpoint, type CheckpointDescription } from './xml/index.js';
 
 /** libvirt's error for a checkpoint that does not exist, and for the parent of a root checkpoint. */
@@ -56,8 +56,8 @@ export class DomainCheckpoint extends /* @__PURE__ */ withConstants(CHECKPOINT_C
    * The checkpoint's `<domaincheckpoint>` XML (DOMAIN_CHECKPOINT_GET_XML_DESC). `XML_SIZE` adds each disk's
    * changed bytes since the checkpoint (the domain must be running), `XML_NO_DOMAIN` drops `<domain>`.
    */
-  async getXMLDescription(flags = 0, opts?: CallOptions): Promise<string> {
-    return (await this.#raw.call(R.domainCheckpointGetXmlDesc, { checkpoint: this.handle, flags: checkFlags(flags) }, opts)).xml;
+  getXMLDescription(flags = 0, opts?: CallOptions): Promise<string> {
+    return oneCall(() => this.#raw.call(R.domainCheckpointGetXmlDesc, { checkpoint: this.handle, flags: checkFlags(flags) }, opts, xmlOf));
   }
 
   /** The checkpoint's XML read into typed fields (sizes are bigints; the XML itself is kept in `.xml`). */

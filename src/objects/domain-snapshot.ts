@@ -5,10 +5,11 @@
  */
 import * as R from '../../generated/remote-procedures.js';
 import type * as remote from '../../generated/remote-protocol.js';
+import { REMOTE_DOMAIN_SNAPSHOT_LIST_MAX } from '../../generated/remote-protocol.js';
 import { SNAPSHOT_CONSTANTS, withConstants } from './constants.js';
 import type { Connect } from './connect.js';
 import type { Domain } from './domain.js';
-import { Deadline, checkFlags, isRemoteError, pipelined, type CallOptions } from './support.js';
+import { Deadline, checkFlags, isRemoteError, namesUpTo, oneCall, pipelined, xmlOf, type CallOptions } from './support.js';
 import { checkSubtreeDelete, deleteSubtree, type SubtreeDeleteOptions } from './snapshot-subtree.js';
 import { describeSnapshot, type SnapshotDescription } from './xml/index.js';
 
@@ -55,8 +56,8 @@ export class DomainSnapshot extends /* @__PURE__ */ withConstants(SNAPSHOT_CONST
   }
 
   /** The snapshot's `<domainsnapshot>` XML; `DomainSnapshot.XML_SECURE` adds secrets (SNAPSHOT_GET_XML_DESC). */
-  async getXMLDescription(flags = 0, opts?: CallOptions): Promise<string> {
-    return (await this.#raw.call(R.domainSnapshotGetXmlDesc, { snap: this.handle, flags: checkFlags(flags) }, opts)).xml;
+  getXMLDescription(flags = 0, opts?: CallOptions): Promise<string> {
+    return oneCall(() => this.#raw.call(R.domainSnapshotGetXmlDesc, { snap: this.handle, flags: checkFlags(flags) }, opts, xmlOf));
   }
 
   /** The snapshot's XML read into typed fields (the XML itself is kept in `.xml`). */
@@ -126,15 +127,18 @@ export class DomainSnapshot extends /* @__PURE__ */ withConstants(SNAPSHOT_CONST
   }
 
   /**
-   * Names of the children matching `flags`, the legacy way libvirt's C API and Sys::Virt do it: the count
-   * (DOMAIN_SNAPSHOT_NUM_CHILDREN), then DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES with maxnames = that count.
+   * Names of the children matching `flags`, the legacy way libvirt's C API and Sys::Virt do it:
+   * DOMAIN_SNAPSHOT_LIST_CHILDREN_NAMES, in one call (see {@link namesUpTo}; libvirt asks
+   * DOMAIN_SNAPSHOT_NUM_CHILDREN first).
    */
   async listChildSnapshotNames(flags = 0, opts?: CallOptions): Promise<string[]> {
     const d = new Deadline(opts);
     checkFlags(flags);
-    const maxnames = await this.numOfChildSnapshots(flags, d.next());
-    const r = await this.#raw.call(R.domainSnapshotListChildrenNames, { snap: this.handle, maxnames, flags }, d.next());
-    return r.names;
+    return namesUpTo(
+      REMOTE_DOMAIN_SNAPSHOT_LIST_MAX,
+      async (maxnames) => (await this.#raw.call(R.domainSnapshotListChildrenNames, { snap: this.handle, maxnames, flags }, d.next())).names,
+      () => this.numOfChildSnapshots(flags, d.next()),
+    );
   }
 
   /**

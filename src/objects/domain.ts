@@ -5,13 +5,14 @@
  */
 import * as R from '../../generated/remote-procedures.js';
 import type * as remote from '../../generated/remote-protocol.js';
+import { REMOTE_DOMAIN_SNAPSHOT_LIST_MAX } from '../../generated/remote-protocol.js';
 import { DOMAIN_CONSTANTS, withConstants } from './constants.js';
 import type { Connect } from './connect.js';
 import { DomainCheckpoint } from './domain-checkpoint.js';
 import { DomainSnapshot } from './domain-snapshot.js';
 import { openChannel, openConsole, screenshot, type Screenshot, type ScreenshotOptions } from './domain-streams.js';
 import type { Stream } from '../protocol/stream.js';
-import { Deadline, checkFlags, checkName, uuidString, type CallOptions } from './support.js';
+import { Deadline, checkFlags, checkName, namesUpTo, oneCall, uuidString, xmlOf, type CallOptions } from './support.js';
 import { typedParamsToRecord, type TypedValue } from './typed-params.js';
 import {
   backupSpecToXml,
@@ -23,6 +24,9 @@ import {
   type CheckpointSpec,
   type SnapshotSpec,
 } from './xml/index.js';
+
+const numOf = (r: { num: number }): number => r.num;
+const namesOf = (r: { names: string[] }): string[] => r.names;
 
 /** What `getInfo()` returns (virDomainInfo); memory in KiB, CPU time in ns. */
 export interface DomainInfo {
@@ -104,8 +108,8 @@ export class Domain extends /* @__PURE__ */ withConstants(DOMAIN_CONSTANTS) {
   }
 
   /** The domain's XML; `Domain.XML_*` flags (DOMAIN_GET_XML_DESC). */
-  async getXMLDescription(flags = 0, opts?: CallOptions): Promise<string> {
-    return (await this.#raw.call(R.domainGetXmlDesc, { dom: this.#dom, flags: checkFlags(flags) }, opts)).xml;
+  getXMLDescription(flags = 0, opts?: CallOptions): Promise<string> {
+    return oneCall(() => this.#raw.call(R.domainGetXmlDesc, { dom: this.#dom, flags: checkFlags(flags) }, opts, xmlOf));
   }
 
   /** `[state, reason]`: a `Domain.STATE_*` state and its reason (DOMAIN_GET_STATE). */
@@ -181,27 +185,30 @@ export class Domain extends /* @__PURE__ */ withConstants(DOMAIN_CONSTANTS) {
   }
 
   /** Every snapshot matching `DomainSnapshot.LIST_*` flags, in one call (DOMAIN_LIST_ALL_SNAPSHOTS). */
-  async listAllSnapshots(flags = 0, opts?: CallOptions): Promise<DomainSnapshot[]> {
-    const r = await this.#raw.call(R.domainListAllSnapshots, { dom: this.#dom, need_results: 1, flags: checkFlags(flags) }, opts);
-    return r.snapshots.map((s) => new DomainSnapshot(this, s.name));
+  listAllSnapshots(flags = 0, opts?: CallOptions): Promise<DomainSnapshot[]> {
+    return oneCall(() => this.#raw.call(R.domainListAllSnapshots, { dom: this.#dom, need_results: 1, flags: checkFlags(flags) }, opts,
+      (r) => r.snapshots.map((s) => new DomainSnapshot(this, s.name))));
   }
 
   /** How many snapshots match `flags` (DOMAIN_SNAPSHOT_NUM). */
-  async numOfSnapshots(flags = 0, opts?: CallOptions): Promise<number> {
-    return (await this.#raw.call(R.domainSnapshotNum, { dom: this.#dom, flags: checkFlags(flags) }, opts)).num;
+  numOfSnapshots(flags = 0, opts?: CallOptions): Promise<number> {
+    return oneCall(() => this.#raw.call(R.domainSnapshotNum, { dom: this.#dom, flags: checkFlags(flags) }, opts, numOf));
   }
 
   /**
-   * Names of the snapshots matching `flags`, the legacy way (libvirt's C API, Sys::Virt's
-   * list_snapshot_names): DOMAIN_SNAPSHOT_NUM, then DOMAIN_SNAPSHOT_LIST_NAMES with maxnames = that count.
+   * Names of the snapshots matching `flags`, the legacy way (libvirt's C API, Sys::Virt's list_snapshot_names):
+   * DOMAIN_SNAPSHOT_LIST_NAMES, in one call (see {@link namesUpTo}; libvirt asks DOMAIN_SNAPSHOT_NUM first).
    * Like libvirt, this fails past REMOTE_DOMAIN_SNAPSHOT_LIST_MAX (16384) names; listAllSnapshots has no such
-   * two-step race either.
+   * limit.
    */
   async listSnapshotNames(flags = 0, opts?: CallOptions): Promise<string[]> {
     const d = new Deadline(opts);
     checkFlags(flags);
-    const maxnames = await this.numOfSnapshots(flags, d.next());
-    return (await this.#raw.call(R.domainSnapshotListNames, { dom: this.#dom, maxnames, flags }, d.next())).names;
+    return namesUpTo(
+      REMOTE_DOMAIN_SNAPSHOT_LIST_MAX,
+      (maxnames) => this.#raw.call(R.domainSnapshotListNames, { dom: this.#dom, maxnames, flags }, d.next(), namesOf),
+      () => this.numOfSnapshots(flags, d.next()),
+    );
   }
 
   /**

@@ -31,6 +31,21 @@ export class Deadline {
   }
 }
 
+/**
+ * For a method that checks its arguments and makes one call: a check that throws becomes a rejection, as in an
+ * async method, without the async method's own promise and microtask hop on every call.
+ */
+export function oneCall<T>(start: () => Promise<T>): Promise<T> {
+  try {
+    return start();
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/** Picks the `xml` out of a reply (the XML calls' result). */
+export const xmlOf = (r: { xml: string }): string => r.xml;
+
 /** Checks a libvirt `unsigned int flags` argument; nothing is sent when it is not one. */
 export function checkFlags(flags: number, what = 'flags'): number {
   if (!Number.isInteger(flags) || flags < 0 || flags > 0xffffffff) {
@@ -70,6 +85,25 @@ export async function pipelined<T, R>(items: readonly T[], fn: (item: T, index: 
   const workers = Array.from({ length: Math.min(window, items.length) }, worker);
   await Promise.all(workers);
   return out;
+}
+
+/**
+ * Names the legacy way (libvirt's C API asks for the count, then for that many names) in one round trip where
+ * it can: asked for as many names as the protocol carries, the daemon answers with all of them when there are
+ * fewer (remoteDispatchDomainSnapshotListNames in libvirt's generated dispatcher makes `maxnames` slots and the
+ * driver fills what it has). Only a full answer needs the count, to fail past the maximum as libvirt does: the
+ * names are then asked for again with maxnames = the count, which the daemon refuses. One call also cannot
+ * race with a snapshot made or deleted between the two.
+ */
+export async function namesUpTo(
+  max: number,
+  list: (maxnames: number) => Promise<string[]>,
+  count: () => Promise<number>,
+): Promise<string[]> {
+  const names = await list(max);
+  if (names.length < max) return names;
+  const n = await count();
+  return n <= max ? names : list(n);
 }
 
 /** Whether `e` is the daemon's error with this `VIR_ERR_*` name. */

@@ -81,6 +81,7 @@ export class RemoteConnection {
   private constructor(rpc: RpcClient, keepaliveSupported: boolean) {
     this.rpc = rpc;
     this.keepaliveSupported = keepaliveSupported;
+    rpc.explainUnsupported = (e) => this.#explain(e);
   }
 
   /** Every REMOTE procedure as a typed method, e.g. `remote.domainSnapshotListAllSnapshots({ dom, need_results, flags })`. */
@@ -127,9 +128,17 @@ export class RemoteConnection {
     answerPings(rpc);
     const id = rpc.id;
     debug(() => `connection ${id}: opening over ${transport.description} as ${options.name ?? '(the daemon\'s default URI)'}${options.readOnly ? ', read-only' : ''}`);
-    // The open's calls carry a signal that fires when the open fails (its bound, the caller's signal), for
-    // anything in the steps that waits on more than a call.
-    const ctl = new AbortController();
+    // The bound and the caller's signal cut the open short by destroying the engine, which fails every call of
+    // the open at once: the calls themselves carry no signal (an AbortSignal per open, and a listener on it per
+    // call, cost more CPU than the rest of the open sequence). A signal that fires when the open fails is made
+    // only for authentication, which may wait on more than calls (a credentials callback, auth.conf).
+    let failed: Error | null = null;
+    let ctl: AbortController | null = null;
+    const authSignal = (): CallOptions => {
+      ctl ??= new AbortController();
+      if (failed !== null) ctl.abort(failed);
+      return { signal: ctl.signal };
+    };
     try {
       const conn = await bounded<RemoteConnection>({
         timeout: limit,
@@ -139,10 +148,11 @@ export class RemoteConnection {
       }, (settle) => {
         settle.finally((err) => {
           if (err === null) return;
-          ctl.abort(err);
+          failed = err;
+          ctl?.abort(err);
           rpc.destroy();
         });
-        return RemoteConnection.#openSteps(rpc, transport, options, { signal: ctl.signal });
+        return RemoteConnection.#openSteps(rpc, transport, options, authSignal);
       });
       if (conn.keepaliveSupported && options.keepalive !== false) {
         conn.#keepalive = new KeepaliveSender(rpc, options.keepalive ?? DEFAULT_KEEPALIVE);
@@ -160,19 +170,22 @@ export class RemoteConnection {
     }
   }
 
-  /** The open sequence's calls: authentication, the keepalive feature check, CONNECT_OPEN. */
-  static async #openSteps(rpc: RpcClient, transport: Transport, options: ConnectionOptions, opts: CallOptions): Promise<RemoteConnection> {
+  /**
+   * The open sequence's calls: authentication, the keepalive feature check, CONNECT_OPEN. `authSignal` gives
+   * the options for authentication's waits (a signal that fires when the open fails).
+   */
+  static async #openSteps(rpc: RpcClient, transport: Transport, options: ConnectionOptions, authSignal: () => CallOptions): Promise<RemoteConnection> {
     const id = rpc.id;
-    const supportsFeature = () => rpc.call(connectSupportsFeature, { feature: VIR_DRV_FEATURE_PROGRAM_KEEPALIVE }, opts);
-    const open = () => rpc.call(connectOpen, { name: options.name, flags: options.readOnly ? VIR_CONNECT_RO : 0 }, opts);
+    const supportsFeature = () => rpc.call(connectSupportsFeature, { feature: VIR_DRV_FEATURE_PROGRAM_KEEPALIVE });
+    const open = () => rpc.call(connectOpen, { name: options.name, flags: options.readOnly ? VIR_CONNECT_RO : 0 });
     // The frames go out in libvirt's order (AUTH_LIST, SUPPORTS_FEATURE, CONNECT_OPEN), but pipelined: with
     // no authentication to do (the common case) the open takes one round trip instead of three. When the
     // daemon does want authentication, the two early calls fail with "authentication required" and are
     // sent again once it is done.
-    const authP = rpc.call(AUTH_LIST, undefined, opts);
+    const authP = rpc.call(AUTH_LIST, undefined);
     const early = options.auth === undefined || options.auth === 'none' ? ([supportsFeature(), open()] as const) : null;
     early?.forEach((p) => p.catch(() => undefined));
-    const ahead = early ? {} : startAuth(rpc, options, opts); // auth=sasl...: SASL_INIT right behind
+    const ahead = early ? {} : startAuth(rpc, options, authSignal()); // auth=sasl...: SASL_INIT right behind
     const offered = (await authP).types;
     debug(() => `connection ${id}: the daemon offers authentication ${offered.length ? offered.map(authName).join(', ') : '(none)'}`);
     let feature: { supported: number };
@@ -181,7 +194,7 @@ export class RemoteConnection {
       await early[1];
     } else {
       if (early) await Promise.allSettled(early);
-      await authenticate(rpc, offered, options, opts, transport, ahead);
+      await authenticate(rpc, offered, options, authSignal(), transport, ahead);
       // Both go out together, as on the no-authentication path.
       [feature] = await Promise.all([supportsFeature(), open()]);
     }
@@ -193,11 +206,18 @@ export class RemoteConnection {
    * `call(remoteProcedures.domainLookupByName, { name: 'vm1' })`. An unknown-procedure error names the daemon's
    * libvirt version.
    */
-  call<A, R>(proc: ProcedureInfo<A, R, unknown>, args: A, opts?: CallOptions): Promise<R> {
-    if (this.#redirect !== null && !this.rpc.isOpen) return this.#redirect(proc, args, opts);
-    // A plain promise chain, not an async function: every call is on the hot path, and the extra microtask
-    // hops of async/await showed in sequential latency (bench:rpc).
-    return this.rpc.call(proc, args, opts).catch((e: unknown) => this.#explain(e));
+  call<A, R>(proc: ProcedureInfo<A, R, unknown>, args: A, opts?: CallOptions): Promise<R>;
+  /** The same, resolving with `map(reply)` (see RpcClient.call: the object layer's results without an extra hop). */
+  call<A, R, T>(proc: ProcedureInfo<A, R, unknown>, args: A, opts: CallOptions | undefined, map: (reply: R) => T): Promise<T>;
+  call<A, R, T>(proc: ProcedureInfo<A, R, unknown>, args: A, opts?: CallOptions, map?: (reply: R) => T): Promise<T | R> {
+    if (this.#redirect !== null && !this.rpc.isOpen) {
+      const redirected = this.#redirect(proc, args, opts);
+      return map === undefined ? redirected : redirected.then(map);
+    }
+    // The engine's own promise, with nothing chained to it: every call is on the hot path, and each extra
+    // promise or async/await hop showed in CPU per call (npm run bench). Unknown procedures are explained
+    // through rpc.explainUnsupported (set in the constructor).
+    return this.rpc.call(proc, args, opts, map);
   }
 
   /**
@@ -208,12 +228,10 @@ export class RemoteConnection {
     this.#redirect = redirect;
   }
 
-  async #explain(e: unknown): Promise<never> {
-    if (e instanceof UnsupportedProcedureError && e.daemonVersion === null) {
-      const v = await this.libVersion().catch(() => null);
-      throw new UnsupportedProcedureError(e.remote, e.procedure, v === null ? null : formatVersion(v));
-    }
-    throw e;
+  async #explain(e: UnsupportedProcedureError): Promise<never> {
+    if (e.daemonVersion !== null) throw e;
+    const v = await this.libVersion().catch(() => null);
+    throw new UnsupportedProcedureError(e.remote, e.procedure, v === null ? null : formatVersion(v));
   }
 
   /** The daemon's libvirt version (CONNECT_GET_LIB_VERSION), cached. */

@@ -56,10 +56,15 @@ export function beginFrame(w: XdrWriter, h: FrameHeader): number {
 }
 
 /** Patches the length word of a frame begun at `at`; refuses a frame over libvirt's maximum. */
-export function endFrame(w: XdrWriter, at: number): Uint8Array {
+export function sealFrame(w: XdrWriter, at: number): void {
   const len = w.pos - at;
   if (len > MAX_FRAME) throw new ProtocolError(`message of ${len} bytes exceeds libvirt's maximum of ${MAX_FRAME}`);
   w.patchUint(at, len);
+}
+
+/** {@link sealFrame}, then the writer's bytes (a view). */
+export function endFrame(w: XdrWriter, at: number): Uint8Array {
+  sealFrame(w, at);
   return w.finish();
 }
 
@@ -129,7 +134,7 @@ export class FrameDecoder {
           const len = readLen(chunk, off);
           checkLen(len);
           if (n - off >= len) {
-            this.#emit(chunk.subarray(off, off + len));
+            this.#emit(chunk, off, len);
             off += len;
             continue;
           }
@@ -156,7 +161,7 @@ export class FrameDecoder {
         this.#into = null;
         this.#have = 0;
         this.#need = 0;
-        this.#emit(whole);
+        this.#emit(whole, 0, whole.length);
       }
     }
     // Chunks kept across calls must not alias the caller's buffer, which a transport may reuse.
@@ -183,17 +188,19 @@ export class FrameDecoder {
     this.#have += bytes.length;
   }
 
-  #emit(frame: Uint8Array): void {
-    const v = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  /** The frame of `len` bytes at `b[off]`. */
+  #emit(b: Uint8Array, off: number, len: number): void {
+    // Byte arithmetic rather than a DataView: constructing one (and reading `.buffer`) are calls into the
+    // runtime that cost more than the whole header parse, and this runs once per message.
     const header: FrameHeader = {
-      prog: v.getUint32(4),
-      vers: v.getUint32(8),
-      proc: v.getInt32(12),
-      type: v.getInt32(16),
-      serial: v.getUint32(20),
-      status: v.getInt32(24),
+      prog: readLen(b, off + 4),
+      vers: readLen(b, off + 8),
+      proc: readInt(b, off + 12),
+      type: readInt(b, off + 16),
+      serial: readLen(b, off + 20),
+      status: readInt(b, off + 24),
     };
-    this.#onFrame({ header, payload: frame.subarray(MIN_FRAME) });
+    this.#onFrame({ header, payload: b.subarray(off + MIN_FRAME, off + len) });
   }
 }
 
@@ -202,8 +209,14 @@ const REUSED_FRAME_MAX = 1 << 20;
 /** A stream packet's frame: the initial size of that buffer. */
 const STREAM_FRAME = MIN_FRAME + virnet.VIR_NET_MESSAGE_LEGACY_PAYLOAD_MAX;
 
+/** Big-endian unsigned 32-bit value at `b[off]`. */
 function readLen(b: Uint8Array, off: number): number {
-  return ((b[off] << 24) >>> 0) + (b[off + 1] << 16) + (b[off + 2] << 8) + b[off + 3];
+  return ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
+}
+
+/** Big-endian signed 32-bit value at `b[off]`. */
+function readInt(b: Uint8Array, off: number): number {
+  return (b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3];
 }
 
 function checkLen(len: number): void {

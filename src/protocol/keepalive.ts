@@ -55,11 +55,50 @@ export function answerPings(client: RpcClient): void {
   });
 }
 
+/**
+ * One interval timer per tick length, shared by every connection's keepalive. A timer of its own per
+ * connection (created at open, cleared at close) was a good part of the CPU of opening a connection: Node
+ * builds and tears down a timer list for each. The shared timer is unref'd and stops at the first tick that
+ * finds nobody to check.
+ */
+const clocks = /* @__PURE__ */ new Map<number, { timer: ReturnType<typeof setInterval>; senders: Set<KeepaliveSender> }>();
+
+function subscribe(tick: number, sender: KeepaliveSender): void {
+  let clock = clocks.get(tick);
+  if (!clock) {
+    const senders = new Set<KeepaliveSender>();
+    const timer = setInterval(() => {
+      if (senders.size === 0) {
+        clearInterval(timer);
+        clocks.delete(tick);
+        return;
+      }
+      for (const s of senders) {
+        try {
+          s.check();
+        } catch {
+          // one connection's failure never stops the others' checks
+        }
+      }
+    }, tick);
+    (timer as { unref?: () => void }).unref?.();
+    clock = { timer, senders };
+    clocks.set(tick, clock);
+  }
+  clock.senders.add(sender);
+}
+
+function unsubscribe(tick: number, sender: KeepaliveSender): void {
+  clocks.get(tick)?.senders.delete(sender);
+}
+
 /** Sends PINGs when the line is silent and closes the connection when the peer stops answering. */
 export class KeepaliveSender {
   readonly #client: RpcClient;
   readonly #opts: KeepaliveOptions;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  /** Check a few times per interval so silence is noticed within about one interval. */
+  readonly #tick: number;
+  #running = false;
   #lastReceived = Date.now();
   #unanswered = 0;
 
@@ -67,24 +106,29 @@ export class KeepaliveSender {
     checkKeepalive(opts);
     this.#client = client;
     this.#opts = opts;
+    this.#tick = Math.max(10, Math.floor(opts.interval / 4));
   }
 
   start(): void {
-    if (this.#timer) return;
+    if (this.#running) return;
+    this.#running = true;
     this.#client.onActivity = () => {
       this.#lastReceived = Date.now();
       this.#unanswered = 0;
     };
-    // Check a few times per interval so silence is noticed within about one interval.
-    const tick = Math.max(10, Math.floor(this.#opts.interval / 4));
-    this.#timer = setInterval(() => this.#check(), tick);
-    (this.#timer as { unref?: () => void }).unref?.();
-    void this.#client.closed.then(() => this.stop());
+    // A connection that closes without stop() (the daemon went away) leaves at its next check.
+    subscribe(this.#tick, this);
   }
 
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = undefined;
+    if (!this.#running) return;
+    this.#running = false;
+    unsubscribe(this.#tick, this);
+  }
+
+  /** One look at the line (the shared clock calls it every tick). */
+  check(): void {
+    this.#check();
   }
 
   /**

@@ -11,15 +11,16 @@
  *
  * No `node:` imports: it runs over any {@link Transport}.
  */
-import { AbortError, ConnectionClosedError, LibvirtRpcError, ProtocolError, TimeoutError, XdrError } from '../errors.js';
+import { AbortError, ConnectionClosedError, LibvirtRpcError, ProtocolError, TimeoutError, UnsupportedProcedureError, XdrError } from '../errors.js';
 import { checkTimeout } from './durations.js';
-import { beginFrame, endFrame, Frame, FrameDecoder, FrameHeader, MessageStatus, MessageType } from './frame.js';
+import { beginFrame, endFrame, Frame, FrameDecoder, FrameHeader, MessageStatus, MessageType, sealFrame } from './frame.js';
 import { activeTracer, type CallTrace, type CallTracer, newConnectionId, now } from './observe.js';
 import type { CallOptions, ProcedureInfo, ProgramId } from './program.js';
 import { remoteErrorFrom } from './remote-error.js';
+import { SerialTable } from './serial-table.js';
 import { VIR_NET_MESSAGE_NUM_FDS_MAX } from '../../generated/virnet-protocol.js';
 import type { Transport } from './transport.js';
-import { copyBytes, XdrReader, XdrWriter, xdrWithin } from './xdr.js';
+import { XdrReader, XdrWriter, xdrWithin } from './xdr.js';
 
 /** Options of an {@link RpcClient}. */
 export interface RpcClientOptions {
@@ -79,6 +80,8 @@ class PendingCall<R> implements SerialRoute {
   tracer: CallTracer | null = null;
   trace: CallTrace | null = null;
   t0 = 0;
+  /** Turns the decoded reply into the call's result (see RpcClient.call). */
+  map: ((reply: unknown) => unknown) | null = null;
 
   constructor(client: RpcClient, serial: number, proc: ProcedureInfo, resolve: (v: R) => void, reject: (e: Error) => void) {
     this.#client = client;
@@ -108,6 +111,14 @@ class PendingCall<R> implements SerialRoute {
         this.#rejectWith(e as Error);
         throw new ProtocolError(`undecodable reply to ${proc.name}: ${(e as Error).message}`, { cause: e });
       }
+      if (this.map !== null) {
+        try {
+          value = this.map(value) as R;
+        } catch (e) {
+          this.#rejectWith(e instanceof Error ? e : new Error(String(e)));
+          return;
+        }
+      }
       if (this.tracer) this.tracer.end({ ...this.trace!, durationMs: now() - this.t0, replyBytes: f.payload.length });
       this.#resolve(value);
     } else {
@@ -117,6 +128,13 @@ class PendingCall<R> implements SerialRoute {
       } catch (e) {
         this.#rejectWith(e as Error);
         throw new ProtocolError(`undecodable error reply to ${proc.name}: ${(e as Error).message}`, { cause: e });
+      }
+      const explain = this.#client.explainUnsupported;
+      if (explain !== null && err instanceof UnsupportedProcedureError) {
+        if (this.tracer) this.tracer.error({ ...this.trace!, durationMs: now() - this.t0, error: err });
+        // The call's promise takes on the explained rejection (resolving with a promise adopts its outcome).
+        this.#resolve(explain(err) as R);
+        return;
       }
       this.#rejectWith(err);
     }
@@ -150,7 +168,7 @@ export class RpcClient {
   readonly #transport: Transport;
   readonly #decoder: FrameDecoder;
   /** serial -> whatever waits for frames with it (one dispatch for calls and streams). */
-  readonly #routes = new Map<number, SerialRoute>();
+  readonly #routes = new SerialTable<SerialRoute>();
   /** Routes a graceful close waits for. */
   #holding = 0;
   readonly #abandoned = new Set<number>();
@@ -170,6 +188,12 @@ export class RpcClient {
   #flushing = false;
   /** Called for every frame received (keepalive uses it to note liveness). */
   onActivity: (() => void) | null = null;
+  /**
+   * Turns a call's UnsupportedProcedureError into the error it rejects with (RemoteConnection adds the daemon's
+   * version, which takes a call of its own). Set here rather than wrapped around every call's promise, which
+   * would cost a promise and a microtask on each call.
+   */
+  explainUnsupported: ((err: UnsupportedProcedureError) => Promise<never>) | null = null;
   /** Resolves once, when the connection has closed, with the reason. Never rejects. */
   readonly closed: Promise<CloseInfo>;
 
@@ -230,16 +254,21 @@ export class RpcClient {
   }
 
   /**
-   * Calls a procedure and resolves with its decoded reply (undefined for an empty one). `timeout` (ms, 0 for
-   * none; default the client's `callTimeout`) is checked like every bound: a bad one rejects at once with
-   * InvalidArgumentError and nothing is sent.
+   * Calls a procedure and resolves with its decoded reply (undefined for an empty one), or with `map(reply)`
+   * when `map` is given: the object layer picks its result out of the reply there rather than in a promise
+   * chained to the call, which would cost a promise and a microtask per call. `map` runs in the read path and
+   * must not block; if it throws, the call rejects with what it threw. `timeout` (ms, 0 for none; default the
+   * client's `callTimeout`) is checked like every bound: a bad one rejects at once with InvalidArgumentError and
+   * nothing is sent.
    */
-  call<A, R>(proc: ProcedureInfo<A, R, unknown>, args: A, options: CallOptions = {}): Promise<R> {
+  call<A, R, T = R>(proc: ProcedureInfo<A, R, unknown>, args: A, options: CallOptions = NO_OPTIONS, map?: (reply: R) => T): Promise<T> {
     let timeout = this.#callTimeout;
-    try {
-      if (options.timeout !== undefined) timeout = checkTimeout(options.timeout, 'timeout', true);
-    } catch (e) {
-      return Promise.reject(e);
+    if (options.timeout !== undefined) {
+      try {
+        timeout = checkTimeout(options.timeout, 'timeout', true);
+      } catch (e) {
+        return Promise.reject(e);
+      }
     }
     const refused = this.#refuse(proc, options.signal);
     if (refused) return Promise.reject(refused);
@@ -250,8 +279,9 @@ export class RpcClient {
     } catch (e) {
       return Promise.reject(e);
     }
-    return new Promise<R>((resolve, reject) => {
-      const p = new PendingCall<R>(this, serial, proc as ProcedureInfo, resolve, reject);
+    return new Promise<T>((resolve, reject) => {
+      const p = new PendingCall<T>(this, serial, proc as ProcedureInfo, resolve, reject);
+      if (map !== undefined) p.map = map as (reply: unknown) => unknown;
       if (timeout > 0) {
         p.timer = setTimeout(() => p.abandon(new TimeoutError(`${proc.name} did not complete within ${timeout} ms`)), timeout);
       }
@@ -405,7 +435,9 @@ export class RpcClient {
     } else if (args !== undefined && args !== null) {
       throw new XdrError(`${proc.name} takes no arguments`);
     }
-    const frame = copyBytes(endFrame(w, at), 0, w.pos);
+    sealFrame(w, at);
+    // One copy at the exact size (the scratch writer is a plain Uint8Array, so slice copies).
+    const frame = w.buf.slice(0, w.pos);
     if (w.buf.length > SCRATCH_KEEP) scratch = null; // do not hold on to the buffer of one huge call
     return frame;
   }
@@ -616,7 +648,7 @@ export class RpcClient {
     this.#queue = [];
     this.#written.clear();
     const why = info.error ? `: ${info.error.message}` : '';
-    const routes = [...this.#routes.values()];
+    const routes = this.#routes.values();
     this.#routes.clear();
     this.#holding = 0;
     for (const r of routes) {
@@ -640,6 +672,7 @@ function typeName(type: number): string {
   }
 }
 
+const NO_OPTIONS: CallOptions = /* @__PURE__ */ Object.freeze({});
 const SCRATCH_KEEP = 1 << 20;
 let scratch: XdrWriter | null = null;
 

@@ -39,15 +39,31 @@ const utf8Encoder = /* @__PURE__ */ new TextEncoder();
 /** Reads XDR items from a byte range. `pos` is public so generated code and frame parsers can inspect it. */
 export class XdrReader {
   readonly buf: Uint8Array;
-  readonly view: DataView;
   pos: number;
   readonly end: number;
+  readonly #start: number;
+  /** Made on the first 64-bit or floating-point read: see {@link XdrReader.view}. */
+  #view: DataView | null = null;
+  /** The whole range as one latin1 string, for short ASCII strings (see {@link XdrReader.string}). */
+  #latin1: string | null = null;
 
   constructor(buf: Uint8Array, start = 0, end = buf.length) {
+    if (!(start >= 0 && start <= end && end <= buf.length)) {
+      throw new RangeError(`XdrReader range ${start}..${end} is outside a buffer of ${buf.length} bytes`);
+    }
     this.buf = buf;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.pos = start;
     this.end = end;
+    this.#start = start;
+  }
+
+  /**
+   * A DataView of the buffer, made when first needed. Most messages hold only 32-bit items, read with byte
+   * arithmetic: constructing a DataView (and reading a typed array's `.buffer`) are calls into the runtime that
+   * cost more than decoding a small reply, and a reader is made for every message.
+   */
+  get view(): DataView {
+    return (this.#view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength));
   }
 
   /** Bytes not yet read. */
@@ -64,7 +80,8 @@ export class XdrReader {
     const p = this.pos;
     if (this.end - p < 4) this.#short(4);
     this.pos = p + 4;
-    return this.view.getInt32(p);
+    const b = this.buf;
+    return (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3];
   }
 
   /** Unsigned 32-bit integer. */
@@ -72,7 +89,8 @@ export class XdrReader {
     const p = this.pos;
     if (this.end - p < 4) this.#short(4);
     this.pos = p + 4;
-    return this.view.getUint32(p);
+    const b = this.buf;
+    return ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
   }
 
   /** A signed 32-bit value that must lie in [min, max] (`char`, `short` and their unsigned forms). */
@@ -87,6 +105,10 @@ export class XdrReader {
     const p = this.pos;
     if (this.end - p < 8) this.#short(8);
     this.pos = p + 8;
+    const b = this.buf;
+    const hi = (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3];
+    // Values within ±2^53 (versions, sizes, counters: nearly all) are exact as a double.
+    if (hi >= -0x200000 && hi < 0x200000) return BigInt(hi * 4294967296 + (((b[p + 4] << 24) | (b[p + 5] << 16) | (b[p + 6] << 8) | b[p + 7]) >>> 0));
     return this.view.getBigInt64(p);
   }
 
@@ -95,6 +117,9 @@ export class XdrReader {
     const p = this.pos;
     if (this.end - p < 8) this.#short(8);
     this.pos = p + 8;
+    const b = this.buf;
+    const hi = ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
+    if (hi < 0x200000) return BigInt(hi * 4294967296 + (((b[p + 4] << 24) | (b[p + 5] << 16) | (b[p + 6] << 8) | b[p + 7]) >>> 0));
     return this.view.getBigUint64(p);
   }
 
@@ -155,6 +180,21 @@ export class XdrReader {
     const p = this.pos;
     const buf = this.buf;
     let s: string;
+    if (n < SLICE_COPY_MAX && latin1Decoder !== null && this.end - this.#start >= SLAB_MIN) {
+      // Long lists of names (listSnapshotNames: 5,000 of them) are cut out of one latin1 string of the whole
+      // message, made once by the host: for bytes below 0x80 latin1 and UTF-8 agree, so a name that is plain ASCII
+      // is that substring. V8 copies a substring this short (it makes a slice, which would keep the whole
+      // message alive, only from 13 characters on), so no name holds on to the message.
+      let high = 0;
+      for (let i = 0; i < n; i++) high |= buf[p + i];
+      if (high < 0x80) {
+        const whole = (this.#latin1 ??= latin1Decoder(buf.subarray(this.#start, this.end)));
+        s = whole.substring(p - this.#start, p - this.#start + n);
+        this.pos = p + n;
+        this.#skipPad(n);
+        return s;
+      }
+    }
     if (n <= SHORT_STRING) {
       // Short strings (names, UUID strings, typed-parameter fields) are most of what libvirt sends. Collect the
       // bytes as char codes and make one flat string: `s += char` builds a rope of n pieces that all survive
@@ -168,7 +208,8 @@ export class XdrReader {
       }
       s = high < 0x80 ? String.fromCharCode.apply(null, codes) : decodeUtf8(buf.subarray(p, p + n));
     } else {
-      s = decodeUtf8(buf.subarray(p, p + n));
+      const bytes = buf.subarray(p, p + n);
+      s = (n >= ASCII_DECODER_MIN && asciiDecoder !== null && asciiDecoder(bytes)) || decodeUtf8(bytes);
     }
     this.pos = p + n;
     this.#skipPad(n);
@@ -202,6 +243,33 @@ export class XdrReader {
   done(): void {
     if (this.pos !== this.end) throw new XdrError(`${this.end - this.pos} bytes left over after decoding`);
   }
+}
+
+/** Strings from this many bytes on are offered to the host's ASCII decoder first. */
+const ASCII_DECODER_MIN = 256;
+/** Messages from this many bytes on may decode their short strings from one string of the whole message. */
+const SLAB_MIN = 4096;
+/** V8 copies substrings shorter than this (SlicedString::kMinLength); longer ones would share the message's. */
+const SLICE_COPY_MAX = 13;
+let asciiDecoder: ((bytes: Uint8Array) => string | null) | null = null;
+
+let latin1Decoder: ((bytes: Uint8Array) => string) | null = null;
+
+/**
+ * Installs the host's latin1 decoder (one char per byte, no validation): large messages of short names are
+ * decoded from one such string (see XdrReader.string). The Node entry installs one built on Buffer.
+ */
+export function setLatin1Decoder(decoder: ((bytes: Uint8Array) => string) | null): void {
+  latin1Decoder = decoder;
+}
+
+/**
+ * Installs a faster decoder for long strings that are plain ASCII (XML, nearly always): it returns the string, or
+ * null when the bytes are not all ASCII, and the fatal UTF-8 decoder then decides. The Node entry installs one
+ * built on Buffer (src/node/ascii-strings.ts); browsers keep TextDecoder.
+ */
+export function setAsciiDecoder(decoder: ((bytes: Uint8Array) => string | null) | null): void {
+  asciiDecoder = decoder;
 }
 
 function decodeUtf8(bytes: Uint8Array): string {

@@ -38,8 +38,21 @@ export type { TlsErrorCode, TlsCredentialPaths, TlsTransportOptions } from './tl
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** Size of the reused read buffer of unix and TCP sockets. */
-const READ_BUFFER_BYTES = 64 * 1024; // Node's own read size; a larger buffer per connection only slowed opening
+/** Size of the read buffer of unix and TCP sockets. */
+const READ_BUFFER_BYTES = 256 * 1024; // shared by all connections, so a large reply (a list of 5,000 names) comes in one read
+
+/**
+ * One read buffer for every unix and TCP connection. Node fills it and calls the socket's `onread` callback
+ * synchronously, and the engine copies whatever it keeps past that call (a partial frame, a stream's data),
+ * so connections never see each other's bytes. A buffer per connection was 64 KiB of external memory for
+ * each open, enough to set off full garbage collections when connections come and go. A view of the bytes
+ * read is made straight over the ArrayBuffer: `buffer.subarray()` would read the Buffer's `.buffer`, a call
+ * into the runtime on every read.
+ */
+const SHARED_READ = /* @__PURE__ */ (() => {
+  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  return { buffer, bytes: buffer.buffer, base: buffer.byteOffset };
+})();
 
 /** Default bound on opening a transport (connect, handshakes), in ms. */
 export const DEFAULT_OPEN_TIMEOUT_MS = 30_000;
@@ -221,9 +234,9 @@ function connectSocket(
     // in bench:rpc. The engine's frame decoder copies whatever it keeps across reads.
     let transport: DuplexTransport | null = null;
     const onread = {
-      buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
-      callback: (n: number, buf: Buffer): boolean => {
-        transport?.deliver(buf.subarray(0, n));
+      buffer: SHARED_READ.buffer,
+      callback: (n: number): boolean => {
+        transport?.deliver(new Uint8Array(SHARED_READ.bytes, SHARED_READ.base, n));
         return true;
       },
     };
@@ -231,8 +244,9 @@ function connectSocket(
     const onError = (err: NodeJS.ErrnoException): void => settle.fail(connectError(err, description, choice));
     socket.on('error', onError);
     socket.once('connect', () => {
-      // A unix socket (the one kind with a socket choice) is local, so confidential; TCP is not.
-      transport = new DuplexTransport(socket, description, { externalRead: true, confidential: choice !== undefined });
+      // A unix socket (the one kind with a socket choice) is local, so confidential; TCP is not. Both are plain
+      // byte streams: the messages of one turn may share a write (never TLS, see write-coalescer.ts).
+      transport = new DuplexTransport(socket, description, { externalRead: true, coalesce: true, confidential: choice !== undefined });
       settle.ok(transport);
     });
     settle.finally((err) => {

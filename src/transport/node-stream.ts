@@ -7,6 +7,7 @@
 import type { Duplex } from 'node:stream';
 import { ConnectionClosedError, LibvirtRpcError, TransportError } from '../errors.js';
 import type { Transport, TransportSink } from '../protocol/transport.js';
+import { toBuffer, WriteCoalescer } from './write-coalescer.js';
 
 /**
  * What a {@link DuplexTransport} owns besides its stream, and closes with it: e.g. the SSH connection an SSH
@@ -31,6 +32,11 @@ export interface DuplexTransportOptions {
    * reads into one reused buffer and skips the stream machinery), not through 'data' events.
    */
   externalRead?: boolean;
+  /**
+   * Messages written in one event-loop turn may go out in one write (see write-coalescer.ts). Plain byte
+   * streams only (unix, TCP): never TLS, where each message must be its own record.
+   */
+  coalesce?: boolean;
   /** What the transport owns besides the stream. */
   owner?: StreamOwner;
   /** Whether the stream is TLS, a local unix socket or an SSH channel ({@link Transport.confidential}). */
@@ -75,6 +81,8 @@ export class DuplexTransport implements Transport {
   /** Chunks that arrived through {@link deliver} before attach(), copied. */
   #early: Uint8Array[] | null = null;
   readonly #externalRead: boolean;
+  /** Set when the messages of one turn may share a write (see write-coalescer.ts). */
+  readonly #coalescer: WriteCoalescer | null;
 
   constructor(stream: Duplex, description: string, options: DuplexTransportOptions = {}) {
     this.description = description;
@@ -83,6 +91,7 @@ export class DuplexTransport implements Transport {
     this.#externalRead = options.externalRead ?? false;
     this.#owner = options.owner;
     this.#closeTimeout = options.closeTimeout;
+    this.#coalescer = options.coalesce ? new WriteCoalescer(stream) : null;
     stream.on('error', (err: Error) => {
       this.#error ??= this.#wrap(err);
       // Some duplexes do not emit 'close' after an error; make sure this one is torn down.
@@ -117,6 +126,7 @@ export class DuplexTransport implements Transport {
     if (this.#externalRead) return;
     this.#stream.on('data', (chunk: Uint8Array | string) => {
       if (this.#done || this.#sink === null) return;
+      this.#coalescer?.readHappened();
       this.#sink.data(typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk);
     });
     // A stream paused by its opener (TLS reads the daemon's status byte first) stays paused without this.
@@ -129,14 +139,16 @@ export class DuplexTransport implements Transport {
    */
   deliver(chunk: Uint8Array): void {
     if (this.#done) return;
+    this.#coalescer?.readHappened();
     if (this.#sink === null) (this.#early ??= []).push(Uint8Array.prototype.slice.call(chunk) as Uint8Array); // a real copy, even of a Buffer
     else this.#sink.data(chunk);
   }
 
   write(chunk: Uint8Array, written?: () => void): boolean {
     if (this.#streamDone || this.#stream.destroyed || this.#stream.writableEnded) return false;
-    if (written === undefined) return this.#stream.write(chunk);
-    return this.#stream.write(chunk, (err) => {
+    if (this.#coalescer) return this.#coalescer.write(chunk, written);
+    if (written === undefined) return this.#stream.write(toBuffer(chunk));
+    return this.#stream.write(toBuffer(chunk), (err) => {
       if (!err) written();
     });
   }
@@ -145,6 +157,8 @@ export class DuplexTransport implements Transport {
     if (this.#streamDone || this.#stream.destroyed || this.#stream.writableEnded) {
       return Promise.reject(this.#closedError());
     }
+    // Held messages count against the stream's buffer: hand them over first, then look.
+    this.#coalescer?.flush();
     if (!this.#stream.writableNeedDrain) return Promise.resolve();
     return new Promise((resolve, reject) => this.#waiters.add({ resolve, reject }));
   }
@@ -152,7 +166,10 @@ export class DuplexTransport implements Transport {
   end(): void {
     if (this.#done) return;
     this.#local = true;
-    if (!this.#stream.writableEnded) this.#stream.end();
+    if (!this.#stream.writableEnded) {
+      this.#coalescer?.flush();
+      this.#stream.end();
+    }
     this.#arm();
   }
 
@@ -169,6 +186,7 @@ export class DuplexTransport implements Transport {
     if (err !== undefined) this.#error ??= err;
     this.#local = true;
     if (this.#done) return;
+    this.#coalescer?.drop();
     this.#owner?.destroy();
     // 'close' follows from the stream; if it had already closed, settle now.
     if (!this.#stream.destroyed) this.#stream.destroy();

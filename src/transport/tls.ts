@@ -71,7 +71,8 @@ async function openSteps(o: TlsTransportOptions, where: string, at: { step: Step
 
   // 2. TCP, then the TLS handshake.
   at.step = 'connecting';
-  const socket = dial(o, context);
+  const dialled = dial(o, context);
+  const { socket } = dialled;
   settle.finally((err) => {
     if (err === null) return;
     socket.on('error', () => undefined); // late errors of a socket we are abandoning
@@ -83,7 +84,7 @@ async function openSteps(o: TlsTransportOptions, where: string, at: { step: Step
   await nextEvent(socket, 'secureConnect').catch((e: Error) => Promise.reject(failed(e)));
 
   // 3. The server: chained to our CA and named as the host we dialled (no_verify=1 skips exactly this).
-  if (!o.noVerify) verifyServer(socket, o, creds, where);
+  if (!o.noVerify) verifyServer(dialled, o, creds, where);
 
   // 4. The daemon's verdict: one encrypted byte, '\1'; on refusal it just closes the connection.
   at.step = "waiting for the daemon's status byte";
@@ -93,7 +94,16 @@ async function openSteps(o: TlsTransportOptions, where: string, at: { step: Step
   return new DuplexTransport(socket, `tls:${where}`, { confidential: true });
 }
 
-function dial(o: TlsTransportOptions, context: tls.SecureContext): tls.TLSSocket {
+/** The socket, and the server's certificate once the handshake has shown it. */
+interface Dialled {
+  socket: tls.TLSSocket;
+  peer(): tls.PeerCertificate;
+}
+
+function dial(o: TlsTransportOptions, context: tls.SecureContext): Dialled {
+  // Node builds the server's certificate as an object for its own identity check; it is kept for ours
+  // (verifyServer) rather than have getPeerCertificate() build it again.
+  let seen: tls.PeerCertificate | undefined;
   const socket = tls.connect({
     host: o.host,
     port: o.port,
@@ -101,7 +111,10 @@ function dial(o: TlsTransportOptions, context: tls.SecureContext): tls.TLSSocket
     ...(isIP(o.host) ? {} : { servername: o.host }),
     // Verification is done after the handshake (verifyServer), so each failure gets its own error.
     rejectUnauthorized: false,
-    checkServerIdentity: () => undefined,
+    checkServerIdentity: (_host, cert) => {
+      seen = cert;
+      return undefined;
+    },
   });
   socket.setNoDelay(true); // small RPC frames should not wait for Nagle's algorithm
   // One TLS record per RPC message. Node coalesces queued writes (_writev) into one SSL_write, so pipelined
@@ -109,11 +122,11 @@ function dial(o: TlsTransportOptions, context: tls.SecureContext): tls.TLSSocket
   // rest in GnuTLS's buffer, where poll() cannot see it, until other traffic (its 5 s keepalive) wakes it.
   // Without _writev, Writable writes queued chunks one by one, each its own record, as libvirt's client does.
   (socket as unknown as { _writev: unknown })._writev = null;
-  return socket;
+  return { socket, peer: () => seen ?? socket.getPeerCertificate() };
 }
 
 /** virNetTLSContextValidCertificate: the chain to our CA (OpenSSL also checks dates, purpose, the CRL), then the name. */
-function verifyServer(socket: tls.TLSSocket, o: TlsTransportOptions, creds: LoadedCredentials, where: string): void {
+function verifyServer({ socket, peer: peerCertificate }: Dialled, o: TlsTransportOptions, creds: LoadedCredentials, where: string): void {
   if (!socket.authorized) {
     const reason = String(socket.authorizationError ?? 'unknown reason');
     throw new TlsError('ERR_TLS_UNTRUSTED_SERVER',
@@ -121,7 +134,7 @@ function verifyServer(socket: tls.TLSSocket, o: TlsTransportOptions, creds: Load
       'add no_verify=1 to the URI to skip this check');
   }
   // gnutls_x509_crt_check_hostname: the certificate names the host we dialled.
-  const peer = socket.getPeerCertificate();
+  const peer = peerCertificate();
   const mismatch = tls.checkServerIdentity(o.host, peer);
   if (mismatch) {
     const names = peer.subjectaltname || `CN=${peer.subject?.CN ?? '?'}`;

@@ -119,25 +119,59 @@ export function remoteOpenName(uri: LibvirtUri | null): string {
 }
 
 // ---- RFC 3986 character classes, as libxml2 2.9 enforces them ----
-const UNRESERVED = /[A-Za-z0-9\-._~]/;
-const SUB_DELIMS = /[!$&'()*+,;=]/;
-const ALLOWED: Record<string, (c: string) => boolean> = {
-  userinfo: (c) => UNRESERVED.test(c) || SUB_DELIMS.test(c) || c === ':',
-  host: (c) => UNRESERVED.test(c) || SUB_DELIMS.test(c),
-  'IPv6 host': (c) => UNRESERVED.test(c) || SUB_DELIMS.test(c) || c === ':',
-  path: (c) => UNRESERVED.test(c) || SUB_DELIMS.test(c) || c === ':' || c === '@' || c === '/',
-  query: (c) => UNRESERVED.test(c) || SUB_DELIMS.test(c) || ':@/?'.includes(c),
-  fragment: (c) => UNRESERVED.test(c) || SUB_DELIMS.test(c) || ':@/?'.includes(c),
-};
+// One bit per URI part in a table indexed by character code (ASCII only; anything else must be
+// percent-encoded): a URI is checked once per open, and a regular expression per character was most of that.
+const PARTS = ['userinfo', 'host', 'IPv6 host', 'path', 'query', 'fragment'] as const;
+type UriPart = (typeof PARTS)[number];
+const ALLOWED = /* @__PURE__ */ (() => {
+  const t = new Uint8Array(128);
+  const add = (chars: string, parts: readonly UriPart[]): void => {
+    for (const c of chars) for (const p of parts) t[c.charCodeAt(0)] |= 1 << PARTS.indexOf(p);
+  };
+  const alnum = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  add(`${alnum}-._~`, PARTS); // unreserved
+  add("!$&'()*+,;=", PARTS); // sub-delims
+  add(':', ['userinfo', 'IPv6 host', 'path', 'query', 'fragment']);
+  add('@/', ['path', 'query', 'fragment']);
+  add('?', ['query', 'fragment']);
+  return t;
+})();
 
 const TRANSPORTS: Record<string, UriTransport | 'ext'> = {
   unix: 'unix', tcp: 'tcp', tls: 'tls', ssh: 'ssh', libssh: 'ssh', libssh2: 'ssh', ext: 'ext',
 };
 
-/** Parses a libvirt URI. Throws {@link UriError} saying what is wrong. */
+/** URIs parsed lately: programs open the same few URIs again and again. */
+const PARSED = /* @__PURE__ */ new Map<string, LibvirtUri>();
+const PARSED_LIMIT = 32;
+
+/**
+ * Parses a libvirt URI. Throws {@link UriError} saying what is wrong. The result is frozen (arrays and
+ * parameters included) and may be shared: a URI parsed before is answered from a small cache, since opening a
+ * connection ran this parser's code cold, which took longer than the rest of the open's own work.
+ */
 export function parseUri(input: string): LibvirtUri {
+  const hit = PARSED.get(input);
+  if (hit !== undefined) return hit;
+  const uri = freezeUri(parseUriUncached(input));
+  if (PARSED.size >= PARSED_LIMIT) PARSED.delete(PARSED.keys().next().value!);
+  PARSED.set(input, uri);
+  return uri;
+}
+
+function freezeUri(u: LibvirtUri): LibvirtUri {
+  for (const p of u.params) Object.freeze(p);
+  Object.freeze(u.params);
+  Object.freeze(u.passthrough);
+  if (u.remote.sshauth) Object.freeze(u.remote.sshauth);
+  Object.freeze(u.remote);
+  return Object.freeze(u);
+}
+
+function parseUriUncached(input: string): LibvirtUri {
   // A password is found and redacted before anything is parsed: once parsing has begun, a `/`, `?` or `#` in
-  // it would end the authority, and the failure would quote a piece of it.
+  // it would end the authority, and the failure would quote a piece of it. (Such a URI is refused, so it never
+  // reaches parseUri's cache either.)
   const withoutPassword = maskPassword(input);
   if (withoutPassword !== null) {
     throw new UriError(`invalid libvirt URI '${withoutPassword}': a password in the URI is not supported (use an SSH key, agent or auth callback)`);
@@ -257,18 +291,22 @@ function parseAuthority(authority: string, fail: (what: string) => never) {
   return { user, host, port };
 }
 
+const isHex = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+
 /** Validates characters and percent-escapes of one URI part; returns it unchanged. */
-function check(text: string, part: string, fail: (what: string) => never): string {
-  const ok = ALLOWED[part];
+function check(text: string, part: UriPart, fail: (what: string) => never): string {
+  const bit = 1 << PARTS.indexOf(part);
   for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '%') {
-      if (!/^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) fail(`bad percent-escape '${text.slice(i, i + 3)}' in the ${part}`);
+    const c = text.charCodeAt(i);
+    if (c === 37 /* % */) {
+      if (!(i + 2 < text.length && isHex(text.charCodeAt(i + 1)) && isHex(text.charCodeAt(i + 2)))) {
+        fail(`bad percent-escape '${text.slice(i, i + 3)}' in the ${part}`);
+      }
       i += 2;
-    } else if (c.charCodeAt(0) > 0x7e || c.charCodeAt(0) < 0x21) {
-      fail(`the ${part} contains ${JSON.stringify(c)}, which must be percent-encoded (as UTF-8)`);
-    } else if (!ok(c)) {
-      fail(`the ${part} contains '${c}', which must be percent-encoded`);
+    } else if (c > 0x7e || c < 0x21) {
+      fail(`the ${part} contains ${JSON.stringify(text[i])}, which must be percent-encoded (as UTF-8)`);
+    } else if ((ALLOWED[c] & bit) === 0) {
+      fail(`the ${part} contains '${text[i]}', which must be percent-encoded`);
     }
   }
   return text;
@@ -392,22 +430,34 @@ function extractRemoteParams(params: UriParam[], fail: (what: string) => never) 
 }
 
 // ---- formatting the name, as virURIFormat (libxml2's xmlSaveUri) and virURIFormatParams do ----
-const PATH_KEEP = /[A-Za-z0-9\-_.!~*'()/;@&=+$,]/;
-const FRAGMENT_KEEP = /[A-Za-z0-9\-_.!~*'();/?:@&=+$,[\]]/;
-const VALUE_KEEP = /[A-Za-z0-9\-_.~]/;
+/** The characters each part keeps as they are; everything else is percent-encoded (as UTF-8). */
+function keepTable(chars: string): Uint8Array {
+  const t = new Uint8Array(128);
+  for (const c of chars) t[c.charCodeAt(0)] = 1;
+  return t;
+}
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const PATH_KEEP = /* @__PURE__ */ keepTable(`${ALNUM}-_.!~*'()/;@&=+$,`);
+const FRAGMENT_KEEP = /* @__PURE__ */ keepTable(`${ALNUM}-_.!~*'();/?:@&=+$,[]`);
+const VALUE_KEEP = /* @__PURE__ */ keepTable(`${ALNUM}-_.~`);
 const UTF8 = /* @__PURE__ */ new TextEncoder();
 
-function escape(text: string, keep: RegExp): string {
-  let out = '';
-  for (const ch of text) {
-    if (ch.length === 1 && keep.test(ch)) {
-      out += ch;
-    } else {
-      for (const b of UTF8.encode(ch)) out += '%' + b.toString(16).toUpperCase().padStart(2, '0');
-    }
+function escape(text: string, keep: Uint8Array): string {
+  let i = 0;
+  // Most names need no escaping at all: return the string itself.
+  while (i < text.length && text.charCodeAt(i) < 128 && keep[text.charCodeAt(i)] === 1) i++;
+  if (i === text.length) return text;
+  let out = text.slice(0, i);
+  for (const ch of text.slice(i)) {
+    const c = ch.charCodeAt(0);
+    if (ch.length === 1 && c < 128) out += keep[c] === 1 ? ch : HEX_ESCAPE[c];
+    else for (const b of UTF8.encode(ch)) out += HEX_ESCAPE[b];
   }
   return out;
 }
+
+/** `%XX` for every byte value. */
+const HEX_ESCAPE = /* @__PURE__ */ Array.from({ length: 256 }, (_, b) => '%' + b.toString(16).toUpperCase().padStart(2, '0'));
 
 /**
  * remoteConnectFormatURI: scheme = driver, no user/host/port, same path and fragment, and the kept parameters.

@@ -18,7 +18,11 @@ export interface PrivateDaemon {
   kill(): void;
   /** Starts the daemon again in the same folder (same socket) after kill(); waits for its socket. */
   restart(): Promise<void>;
-  /** Kills it if alive and removes its folder. */
+  /**
+   * Stops it if alive (SIGTERM, then SIGKILL if it has not exited within 10 s) and removes its folder. A
+   * libvirtd killed outright while it probes QEMU's capabilities leaves the daemonized probe process
+   * (`qemu-system-* -machine none -daemonize`) running for good; stopped with SIGTERM it ends the probe itself.
+   */
   cleanup(): Promise<void>;
 }
 
@@ -26,6 +30,8 @@ export interface PrivateDaemon {
 export interface PrivateDaemonOptions {
   /** Contents of its libvirtd.conf (e.g. log_filters and log_outputs); none by default. */
   libvirtdConf?: string;
+  /** Lines added to its libvirtd.conf (e.g. `max_client_requests = 64`); libvirt's defaults otherwise. */
+  config?: string[];
 }
 
 export async function startPrivateDaemon(opts: PrivateDaemonOptions = {}): Promise<PrivateDaemon> {
@@ -36,10 +42,13 @@ export async function startPrivateDaemon(opts: PrivateDaemonOptions = {}): Promi
   const root0 = process.geteuid?.() === 0;
   if (root0) for (const p of [root, ...dirs]) fs.chownSync(p, sb.uid, sb.gid);
   const [config, runtime, cache, data, home] = dirs;
-  if (opts.libvirtdConf !== undefined) {
+  if (opts.libvirtdConf !== undefined || opts.config !== undefined) {
+    // A session libvirtd reads $XDG_CONFIG_HOME/libvirt/libvirtd.conf.
     const conf = path.join(config, 'libvirt', 'libvirtd.conf');
     fs.mkdirSync(path.dirname(conf), { recursive: true });
-    fs.writeFileSync(conf, opts.libvirtdConf);
+    const lines = opts.config === undefined ? '' : `${opts.config.join('\n')}\n`;
+    const text = opts.libvirtdConf ?? '';
+    fs.writeFileSync(conf, `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${lines}`);
     if (root0) for (const p of [path.dirname(conf), conf]) fs.chownSync(p, sb.uid, sb.gid);
   }
   const env = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: home, XDG_CONFIG_HOME: config, XDG_RUNTIME_DIR: runtime, XDG_CACHE_HOME: cache, XDG_DATA_HOME: data };
@@ -77,10 +86,13 @@ export async function startPrivateDaemon(opts: PrivateDaemonOptions = {}): Promi
       await spawnDaemon();
     },
     cleanup: async () => {
+      if (alive()) process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 200 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
       if (alive()) process.kill(pid, 'SIGKILL');
       for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
-      // A killed libvirtd leaves its QEMU capability probe (`qemu -machine none -daemonize`, whose -qmp path is
-      // under this daemon's folder) running forever: end the processes that name this folder.
+      // A libvirtd killed before (kill(), or the SIGKILL above) leaves its QEMU capability probe (`qemu -machine
+      // none -daemonize`, whose -qmp path is under this daemon's folder) running forever: end the processes that
+      // name this folder.
       for (const other of processesNaming(root)) {
         try {
           process.kill(other, 'SIGKILL');

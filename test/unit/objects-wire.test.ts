@@ -1,6 +1,7 @@
 /**
- * What the object layer sends, against a scripted fake daemon: the legacy list calls go out as libvirt's C API
- * sends them (a count, then the names with maxnames = that count, then a lookup per name), handles carry the
+ * What the object layer sends, against a scripted fake daemon: the legacy name lists ask for as many names as
+ * the protocol carries in one call (a count only when the answer is full), listSnapshots then looks each name
+ * up, handles carry the
  * domain, getParent tells a root from a vanished snapshot, flags are checked before anything is sent, and
  * Connect.open without a URI opener (the browser-safe core alone) says what to do.
  */
@@ -40,8 +41,12 @@ async function open(tree: Record<string, string | null>, gone: string[] = []) {
       case 'REMOTE_PROC_CONNECT_CLOSE': return replyFrame(f.header, null);
       case 'REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME': return replyFrame(f.header, remote.xdr_remote_domain_lookup_by_name_ret, { dom: DOM });
       case 'REMOTE_PROC_DOMAIN_SNAPSHOT_NUM': return replyFrame(f.header, remote.xdr_remote_domain_snapshot_num_ret, { num: names.length });
-      case 'REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES':
-        return replyFrame(f.header, remote.xdr_remote_domain_snapshot_list_names_ret, { names: names.slice(0, (args as { maxnames: number }).maxnames) });
+      case 'REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES': {
+        // As remoteDispatchDomainSnapshotListNames: refuses maxnames past the protocol's maximum, else lists up to it.
+        const { maxnames } = args as { maxnames: number };
+        if (maxnames > remote.REMOTE_DOMAIN_SNAPSHOT_LIST_MAX) return errorFrame(f, 7, 'maxnames > REMOTE_DOMAIN_SNAPSHOT_LIST_MAX');
+        return replyFrame(f.header, remote.xdr_remote_domain_snapshot_list_names_ret, { names: names.slice(0, maxnames) });
+      }
       case 'REMOTE_PROC_DOMAIN_SNAPSHOT_LOOKUP_BY_NAME': {
         const n = (args as { name: string }).name;
         if (!(n in tree) || gone.includes(n)) return errorFrame(f, 72, `no domain snapshot with matching name '${n}'`);
@@ -62,14 +67,31 @@ async function open(tree: Record<string, string | null>, gone: string[] = []) {
   return { peer, conn, dom, calls };
 }
 
-test('listSnapshotNames: SNAPSHOT_NUM, then SNAPSHOT_LIST_NAMES with maxnames = the count and the same flags', async () => {
+test('listSnapshotNames: one SNAPSHOT_LIST_NAMES asking for as many names as the protocol carries, with the flags', async () => {
   const { conn, dom, calls } = await open({ a: null, b: 'a', c: 'b' });
   expect(await dom.listSnapshotNames(DomainSnapshot.LIST_LEAVES)).toEqual(['a', 'b', 'c']);
-  expect(calls).toEqual([
-    ['REMOTE_PROC_DOMAIN_SNAPSHOT_NUM', { dom: DOM, flags: 4 }],
-    ['REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES', { dom: DOM, maxnames: 3, flags: 4 }],
-  ]);
+  expect(calls).toEqual([['REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES', { dom: DOM, maxnames: 16384, flags: 4 }]]);
   await conn.close();
+});
+
+test('listSnapshotNames: a full answer asks for the count; past the maximum it fails with the daemon\'s error, as libvirt does', async () => {
+  const max = remote.REMOTE_DOMAIN_SNAPSHOT_LIST_MAX;
+  const exactly = Object.fromEntries(Array.from({ length: max }, (_, i) => [`s${i}`, null]));
+  const full = await open(exactly);
+  expect(await full.dom.listSnapshotNames()).toHaveLength(max);
+  expect(full.calls.map(([n]) => n)).toEqual(['REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES', 'REMOTE_PROC_DOMAIN_SNAPSHOT_NUM']);
+  await full.conn.close();
+
+  const over = await open({ ...exactly, extra: null });
+  const err = await over.dom.listSnapshotNames().catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(RemoteError);
+  expect((err as RemoteError).message).toMatch(/maxnames > REMOTE_DOMAIN_SNAPSHOT_LIST_MAX/);
+  expect(over.calls.map(([n, a]) => [n, (a as { maxnames?: number }).maxnames])).toEqual([
+    ['REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES', max],
+    ['REMOTE_PROC_DOMAIN_SNAPSHOT_NUM', undefined],
+    ['REMOTE_PROC_DOMAIN_SNAPSHOT_LIST_NAMES', max + 1],
+  ]);
+  await over.conn.close();
 });
 
 test('listSnapshots looks each name up and leaves out one that vanished in between, as Sys::Virt does', async () => {

@@ -51,9 +51,14 @@ afterEach(() => {
 });
 
 test('the harness sees a non-XdrError that a codec converts on its way out', () => {
-  // A reader that claims 64 bytes over a 4-byte buffer makes the DataView throw a RangeError mid-struct.
+  // A reader whose primitive fails with something other than an XdrError (a RangeError, as a runtime fault
+  // would raise) mid-struct.
   const { codec } = byName.get('remote_domain_list_all_snapshots_ret')!;
-  expect(() => codec.decode(new XdrReader(new Uint8Array(4), 0, 64))).toThrow(XdrError);
+  const r = new XdrReader(new Uint8Array(8));
+  r.uint = () => {
+    throw new RangeError('a runtime fault');
+  };
+  expect(() => codec.decode(r)).toThrow(XdrError);
   expect(foreign.splice(0).map((e) => (e as Error).constructor.name)).toContain('RangeError');
 });
 
