@@ -51,7 +51,7 @@ const ZEROS = /* @__PURE__ */ Buffer.alloc(64 * 1024);
  * and ZFS compress, so a file can hold more data than it has blocks; network and FUSE file systems report what
  * they like.)
  */
-const PLAIN_ALLOCATION = new Set([0xef53, 0x58465342, 0x01021994]);
+const PLAIN_ALLOCATION = /* @__PURE__ */ new Set([0xef53, 0x58465342, 0x01021994]);
 
 /** The early stop's numbers for the open file `fh` at `path`, when its file system's can be trusted. */
 async function allocationOf(fh: fs.promises.FileHandle, path: string): Promise<{ size: number; allocation?: { bytes: number; unit: number } }> {
