@@ -3,8 +3,11 @@
  * client against libvirt's C client through python3-libvirt's stream API (recvAll/sendAll and their sparse
  * variants, SEEK_DATA/SEEK_HOLE for the upload's holes) and `virsh vol-download/vol-upload`, in one run,
  * interleaved. Every transfer runs in its own process (ours from a compiled build, as an installed package
- * runs), timed from outside with its peak RSS (getrusage of the child). Prints medians, ranges and ratios, then
- * the latency of ordinary calls made while a 1 GiB stream runs on the same connection.
+ * runs), timed from outside with its peak RSS (getrusage of the child). Ours runs twice: importing the package's
+ * main entry (`libvirt-rpc`) and importing only `libvirt-rpc/node` (connect, files). Each process also times
+ * its transfer from inside (after start-up, package load, connect and volume lookup), so start-up and transfer
+ * are reported apart. Prints medians, ranges and ratios, what the processes weigh before any transfer, then the
+ * latency of ordinary calls made while a 1 GiB stream runs on the same connection.
  *
  * BENCH_STREAMS_REPS (default 3) sets the repetitions. Needs about 3 GiB free under the temporary folder while
  * it runs; everything it makes is removed at the end.
@@ -77,10 +80,13 @@ else:
 print(json.dumps({'secs': time.monotonic() - t}))
 `;
 
-/** Ours, from the compiled build: the same work as PY, through StorageVol.upload/download and the file helpers. */
+/**
+ * Ours, from the compiled build: the same work as PY, through StorageVol.upload/download and the file helpers,
+ * with the entry named by the first argument (src/index.js: `libvirt-rpc`; src/node/index.js: `libvirt-rpc/node`).
+ */
 const OURS = `
-const lib = require(${JSON.stringify(path.join(BUILD, 'src', 'index.js'))});
-const [uri, op, pool, name, file, sparse] = process.argv.slice(1);
+const [entry, uri, op, pool, name, file, sparse] = process.argv.slice(1);
+const lib = require(require('path').join(${JSON.stringify(BUILD)}, entry));
 (async () => {
   const c = await lib.connect(uri);
   const vol = await (await c.getStoragePoolByName(pool)).getVolumeByName(name);
@@ -93,7 +99,8 @@ const [uri, op, pool, name, file, sparse] = process.argv.slice(1);
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
 
-type Client = 'ours' | 'python' | 'virsh';
+type Client = 'ours' | 'ours-node' | 'python' | 'virsh';
+const ENTRY: Record<'ours' | 'ours-node', string> = { ours: 'src/index.js', 'ours-node': 'src/node/index.js' };
 interface Case {
   op: 'download' | 'upload';
   kind: 'dense' | 'sparse';
@@ -132,7 +139,10 @@ function build(): void {
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', BUILD], { stdio: 'inherit' });
 }
 
-/** Writes `size` bytes: dense (every block data) or sparse (1 MiB of data every 10 MiB: 10%). */
+/** The sparse image, as the report describes it. */
+const LAYOUT = 'sparse image: 1 GiB, 1 MiB of data every 10 MiB from offset 0 (103 runs spread through the file, 103 MiB = 10.06%; no data byte is zero), the rest holes';
+
+/** Writes `size` bytes: dense (every block data) or sparse (see LAYOUT). */
 function makeSource(file: string, kind: 'dense' | 'sparse'): void {
   const fd = fs.openSync(file, 'w');
   const block = Buffer.alloc(MiB);
@@ -176,6 +186,25 @@ async function callLatency(vol: StorageVol, what: 'download' | 'upload', source:
   }
 }
 
+/** What a process weighs before it moves a byte: bare Node, Node with each entry loaded, and connected. */
+async function baseline(env: NodeJS.ProcessEnv): Promise<string> {
+  const uri = JSON.stringify(env.BENCH_STREAMS_URI);
+  const probes: [string, string][] = [
+    ['bare node', ''],
+    ['libvirt-rpc loaded', `require(${JSON.stringify(path.join(BUILD, ENTRY.ours))})`],
+    ['libvirt-rpc/node loaded', `require(${JSON.stringify(path.join(BUILD, ENTRY['ours-node']))})`],
+    ['libvirt-rpc connected', `require(${JSON.stringify(path.join(BUILD, ENTRY.ours))}).connect(${uri}).then((c) => c.close())`],
+    ['libvirt-rpc/node connected', `require(${JSON.stringify(path.join(BUILD, ENTRY['ours-node']))}).connect(${uri}).then((c) => c.close())`],
+  ];
+  const out: string[] = [];
+  for (const [what, code] of probes) {
+    const rss: number[] = [];
+    for (let i = 0; i < REPS; i++) rss.push((await run(what, [process.execPath, '-e', code], env)).rssKiB / 1024);
+    out.push(`${what} ${median(rss).toFixed(1)}`);
+  }
+  return out.join(', ');
+}
+
 async function main(): Promise<void> {
   const { info } = await startSandbox({ log: (l) => process.stderr.write(`sandbox: ${l}\n`) });
   build();
@@ -198,22 +227,23 @@ async function main(): Promise<void> {
       await p.createVolume(`<volume><name>${vols[kind]}</name><capacity>${GiB}</capacity><allocation>0</allocation><target><format type='raw'/></target></volume>`);
       execFileSync('virsh', ['-q', '-c', uri, 'vol-upload', '--sparse', '--pool', pool, vols[kind], src[kind]]);
     }
-    const env = { ...process.env, LC_ALL: 'C' };
+    const env = { ...process.env, LC_ALL: 'C', BENCH_STREAMS_URI: uri };
     const out = path.join(tmp, 'out');
     const cmd = (client: Client, c: Case): string[] => {
       const file = c.op === 'download' ? out : src[c.kind];
       const sparse = c.kind === 'sparse';
       if (client === 'python') return ['/usr/bin/python3', '-c', PY, uri, c.op, pool, vols[c.kind], file, sparse ? '1' : '0'];
-      if (client === 'ours') return [process.execPath, '-e', OURS, uri, c.op, pool, vols[c.kind], file, sparse ? '1' : '0'];
+      if (client === 'ours' || client === 'ours-node') return [process.execPath, '-e', OURS, ENTRY[client], uri, c.op, pool, vols[c.kind], file, sparse ? '1' : '0'];
       return ['virsh', '-q', '-c', uri, c.op === 'download' ? 'vol-download' : 'vol-upload', ...(sparse ? ['--sparse'] : []), '--pool', pool, vols[c.kind], file];
     };
     const cases: Case[] = [
       { op: 'download', kind: 'dense' }, { op: 'upload', kind: 'dense' },
       { op: 'download', kind: 'sparse' }, { op: 'upload', kind: 'sparse' },
     ];
-    const clients: Client[] = ['ours', 'python', 'virsh'];
+    const clients: Client[] = ['ours', 'ours-node', 'python', 'virsh'];
     const samples = new Map<string, Sample[]>();
-    process.stdout.write(`bench:streams: 1 GiB volumes (dense; sparse with 10% data), ${REPS} runs each, interleaved; libvirt ${info.libvirtVersion}, load ${os.loadavg()[0].toFixed(1)}\n`);
+    process.stdout.write(`bench:streams: 1 GiB volumes (dense; sparse with 10% data), ${REPS} runs each, interleaved; libvirt ${info.libvirtVersion}, node ${process.version}, load ${os.loadavg()[0].toFixed(1)}\n${LAYOUT}\n` +
+      'ours = the package\'s main entry (libvirt-rpc); ours-node = libvirt-rpc/node only (connect, files)\n');
     for (let rep = 0; rep < REPS; rep++) {
       for (const c of cases) {
         for (const client of rep % 2 ? [...clients].reverse() : clients) {
@@ -224,27 +254,35 @@ async function main(): Promise<void> {
         }
       }
     }
-    process.stdout.write('\ncase              client   MiB/s median (min-max)   in-process MiB/s   peak RSS MiB median (max)\n');
+    process.stdout.write('\ncase              client     wall MiB/s median (min-max)  in-process MiB/s (min-max)  start-up s  peak RSS MiB median (min-max)\n');
+    const get = (c: Case, client: Client) => samples.get(`${c.op} ${c.kind}|${client}`)!;
+    const range = (xs: number[], digits = 0) => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)})`;
     for (const c of cases) {
       for (const client of clients) {
-        const ss = samples.get(`${c.op} ${c.kind}|${client}`)!;
-        const rates = ss.map((s) => mbs(s.secs));
-        const inner = ss.filter((s) => s.innerSecs !== null).map((s) => mbs(s.innerSecs!));
-        const rss = ss.map((s) => s.rssKiB / 1024);
-        process.stdout.write(`${`${c.op} ${c.kind}`.padEnd(18)}${client.padEnd(9)}${median(rates).toFixed(0).padStart(6)} (${Math.min(...rates).toFixed(0)}-${Math.max(...rates).toFixed(0)})`.padEnd(52) +
-          `${inner.length ? median(inner).toFixed(0) : '-'}`.padEnd(19) + `${median(rss).toFixed(0)} (${Math.max(...rss).toFixed(0)})\n`);
+        const ss = get(c, client);
+        const inner = ss.filter((s) => s.innerSecs !== null);
+        const startup = inner.map((s) => s.secs - s.innerSecs!);
+        process.stdout.write(`${`${c.op} ${c.kind}`.padEnd(18)}${client.padEnd(11)}${range(ss.map((s) => mbs(s.secs))).padEnd(29)}` +
+          `${inner.length ? range(inner.map((s) => mbs(s.innerSecs!))) : '-'}`.padEnd(28) + `${startup.length ? median(startup).toFixed(2) : '-'}`.padEnd(12) +
+          `${range(ss.map((s) => s.rssKiB / 1024), 1)}\n`);
       }
     }
+    const wall = (c: Case, client: Client) => median(get(c, client).map((s) => mbs(s.secs)));
+    const inproc = (c: Case, client: Client) => median(get(c, client).filter((s) => s.innerSecs !== null).map((s) => mbs(s.innerSecs!)));
     process.stdout.write('\nratios of medians (above 1.0: ours is faster)\n');
     for (const c of cases) {
-      const m = (client: Client) => median(samples.get(`${c.op} ${c.kind}|${client}`)!.map((s) => mbs(s.secs)));
-      process.stdout.write(`  ${`${c.op} ${c.kind}`.padEnd(16)} ours/python ${(m('ours') / m('python')).toFixed(2)}   ours/virsh ${(m('ours') / m('virsh')).toFixed(2)}\n`);
+      process.stdout.write(`  ${`${c.op} ${c.kind}`.padEnd(16)} wall: ours/python ${(wall(c, 'ours') / wall(c, 'python')).toFixed(2)}, ours/virsh ${(wall(c, 'ours') / wall(c, 'virsh')).toFixed(2)}; ` +
+        `in-process: ours/python ${(inproc(c, 'ours') / inproc(c, 'python')).toFixed(2)}\n`);
     }
+    process.stdout.write('\nsparse vs dense (same client, same direction; the target is 5x)\n');
     for (const op of ['download', 'upload'] as const) {
-      const m = (kind: string, client: Client) => median(samples.get(`${op} ${kind}|${client}`)!.map((s) => mbs(s.secs)));
-      process.stdout.write(`  ${op} sparse vs dense: ours ${(m('sparse', 'ours') / m('dense', 'ours')).toFixed(1)}x, python ${(m('sparse', 'python') / m('dense', 'python')).toFixed(1)}x, ` +
-        `virsh ${(m('sparse', 'virsh') / m('dense', 'virsh')).toFixed(1)}x; ours sparse / virsh dense ${(m('sparse', 'ours') / m('dense', 'virsh')).toFixed(1)}x\n`);
+      const sp = { op, kind: 'sparse' } as const;
+      const de = { op, kind: 'dense' } as const;
+      const x = (f: (c: Case, client: Client) => number, client: Client) => `${(f(sp, client) / f(de, client)).toFixed(1)}x`;
+      process.stdout.write(`  ${op.padEnd(9)} wall: ours ${x(wall, 'ours')}, ours-node ${x(wall, 'ours-node')}, python ${x(wall, 'python')}, virsh ${x(wall, 'virsh')}; ` +
+        `in-process: ours ${x(inproc, 'ours')}, ours-node ${x(inproc, 'ours-node')}, python ${x(inproc, 'python')}\n`);
     }
+    process.stdout.write(`\nbefore any transfer (${REPS} runs, peak RSS MiB, median): ${await baseline(env)}\n`);
     process.stdout.write('\nordinary calls on the same connection while a 1 GiB stream runs (ours)\n');
     const dense = await p.getVolumeByName(vols.dense);
     process.stdout.write(`  ${await callLatency(dense, 'download', src.dense, uri)}\n`);

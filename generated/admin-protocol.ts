@@ -922,33 +922,9 @@ export interface admin_client_close_args {
   flags: number;
 }
 
-const admin_client_close_args$fields = ['.clnt', '.flags'];
-
-const admin_client_close_args$new = /* @__PURE__ */ plainConstructor(function (this: admin_client_close_args, f0: admin_nonnull_client, f1: number) { this.clnt = f0; this.flags = f1; }) as unknown as new (f0: admin_nonnull_client, f1: number) => admin_client_close_args;
-
-export function dec_admin_client_close_args(r: XdrReader): admin_client_close_args {
-  let f = 0;
-  try {
-    const f0 = dec_admin_nonnull_client(r);
-    f = 1;
-    const f1 = r.uint();
-    return new admin_client_close_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, admin_client_close_args$fields[f]);
-  }
-}
-
-export function enc_admin_client_close_args(w: XdrWriter, v: admin_client_close_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_admin_nonnull_client(w, v.clnt);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, admin_client_close_args$fields[f]);
-  }
-}
+/** `admin_client_close_args` has the layout of `admin_client_get_info_args`: the same functions encode and decode it. */
+export const dec_admin_client_close_args: (r: XdrReader) => admin_client_close_args = dec_admin_client_get_info_args;
+export const enc_admin_client_close_args: (w: XdrWriter, v: admin_client_close_args) => void = enc_admin_client_get_info_args;
 
 /** Codec of `admin_client_close_args`. */
 export const xdr_admin_client_close_args: XdrCodec<admin_client_close_args> = { name: 'admin_client_close_args', encode: enc_admin_client_close_args, decode: dec_admin_client_close_args };
@@ -958,33 +934,9 @@ export interface admin_server_get_client_limits_args {
   flags: number;
 }
 
-const admin_server_get_client_limits_args$fields = ['.srv', '.flags'];
-
-const admin_server_get_client_limits_args$new = /* @__PURE__ */ plainConstructor(function (this: admin_server_get_client_limits_args, f0: admin_nonnull_server, f1: number) { this.srv = f0; this.flags = f1; }) as unknown as new (f0: admin_nonnull_server, f1: number) => admin_server_get_client_limits_args;
-
-export function dec_admin_server_get_client_limits_args(r: XdrReader): admin_server_get_client_limits_args {
-  let f = 0;
-  try {
-    const f0 = dec_admin_nonnull_server(r);
-    f = 1;
-    const f1 = r.uint();
-    return new admin_server_get_client_limits_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, admin_server_get_client_limits_args$fields[f]);
-  }
-}
-
-export function enc_admin_server_get_client_limits_args(w: XdrWriter, v: admin_server_get_client_limits_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_admin_nonnull_server(w, v.srv);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, admin_server_get_client_limits_args$fields[f]);
-  }
-}
+/** `admin_server_get_client_limits_args` has the layout of `admin_server_get_threadpool_parameters_args`: the same functions encode and decode it. */
+export const dec_admin_server_get_client_limits_args: (r: XdrReader) => admin_server_get_client_limits_args = dec_admin_server_get_threadpool_parameters_args;
+export const enc_admin_server_get_client_limits_args: (w: XdrWriter, v: admin_server_get_client_limits_args) => void = enc_admin_server_get_threadpool_parameters_args;
 
 /** Codec of `admin_server_get_client_limits_args`. */
 export const xdr_admin_server_get_client_limits_args: XdrCodec<admin_server_get_client_limits_args> = { name: 'admin_server_get_client_limits_args', encode: enc_admin_server_get_client_limits_args, decode: dec_admin_server_get_client_limits_args };
@@ -993,49 +945,9 @@ export interface admin_server_get_client_limits_ret {
   params: admin_typed_param[];
 }
 
-const admin_server_get_client_limits_ret$fields = ['.params'];
-
-const admin_server_get_client_limits_ret$new = /* @__PURE__ */ plainConstructor(function (this: admin_server_get_client_limits_ret, f0: admin_typed_param[]) { this.params = f0; }) as unknown as new (f0: admin_typed_param[]) => admin_server_get_client_limits_ret;
-
-export function dec_admin_server_get_client_limits_ret(r: XdrReader): admin_server_get_client_limits_ret {
-  let f = 0;
-  try {
-    let f0: admin_typed_param[];
-    const n1 = r.arrayLength(32, 12);
-    const a2: admin_typed_param[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(dec_admin_typed_param(r));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    return new admin_server_get_client_limits_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, admin_server_get_client_limits_ret$fields[f]);
-  }
-}
-
-export function enc_admin_server_get_client_limits_ret(w: XdrWriter, v: admin_server_get_client_limits_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.params;
-    w.arrayLength(a1, 32);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        enc_admin_typed_param(w, a1[i2]);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-  } catch (e) {
-    throw xdrWithin(e, admin_server_get_client_limits_ret$fields[f]);
-  }
-}
+/** `admin_server_get_client_limits_ret` has the layout of `admin_server_get_threadpool_parameters_ret`: the same functions encode and decode it. */
+export const dec_admin_server_get_client_limits_ret: (r: XdrReader) => admin_server_get_client_limits_ret = dec_admin_server_get_threadpool_parameters_ret;
+export const enc_admin_server_get_client_limits_ret: (w: XdrWriter, v: admin_server_get_client_limits_ret) => void = enc_admin_server_get_threadpool_parameters_ret;
 
 /** Codec of `admin_server_get_client_limits_ret`. */
 export const xdr_admin_server_get_client_limits_ret: XdrCodec<admin_server_get_client_limits_ret> = { name: 'admin_server_get_client_limits_ret', encode: enc_admin_server_get_client_limits_ret, decode: dec_admin_server_get_client_limits_ret };
@@ -1046,57 +958,9 @@ export interface admin_server_set_client_limits_args {
   flags: number;
 }
 
-const admin_server_set_client_limits_args$fields = ['.srv', '.params', '.flags'];
-
-const admin_server_set_client_limits_args$new = /* @__PURE__ */ plainConstructor(function (this: admin_server_set_client_limits_args, f0: admin_nonnull_server, f1: admin_typed_param[], f2: number) { this.srv = f0; this.params = f1; this.flags = f2; }) as unknown as new (f0: admin_nonnull_server, f1: admin_typed_param[], f2: number) => admin_server_set_client_limits_args;
-
-export function dec_admin_server_set_client_limits_args(r: XdrReader): admin_server_set_client_limits_args {
-  let f = 0;
-  try {
-    const f0 = dec_admin_nonnull_server(r);
-    f = 1;
-    let f1: admin_typed_param[];
-    const n1 = r.arrayLength(32, 12);
-    const a2: admin_typed_param[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(dec_admin_typed_param(r));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f1 = a2;
-    f = 2;
-    const f2 = r.uint();
-    return new admin_server_set_client_limits_args$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, admin_server_set_client_limits_args$fields[f]);
-  }
-}
-
-export function enc_admin_server_set_client_limits_args(w: XdrWriter, v: admin_server_set_client_limits_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_admin_nonnull_server(w, v.srv);
-    f = 1;
-    const a1 = v.params;
-    w.arrayLength(a1, 32);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        enc_admin_typed_param(w, a1[i2]);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-    f = 2;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, admin_server_set_client_limits_args$fields[f]);
-  }
-}
+/** `admin_server_set_client_limits_args` has the layout of `admin_server_set_threadpool_parameters_args`: the same functions encode and decode it. */
+export const dec_admin_server_set_client_limits_args: (r: XdrReader) => admin_server_set_client_limits_args = dec_admin_server_set_threadpool_parameters_args;
+export const enc_admin_server_set_client_limits_args: (w: XdrWriter, v: admin_server_set_client_limits_args) => void = enc_admin_server_set_threadpool_parameters_args;
 
 /** Codec of `admin_server_set_client_limits_args`. */
 export const xdr_admin_server_set_client_limits_args: XdrCodec<admin_server_set_client_limits_args> = { name: 'admin_server_set_client_limits_args', encode: enc_admin_server_set_client_limits_args, decode: dec_admin_server_set_client_limits_args };
@@ -1106,33 +970,9 @@ export interface admin_server_update_tls_files_args {
   flags: number;
 }
 
-const admin_server_update_tls_files_args$fields = ['.srv', '.flags'];
-
-const admin_server_update_tls_files_args$new = /* @__PURE__ */ plainConstructor(function (this: admin_server_update_tls_files_args, f0: admin_nonnull_server, f1: number) { this.srv = f0; this.flags = f1; }) as unknown as new (f0: admin_nonnull_server, f1: number) => admin_server_update_tls_files_args;
-
-export function dec_admin_server_update_tls_files_args(r: XdrReader): admin_server_update_tls_files_args {
-  let f = 0;
-  try {
-    const f0 = dec_admin_nonnull_server(r);
-    f = 1;
-    const f1 = r.uint();
-    return new admin_server_update_tls_files_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, admin_server_update_tls_files_args$fields[f]);
-  }
-}
-
-export function enc_admin_server_update_tls_files_args(w: XdrWriter, v: admin_server_update_tls_files_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_admin_nonnull_server(w, v.srv);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, admin_server_update_tls_files_args$fields[f]);
-  }
-}
+/** `admin_server_update_tls_files_args` has the layout of `admin_server_get_threadpool_parameters_args`: the same functions encode and decode it. */
+export const dec_admin_server_update_tls_files_args: (r: XdrReader) => admin_server_update_tls_files_args = dec_admin_server_get_threadpool_parameters_args;
+export const enc_admin_server_update_tls_files_args: (w: XdrWriter, v: admin_server_update_tls_files_args) => void = enc_admin_server_get_threadpool_parameters_args;
 
 /** Codec of `admin_server_update_tls_files_args`. */
 export const xdr_admin_server_update_tls_files_args: XdrCodec<admin_server_update_tls_files_args> = { name: 'admin_server_update_tls_files_args', encode: enc_admin_server_update_tls_files_args, decode: dec_admin_server_update_tls_files_args };
@@ -1141,29 +981,9 @@ export interface admin_connect_get_logging_outputs_args {
   flags: number;
 }
 
-const admin_connect_get_logging_outputs_args$fields = ['.flags'];
-
-const admin_connect_get_logging_outputs_args$new = /* @__PURE__ */ plainConstructor(function (this: admin_connect_get_logging_outputs_args, f0: number) { this.flags = f0; }) as unknown as new (f0: number) => admin_connect_get_logging_outputs_args;
-
-export function dec_admin_connect_get_logging_outputs_args(r: XdrReader): admin_connect_get_logging_outputs_args {
-  let f = 0;
-  try {
-    const f0 = r.uint();
-    return new admin_connect_get_logging_outputs_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, admin_connect_get_logging_outputs_args$fields[f]);
-  }
-}
-
-export function enc_admin_connect_get_logging_outputs_args(w: XdrWriter, v: admin_connect_get_logging_outputs_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, admin_connect_get_logging_outputs_args$fields[f]);
-  }
-}
+/** `admin_connect_get_logging_outputs_args` has the layout of `admin_connect_open_args`: the same functions encode and decode it. */
+export const dec_admin_connect_get_logging_outputs_args: (r: XdrReader) => admin_connect_get_logging_outputs_args = dec_admin_connect_open_args;
+export const enc_admin_connect_get_logging_outputs_args: (w: XdrWriter, v: admin_connect_get_logging_outputs_args) => void = enc_admin_connect_open_args;
 
 /** Codec of `admin_connect_get_logging_outputs_args`. */
 export const xdr_admin_connect_get_logging_outputs_args: XdrCodec<admin_connect_get_logging_outputs_args> = { name: 'admin_connect_get_logging_outputs_args', encode: enc_admin_connect_get_logging_outputs_args, decode: dec_admin_connect_get_logging_outputs_args };
@@ -1208,29 +1028,9 @@ export interface admin_connect_get_logging_filters_args {
   flags: number;
 }
 
-const admin_connect_get_logging_filters_args$fields = ['.flags'];
-
-const admin_connect_get_logging_filters_args$new = /* @__PURE__ */ plainConstructor(function (this: admin_connect_get_logging_filters_args, f0: number) { this.flags = f0; }) as unknown as new (f0: number) => admin_connect_get_logging_filters_args;
-
-export function dec_admin_connect_get_logging_filters_args(r: XdrReader): admin_connect_get_logging_filters_args {
-  let f = 0;
-  try {
-    const f0 = r.uint();
-    return new admin_connect_get_logging_filters_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, admin_connect_get_logging_filters_args$fields[f]);
-  }
-}
-
-export function enc_admin_connect_get_logging_filters_args(w: XdrWriter, v: admin_connect_get_logging_filters_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, admin_connect_get_logging_filters_args$fields[f]);
-  }
-}
+/** `admin_connect_get_logging_filters_args` has the layout of `admin_connect_open_args`: the same functions encode and decode it. */
+export const dec_admin_connect_get_logging_filters_args: (r: XdrReader) => admin_connect_get_logging_filters_args = dec_admin_connect_open_args;
+export const enc_admin_connect_get_logging_filters_args: (w: XdrWriter, v: admin_connect_get_logging_filters_args) => void = enc_admin_connect_open_args;
 
 /** Codec of `admin_connect_get_logging_filters_args`. */
 export const xdr_admin_connect_get_logging_filters_args: XdrCodec<admin_connect_get_logging_filters_args> = { name: 'admin_connect_get_logging_filters_args', encode: enc_admin_connect_get_logging_filters_args, decode: dec_admin_connect_get_logging_filters_args };
@@ -1392,29 +1192,9 @@ export interface admin_connect_daemon_shutdown_args {
   flags: number;
 }
 
-const admin_connect_daemon_shutdown_args$fields = ['.flags'];
-
-const admin_connect_daemon_shutdown_args$new = /* @__PURE__ */ plainConstructor(function (this: admin_connect_daemon_shutdown_args, f0: number) { this.flags = f0; }) as unknown as new (f0: number) => admin_connect_daemon_shutdown_args;
-
-export function dec_admin_connect_daemon_shutdown_args(r: XdrReader): admin_connect_daemon_shutdown_args {
-  let f = 0;
-  try {
-    const f0 = r.uint();
-    return new admin_connect_daemon_shutdown_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, admin_connect_daemon_shutdown_args$fields[f]);
-  }
-}
-
-export function enc_admin_connect_daemon_shutdown_args(w: XdrWriter, v: admin_connect_daemon_shutdown_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, admin_connect_daemon_shutdown_args$fields[f]);
-  }
-}
+/** `admin_connect_daemon_shutdown_args` has the layout of `admin_connect_open_args`: the same functions encode and decode it. */
+export const dec_admin_connect_daemon_shutdown_args: (r: XdrReader) => admin_connect_daemon_shutdown_args = dec_admin_connect_open_args;
+export const enc_admin_connect_daemon_shutdown_args: (w: XdrWriter, v: admin_connect_daemon_shutdown_args) => void = enc_admin_connect_open_args;
 
 /** Codec of `admin_connect_daemon_shutdown_args`. */
 export const xdr_admin_connect_daemon_shutdown_args: XdrCodec<admin_connect_daemon_shutdown_args> = { name: 'admin_connect_daemon_shutdown_args', encode: enc_admin_connect_daemon_shutdown_args, decode: dec_admin_connect_daemon_shutdown_args };

@@ -306,29 +306,9 @@ export interface qemu_connect_domain_monitor_event_deregister_args {
   callbackID: number;
 }
 
-const qemu_connect_domain_monitor_event_deregister_args$fields = ['.callbackID'];
-
-const qemu_connect_domain_monitor_event_deregister_args$new = /* @__PURE__ */ plainConstructor(function (this: qemu_connect_domain_monitor_event_deregister_args, f0: number) { this.callbackID = f0; }) as unknown as new (f0: number) => qemu_connect_domain_monitor_event_deregister_args;
-
-export function dec_qemu_connect_domain_monitor_event_deregister_args(r: XdrReader): qemu_connect_domain_monitor_event_deregister_args {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new qemu_connect_domain_monitor_event_deregister_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, qemu_connect_domain_monitor_event_deregister_args$fields[f]);
-  }
-}
-
-export function enc_qemu_connect_domain_monitor_event_deregister_args(w: XdrWriter, v: qemu_connect_domain_monitor_event_deregister_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.callbackID);
-  } catch (e) {
-    throw xdrWithin(e, qemu_connect_domain_monitor_event_deregister_args$fields[f]);
-  }
-}
+/** `qemu_connect_domain_monitor_event_deregister_args` has the layout of `qemu_connect_domain_monitor_event_register_ret`: the same functions encode and decode it. */
+export const dec_qemu_connect_domain_monitor_event_deregister_args: (r: XdrReader) => qemu_connect_domain_monitor_event_deregister_args = dec_qemu_connect_domain_monitor_event_register_ret;
+export const enc_qemu_connect_domain_monitor_event_deregister_args: (w: XdrWriter, v: qemu_connect_domain_monitor_event_deregister_args) => void = enc_qemu_connect_domain_monitor_event_register_ret;
 
 /** Codec of `qemu_connect_domain_monitor_event_deregister_args`. */
 export const xdr_qemu_connect_domain_monitor_event_deregister_args: XdrCodec<qemu_connect_domain_monitor_event_deregister_args> = { name: 'qemu_connect_domain_monitor_event_deregister_args', encode: enc_qemu_connect_domain_monitor_event_deregister_args, decode: dec_qemu_connect_domain_monitor_event_deregister_args };
@@ -398,37 +378,9 @@ export interface qemu_domain_monitor_command_with_files_args {
   flags: number;
 }
 
-const qemu_domain_monitor_command_with_files_args$fields = ['.dom', '.cmd', '.flags'];
-
-const qemu_domain_monitor_command_with_files_args$new = /* @__PURE__ */ plainConstructor(function (this: qemu_domain_monitor_command_with_files_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.cmd = f1; this.flags = f2; }) as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => qemu_domain_monitor_command_with_files_args;
-
-export function dec_qemu_domain_monitor_command_with_files_args(r: XdrReader): qemu_domain_monitor_command_with_files_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.string(4194304);
-    f = 2;
-    const f2 = r.uint();
-    return new qemu_domain_monitor_command_with_files_args$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, qemu_domain_monitor_command_with_files_args$fields[f]);
-  }
-}
-
-export function enc_qemu_domain_monitor_command_with_files_args(w: XdrWriter, v: qemu_domain_monitor_command_with_files_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.string(v.cmd, 4194304);
-    f = 2;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, qemu_domain_monitor_command_with_files_args$fields[f]);
-  }
-}
+/** `qemu_domain_monitor_command_with_files_args` has the layout of `qemu_domain_monitor_command_args`: the same functions encode and decode it. */
+export const dec_qemu_domain_monitor_command_with_files_args: (r: XdrReader) => qemu_domain_monitor_command_with_files_args = dec_qemu_domain_monitor_command_args;
+export const enc_qemu_domain_monitor_command_with_files_args: (w: XdrWriter, v: qemu_domain_monitor_command_with_files_args) => void = enc_qemu_domain_monitor_command_args;
 
 /** Codec of `qemu_domain_monitor_command_with_files_args`. */
 export const xdr_qemu_domain_monitor_command_with_files_args: XdrCodec<qemu_domain_monitor_command_with_files_args> = { name: 'qemu_domain_monitor_command_with_files_args', encode: enc_qemu_domain_monitor_command_with_files_args, decode: dec_qemu_domain_monitor_command_with_files_args };
@@ -437,29 +389,9 @@ export interface qemu_domain_monitor_command_with_files_ret {
   result: remote_nonnull_string;
 }
 
-const qemu_domain_monitor_command_with_files_ret$fields = ['.result'];
-
-const qemu_domain_monitor_command_with_files_ret$new = /* @__PURE__ */ plainConstructor(function (this: qemu_domain_monitor_command_with_files_ret, f0: remote_nonnull_string) { this.result = f0; }) as unknown as new (f0: remote_nonnull_string) => qemu_domain_monitor_command_with_files_ret;
-
-export function dec_qemu_domain_monitor_command_with_files_ret(r: XdrReader): qemu_domain_monitor_command_with_files_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new qemu_domain_monitor_command_with_files_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, qemu_domain_monitor_command_with_files_ret$fields[f]);
-  }
-}
-
-export function enc_qemu_domain_monitor_command_with_files_ret(w: XdrWriter, v: qemu_domain_monitor_command_with_files_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.result, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, qemu_domain_monitor_command_with_files_ret$fields[f]);
-  }
-}
+/** `qemu_domain_monitor_command_with_files_ret` has the layout of `qemu_domain_monitor_command_ret`: the same functions encode and decode it. */
+export const dec_qemu_domain_monitor_command_with_files_ret: (r: XdrReader) => qemu_domain_monitor_command_with_files_ret = dec_qemu_domain_monitor_command_ret;
+export const enc_qemu_domain_monitor_command_with_files_ret: (w: XdrWriter, v: qemu_domain_monitor_command_with_files_ret) => void = enc_qemu_domain_monitor_command_ret;
 
 /** Codec of `qemu_domain_monitor_command_with_files_ret`. */
 export const xdr_qemu_domain_monitor_command_with_files_ret: XdrCodec<qemu_domain_monitor_command_with_files_ret> = { name: 'qemu_domain_monitor_command_with_files_ret', encode: enc_qemu_domain_monitor_command_with_files_ret, decode: dec_qemu_domain_monitor_command_with_files_ret };

@@ -302,33 +302,9 @@ export interface remote_nonnull_nwfilter {
   uuid: remote_uuid;
 }
 
-const remote_nonnull_nwfilter$fields = ['.name', '.uuid'];
-
-const remote_nonnull_nwfilter$new = /* @__PURE__ */ plainConstructor(function (this: remote_nonnull_nwfilter, f0: remote_nonnull_string, f1: remote_uuid) { this.name = f0; this.uuid = f1; }) as unknown as new (f0: remote_nonnull_string, f1: remote_uuid) => remote_nonnull_nwfilter;
-
-export function dec_remote_nonnull_nwfilter(r: XdrReader): remote_nonnull_nwfilter {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    f = 1;
-    const f1 = r.opaqueFixed(16);
-    return new remote_nonnull_nwfilter$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_nonnull_nwfilter$fields[f]);
-  }
-}
-
-export function enc_remote_nonnull_nwfilter(w: XdrWriter, v: remote_nonnull_nwfilter): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.name, 4194304);
-    f = 1;
-    w.opaqueFixed(v.uuid, 16);
-  } catch (e) {
-    throw xdrWithin(e, remote_nonnull_nwfilter$fields[f]);
-  }
-}
+/** `remote_nonnull_nwfilter` has the layout of `remote_nonnull_network`: the same functions encode and decode it. */
+export const dec_remote_nonnull_nwfilter: (r: XdrReader) => remote_nonnull_nwfilter = dec_remote_nonnull_network;
+export const enc_remote_nonnull_nwfilter: (w: XdrWriter, v: remote_nonnull_nwfilter) => void = enc_remote_nonnull_network;
 
 /** Codec of `remote_nonnull_nwfilter`. */
 export const xdr_remote_nonnull_nwfilter: XdrCodec<remote_nonnull_nwfilter> = { name: 'remote_nonnull_nwfilter', encode: enc_remote_nonnull_nwfilter, decode: dec_remote_nonnull_nwfilter };
@@ -410,33 +386,9 @@ export interface remote_nonnull_storage_pool {
   uuid: remote_uuid;
 }
 
-const remote_nonnull_storage_pool$fields = ['.name', '.uuid'];
-
-const remote_nonnull_storage_pool$new = /* @__PURE__ */ plainConstructor(function (this: remote_nonnull_storage_pool, f0: remote_nonnull_string, f1: remote_uuid) { this.name = f0; this.uuid = f1; }) as unknown as new (f0: remote_nonnull_string, f1: remote_uuid) => remote_nonnull_storage_pool;
-
-export function dec_remote_nonnull_storage_pool(r: XdrReader): remote_nonnull_storage_pool {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    f = 1;
-    const f1 = r.opaqueFixed(16);
-    return new remote_nonnull_storage_pool$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_nonnull_storage_pool$fields[f]);
-  }
-}
-
-export function enc_remote_nonnull_storage_pool(w: XdrWriter, v: remote_nonnull_storage_pool): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.name, 4194304);
-    f = 1;
-    w.opaqueFixed(v.uuid, 16);
-  } catch (e) {
-    throw xdrWithin(e, remote_nonnull_storage_pool$fields[f]);
-  }
-}
+/** `remote_nonnull_storage_pool` has the layout of `remote_nonnull_network`: the same functions encode and decode it. */
+export const dec_remote_nonnull_storage_pool: (r: XdrReader) => remote_nonnull_storage_pool = dec_remote_nonnull_network;
+export const enc_remote_nonnull_storage_pool: (w: XdrWriter, v: remote_nonnull_storage_pool) => void = enc_remote_nonnull_network;
 
 /** Codec of `remote_nonnull_storage_pool`. */
 export const xdr_remote_nonnull_storage_pool: XdrCodec<remote_nonnull_storage_pool> = { name: 'remote_nonnull_storage_pool', encode: enc_remote_nonnull_storage_pool, decode: dec_remote_nonnull_storage_pool };
@@ -595,33 +547,9 @@ export interface remote_nonnull_domain_snapshot {
   dom: remote_nonnull_domain;
 }
 
-const remote_nonnull_domain_snapshot$fields = ['.name', '.dom'];
-
-const remote_nonnull_domain_snapshot$new = /* @__PURE__ */ plainConstructor(function (this: remote_nonnull_domain_snapshot, f0: remote_nonnull_string, f1: remote_nonnull_domain) { this.name = f0; this.dom = f1; }) as unknown as new (f0: remote_nonnull_string, f1: remote_nonnull_domain) => remote_nonnull_domain_snapshot;
-
-export function dec_remote_nonnull_domain_snapshot(r: XdrReader): remote_nonnull_domain_snapshot {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    f = 1;
-    const f1 = dec_remote_nonnull_domain(r);
-    return new remote_nonnull_domain_snapshot$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_nonnull_domain_snapshot$fields[f]);
-  }
-}
-
-export function enc_remote_nonnull_domain_snapshot(w: XdrWriter, v: remote_nonnull_domain_snapshot): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.name, 4194304);
-    f = 1;
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_nonnull_domain_snapshot$fields[f]);
-  }
-}
+/** `remote_nonnull_domain_snapshot` has the layout of `remote_nonnull_domain_checkpoint`: the same functions encode and decode it. */
+export const dec_remote_nonnull_domain_snapshot: (r: XdrReader) => remote_nonnull_domain_snapshot = dec_remote_nonnull_domain_checkpoint;
+export const enc_remote_nonnull_domain_snapshot: (w: XdrWriter, v: remote_nonnull_domain_snapshot) => void = enc_remote_nonnull_domain_checkpoint;
 
 /** Codec of `remote_nonnull_domain_snapshot`. */
 export const xdr_remote_nonnull_domain_snapshot: XdrCodec<remote_nonnull_domain_snapshot> = { name: 'remote_nonnull_domain_snapshot', encode: enc_remote_nonnull_domain_snapshot, decode: dec_remote_nonnull_domain_snapshot };
@@ -1145,33 +1073,9 @@ export interface remote_node_get_memory_stats {
   value: bigint;
 }
 
-const remote_node_get_memory_stats$fields = ['.field', '.value'];
-
-const remote_node_get_memory_stats$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_get_memory_stats, f0: remote_nonnull_string, f1: bigint) { this.field = f0; this.value = f1; }) as unknown as new (f0: remote_nonnull_string, f1: bigint) => remote_node_get_memory_stats;
-
-export function dec_remote_node_get_memory_stats(r: XdrReader): remote_node_get_memory_stats {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    f = 1;
-    const f1 = r.uhyper();
-    return new remote_node_get_memory_stats$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_get_memory_stats$fields[f]);
-  }
-}
-
-export function enc_remote_node_get_memory_stats(w: XdrWriter, v: remote_node_get_memory_stats): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.field, 4194304);
-    f = 1;
-    w.uhyper(v.value);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_get_memory_stats$fields[f]);
-  }
-}
+/** `remote_node_get_memory_stats` has the layout of `remote_node_get_cpu_stats`: the same functions encode and decode it. */
+export const dec_remote_node_get_memory_stats: (r: XdrReader) => remote_node_get_memory_stats = dec_remote_node_get_cpu_stats;
+export const enc_remote_node_get_memory_stats: (w: XdrWriter, v: remote_node_get_memory_stats) => void = enc_remote_node_get_cpu_stats;
 
 /** Codec of `remote_node_get_memory_stats`. */
 export const xdr_remote_node_get_memory_stats: XdrCodec<remote_node_get_memory_stats> = { name: 'remote_node_get_memory_stats', encode: enc_remote_node_get_memory_stats, decode: dec_remote_node_get_memory_stats };
@@ -1779,29 +1683,9 @@ export interface remote_connect_get_domain_capabilities_ret {
   capabilities: remote_nonnull_string;
 }
 
-const remote_connect_get_domain_capabilities_ret$fields = ['.capabilities'];
-
-const remote_connect_get_domain_capabilities_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_get_domain_capabilities_ret, f0: remote_nonnull_string) { this.capabilities = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_connect_get_domain_capabilities_ret;
-
-export function dec_remote_connect_get_domain_capabilities_ret(r: XdrReader): remote_connect_get_domain_capabilities_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_connect_get_domain_capabilities_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_get_domain_capabilities_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_get_domain_capabilities_ret(w: XdrWriter, v: remote_connect_get_domain_capabilities_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.capabilities, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_get_domain_capabilities_ret$fields[f]);
-  }
-}
+/** `remote_connect_get_domain_capabilities_ret` has the layout of `remote_connect_get_capabilities_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_get_domain_capabilities_ret: (r: XdrReader) => remote_connect_get_domain_capabilities_ret = dec_remote_connect_get_capabilities_ret;
+export const enc_remote_connect_get_domain_capabilities_ret: (w: XdrWriter, v: remote_connect_get_domain_capabilities_ret) => void = enc_remote_connect_get_capabilities_ret;
 
 /** Codec of `remote_connect_get_domain_capabilities_ret`. */
 export const xdr_remote_connect_get_domain_capabilities_ret: XdrCodec<remote_connect_get_domain_capabilities_ret> = { name: 'remote_connect_get_domain_capabilities_ret', encode: enc_remote_connect_get_domain_capabilities_ret, decode: dec_remote_connect_get_domain_capabilities_ret };
@@ -2317,49 +2201,9 @@ export interface remote_domain_get_scheduler_parameters_flags_ret {
   params: remote_typed_param[];
 }
 
-const remote_domain_get_scheduler_parameters_flags_ret$fields = ['.params'];
-
-const remote_domain_get_scheduler_parameters_flags_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_scheduler_parameters_flags_ret, f0: remote_typed_param[]) { this.params = f0; }) as unknown as new (f0: remote_typed_param[]) => remote_domain_get_scheduler_parameters_flags_ret;
-
-export function dec_remote_domain_get_scheduler_parameters_flags_ret(r: XdrReader): remote_domain_get_scheduler_parameters_flags_ret {
-  let f = 0;
-  try {
-    let f0: remote_typed_param[];
-    const n1 = r.arrayLength(16, 12);
-    const a2: remote_typed_param[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(dec_remote_typed_param(r));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    return new remote_domain_get_scheduler_parameters_flags_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_scheduler_parameters_flags_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_scheduler_parameters_flags_ret(w: XdrWriter, v: remote_domain_get_scheduler_parameters_flags_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.params;
-    w.arrayLength(a1, 16);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        enc_remote_typed_param(w, a1[i2]);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_scheduler_parameters_flags_ret$fields[f]);
-  }
-}
+/** `remote_domain_get_scheduler_parameters_flags_ret` has the layout of `remote_domain_get_scheduler_parameters_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_get_scheduler_parameters_flags_ret: (r: XdrReader) => remote_domain_get_scheduler_parameters_flags_ret = dec_remote_domain_get_scheduler_parameters_ret;
+export const enc_remote_domain_get_scheduler_parameters_flags_ret: (w: XdrWriter, v: remote_domain_get_scheduler_parameters_flags_ret) => void = enc_remote_domain_get_scheduler_parameters_ret;
 
 /** Codec of `remote_domain_get_scheduler_parameters_flags_ret`. */
 export const xdr_remote_domain_get_scheduler_parameters_flags_ret: XdrCodec<remote_domain_get_scheduler_parameters_flags_ret> = { name: 'remote_domain_get_scheduler_parameters_flags_ret', encode: enc_remote_domain_get_scheduler_parameters_flags_ret, decode: dec_remote_domain_get_scheduler_parameters_flags_ret };
@@ -2487,57 +2331,9 @@ export interface remote_domain_set_blkio_parameters_args {
   flags: number;
 }
 
-const remote_domain_set_blkio_parameters_args$fields = ['.dom', '.params', '.flags'];
-
-const remote_domain_set_blkio_parameters_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_set_blkio_parameters_args, f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) { this.dom = f0; this.params = f1; this.flags = f2; }) as unknown as new (f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) => remote_domain_set_blkio_parameters_args;
-
-export function dec_remote_domain_set_blkio_parameters_args(r: XdrReader): remote_domain_set_blkio_parameters_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    let f1: remote_typed_param[];
-    const n1 = r.arrayLength(16, 12);
-    const a2: remote_typed_param[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(dec_remote_typed_param(r));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f1 = a2;
-    f = 2;
-    const f2 = r.uint();
-    return new remote_domain_set_blkio_parameters_args$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_set_blkio_parameters_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_set_blkio_parameters_args(w: XdrWriter, v: remote_domain_set_blkio_parameters_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    const a1 = v.params;
-    w.arrayLength(a1, 16);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        enc_remote_typed_param(w, a1[i2]);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-    f = 2;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_set_blkio_parameters_args$fields[f]);
-  }
-}
+/** `remote_domain_set_blkio_parameters_args` has the layout of `remote_domain_set_scheduler_parameters_flags_args`: the same functions encode and decode it. */
+export const dec_remote_domain_set_blkio_parameters_args: (r: XdrReader) => remote_domain_set_blkio_parameters_args = dec_remote_domain_set_scheduler_parameters_flags_args;
+export const enc_remote_domain_set_blkio_parameters_args: (w: XdrWriter, v: remote_domain_set_blkio_parameters_args) => void = enc_remote_domain_set_scheduler_parameters_flags_args;
 
 /** Codec of `remote_domain_set_blkio_parameters_args`. */
 export const xdr_remote_domain_set_blkio_parameters_args: XdrCodec<remote_domain_set_blkio_parameters_args> = { name: 'remote_domain_set_blkio_parameters_args', encode: enc_remote_domain_set_blkio_parameters_args, decode: dec_remote_domain_set_blkio_parameters_args };
@@ -2548,37 +2344,9 @@ export interface remote_domain_get_blkio_parameters_args {
   flags: number;
 }
 
-const remote_domain_get_blkio_parameters_args$fields = ['.dom', '.nparams', '.flags'];
-
-const remote_domain_get_blkio_parameters_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_blkio_parameters_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.nparams = f1; this.flags = f2; }) as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_get_blkio_parameters_args;
-
-export function dec_remote_domain_get_blkio_parameters_args(r: XdrReader): remote_domain_get_blkio_parameters_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.int();
-    f = 2;
-    const f2 = r.uint();
-    return new remote_domain_get_blkio_parameters_args$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_blkio_parameters_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_blkio_parameters_args(w: XdrWriter, v: remote_domain_get_blkio_parameters_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.int(v.nparams);
-    f = 2;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_blkio_parameters_args$fields[f]);
-  }
-}
+/** `remote_domain_get_blkio_parameters_args` has the layout of `remote_domain_get_scheduler_parameters_flags_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_blkio_parameters_args: (r: XdrReader) => remote_domain_get_blkio_parameters_args = dec_remote_domain_get_scheduler_parameters_flags_args;
+export const enc_remote_domain_get_blkio_parameters_args: (w: XdrWriter, v: remote_domain_get_blkio_parameters_args) => void = enc_remote_domain_get_scheduler_parameters_flags_args;
 
 /** Codec of `remote_domain_get_blkio_parameters_args`. */
 export const xdr_remote_domain_get_blkio_parameters_args: XdrCodec<remote_domain_get_blkio_parameters_args> = { name: 'remote_domain_get_blkio_parameters_args', encode: enc_remote_domain_get_blkio_parameters_args, decode: dec_remote_domain_get_blkio_parameters_args };
@@ -2645,57 +2413,9 @@ export interface remote_domain_set_memory_parameters_args {
   flags: number;
 }
 
-const remote_domain_set_memory_parameters_args$fields = ['.dom', '.params', '.flags'];
-
-const remote_domain_set_memory_parameters_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_set_memory_parameters_args, f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) { this.dom = f0; this.params = f1; this.flags = f2; }) as unknown as new (f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) => remote_domain_set_memory_parameters_args;
-
-export function dec_remote_domain_set_memory_parameters_args(r: XdrReader): remote_domain_set_memory_parameters_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    let f1: remote_typed_param[];
-    const n1 = r.arrayLength(16, 12);
-    const a2: remote_typed_param[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(dec_remote_typed_param(r));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f1 = a2;
-    f = 2;
-    const f2 = r.uint();
-    return new remote_domain_set_memory_parameters_args$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_set_memory_parameters_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_set_memory_parameters_args(w: XdrWriter, v: remote_domain_set_memory_parameters_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    const a1 = v.params;
-    w.arrayLength(a1, 16);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        enc_remote_typed_param(w, a1[i2]);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-    f = 2;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_set_memory_parameters_args$fields[f]);
-  }
-}
+/** `remote_domain_set_memory_parameters_args` has the layout of `remote_domain_set_scheduler_parameters_flags_args`: the same functions encode and decode it. */
+export const dec_remote_domain_set_memory_parameters_args: (r: XdrReader) => remote_domain_set_memory_parameters_args = dec_remote_domain_set_scheduler_parameters_flags_args;
+export const enc_remote_domain_set_memory_parameters_args: (w: XdrWriter, v: remote_domain_set_memory_parameters_args) => void = enc_remote_domain_set_scheduler_parameters_flags_args;
 
 /** Codec of `remote_domain_set_memory_parameters_args`. */
 export const xdr_remote_domain_set_memory_parameters_args: XdrCodec<remote_domain_set_memory_parameters_args> = { name: 'remote_domain_set_memory_parameters_args', encode: enc_remote_domain_set_memory_parameters_args, decode: dec_remote_domain_set_memory_parameters_args };
@@ -2706,37 +2426,9 @@ export interface remote_domain_get_memory_parameters_args {
   flags: number;
 }
 
-const remote_domain_get_memory_parameters_args$fields = ['.dom', '.nparams', '.flags'];
-
-const remote_domain_get_memory_parameters_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_memory_parameters_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.nparams = f1; this.flags = f2; }) as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_get_memory_parameters_args;
-
-export function dec_remote_domain_get_memory_parameters_args(r: XdrReader): remote_domain_get_memory_parameters_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.int();
-    f = 2;
-    const f2 = r.uint();
-    return new remote_domain_get_memory_parameters_args$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_memory_parameters_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_memory_parameters_args(w: XdrWriter, v: remote_domain_get_memory_parameters_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.int(v.nparams);
-    f = 2;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_memory_parameters_args$fields[f]);
-  }
-}
+/** `remote_domain_get_memory_parameters_args` has the layout of `remote_domain_get_scheduler_parameters_flags_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_memory_parameters_args: (r: XdrReader) => remote_domain_get_memory_parameters_args = dec_remote_domain_get_scheduler_parameters_flags_args;
+export const enc_remote_domain_get_memory_parameters_args: (w: XdrWriter, v: remote_domain_get_memory_parameters_args) => void = enc_remote_domain_get_scheduler_parameters_flags_args;
 
 /** Codec of `remote_domain_get_memory_parameters_args`. */
 export const xdr_remote_domain_get_memory_parameters_args: XdrCodec<remote_domain_get_memory_parameters_args> = { name: 'remote_domain_get_memory_parameters_args', encode: enc_remote_domain_get_memory_parameters_args, decode: dec_remote_domain_get_memory_parameters_args };
@@ -2746,53 +2438,9 @@ export interface remote_domain_get_memory_parameters_ret {
   nparams: number;
 }
 
-const remote_domain_get_memory_parameters_ret$fields = ['.params', '.nparams'];
-
-const remote_domain_get_memory_parameters_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_memory_parameters_ret, f0: remote_typed_param[], f1: number) { this.params = f0; this.nparams = f1; }) as unknown as new (f0: remote_typed_param[], f1: number) => remote_domain_get_memory_parameters_ret;
-
-export function dec_remote_domain_get_memory_parameters_ret(r: XdrReader): remote_domain_get_memory_parameters_ret {
-  let f = 0;
-  try {
-    let f0: remote_typed_param[];
-    const n1 = r.arrayLength(16, 12);
-    const a2: remote_typed_param[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(dec_remote_typed_param(r));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    f = 1;
-    const f1 = r.int();
-    return new remote_domain_get_memory_parameters_ret$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_memory_parameters_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_memory_parameters_ret(w: XdrWriter, v: remote_domain_get_memory_parameters_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.params;
-    w.arrayLength(a1, 16);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        enc_remote_typed_param(w, a1[i2]);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-    f = 1;
-    w.int(v.nparams);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_memory_parameters_ret$fields[f]);
-  }
-}
+/** `remote_domain_get_memory_parameters_ret` has the layout of `remote_domain_get_blkio_parameters_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_get_memory_parameters_ret: (r: XdrReader) => remote_domain_get_memory_parameters_ret = dec_remote_domain_get_blkio_parameters_ret;
+export const enc_remote_domain_get_memory_parameters_ret: (w: XdrWriter, v: remote_domain_get_memory_parameters_ret) => void = enc_remote_domain_get_blkio_parameters_ret;
 
 /** Codec of `remote_domain_get_memory_parameters_ret`. */
 export const xdr_remote_domain_get_memory_parameters_ret: XdrCodec<remote_domain_get_memory_parameters_ret> = { name: 'remote_domain_get_memory_parameters_ret', encode: enc_remote_domain_get_memory_parameters_ret, decode: dec_remote_domain_get_memory_parameters_ret };
@@ -2849,57 +2497,9 @@ export interface remote_domain_set_numa_parameters_args {
   flags: number;
 }
 
-const remote_domain_set_numa_parameters_args$fields = ['.dom', '.params', '.flags'];
-
-const remote_domain_set_numa_parameters_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_set_numa_parameters_args, f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) { this.dom = f0; this.params = f1; this.flags = f2; }) as unknown as new (f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) => remote_domain_set_numa_parameters_args;
-
-export function dec_remote_domain_set_numa_parameters_args(r: XdrReader): remote_domain_set_numa_parameters_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    let f1: remote_typed_param[];
-    const n1 = r.arrayLength(16, 12);
-    const a2: remote_typed_param[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(dec_remote_typed_param(r));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f1 = a2;
-    f = 2;
-    const f2 = r.uint();
-    return new remote_domain_set_numa_parameters_args$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_set_numa_parameters_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_set_numa_parameters_args(w: XdrWriter, v: remote_domain_set_numa_parameters_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    const a1 = v.params;
-    w.arrayLength(a1, 16);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        enc_remote_typed_param(w, a1[i2]);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-    f = 2;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_set_numa_parameters_args$fields[f]);
-  }
-}
+/** `remote_domain_set_numa_parameters_args` has the layout of `remote_domain_set_scheduler_parameters_flags_args`: the same functions encode and decode it. */
+export const dec_remote_domain_set_numa_parameters_args: (r: XdrReader) => remote_domain_set_numa_parameters_args = dec_remote_domain_set_scheduler_parameters_flags_args;
+export const enc_remote_domain_set_numa_parameters_args: (w: XdrWriter, v: remote_domain_set_numa_parameters_args) => void = enc_remote_domain_set_scheduler_parameters_flags_args;
 
 /** Codec of `remote_domain_set_numa_parameters_args`. */
 export const xdr_remote_domain_set_numa_parameters_args: XdrCodec<remote_domain_set_numa_parameters_args> = { name: 'remote_domain_set_numa_parameters_args', encode: enc_remote_domain_set_numa_parameters_args, decode: dec_remote_domain_set_numa_parameters_args };
@@ -2910,37 +2510,9 @@ export interface remote_domain_get_numa_parameters_args {
   flags: number;
 }
 
-const remote_domain_get_numa_parameters_args$fields = ['.dom', '.nparams', '.flags'];
-
-const remote_domain_get_numa_parameters_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_numa_parameters_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.nparams = f1; this.flags = f2; }) as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_get_numa_parameters_args;
-
-export function dec_remote_domain_get_numa_parameters_args(r: XdrReader): remote_domain_get_numa_parameters_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.int();
-    f = 2;
-    const f2 = r.uint();
-    return new remote_domain_get_numa_parameters_args$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_numa_parameters_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_numa_parameters_args(w: XdrWriter, v: remote_domain_get_numa_parameters_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.int(v.nparams);
-    f = 2;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_numa_parameters_args$fields[f]);
-  }
-}
+/** `remote_domain_get_numa_parameters_args` has the layout of `remote_domain_get_scheduler_parameters_flags_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_numa_parameters_args: (r: XdrReader) => remote_domain_get_numa_parameters_args = dec_remote_domain_get_scheduler_parameters_flags_args;
+export const enc_remote_domain_get_numa_parameters_args: (w: XdrWriter, v: remote_domain_get_numa_parameters_args) => void = enc_remote_domain_get_scheduler_parameters_flags_args;
 
 /** Codec of `remote_domain_get_numa_parameters_args`. */
 export const xdr_remote_domain_get_numa_parameters_args: XdrCodec<remote_domain_get_numa_parameters_args> = { name: 'remote_domain_get_numa_parameters_args', encode: enc_remote_domain_get_numa_parameters_args, decode: dec_remote_domain_get_numa_parameters_args };
@@ -2950,53 +2522,9 @@ export interface remote_domain_get_numa_parameters_ret {
   nparams: number;
 }
 
-const remote_domain_get_numa_parameters_ret$fields = ['.params', '.nparams'];
-
-const remote_domain_get_numa_parameters_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_numa_parameters_ret, f0: remote_typed_param[], f1: number) { this.params = f0; this.nparams = f1; }) as unknown as new (f0: remote_typed_param[], f1: number) => remote_domain_get_numa_parameters_ret;
-
-export function dec_remote_domain_get_numa_parameters_ret(r: XdrReader): remote_domain_get_numa_parameters_ret {
-  let f = 0;
-  try {
-    let f0: remote_typed_param[];
-    const n1 = r.arrayLength(16, 12);
-    const a2: remote_typed_param[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(dec_remote_typed_param(r));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    f = 1;
-    const f1 = r.int();
-    return new remote_domain_get_numa_parameters_ret$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_numa_parameters_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_numa_parameters_ret(w: XdrWriter, v: remote_domain_get_numa_parameters_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.params;
-    w.arrayLength(a1, 16);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        enc_remote_typed_param(w, a1[i2]);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-    f = 1;
-    w.int(v.nparams);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_numa_parameters_ret$fields[f]);
-  }
-}
+/** `remote_domain_get_numa_parameters_ret` has the layout of `remote_domain_get_blkio_parameters_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_get_numa_parameters_ret: (r: XdrReader) => remote_domain_get_numa_parameters_ret = dec_remote_domain_get_blkio_parameters_ret;
+export const enc_remote_domain_get_numa_parameters_ret: (w: XdrWriter, v: remote_domain_get_numa_parameters_ret) => void = enc_remote_domain_get_blkio_parameters_ret;
 
 /** Codec of `remote_domain_get_numa_parameters_ret`. */
 export const xdr_remote_domain_get_numa_parameters_ret: XdrCodec<remote_domain_get_numa_parameters_ret> = { name: 'remote_domain_get_numa_parameters_ret', encode: enc_remote_domain_get_numa_parameters_ret, decode: dec_remote_domain_get_numa_parameters_ret };
@@ -3287,53 +2815,9 @@ export interface remote_domain_block_stats_flags_ret {
   nparams: number;
 }
 
-const remote_domain_block_stats_flags_ret$fields = ['.params', '.nparams'];
-
-const remote_domain_block_stats_flags_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_block_stats_flags_ret, f0: remote_typed_param[], f1: number) { this.params = f0; this.nparams = f1; }) as unknown as new (f0: remote_typed_param[], f1: number) => remote_domain_block_stats_flags_ret;
-
-export function dec_remote_domain_block_stats_flags_ret(r: XdrReader): remote_domain_block_stats_flags_ret {
-  let f = 0;
-  try {
-    let f0: remote_typed_param[];
-    const n1 = r.arrayLength(16, 12);
-    const a2: remote_typed_param[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(dec_remote_typed_param(r));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    f = 1;
-    const f1 = r.int();
-    return new remote_domain_block_stats_flags_ret$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_block_stats_flags_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_block_stats_flags_ret(w: XdrWriter, v: remote_domain_block_stats_flags_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.params;
-    w.arrayLength(a1, 16);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        enc_remote_typed_param(w, a1[i2]);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-    f = 1;
-    w.int(v.nparams);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_block_stats_flags_ret$fields[f]);
-  }
-}
+/** `remote_domain_block_stats_flags_ret` has the layout of `remote_domain_get_blkio_parameters_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_block_stats_flags_ret: (r: XdrReader) => remote_domain_block_stats_flags_ret = dec_remote_domain_get_blkio_parameters_ret;
+export const enc_remote_domain_block_stats_flags_ret: (w: XdrWriter, v: remote_domain_block_stats_flags_ret) => void = enc_remote_domain_get_blkio_parameters_ret;
 
 /** Codec of `remote_domain_block_stats_flags_ret`. */
 export const xdr_remote_domain_block_stats_flags_ret: XdrCodec<remote_domain_block_stats_flags_ret> = { name: 'remote_domain_block_stats_flags_ret', encode: enc_remote_domain_block_stats_flags_ret, decode: dec_remote_domain_block_stats_flags_ret };
@@ -3557,53 +3041,9 @@ export interface remote_domain_get_interface_parameters_ret {
   nparams: number;
 }
 
-const remote_domain_get_interface_parameters_ret$fields = ['.params', '.nparams'];
-
-const remote_domain_get_interface_parameters_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_interface_parameters_ret, f0: remote_typed_param[], f1: number) { this.params = f0; this.nparams = f1; }) as unknown as new (f0: remote_typed_param[], f1: number) => remote_domain_get_interface_parameters_ret;
-
-export function dec_remote_domain_get_interface_parameters_ret(r: XdrReader): remote_domain_get_interface_parameters_ret {
-  let f = 0;
-  try {
-    let f0: remote_typed_param[];
-    const n1 = r.arrayLength(16, 12);
-    const a2: remote_typed_param[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(dec_remote_typed_param(r));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    f = 1;
-    const f1 = r.int();
-    return new remote_domain_get_interface_parameters_ret$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_interface_parameters_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_interface_parameters_ret(w: XdrWriter, v: remote_domain_get_interface_parameters_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.params;
-    w.arrayLength(a1, 16);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        enc_remote_typed_param(w, a1[i2]);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-    f = 1;
-    w.int(v.nparams);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_interface_parameters_ret$fields[f]);
-  }
-}
+/** `remote_domain_get_interface_parameters_ret` has the layout of `remote_domain_get_blkio_parameters_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_get_interface_parameters_ret: (r: XdrReader) => remote_domain_get_interface_parameters_ret = dec_remote_domain_get_blkio_parameters_ret;
+export const enc_remote_domain_get_interface_parameters_ret: (w: XdrWriter, v: remote_domain_get_interface_parameters_ret) => void = enc_remote_domain_get_blkio_parameters_ret;
 
 /** Codec of `remote_domain_get_interface_parameters_ret`. */
 export const xdr_remote_domain_get_interface_parameters_ret: XdrCodec<remote_domain_get_interface_parameters_ret> = { name: 'remote_domain_get_interface_parameters_ret', encode: enc_remote_domain_get_interface_parameters_ret, decode: dec_remote_domain_get_interface_parameters_ret };
@@ -3868,29 +3308,9 @@ export interface remote_domain_memory_peek_ret {
   buffer: Uint8Array;
 }
 
-const remote_domain_memory_peek_ret$fields = ['.buffer'];
-
-const remote_domain_memory_peek_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_memory_peek_ret, f0: Uint8Array) { this.buffer = f0; }) as unknown as new (f0: Uint8Array) => remote_domain_memory_peek_ret;
-
-export function dec_remote_domain_memory_peek_ret(r: XdrReader): remote_domain_memory_peek_ret {
-  let f = 0;
-  try {
-    const f0 = r.opaque(4194304);
-    return new remote_domain_memory_peek_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_memory_peek_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_memory_peek_ret(w: XdrWriter, v: remote_domain_memory_peek_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.opaque(v.buffer, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_memory_peek_ret$fields[f]);
-  }
-}
+/** `remote_domain_memory_peek_ret` has the layout of `remote_domain_block_peek_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_memory_peek_ret: (r: XdrReader) => remote_domain_memory_peek_ret = dec_remote_domain_block_peek_ret;
+export const enc_remote_domain_memory_peek_ret: (w: XdrWriter, v: remote_domain_memory_peek_ret) => void = enc_remote_domain_block_peek_ret;
 
 /** Codec of `remote_domain_memory_peek_ret`. */
 export const xdr_remote_domain_memory_peek_ret: XdrCodec<remote_domain_memory_peek_ret> = { name: 'remote_domain_memory_peek_ret', encode: enc_remote_domain_memory_peek_ret, decode: dec_remote_domain_memory_peek_ret };
@@ -4130,29 +3550,9 @@ export interface remote_domain_create_xml_ret {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_create_xml_ret$fields = ['.dom'];
-
-const remote_domain_create_xml_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_create_xml_ret, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_create_xml_ret;
-
-export function dec_remote_domain_create_xml_ret(r: XdrReader): remote_domain_create_xml_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_create_xml_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_create_xml_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_create_xml_ret(w: XdrWriter, v: remote_domain_create_xml_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_create_xml_ret$fields[f]);
-  }
-}
+/** `remote_domain_create_xml_ret` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_create_xml_ret: (r: XdrReader) => remote_domain_create_xml_ret = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_create_xml_ret: (w: XdrWriter, v: remote_domain_create_xml_ret) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_create_xml_ret`. */
 export const xdr_remote_domain_create_xml_ret: XdrCodec<remote_domain_create_xml_ret> = { name: 'remote_domain_create_xml_ret', encode: enc_remote_domain_create_xml_ret, decode: dec_remote_domain_create_xml_ret };
@@ -4162,33 +3562,9 @@ export interface remote_domain_create_xml_with_files_args {
   flags: number;
 }
 
-const remote_domain_create_xml_with_files_args$fields = ['.xml_desc', '.flags'];
-
-const remote_domain_create_xml_with_files_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_create_xml_with_files_args, f0: remote_nonnull_string, f1: number) { this.xml_desc = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_string, f1: number) => remote_domain_create_xml_with_files_args;
-
-export function dec_remote_domain_create_xml_with_files_args(r: XdrReader): remote_domain_create_xml_with_files_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_create_xml_with_files_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_create_xml_with_files_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_create_xml_with_files_args(w: XdrWriter, v: remote_domain_create_xml_with_files_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml_desc, 4194304);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_create_xml_with_files_args$fields[f]);
-  }
-}
+/** `remote_domain_create_xml_with_files_args` has the layout of `remote_domain_create_xml_args`: the same functions encode and decode it. */
+export const dec_remote_domain_create_xml_with_files_args: (r: XdrReader) => remote_domain_create_xml_with_files_args = dec_remote_domain_create_xml_args;
+export const enc_remote_domain_create_xml_with_files_args: (w: XdrWriter, v: remote_domain_create_xml_with_files_args) => void = enc_remote_domain_create_xml_args;
 
 /** Codec of `remote_domain_create_xml_with_files_args`. */
 export const xdr_remote_domain_create_xml_with_files_args: XdrCodec<remote_domain_create_xml_with_files_args> = { name: 'remote_domain_create_xml_with_files_args', encode: enc_remote_domain_create_xml_with_files_args, decode: dec_remote_domain_create_xml_with_files_args };
@@ -4197,29 +3573,9 @@ export interface remote_domain_create_xml_with_files_ret {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_create_xml_with_files_ret$fields = ['.dom'];
-
-const remote_domain_create_xml_with_files_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_create_xml_with_files_ret, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_create_xml_with_files_ret;
-
-export function dec_remote_domain_create_xml_with_files_ret(r: XdrReader): remote_domain_create_xml_with_files_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_create_xml_with_files_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_create_xml_with_files_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_create_xml_with_files_ret(w: XdrWriter, v: remote_domain_create_xml_with_files_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_create_xml_with_files_ret$fields[f]);
-  }
-}
+/** `remote_domain_create_xml_with_files_ret` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_create_xml_with_files_ret: (r: XdrReader) => remote_domain_create_xml_with_files_ret = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_create_xml_with_files_ret: (w: XdrWriter, v: remote_domain_create_xml_with_files_ret) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_create_xml_with_files_ret`. */
 export const xdr_remote_domain_create_xml_with_files_ret: XdrCodec<remote_domain_create_xml_with_files_ret> = { name: 'remote_domain_create_xml_with_files_ret', encode: enc_remote_domain_create_xml_with_files_ret, decode: dec_remote_domain_create_xml_with_files_ret };
@@ -4259,29 +3615,9 @@ export interface remote_domain_lookup_by_id_ret {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_lookup_by_id_ret$fields = ['.dom'];
-
-const remote_domain_lookup_by_id_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_lookup_by_id_ret, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_lookup_by_id_ret;
-
-export function dec_remote_domain_lookup_by_id_ret(r: XdrReader): remote_domain_lookup_by_id_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_lookup_by_id_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_lookup_by_id_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_lookup_by_id_ret(w: XdrWriter, v: remote_domain_lookup_by_id_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_lookup_by_id_ret$fields[f]);
-  }
-}
+/** `remote_domain_lookup_by_id_ret` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_lookup_by_id_ret: (r: XdrReader) => remote_domain_lookup_by_id_ret = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_lookup_by_id_ret: (w: XdrWriter, v: remote_domain_lookup_by_id_ret) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_lookup_by_id_ret`. */
 export const xdr_remote_domain_lookup_by_id_ret: XdrCodec<remote_domain_lookup_by_id_ret> = { name: 'remote_domain_lookup_by_id_ret', encode: enc_remote_domain_lookup_by_id_ret, decode: dec_remote_domain_lookup_by_id_ret };
@@ -4321,29 +3657,9 @@ export interface remote_domain_lookup_by_uuid_ret {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_lookup_by_uuid_ret$fields = ['.dom'];
-
-const remote_domain_lookup_by_uuid_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_lookup_by_uuid_ret, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_lookup_by_uuid_ret;
-
-export function dec_remote_domain_lookup_by_uuid_ret(r: XdrReader): remote_domain_lookup_by_uuid_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_lookup_by_uuid_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_lookup_by_uuid_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_lookup_by_uuid_ret(w: XdrWriter, v: remote_domain_lookup_by_uuid_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_lookup_by_uuid_ret$fields[f]);
-  }
-}
+/** `remote_domain_lookup_by_uuid_ret` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_lookup_by_uuid_ret: (r: XdrReader) => remote_domain_lookup_by_uuid_ret = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_lookup_by_uuid_ret: (w: XdrWriter, v: remote_domain_lookup_by_uuid_ret) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_lookup_by_uuid_ret`. */
 export const xdr_remote_domain_lookup_by_uuid_ret: XdrCodec<remote_domain_lookup_by_uuid_ret> = { name: 'remote_domain_lookup_by_uuid_ret', encode: enc_remote_domain_lookup_by_uuid_ret, decode: dec_remote_domain_lookup_by_uuid_ret };
@@ -4352,29 +3668,9 @@ export interface remote_domain_lookup_by_name_args {
   name: remote_nonnull_string;
 }
 
-const remote_domain_lookup_by_name_args$fields = ['.name'];
-
-const remote_domain_lookup_by_name_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_lookup_by_name_args, f0: remote_nonnull_string) { this.name = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_domain_lookup_by_name_args;
-
-export function dec_remote_domain_lookup_by_name_args(r: XdrReader): remote_domain_lookup_by_name_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_domain_lookup_by_name_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_lookup_by_name_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_lookup_by_name_args(w: XdrWriter, v: remote_domain_lookup_by_name_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.name, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_lookup_by_name_args$fields[f]);
-  }
-}
+/** `remote_domain_lookup_by_name_args` has the layout of `remote_nonnull_node_device`: the same functions encode and decode it. */
+export const dec_remote_domain_lookup_by_name_args: (r: XdrReader) => remote_domain_lookup_by_name_args = dec_remote_nonnull_node_device;
+export const enc_remote_domain_lookup_by_name_args: (w: XdrWriter, v: remote_domain_lookup_by_name_args) => void = enc_remote_nonnull_node_device;
 
 /** Codec of `remote_domain_lookup_by_name_args`. */
 export const xdr_remote_domain_lookup_by_name_args: XdrCodec<remote_domain_lookup_by_name_args> = { name: 'remote_domain_lookup_by_name_args', encode: enc_remote_domain_lookup_by_name_args, decode: dec_remote_domain_lookup_by_name_args };
@@ -4383,29 +3679,9 @@ export interface remote_domain_lookup_by_name_ret {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_lookup_by_name_ret$fields = ['.dom'];
-
-const remote_domain_lookup_by_name_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_lookup_by_name_ret, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_lookup_by_name_ret;
-
-export function dec_remote_domain_lookup_by_name_ret(r: XdrReader): remote_domain_lookup_by_name_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_lookup_by_name_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_lookup_by_name_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_lookup_by_name_ret(w: XdrWriter, v: remote_domain_lookup_by_name_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_lookup_by_name_ret$fields[f]);
-  }
-}
+/** `remote_domain_lookup_by_name_ret` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_lookup_by_name_ret: (r: XdrReader) => remote_domain_lookup_by_name_ret = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_lookup_by_name_ret: (w: XdrWriter, v: remote_domain_lookup_by_name_ret) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_lookup_by_name_ret`. */
 export const xdr_remote_domain_lookup_by_name_ret: XdrCodec<remote_domain_lookup_by_name_ret> = { name: 'remote_domain_lookup_by_name_ret', encode: enc_remote_domain_lookup_by_name_ret, decode: dec_remote_domain_lookup_by_name_ret };
@@ -4414,29 +3690,9 @@ export interface remote_domain_suspend_args {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_suspend_args$fields = ['.dom'];
-
-const remote_domain_suspend_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_suspend_args, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_suspend_args;
-
-export function dec_remote_domain_suspend_args(r: XdrReader): remote_domain_suspend_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_suspend_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_suspend_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_suspend_args(w: XdrWriter, v: remote_domain_suspend_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_suspend_args$fields[f]);
-  }
-}
+/** `remote_domain_suspend_args` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_suspend_args: (r: XdrReader) => remote_domain_suspend_args = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_suspend_args: (w: XdrWriter, v: remote_domain_suspend_args) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_suspend_args`. */
 export const xdr_remote_domain_suspend_args: XdrCodec<remote_domain_suspend_args> = { name: 'remote_domain_suspend_args', encode: enc_remote_domain_suspend_args, decode: dec_remote_domain_suspend_args };
@@ -4445,29 +3701,9 @@ export interface remote_domain_resume_args {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_resume_args$fields = ['.dom'];
-
-const remote_domain_resume_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_resume_args, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_resume_args;
-
-export function dec_remote_domain_resume_args(r: XdrReader): remote_domain_resume_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_resume_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_resume_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_resume_args(w: XdrWriter, v: remote_domain_resume_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_resume_args$fields[f]);
-  }
-}
+/** `remote_domain_resume_args` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_resume_args: (r: XdrReader) => remote_domain_resume_args = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_resume_args: (w: XdrWriter, v: remote_domain_resume_args) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_resume_args`. */
 export const xdr_remote_domain_resume_args: XdrCodec<remote_domain_resume_args> = { name: 'remote_domain_resume_args', encode: enc_remote_domain_resume_args, decode: dec_remote_domain_resume_args };
@@ -4523,33 +3759,9 @@ export interface remote_domain_pm_wakeup_args {
   flags: number;
 }
 
-const remote_domain_pm_wakeup_args$fields = ['.dom', '.flags'];
-
-const remote_domain_pm_wakeup_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_pm_wakeup_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_pm_wakeup_args;
-
-export function dec_remote_domain_pm_wakeup_args(r: XdrReader): remote_domain_pm_wakeup_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_pm_wakeup_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_pm_wakeup_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_pm_wakeup_args(w: XdrWriter, v: remote_domain_pm_wakeup_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_pm_wakeup_args$fields[f]);
-  }
-}
+/** `remote_domain_pm_wakeup_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_pm_wakeup_args: (r: XdrReader) => remote_domain_pm_wakeup_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_pm_wakeup_args: (w: XdrWriter, v: remote_domain_pm_wakeup_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_pm_wakeup_args`. */
 export const xdr_remote_domain_pm_wakeup_args: XdrCodec<remote_domain_pm_wakeup_args> = { name: 'remote_domain_pm_wakeup_args', encode: enc_remote_domain_pm_wakeup_args, decode: dec_remote_domain_pm_wakeup_args };
@@ -4558,29 +3770,9 @@ export interface remote_domain_shutdown_args {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_shutdown_args$fields = ['.dom'];
-
-const remote_domain_shutdown_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_shutdown_args, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_shutdown_args;
-
-export function dec_remote_domain_shutdown_args(r: XdrReader): remote_domain_shutdown_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_shutdown_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_shutdown_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_shutdown_args(w: XdrWriter, v: remote_domain_shutdown_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_shutdown_args$fields[f]);
-  }
-}
+/** `remote_domain_shutdown_args` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_shutdown_args: (r: XdrReader) => remote_domain_shutdown_args = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_shutdown_args: (w: XdrWriter, v: remote_domain_shutdown_args) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_shutdown_args`. */
 export const xdr_remote_domain_shutdown_args: XdrCodec<remote_domain_shutdown_args> = { name: 'remote_domain_shutdown_args', encode: enc_remote_domain_shutdown_args, decode: dec_remote_domain_shutdown_args };
@@ -4590,33 +3782,9 @@ export interface remote_domain_reboot_args {
   flags: number;
 }
 
-const remote_domain_reboot_args$fields = ['.dom', '.flags'];
-
-const remote_domain_reboot_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_reboot_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_reboot_args;
-
-export function dec_remote_domain_reboot_args(r: XdrReader): remote_domain_reboot_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_reboot_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_reboot_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_reboot_args(w: XdrWriter, v: remote_domain_reboot_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_reboot_args$fields[f]);
-  }
-}
+/** `remote_domain_reboot_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_reboot_args: (r: XdrReader) => remote_domain_reboot_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_reboot_args: (w: XdrWriter, v: remote_domain_reboot_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_reboot_args`. */
 export const xdr_remote_domain_reboot_args: XdrCodec<remote_domain_reboot_args> = { name: 'remote_domain_reboot_args', encode: enc_remote_domain_reboot_args, decode: dec_remote_domain_reboot_args };
@@ -4626,33 +3794,9 @@ export interface remote_domain_reset_args {
   flags: number;
 }
 
-const remote_domain_reset_args$fields = ['.dom', '.flags'];
-
-const remote_domain_reset_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_reset_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_reset_args;
-
-export function dec_remote_domain_reset_args(r: XdrReader): remote_domain_reset_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_reset_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_reset_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_reset_args(w: XdrWriter, v: remote_domain_reset_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_reset_args$fields[f]);
-  }
-}
+/** `remote_domain_reset_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_reset_args: (r: XdrReader) => remote_domain_reset_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_reset_args: (w: XdrWriter, v: remote_domain_reset_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_reset_args`. */
 export const xdr_remote_domain_reset_args: XdrCodec<remote_domain_reset_args> = { name: 'remote_domain_reset_args', encode: enc_remote_domain_reset_args, decode: dec_remote_domain_reset_args };
@@ -4661,29 +3805,9 @@ export interface remote_domain_destroy_args {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_destroy_args$fields = ['.dom'];
-
-const remote_domain_destroy_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_destroy_args, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_destroy_args;
-
-export function dec_remote_domain_destroy_args(r: XdrReader): remote_domain_destroy_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_destroy_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_destroy_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_destroy_args(w: XdrWriter, v: remote_domain_destroy_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_destroy_args$fields[f]);
-  }
-}
+/** `remote_domain_destroy_args` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_destroy_args: (r: XdrReader) => remote_domain_destroy_args = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_destroy_args: (w: XdrWriter, v: remote_domain_destroy_args) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_destroy_args`. */
 export const xdr_remote_domain_destroy_args: XdrCodec<remote_domain_destroy_args> = { name: 'remote_domain_destroy_args', encode: enc_remote_domain_destroy_args, decode: dec_remote_domain_destroy_args };
@@ -4693,33 +3817,9 @@ export interface remote_domain_destroy_flags_args {
   flags: number;
 }
 
-const remote_domain_destroy_flags_args$fields = ['.dom', '.flags'];
-
-const remote_domain_destroy_flags_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_destroy_flags_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_destroy_flags_args;
-
-export function dec_remote_domain_destroy_flags_args(r: XdrReader): remote_domain_destroy_flags_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_destroy_flags_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_destroy_flags_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_destroy_flags_args(w: XdrWriter, v: remote_domain_destroy_flags_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_destroy_flags_args$fields[f]);
-  }
-}
+/** `remote_domain_destroy_flags_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_destroy_flags_args: (r: XdrReader) => remote_domain_destroy_flags_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_destroy_flags_args: (w: XdrWriter, v: remote_domain_destroy_flags_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_destroy_flags_args`. */
 export const xdr_remote_domain_destroy_flags_args: XdrCodec<remote_domain_destroy_flags_args> = { name: 'remote_domain_destroy_flags_args', encode: enc_remote_domain_destroy_flags_args, decode: dec_remote_domain_destroy_flags_args };
@@ -4728,29 +3828,9 @@ export interface remote_domain_get_os_type_args {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_get_os_type_args$fields = ['.dom'];
-
-const remote_domain_get_os_type_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_os_type_args, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_get_os_type_args;
-
-export function dec_remote_domain_get_os_type_args(r: XdrReader): remote_domain_get_os_type_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_get_os_type_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_os_type_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_os_type_args(w: XdrWriter, v: remote_domain_get_os_type_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_os_type_args$fields[f]);
-  }
-}
+/** `remote_domain_get_os_type_args` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_os_type_args: (r: XdrReader) => remote_domain_get_os_type_args = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_get_os_type_args: (w: XdrWriter, v: remote_domain_get_os_type_args) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_get_os_type_args`. */
 export const xdr_remote_domain_get_os_type_args: XdrCodec<remote_domain_get_os_type_args> = { name: 'remote_domain_get_os_type_args', encode: enc_remote_domain_get_os_type_args, decode: dec_remote_domain_get_os_type_args };
@@ -4759,29 +3839,9 @@ export interface remote_domain_get_os_type_ret {
   type: remote_nonnull_string;
 }
 
-const remote_domain_get_os_type_ret$fields = ['.type'];
-
-const remote_domain_get_os_type_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_os_type_ret, f0: remote_nonnull_string) { this.type = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_domain_get_os_type_ret;
-
-export function dec_remote_domain_get_os_type_ret(r: XdrReader): remote_domain_get_os_type_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_domain_get_os_type_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_os_type_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_os_type_ret(w: XdrWriter, v: remote_domain_get_os_type_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.type, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_os_type_ret$fields[f]);
-  }
-}
+/** `remote_domain_get_os_type_ret` has the layout of `remote_connect_get_type_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_get_os_type_ret: (r: XdrReader) => remote_domain_get_os_type_ret = dec_remote_connect_get_type_ret;
+export const enc_remote_domain_get_os_type_ret: (w: XdrWriter, v: remote_domain_get_os_type_ret) => void = enc_remote_connect_get_type_ret;
 
 /** Codec of `remote_domain_get_os_type_ret`. */
 export const xdr_remote_domain_get_os_type_ret: XdrCodec<remote_domain_get_os_type_ret> = { name: 'remote_domain_get_os_type_ret', encode: enc_remote_domain_get_os_type_ret, decode: dec_remote_domain_get_os_type_ret };
@@ -4790,29 +3850,9 @@ export interface remote_domain_get_max_memory_args {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_get_max_memory_args$fields = ['.dom'];
-
-const remote_domain_get_max_memory_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_max_memory_args, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_get_max_memory_args;
-
-export function dec_remote_domain_get_max_memory_args(r: XdrReader): remote_domain_get_max_memory_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_get_max_memory_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_max_memory_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_max_memory_args(w: XdrWriter, v: remote_domain_get_max_memory_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_max_memory_args$fields[f]);
-  }
-}
+/** `remote_domain_get_max_memory_args` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_max_memory_args: (r: XdrReader) => remote_domain_get_max_memory_args = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_get_max_memory_args: (w: XdrWriter, v: remote_domain_get_max_memory_args) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_get_max_memory_args`. */
 export const xdr_remote_domain_get_max_memory_args: XdrCodec<remote_domain_get_max_memory_args> = { name: 'remote_domain_get_max_memory_args', encode: enc_remote_domain_get_max_memory_args, decode: dec_remote_domain_get_max_memory_args };
@@ -4889,33 +3929,9 @@ export interface remote_domain_set_memory_args {
   memory: bigint;
 }
 
-const remote_domain_set_memory_args$fields = ['.dom', '.memory'];
-
-const remote_domain_set_memory_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_set_memory_args, f0: remote_nonnull_domain, f1: bigint) { this.dom = f0; this.memory = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: bigint) => remote_domain_set_memory_args;
-
-export function dec_remote_domain_set_memory_args(r: XdrReader): remote_domain_set_memory_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uhyper();
-    return new remote_domain_set_memory_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_set_memory_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_set_memory_args(w: XdrWriter, v: remote_domain_set_memory_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uhyper(v.memory);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_set_memory_args$fields[f]);
-  }
-}
+/** `remote_domain_set_memory_args` has the layout of `remote_domain_set_max_memory_args`: the same functions encode and decode it. */
+export const dec_remote_domain_set_memory_args: (r: XdrReader) => remote_domain_set_memory_args = dec_remote_domain_set_max_memory_args;
+export const enc_remote_domain_set_memory_args: (w: XdrWriter, v: remote_domain_set_memory_args) => void = enc_remote_domain_set_max_memory_args;
 
 /** Codec of `remote_domain_set_memory_args`. */
 export const xdr_remote_domain_set_memory_args: XdrCodec<remote_domain_set_memory_args> = { name: 'remote_domain_set_memory_args', encode: enc_remote_domain_set_memory_args, decode: dec_remote_domain_set_memory_args };
@@ -5006,29 +4022,9 @@ export interface remote_domain_get_info_args {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_get_info_args$fields = ['.dom'];
-
-const remote_domain_get_info_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_info_args, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_get_info_args;
-
-export function dec_remote_domain_get_info_args(r: XdrReader): remote_domain_get_info_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_get_info_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_info_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_info_args(w: XdrWriter, v: remote_domain_get_info_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_info_args$fields[f]);
-  }
-}
+/** `remote_domain_get_info_args` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_info_args: (r: XdrReader) => remote_domain_get_info_args = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_get_info_args: (w: XdrWriter, v: remote_domain_get_info_args) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_get_info_args`. */
 export const xdr_remote_domain_get_info_args: XdrCodec<remote_domain_get_info_args> = { name: 'remote_domain_get_info_args', encode: enc_remote_domain_get_info_args, decode: dec_remote_domain_get_info_args };
@@ -5175,57 +4171,9 @@ export interface remote_domain_save_params_args {
   flags: number;
 }
 
-const remote_domain_save_params_args$fields = ['.dom', '.params', '.flags'];
-
-const remote_domain_save_params_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_save_params_args, f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) { this.dom = f0; this.params = f1; this.flags = f2; }) as unknown as new (f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) => remote_domain_save_params_args;
-
-export function dec_remote_domain_save_params_args(r: XdrReader): remote_domain_save_params_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    let f1: remote_typed_param[];
-    const n1 = r.arrayLength(64, 12);
-    const a2: remote_typed_param[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(dec_remote_typed_param(r));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f1 = a2;
-    f = 2;
-    const f2 = r.uint();
-    return new remote_domain_save_params_args$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_save_params_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_save_params_args(w: XdrWriter, v: remote_domain_save_params_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    const a1 = v.params;
-    w.arrayLength(a1, 64);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        enc_remote_typed_param(w, a1[i2]);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-    f = 2;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_save_params_args$fields[f]);
-  }
-}
+/** `remote_domain_save_params_args` has the layout of `remote_domain_set_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_save_params_args: (r: XdrReader) => remote_domain_save_params_args = dec_remote_domain_set_perf_events_args;
+export const enc_remote_domain_save_params_args: (w: XdrWriter, v: remote_domain_save_params_args) => void = enc_remote_domain_set_perf_events_args;
 
 /** Codec of `remote_domain_save_params_args`. */
 export const xdr_remote_domain_save_params_args: XdrCodec<remote_domain_save_params_args> = { name: 'remote_domain_save_params_args', encode: enc_remote_domain_save_params_args, decode: dec_remote_domain_save_params_args };
@@ -5636,33 +4584,9 @@ export interface remote_domain_get_xml_desc_args {
   flags: number;
 }
 
-const remote_domain_get_xml_desc_args$fields = ['.dom', '.flags'];
-
-const remote_domain_get_xml_desc_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_xml_desc_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_xml_desc_args;
-
-export function dec_remote_domain_get_xml_desc_args(r: XdrReader): remote_domain_get_xml_desc_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_get_xml_desc_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_xml_desc_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_xml_desc_args(w: XdrWriter, v: remote_domain_get_xml_desc_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_xml_desc_args$fields[f]);
-  }
-}
+/** `remote_domain_get_xml_desc_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_xml_desc_args: (r: XdrReader) => remote_domain_get_xml_desc_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_get_xml_desc_args: (w: XdrWriter, v: remote_domain_get_xml_desc_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_get_xml_desc_args`. */
 export const xdr_remote_domain_get_xml_desc_args: XdrCodec<remote_domain_get_xml_desc_args> = { name: 'remote_domain_get_xml_desc_args', encode: enc_remote_domain_get_xml_desc_args, decode: dec_remote_domain_get_xml_desc_args };
@@ -5671,29 +4595,9 @@ export interface remote_domain_get_xml_desc_ret {
   xml: remote_nonnull_string;
 }
 
-const remote_domain_get_xml_desc_ret$fields = ['.xml'];
-
-const remote_domain_get_xml_desc_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_domain_get_xml_desc_ret;
-
-export function dec_remote_domain_get_xml_desc_ret(r: XdrReader): remote_domain_get_xml_desc_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_domain_get_xml_desc_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_xml_desc_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_xml_desc_ret(w: XdrWriter, v: remote_domain_get_xml_desc_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_xml_desc_ret$fields[f]);
-  }
-}
+/** `remote_domain_get_xml_desc_ret` has the layout of `remote_domain_save_image_get_xml_desc_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_get_xml_desc_ret: (r: XdrReader) => remote_domain_get_xml_desc_ret = dec_remote_domain_save_image_get_xml_desc_ret;
+export const enc_remote_domain_get_xml_desc_ret: (w: XdrWriter, v: remote_domain_get_xml_desc_ret) => void = enc_remote_domain_save_image_get_xml_desc_ret;
 
 /** Codec of `remote_domain_get_xml_desc_ret`. */
 export const xdr_remote_domain_get_xml_desc_ret: XdrCodec<remote_domain_get_xml_desc_ret> = { name: 'remote_domain_get_xml_desc_ret', encode: enc_remote_domain_get_xml_desc_ret, decode: dec_remote_domain_get_xml_desc_ret };
@@ -5987,36 +4891,9 @@ export interface remote_domain_migrate_prepare2_ret {
   uri_out: remote_string;
 }
 
-const remote_domain_migrate_prepare2_ret$fields = ['.cookie', '.uri_out'];
-
-const remote_domain_migrate_prepare2_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_migrate_prepare2_ret, f0: Uint8Array, f1: remote_string) { this.cookie = f0; this.uri_out = f1; }) as unknown as new (f0: Uint8Array, f1: remote_string) => remote_domain_migrate_prepare2_ret;
-
-export function dec_remote_domain_migrate_prepare2_ret(r: XdrReader): remote_domain_migrate_prepare2_ret {
-  let f = 0;
-  try {
-    const f0 = r.opaque(4194304);
-    f = 1;
-    const f1 = (r.optional() ? r.string(4194304) : null);
-    return new remote_domain_migrate_prepare2_ret$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_prepare2_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_migrate_prepare2_ret(w: XdrWriter, v: remote_domain_migrate_prepare2_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.opaque(v.cookie, 4194304);
-    f = 1;
-    const o1 = v.uri_out;
-    if (w.optional(o1)) {
-      w.string(o1!, 4194304);
-    }
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_prepare2_ret$fields[f]);
-  }
-}
+/** `remote_domain_migrate_prepare2_ret` has the layout of `remote_domain_migrate_prepare_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_migrate_prepare2_ret: (r: XdrReader) => remote_domain_migrate_prepare2_ret = dec_remote_domain_migrate_prepare_ret;
+export const enc_remote_domain_migrate_prepare2_ret: (w: XdrWriter, v: remote_domain_migrate_prepare2_ret) => void = enc_remote_domain_migrate_prepare_ret;
 
 /** Codec of `remote_domain_migrate_prepare2_ret`. */
 export const xdr_remote_domain_migrate_prepare2_ret: XdrCodec<remote_domain_migrate_prepare2_ret> = { name: 'remote_domain_migrate_prepare2_ret', encode: enc_remote_domain_migrate_prepare2_ret, decode: dec_remote_domain_migrate_prepare2_ret };
@@ -6076,29 +4953,9 @@ export interface remote_domain_migrate_finish2_ret {
   ddom: remote_nonnull_domain;
 }
 
-const remote_domain_migrate_finish2_ret$fields = ['.ddom'];
-
-const remote_domain_migrate_finish2_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_migrate_finish2_ret, f0: remote_nonnull_domain) { this.ddom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_migrate_finish2_ret;
-
-export function dec_remote_domain_migrate_finish2_ret(r: XdrReader): remote_domain_migrate_finish2_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_migrate_finish2_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_finish2_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_migrate_finish2_ret(w: XdrWriter, v: remote_domain_migrate_finish2_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.ddom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_finish2_ret$fields[f]);
-  }
-}
+/** `remote_domain_migrate_finish2_ret` has the layout of `remote_domain_migrate_finish_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_migrate_finish2_ret: (r: XdrReader) => remote_domain_migrate_finish2_ret = dec_remote_domain_migrate_finish_ret;
+export const enc_remote_domain_migrate_finish2_ret: (w: XdrWriter, v: remote_domain_migrate_finish2_ret) => void = enc_remote_domain_migrate_finish_ret;
 
 /** Codec of `remote_domain_migrate_finish2_ret`. */
 export const xdr_remote_domain_migrate_finish2_ret: XdrCodec<remote_domain_migrate_finish2_ret> = { name: 'remote_domain_migrate_finish2_ret', encode: enc_remote_domain_migrate_finish2_ret, decode: dec_remote_domain_migrate_finish2_ret };
@@ -6189,29 +5046,9 @@ export interface remote_connect_num_of_defined_domains_ret {
   num: number;
 }
 
-const remote_connect_num_of_defined_domains_ret$fields = ['.num'];
-
-const remote_connect_num_of_defined_domains_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_num_of_defined_domains_ret, f0: number) { this.num = f0; }) as unknown as new (f0: number) => remote_connect_num_of_defined_domains_ret;
-
-export function dec_remote_connect_num_of_defined_domains_ret(r: XdrReader): remote_connect_num_of_defined_domains_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_num_of_defined_domains_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_num_of_defined_domains_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_num_of_defined_domains_ret(w: XdrWriter, v: remote_connect_num_of_defined_domains_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.num);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_num_of_defined_domains_ret$fields[f]);
-  }
-}
+/** `remote_connect_num_of_defined_domains_ret` has the layout of `remote_connect_num_of_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_num_of_defined_domains_ret: (r: XdrReader) => remote_connect_num_of_defined_domains_ret = dec_remote_connect_num_of_domains_ret;
+export const enc_remote_connect_num_of_defined_domains_ret: (w: XdrWriter, v: remote_connect_num_of_defined_domains_ret) => void = enc_remote_connect_num_of_domains_ret;
 
 /** Codec of `remote_connect_num_of_defined_domains_ret`. */
 export const xdr_remote_connect_num_of_defined_domains_ret: XdrCodec<remote_connect_num_of_defined_domains_ret> = { name: 'remote_connect_num_of_defined_domains_ret', encode: enc_remote_connect_num_of_defined_domains_ret, decode: dec_remote_connect_num_of_defined_domains_ret };
@@ -6220,29 +5057,9 @@ export interface remote_domain_create_args {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_create_args$fields = ['.dom'];
-
-const remote_domain_create_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_create_args, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_create_args;
-
-export function dec_remote_domain_create_args(r: XdrReader): remote_domain_create_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_create_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_create_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_create_args(w: XdrWriter, v: remote_domain_create_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_create_args$fields[f]);
-  }
-}
+/** `remote_domain_create_args` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_create_args: (r: XdrReader) => remote_domain_create_args = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_create_args: (w: XdrWriter, v: remote_domain_create_args) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_create_args`. */
 export const xdr_remote_domain_create_args: XdrCodec<remote_domain_create_args> = { name: 'remote_domain_create_args', encode: enc_remote_domain_create_args, decode: dec_remote_domain_create_args };
@@ -6252,33 +5069,9 @@ export interface remote_domain_create_with_flags_args {
   flags: number;
 }
 
-const remote_domain_create_with_flags_args$fields = ['.dom', '.flags'];
-
-const remote_domain_create_with_flags_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_create_with_flags_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_create_with_flags_args;
-
-export function dec_remote_domain_create_with_flags_args(r: XdrReader): remote_domain_create_with_flags_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_create_with_flags_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_create_with_flags_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_create_with_flags_args(w: XdrWriter, v: remote_domain_create_with_flags_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_create_with_flags_args$fields[f]);
-  }
-}
+/** `remote_domain_create_with_flags_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_create_with_flags_args: (r: XdrReader) => remote_domain_create_with_flags_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_create_with_flags_args: (w: XdrWriter, v: remote_domain_create_with_flags_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_create_with_flags_args`. */
 export const xdr_remote_domain_create_with_flags_args: XdrCodec<remote_domain_create_with_flags_args> = { name: 'remote_domain_create_with_flags_args', encode: enc_remote_domain_create_with_flags_args, decode: dec_remote_domain_create_with_flags_args };
@@ -6287,29 +5080,9 @@ export interface remote_domain_create_with_flags_ret {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_create_with_flags_ret$fields = ['.dom'];
-
-const remote_domain_create_with_flags_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_create_with_flags_ret, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_create_with_flags_ret;
-
-export function dec_remote_domain_create_with_flags_ret(r: XdrReader): remote_domain_create_with_flags_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_create_with_flags_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_create_with_flags_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_create_with_flags_ret(w: XdrWriter, v: remote_domain_create_with_flags_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_create_with_flags_ret$fields[f]);
-  }
-}
+/** `remote_domain_create_with_flags_ret` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_create_with_flags_ret: (r: XdrReader) => remote_domain_create_with_flags_ret = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_create_with_flags_ret: (w: XdrWriter, v: remote_domain_create_with_flags_ret) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_create_with_flags_ret`. */
 export const xdr_remote_domain_create_with_flags_ret: XdrCodec<remote_domain_create_with_flags_ret> = { name: 'remote_domain_create_with_flags_ret', encode: enc_remote_domain_create_with_flags_ret, decode: dec_remote_domain_create_with_flags_ret };
@@ -6319,33 +5092,9 @@ export interface remote_domain_create_with_files_args {
   flags: number;
 }
 
-const remote_domain_create_with_files_args$fields = ['.dom', '.flags'];
-
-const remote_domain_create_with_files_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_create_with_files_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_create_with_files_args;
-
-export function dec_remote_domain_create_with_files_args(r: XdrReader): remote_domain_create_with_files_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_create_with_files_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_create_with_files_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_create_with_files_args(w: XdrWriter, v: remote_domain_create_with_files_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_create_with_files_args$fields[f]);
-  }
-}
+/** `remote_domain_create_with_files_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_create_with_files_args: (r: XdrReader) => remote_domain_create_with_files_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_create_with_files_args: (w: XdrWriter, v: remote_domain_create_with_files_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_create_with_files_args`. */
 export const xdr_remote_domain_create_with_files_args: XdrCodec<remote_domain_create_with_files_args> = { name: 'remote_domain_create_with_files_args', encode: enc_remote_domain_create_with_files_args, decode: dec_remote_domain_create_with_files_args };
@@ -6354,29 +5103,9 @@ export interface remote_domain_create_with_files_ret {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_create_with_files_ret$fields = ['.dom'];
-
-const remote_domain_create_with_files_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_create_with_files_ret, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_create_with_files_ret;
-
-export function dec_remote_domain_create_with_files_ret(r: XdrReader): remote_domain_create_with_files_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_create_with_files_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_create_with_files_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_create_with_files_ret(w: XdrWriter, v: remote_domain_create_with_files_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_create_with_files_ret$fields[f]);
-  }
-}
+/** `remote_domain_create_with_files_ret` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_create_with_files_ret: (r: XdrReader) => remote_domain_create_with_files_ret = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_create_with_files_ret: (w: XdrWriter, v: remote_domain_create_with_files_ret) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_create_with_files_ret`. */
 export const xdr_remote_domain_create_with_files_ret: XdrCodec<remote_domain_create_with_files_ret> = { name: 'remote_domain_create_with_files_ret', encode: enc_remote_domain_create_with_files_ret, decode: dec_remote_domain_create_with_files_ret };
@@ -6385,29 +5114,9 @@ export interface remote_domain_define_xml_args {
   xml: remote_nonnull_string;
 }
 
-const remote_domain_define_xml_args$fields = ['.xml'];
-
-const remote_domain_define_xml_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_define_xml_args, f0: remote_nonnull_string) { this.xml = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_domain_define_xml_args;
-
-export function dec_remote_domain_define_xml_args(r: XdrReader): remote_domain_define_xml_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_domain_define_xml_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_define_xml_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_define_xml_args(w: XdrWriter, v: remote_domain_define_xml_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_define_xml_args$fields[f]);
-  }
-}
+/** `remote_domain_define_xml_args` has the layout of `remote_domain_save_image_get_xml_desc_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_define_xml_args: (r: XdrReader) => remote_domain_define_xml_args = dec_remote_domain_save_image_get_xml_desc_ret;
+export const enc_remote_domain_define_xml_args: (w: XdrWriter, v: remote_domain_define_xml_args) => void = enc_remote_domain_save_image_get_xml_desc_ret;
 
 /** Codec of `remote_domain_define_xml_args`. */
 export const xdr_remote_domain_define_xml_args: XdrCodec<remote_domain_define_xml_args> = { name: 'remote_domain_define_xml_args', encode: enc_remote_domain_define_xml_args, decode: dec_remote_domain_define_xml_args };
@@ -6416,29 +5125,9 @@ export interface remote_domain_define_xml_ret {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_define_xml_ret$fields = ['.dom'];
-
-const remote_domain_define_xml_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_define_xml_ret, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_define_xml_ret;
-
-export function dec_remote_domain_define_xml_ret(r: XdrReader): remote_domain_define_xml_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_define_xml_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_define_xml_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_define_xml_ret(w: XdrWriter, v: remote_domain_define_xml_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_define_xml_ret$fields[f]);
-  }
-}
+/** `remote_domain_define_xml_ret` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_define_xml_ret: (r: XdrReader) => remote_domain_define_xml_ret = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_define_xml_ret: (w: XdrWriter, v: remote_domain_define_xml_ret) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_define_xml_ret`. */
 export const xdr_remote_domain_define_xml_ret: XdrCodec<remote_domain_define_xml_ret> = { name: 'remote_domain_define_xml_ret', encode: enc_remote_domain_define_xml_ret, decode: dec_remote_domain_define_xml_ret };
@@ -6483,29 +5172,9 @@ export interface remote_domain_define_xml_flags_ret {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_define_xml_flags_ret$fields = ['.dom'];
-
-const remote_domain_define_xml_flags_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_define_xml_flags_ret, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_define_xml_flags_ret;
-
-export function dec_remote_domain_define_xml_flags_ret(r: XdrReader): remote_domain_define_xml_flags_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_define_xml_flags_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_define_xml_flags_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_define_xml_flags_ret(w: XdrWriter, v: remote_domain_define_xml_flags_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_define_xml_flags_ret$fields[f]);
-  }
-}
+/** `remote_domain_define_xml_flags_ret` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_define_xml_flags_ret: (r: XdrReader) => remote_domain_define_xml_flags_ret = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_define_xml_flags_ret: (w: XdrWriter, v: remote_domain_define_xml_flags_ret) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_define_xml_flags_ret`. */
 export const xdr_remote_domain_define_xml_flags_ret: XdrCodec<remote_domain_define_xml_flags_ret> = { name: 'remote_domain_define_xml_flags_ret', encode: enc_remote_domain_define_xml_flags_ret, decode: dec_remote_domain_define_xml_flags_ret };
@@ -6514,29 +5183,9 @@ export interface remote_domain_undefine_args {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_undefine_args$fields = ['.dom'];
-
-const remote_domain_undefine_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_undefine_args, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_undefine_args;
-
-export function dec_remote_domain_undefine_args(r: XdrReader): remote_domain_undefine_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_undefine_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_undefine_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_undefine_args(w: XdrWriter, v: remote_domain_undefine_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_undefine_args$fields[f]);
-  }
-}
+/** `remote_domain_undefine_args` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_undefine_args: (r: XdrReader) => remote_domain_undefine_args = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_undefine_args: (w: XdrWriter, v: remote_domain_undefine_args) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_undefine_args`. */
 export const xdr_remote_domain_undefine_args: XdrCodec<remote_domain_undefine_args> = { name: 'remote_domain_undefine_args', encode: enc_remote_domain_undefine_args, decode: dec_remote_domain_undefine_args };
@@ -6546,33 +5195,9 @@ export interface remote_domain_undefine_flags_args {
   flags: number;
 }
 
-const remote_domain_undefine_flags_args$fields = ['.dom', '.flags'];
-
-const remote_domain_undefine_flags_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_undefine_flags_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_undefine_flags_args;
-
-export function dec_remote_domain_undefine_flags_args(r: XdrReader): remote_domain_undefine_flags_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_undefine_flags_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_undefine_flags_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_undefine_flags_args(w: XdrWriter, v: remote_domain_undefine_flags_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_undefine_flags_args$fields[f]);
-  }
-}
+/** `remote_domain_undefine_flags_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_undefine_flags_args: (r: XdrReader) => remote_domain_undefine_flags_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_undefine_flags_args: (w: XdrWriter, v: remote_domain_undefine_flags_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_undefine_flags_args`. */
 export const xdr_remote_domain_undefine_flags_args: XdrCodec<remote_domain_undefine_flags_args> = { name: 'remote_domain_undefine_flags_args', encode: enc_remote_domain_undefine_flags_args, decode: dec_remote_domain_undefine_flags_args };
@@ -6582,33 +5207,9 @@ export interface remote_domain_inject_nmi_args {
   flags: number;
 }
 
-const remote_domain_inject_nmi_args$fields = ['.dom', '.flags'];
-
-const remote_domain_inject_nmi_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_inject_nmi_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_inject_nmi_args;
-
-export function dec_remote_domain_inject_nmi_args(r: XdrReader): remote_domain_inject_nmi_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_inject_nmi_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_inject_nmi_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_inject_nmi_args(w: XdrWriter, v: remote_domain_inject_nmi_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_inject_nmi_args$fields[f]);
-  }
-}
+/** `remote_domain_inject_nmi_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_inject_nmi_args: (r: XdrReader) => remote_domain_inject_nmi_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_inject_nmi_args: (w: XdrWriter, v: remote_domain_inject_nmi_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_inject_nmi_args`. */
 export const xdr_remote_domain_inject_nmi_args: XdrCodec<remote_domain_inject_nmi_args> = { name: 'remote_domain_inject_nmi_args', encode: enc_remote_domain_inject_nmi_args, decode: dec_remote_domain_inject_nmi_args };
@@ -6812,33 +5413,9 @@ export interface remote_domain_get_vcpus_flags_args {
   flags: number;
 }
 
-const remote_domain_get_vcpus_flags_args$fields = ['.dom', '.flags'];
-
-const remote_domain_get_vcpus_flags_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_vcpus_flags_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_vcpus_flags_args;
-
-export function dec_remote_domain_get_vcpus_flags_args(r: XdrReader): remote_domain_get_vcpus_flags_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_get_vcpus_flags_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_vcpus_flags_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_vcpus_flags_args(w: XdrWriter, v: remote_domain_get_vcpus_flags_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_vcpus_flags_args$fields[f]);
-  }
-}
+/** `remote_domain_get_vcpus_flags_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_vcpus_flags_args: (r: XdrReader) => remote_domain_get_vcpus_flags_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_get_vcpus_flags_args: (w: XdrWriter, v: remote_domain_get_vcpus_flags_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_get_vcpus_flags_args`. */
 export const xdr_remote_domain_get_vcpus_flags_args: XdrCodec<remote_domain_get_vcpus_flags_args> = { name: 'remote_domain_get_vcpus_flags_args', encode: enc_remote_domain_get_vcpus_flags_args, decode: dec_remote_domain_get_vcpus_flags_args };
@@ -6847,29 +5424,9 @@ export interface remote_domain_get_vcpus_flags_ret {
   num: number;
 }
 
-const remote_domain_get_vcpus_flags_ret$fields = ['.num'];
-
-const remote_domain_get_vcpus_flags_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_vcpus_flags_ret, f0: number) { this.num = f0; }) as unknown as new (f0: number) => remote_domain_get_vcpus_flags_ret;
-
-export function dec_remote_domain_get_vcpus_flags_ret(r: XdrReader): remote_domain_get_vcpus_flags_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_domain_get_vcpus_flags_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_vcpus_flags_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_vcpus_flags_ret(w: XdrWriter, v: remote_domain_get_vcpus_flags_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.num);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_vcpus_flags_ret$fields[f]);
-  }
-}
+/** `remote_domain_get_vcpus_flags_ret` has the layout of `remote_connect_num_of_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_get_vcpus_flags_ret: (r: XdrReader) => remote_domain_get_vcpus_flags_ret = dec_remote_connect_num_of_domains_ret;
+export const enc_remote_domain_get_vcpus_flags_ret: (w: XdrWriter, v: remote_domain_get_vcpus_flags_ret) => void = enc_remote_connect_num_of_domains_ret;
 
 /** Codec of `remote_domain_get_vcpus_flags_ret`. */
 export const xdr_remote_domain_get_vcpus_flags_ret: XdrCodec<remote_domain_get_vcpus_flags_ret> = { name: 'remote_domain_get_vcpus_flags_ret', encode: enc_remote_domain_get_vcpus_flags_ret, decode: dec_remote_domain_get_vcpus_flags_ret };
@@ -7262,29 +5819,9 @@ export interface remote_domain_get_max_vcpus_args {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_get_max_vcpus_args$fields = ['.dom'];
-
-const remote_domain_get_max_vcpus_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_max_vcpus_args, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_get_max_vcpus_args;
-
-export function dec_remote_domain_get_max_vcpus_args(r: XdrReader): remote_domain_get_max_vcpus_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_get_max_vcpus_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_max_vcpus_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_max_vcpus_args(w: XdrWriter, v: remote_domain_get_max_vcpus_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_max_vcpus_args$fields[f]);
-  }
-}
+/** `remote_domain_get_max_vcpus_args` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_max_vcpus_args: (r: XdrReader) => remote_domain_get_max_vcpus_args = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_get_max_vcpus_args: (w: XdrWriter, v: remote_domain_get_max_vcpus_args) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_get_max_vcpus_args`. */
 export const xdr_remote_domain_get_max_vcpus_args: XdrCodec<remote_domain_get_max_vcpus_args> = { name: 'remote_domain_get_max_vcpus_args', encode: enc_remote_domain_get_max_vcpus_args, decode: dec_remote_domain_get_max_vcpus_args };
@@ -7293,29 +5830,9 @@ export interface remote_domain_get_max_vcpus_ret {
   num: number;
 }
 
-const remote_domain_get_max_vcpus_ret$fields = ['.num'];
-
-const remote_domain_get_max_vcpus_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_max_vcpus_ret, f0: number) { this.num = f0; }) as unknown as new (f0: number) => remote_domain_get_max_vcpus_ret;
-
-export function dec_remote_domain_get_max_vcpus_ret(r: XdrReader): remote_domain_get_max_vcpus_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_domain_get_max_vcpus_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_max_vcpus_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_max_vcpus_ret(w: XdrWriter, v: remote_domain_get_max_vcpus_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.num);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_max_vcpus_ret$fields[f]);
-  }
-}
+/** `remote_domain_get_max_vcpus_ret` has the layout of `remote_connect_num_of_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_get_max_vcpus_ret: (r: XdrReader) => remote_domain_get_max_vcpus_ret = dec_remote_connect_num_of_domains_ret;
+export const enc_remote_domain_get_max_vcpus_ret: (w: XdrWriter, v: remote_domain_get_max_vcpus_ret) => void = enc_remote_connect_num_of_domains_ret;
 
 /** Codec of `remote_domain_get_max_vcpus_ret`. */
 export const xdr_remote_domain_get_max_vcpus_ret: XdrCodec<remote_domain_get_max_vcpus_ret> = { name: 'remote_domain_get_max_vcpus_ret', encode: enc_remote_domain_get_max_vcpus_ret, decode: dec_remote_domain_get_max_vcpus_ret };
@@ -7361,33 +5878,9 @@ export interface remote_domain_get_iothread_info_args {
   flags: number;
 }
 
-const remote_domain_get_iothread_info_args$fields = ['.dom', '.flags'];
-
-const remote_domain_get_iothread_info_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_iothread_info_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_iothread_info_args;
-
-export function dec_remote_domain_get_iothread_info_args(r: XdrReader): remote_domain_get_iothread_info_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_get_iothread_info_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_iothread_info_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_iothread_info_args(w: XdrWriter, v: remote_domain_get_iothread_info_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_iothread_info_args$fields[f]);
-  }
-}
+/** `remote_domain_get_iothread_info_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_iothread_info_args: (r: XdrReader) => remote_domain_get_iothread_info_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_get_iothread_info_args: (w: XdrWriter, v: remote_domain_get_iothread_info_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_get_iothread_info_args`. */
 export const xdr_remote_domain_get_iothread_info_args: XdrCodec<remote_domain_get_iothread_info_args> = { name: 'remote_domain_get_iothread_info_args', encode: enc_remote_domain_get_iothread_info_args, decode: dec_remote_domain_get_iothread_info_args };
@@ -7541,37 +6034,9 @@ export interface remote_domain_del_iothread_args {
   flags: number;
 }
 
-const remote_domain_del_iothread_args$fields = ['.dom', '.iothread_id', '.flags'];
-
-const remote_domain_del_iothread_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_del_iothread_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.iothread_id = f1; this.flags = f2; }) as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_del_iothread_args;
-
-export function dec_remote_domain_del_iothread_args(r: XdrReader): remote_domain_del_iothread_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    f = 2;
-    const f2 = r.uint();
-    return new remote_domain_del_iothread_args$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_del_iothread_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_del_iothread_args(w: XdrWriter, v: remote_domain_del_iothread_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.iothread_id);
-    f = 2;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_del_iothread_args$fields[f]);
-  }
-}
+/** `remote_domain_del_iothread_args` has the layout of `remote_domain_add_iothread_args`: the same functions encode and decode it. */
+export const dec_remote_domain_del_iothread_args: (r: XdrReader) => remote_domain_del_iothread_args = dec_remote_domain_add_iothread_args;
+export const enc_remote_domain_del_iothread_args: (w: XdrWriter, v: remote_domain_del_iothread_args) => void = enc_remote_domain_add_iothread_args;
 
 /** Codec of `remote_domain_del_iothread_args`. */
 export const xdr_remote_domain_del_iothread_args: XdrCodec<remote_domain_del_iothread_args> = { name: 'remote_domain_del_iothread_args', encode: enc_remote_domain_del_iothread_args, decode: dec_remote_domain_del_iothread_args };
@@ -7646,29 +6111,9 @@ export interface remote_domain_get_security_label_args {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_get_security_label_args$fields = ['.dom'];
-
-const remote_domain_get_security_label_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_security_label_args, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_get_security_label_args;
-
-export function dec_remote_domain_get_security_label_args(r: XdrReader): remote_domain_get_security_label_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_get_security_label_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_security_label_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_security_label_args(w: XdrWriter, v: remote_domain_get_security_label_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_security_label_args$fields[f]);
-  }
-}
+/** `remote_domain_get_security_label_args` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_security_label_args: (r: XdrReader) => remote_domain_get_security_label_args = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_get_security_label_args: (w: XdrWriter, v: remote_domain_get_security_label_args) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_get_security_label_args`. */
 export const xdr_remote_domain_get_security_label_args: XdrCodec<remote_domain_get_security_label_args> = { name: 'remote_domain_get_security_label_args', encode: enc_remote_domain_get_security_label_args, decode: dec_remote_domain_get_security_label_args };
@@ -7733,29 +6178,9 @@ export interface remote_domain_get_security_label_list_args {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_get_security_label_list_args$fields = ['.dom'];
-
-const remote_domain_get_security_label_list_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_security_label_list_args, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_get_security_label_list_args;
-
-export function dec_remote_domain_get_security_label_list_args(r: XdrReader): remote_domain_get_security_label_list_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_get_security_label_list_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_security_label_list_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_security_label_list_args(w: XdrWriter, v: remote_domain_get_security_label_list_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_security_label_list_args$fields[f]);
-  }
-}
+/** `remote_domain_get_security_label_list_args` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_security_label_list_args: (r: XdrReader) => remote_domain_get_security_label_list_args = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_get_security_label_list_args: (w: XdrWriter, v: remote_domain_get_security_label_list_args) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_get_security_label_list_args`. */
 export const xdr_remote_domain_get_security_label_list_args: XdrCodec<remote_domain_get_security_label_list_args> = { name: 'remote_domain_get_security_label_list_args', encode: enc_remote_domain_get_security_label_list_args, decode: dec_remote_domain_get_security_label_list_args };
@@ -7974,33 +6399,9 @@ export interface remote_domain_detach_device_args {
   xml: remote_nonnull_string;
 }
 
-const remote_domain_detach_device_args$fields = ['.dom', '.xml'];
-
-const remote_domain_detach_device_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_detach_device_args, f0: remote_nonnull_domain, f1: remote_nonnull_string) { this.dom = f0; this.xml = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string) => remote_domain_detach_device_args;
-
-export function dec_remote_domain_detach_device_args(r: XdrReader): remote_domain_detach_device_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.string(4194304);
-    return new remote_domain_detach_device_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_detach_device_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_detach_device_args(w: XdrWriter, v: remote_domain_detach_device_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.string(v.xml, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_detach_device_args$fields[f]);
-  }
-}
+/** `remote_domain_detach_device_args` has the layout of `remote_domain_attach_device_args`: the same functions encode and decode it. */
+export const dec_remote_domain_detach_device_args: (r: XdrReader) => remote_domain_detach_device_args = dec_remote_domain_attach_device_args;
+export const enc_remote_domain_detach_device_args: (w: XdrWriter, v: remote_domain_detach_device_args) => void = enc_remote_domain_attach_device_args;
 
 /** Codec of `remote_domain_detach_device_args`. */
 export const xdr_remote_domain_detach_device_args: XdrCodec<remote_domain_detach_device_args> = { name: 'remote_domain_detach_device_args', encode: enc_remote_domain_detach_device_args, decode: dec_remote_domain_detach_device_args };
@@ -8011,37 +6412,9 @@ export interface remote_domain_detach_device_flags_args {
   flags: number;
 }
 
-const remote_domain_detach_device_flags_args$fields = ['.dom', '.xml', '.flags'];
-
-const remote_domain_detach_device_flags_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_detach_device_flags_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.xml = f1; this.flags = f2; }) as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => remote_domain_detach_device_flags_args;
-
-export function dec_remote_domain_detach_device_flags_args(r: XdrReader): remote_domain_detach_device_flags_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.string(4194304);
-    f = 2;
-    const f2 = r.uint();
-    return new remote_domain_detach_device_flags_args$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_detach_device_flags_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_detach_device_flags_args(w: XdrWriter, v: remote_domain_detach_device_flags_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.string(v.xml, 4194304);
-    f = 2;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_detach_device_flags_args$fields[f]);
-  }
-}
+/** `remote_domain_detach_device_flags_args` has the layout of `remote_domain_attach_device_flags_args`: the same functions encode and decode it. */
+export const dec_remote_domain_detach_device_flags_args: (r: XdrReader) => remote_domain_detach_device_flags_args = dec_remote_domain_attach_device_flags_args;
+export const enc_remote_domain_detach_device_flags_args: (w: XdrWriter, v: remote_domain_detach_device_flags_args) => void = enc_remote_domain_attach_device_flags_args;
 
 /** Codec of `remote_domain_detach_device_flags_args`. */
 export const xdr_remote_domain_detach_device_flags_args: XdrCodec<remote_domain_detach_device_flags_args> = { name: 'remote_domain_detach_device_flags_args', encode: enc_remote_domain_detach_device_flags_args, decode: dec_remote_domain_detach_device_flags_args };
@@ -8052,37 +6425,9 @@ export interface remote_domain_update_device_flags_args {
   flags: number;
 }
 
-const remote_domain_update_device_flags_args$fields = ['.dom', '.xml', '.flags'];
-
-const remote_domain_update_device_flags_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_update_device_flags_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.xml = f1; this.flags = f2; }) as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => remote_domain_update_device_flags_args;
-
-export function dec_remote_domain_update_device_flags_args(r: XdrReader): remote_domain_update_device_flags_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.string(4194304);
-    f = 2;
-    const f2 = r.uint();
-    return new remote_domain_update_device_flags_args$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_update_device_flags_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_update_device_flags_args(w: XdrWriter, v: remote_domain_update_device_flags_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.string(v.xml, 4194304);
-    f = 2;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_update_device_flags_args$fields[f]);
-  }
-}
+/** `remote_domain_update_device_flags_args` has the layout of `remote_domain_attach_device_flags_args`: the same functions encode and decode it. */
+export const dec_remote_domain_update_device_flags_args: (r: XdrReader) => remote_domain_update_device_flags_args = dec_remote_domain_attach_device_flags_args;
+export const enc_remote_domain_update_device_flags_args: (w: XdrWriter, v: remote_domain_update_device_flags_args) => void = enc_remote_domain_attach_device_flags_args;
 
 /** Codec of `remote_domain_update_device_flags_args`. */
 export const xdr_remote_domain_update_device_flags_args: XdrCodec<remote_domain_update_device_flags_args> = { name: 'remote_domain_update_device_flags_args', encode: enc_remote_domain_update_device_flags_args, decode: dec_remote_domain_update_device_flags_args };
@@ -8132,29 +6477,9 @@ export interface remote_domain_get_autostart_args {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_get_autostart_args$fields = ['.dom'];
-
-const remote_domain_get_autostart_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_autostart_args, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_get_autostart_args;
-
-export function dec_remote_domain_get_autostart_args(r: XdrReader): remote_domain_get_autostart_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_get_autostart_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_autostart_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_autostart_args(w: XdrWriter, v: remote_domain_get_autostart_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_autostart_args$fields[f]);
-  }
-}
+/** `remote_domain_get_autostart_args` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_autostart_args: (r: XdrReader) => remote_domain_get_autostart_args = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_get_autostart_args: (w: XdrWriter, v: remote_domain_get_autostart_args) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_get_autostart_args`. */
 export const xdr_remote_domain_get_autostart_args: XdrCodec<remote_domain_get_autostart_args> = { name: 'remote_domain_get_autostart_args', encode: enc_remote_domain_get_autostart_args, decode: dec_remote_domain_get_autostart_args };
@@ -8377,37 +6702,9 @@ export interface remote_domain_block_job_abort_args {
   flags: number;
 }
 
-const remote_domain_block_job_abort_args$fields = ['.dom', '.path', '.flags'];
-
-const remote_domain_block_job_abort_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_block_job_abort_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.path = f1; this.flags = f2; }) as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => remote_domain_block_job_abort_args;
-
-export function dec_remote_domain_block_job_abort_args(r: XdrReader): remote_domain_block_job_abort_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.string(4194304);
-    f = 2;
-    const f2 = r.uint();
-    return new remote_domain_block_job_abort_args$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_block_job_abort_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_block_job_abort_args(w: XdrWriter, v: remote_domain_block_job_abort_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.string(v.path, 4194304);
-    f = 2;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_block_job_abort_args$fields[f]);
-  }
-}
+/** `remote_domain_block_job_abort_args` has the layout of `remote_domain_get_block_info_args`: the same functions encode and decode it. */
+export const dec_remote_domain_block_job_abort_args: (r: XdrReader) => remote_domain_block_job_abort_args = dec_remote_domain_get_block_info_args;
+export const enc_remote_domain_block_job_abort_args: (w: XdrWriter, v: remote_domain_block_job_abort_args) => void = enc_remote_domain_get_block_info_args;
 
 /** Codec of `remote_domain_block_job_abort_args`. */
 export const xdr_remote_domain_block_job_abort_args: XdrCodec<remote_domain_block_job_abort_args> = { name: 'remote_domain_block_job_abort_args', encode: enc_remote_domain_block_job_abort_args, decode: dec_remote_domain_block_job_abort_args };
@@ -8418,37 +6715,9 @@ export interface remote_domain_get_block_job_info_args {
   flags: number;
 }
 
-const remote_domain_get_block_job_info_args$fields = ['.dom', '.path', '.flags'];
-
-const remote_domain_get_block_job_info_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_block_job_info_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.path = f1; this.flags = f2; }) as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => remote_domain_get_block_job_info_args;
-
-export function dec_remote_domain_get_block_job_info_args(r: XdrReader): remote_domain_get_block_job_info_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.string(4194304);
-    f = 2;
-    const f2 = r.uint();
-    return new remote_domain_get_block_job_info_args$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_block_job_info_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_block_job_info_args(w: XdrWriter, v: remote_domain_get_block_job_info_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.string(v.path, 4194304);
-    f = 2;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_block_job_info_args$fields[f]);
-  }
-}
+/** `remote_domain_get_block_job_info_args` has the layout of `remote_domain_get_block_info_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_block_job_info_args: (r: XdrReader) => remote_domain_get_block_job_info_args = dec_remote_domain_get_block_info_args;
+export const enc_remote_domain_get_block_job_info_args: (w: XdrWriter, v: remote_domain_get_block_job_info_args) => void = enc_remote_domain_get_block_info_args;
 
 /** Codec of `remote_domain_get_block_job_info_args`. */
 export const xdr_remote_domain_get_block_job_info_args: XdrCodec<remote_domain_get_block_job_info_args> = { name: 'remote_domain_get_block_job_info_args', encode: enc_remote_domain_get_block_job_info_args, decode: dec_remote_domain_get_block_job_info_args };
@@ -8557,41 +6826,9 @@ export interface remote_domain_block_pull_args {
   flags: number;
 }
 
-const remote_domain_block_pull_args$fields = ['.dom', '.path', '.bandwidth', '.flags'];
-
-const remote_domain_block_pull_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_block_pull_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: bigint, f3: number) { this.dom = f0; this.path = f1; this.bandwidth = f2; this.flags = f3; }) as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: bigint, f3: number) => remote_domain_block_pull_args;
-
-export function dec_remote_domain_block_pull_args(r: XdrReader): remote_domain_block_pull_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.string(4194304);
-    f = 2;
-    const f2 = r.uhyper();
-    f = 3;
-    const f3 = r.uint();
-    return new remote_domain_block_pull_args$new(f0, f1, f2, f3);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_block_pull_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_block_pull_args(w: XdrWriter, v: remote_domain_block_pull_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.string(v.path, 4194304);
-    f = 2;
-    w.uhyper(v.bandwidth);
-    f = 3;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_block_pull_args$fields[f]);
-  }
-}
+/** `remote_domain_block_pull_args` has the layout of `remote_domain_block_job_set_speed_args`: the same functions encode and decode it. */
+export const dec_remote_domain_block_pull_args: (r: XdrReader) => remote_domain_block_pull_args = dec_remote_domain_block_job_set_speed_args;
+export const enc_remote_domain_block_pull_args: (w: XdrWriter, v: remote_domain_block_pull_args) => void = enc_remote_domain_block_job_set_speed_args;
 
 /** Codec of `remote_domain_block_pull_args`. */
 export const xdr_remote_domain_block_pull_args: XdrCodec<remote_domain_block_pull_args> = { name: 'remote_domain_block_pull_args', encode: enc_remote_domain_block_pull_args, decode: dec_remote_domain_block_pull_args };
@@ -9176,33 +7413,9 @@ export interface remote_domain_get_hostname_args {
   flags: number;
 }
 
-const remote_domain_get_hostname_args$fields = ['.dom', '.flags'];
-
-const remote_domain_get_hostname_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_hostname_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_hostname_args;
-
-export function dec_remote_domain_get_hostname_args(r: XdrReader): remote_domain_get_hostname_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_get_hostname_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_hostname_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_hostname_args(w: XdrWriter, v: remote_domain_get_hostname_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_hostname_args$fields[f]);
-  }
-}
+/** `remote_domain_get_hostname_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_hostname_args: (r: XdrReader) => remote_domain_get_hostname_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_get_hostname_args: (w: XdrWriter, v: remote_domain_get_hostname_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_get_hostname_args`. */
 export const xdr_remote_domain_get_hostname_args: XdrCodec<remote_domain_get_hostname_args> = { name: 'remote_domain_get_hostname_args', encode: enc_remote_domain_get_hostname_args, decode: dec_remote_domain_get_hostname_args };
@@ -9211,29 +7424,9 @@ export interface remote_domain_get_hostname_ret {
   hostname: remote_nonnull_string;
 }
 
-const remote_domain_get_hostname_ret$fields = ['.hostname'];
-
-const remote_domain_get_hostname_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_hostname_ret, f0: remote_nonnull_string) { this.hostname = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_domain_get_hostname_ret;
-
-export function dec_remote_domain_get_hostname_ret(r: XdrReader): remote_domain_get_hostname_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_domain_get_hostname_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_hostname_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_hostname_ret(w: XdrWriter, v: remote_domain_get_hostname_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.hostname, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_hostname_ret$fields[f]);
-  }
-}
+/** `remote_domain_get_hostname_ret` has the layout of `remote_connect_get_hostname_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_get_hostname_ret: (r: XdrReader) => remote_domain_get_hostname_ret = dec_remote_connect_get_hostname_ret;
+export const enc_remote_domain_get_hostname_ret: (w: XdrWriter, v: remote_domain_get_hostname_ret) => void = enc_remote_connect_get_hostname_ret;
 
 /** Codec of `remote_domain_get_hostname_ret`. */
 export const xdr_remote_domain_get_hostname_ret: XdrCodec<remote_domain_get_hostname_ret> = { name: 'remote_domain_get_hostname_ret', encode: enc_remote_domain_get_hostname_ret, decode: dec_remote_domain_get_hostname_ret };
@@ -9242,29 +7435,9 @@ export interface remote_connect_num_of_networks_ret {
   num: number;
 }
 
-const remote_connect_num_of_networks_ret$fields = ['.num'];
-
-const remote_connect_num_of_networks_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_num_of_networks_ret, f0: number) { this.num = f0; }) as unknown as new (f0: number) => remote_connect_num_of_networks_ret;
-
-export function dec_remote_connect_num_of_networks_ret(r: XdrReader): remote_connect_num_of_networks_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_num_of_networks_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_num_of_networks_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_num_of_networks_ret(w: XdrWriter, v: remote_connect_num_of_networks_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.num);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_num_of_networks_ret$fields[f]);
-  }
-}
+/** `remote_connect_num_of_networks_ret` has the layout of `remote_connect_num_of_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_num_of_networks_ret: (r: XdrReader) => remote_connect_num_of_networks_ret = dec_remote_connect_num_of_domains_ret;
+export const enc_remote_connect_num_of_networks_ret: (w: XdrWriter, v: remote_connect_num_of_networks_ret) => void = enc_remote_connect_num_of_domains_ret;
 
 /** Codec of `remote_connect_num_of_networks_ret`. */
 export const xdr_remote_connect_num_of_networks_ret: XdrCodec<remote_connect_num_of_networks_ret> = { name: 'remote_connect_num_of_networks_ret', encode: enc_remote_connect_num_of_networks_ret, decode: dec_remote_connect_num_of_networks_ret };
@@ -9273,29 +7446,9 @@ export interface remote_connect_list_networks_args {
   maxnames: number;
 }
 
-const remote_connect_list_networks_args$fields = ['.maxnames'];
-
-const remote_connect_list_networks_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_list_networks_args, f0: number) { this.maxnames = f0; }) as unknown as new (f0: number) => remote_connect_list_networks_args;
-
-export function dec_remote_connect_list_networks_args(r: XdrReader): remote_connect_list_networks_args {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_list_networks_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_networks_args$fields[f]);
-  }
-}
-
-export function enc_remote_connect_list_networks_args(w: XdrWriter, v: remote_connect_list_networks_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.maxnames);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_networks_args$fields[f]);
-  }
-}
+/** `remote_connect_list_networks_args` has the layout of `remote_connect_list_defined_domains_args`: the same functions encode and decode it. */
+export const dec_remote_connect_list_networks_args: (r: XdrReader) => remote_connect_list_networks_args = dec_remote_connect_list_defined_domains_args;
+export const enc_remote_connect_list_networks_args: (w: XdrWriter, v: remote_connect_list_networks_args) => void = enc_remote_connect_list_defined_domains_args;
 
 /** Codec of `remote_connect_list_networks_args`. */
 export const xdr_remote_connect_list_networks_args: XdrCodec<remote_connect_list_networks_args> = { name: 'remote_connect_list_networks_args', encode: enc_remote_connect_list_networks_args, decode: dec_remote_connect_list_networks_args };
@@ -9304,49 +7457,9 @@ export interface remote_connect_list_networks_ret {
   names: remote_nonnull_string[];
 }
 
-const remote_connect_list_networks_ret$fields = ['.names'];
-
-const remote_connect_list_networks_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_list_networks_ret, f0: remote_nonnull_string[]) { this.names = f0; }) as unknown as new (f0: remote_nonnull_string[]) => remote_connect_list_networks_ret;
-
-export function dec_remote_connect_list_networks_ret(r: XdrReader): remote_connect_list_networks_ret {
-  let f = 0;
-  try {
-    let f0: remote_nonnull_string[];
-    const n1 = r.arrayLength(16384, 4);
-    const a2: remote_nonnull_string[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(r.string(4194304));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    return new remote_connect_list_networks_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_networks_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_list_networks_ret(w: XdrWriter, v: remote_connect_list_networks_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.names;
-    w.arrayLength(a1, 16384);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        w.string(a1[i2], 4194304);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_networks_ret$fields[f]);
-  }
-}
+/** `remote_connect_list_networks_ret` has the layout of `remote_connect_list_defined_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_list_networks_ret: (r: XdrReader) => remote_connect_list_networks_ret = dec_remote_connect_list_defined_domains_ret;
+export const enc_remote_connect_list_networks_ret: (w: XdrWriter, v: remote_connect_list_networks_ret) => void = enc_remote_connect_list_defined_domains_ret;
 
 /** Codec of `remote_connect_list_networks_ret`. */
 export const xdr_remote_connect_list_networks_ret: XdrCodec<remote_connect_list_networks_ret> = { name: 'remote_connect_list_networks_ret', encode: enc_remote_connect_list_networks_ret, decode: dec_remote_connect_list_networks_ret };
@@ -9355,29 +7468,9 @@ export interface remote_connect_num_of_defined_networks_ret {
   num: number;
 }
 
-const remote_connect_num_of_defined_networks_ret$fields = ['.num'];
-
-const remote_connect_num_of_defined_networks_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_num_of_defined_networks_ret, f0: number) { this.num = f0; }) as unknown as new (f0: number) => remote_connect_num_of_defined_networks_ret;
-
-export function dec_remote_connect_num_of_defined_networks_ret(r: XdrReader): remote_connect_num_of_defined_networks_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_num_of_defined_networks_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_num_of_defined_networks_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_num_of_defined_networks_ret(w: XdrWriter, v: remote_connect_num_of_defined_networks_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.num);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_num_of_defined_networks_ret$fields[f]);
-  }
-}
+/** `remote_connect_num_of_defined_networks_ret` has the layout of `remote_connect_num_of_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_num_of_defined_networks_ret: (r: XdrReader) => remote_connect_num_of_defined_networks_ret = dec_remote_connect_num_of_domains_ret;
+export const enc_remote_connect_num_of_defined_networks_ret: (w: XdrWriter, v: remote_connect_num_of_defined_networks_ret) => void = enc_remote_connect_num_of_domains_ret;
 
 /** Codec of `remote_connect_num_of_defined_networks_ret`. */
 export const xdr_remote_connect_num_of_defined_networks_ret: XdrCodec<remote_connect_num_of_defined_networks_ret> = { name: 'remote_connect_num_of_defined_networks_ret', encode: enc_remote_connect_num_of_defined_networks_ret, decode: dec_remote_connect_num_of_defined_networks_ret };
@@ -9386,29 +7479,9 @@ export interface remote_connect_list_defined_networks_args {
   maxnames: number;
 }
 
-const remote_connect_list_defined_networks_args$fields = ['.maxnames'];
-
-const remote_connect_list_defined_networks_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_list_defined_networks_args, f0: number) { this.maxnames = f0; }) as unknown as new (f0: number) => remote_connect_list_defined_networks_args;
-
-export function dec_remote_connect_list_defined_networks_args(r: XdrReader): remote_connect_list_defined_networks_args {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_list_defined_networks_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_defined_networks_args$fields[f]);
-  }
-}
-
-export function enc_remote_connect_list_defined_networks_args(w: XdrWriter, v: remote_connect_list_defined_networks_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.maxnames);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_defined_networks_args$fields[f]);
-  }
-}
+/** `remote_connect_list_defined_networks_args` has the layout of `remote_connect_list_defined_domains_args`: the same functions encode and decode it. */
+export const dec_remote_connect_list_defined_networks_args: (r: XdrReader) => remote_connect_list_defined_networks_args = dec_remote_connect_list_defined_domains_args;
+export const enc_remote_connect_list_defined_networks_args: (w: XdrWriter, v: remote_connect_list_defined_networks_args) => void = enc_remote_connect_list_defined_domains_args;
 
 /** Codec of `remote_connect_list_defined_networks_args`. */
 export const xdr_remote_connect_list_defined_networks_args: XdrCodec<remote_connect_list_defined_networks_args> = { name: 'remote_connect_list_defined_networks_args', encode: enc_remote_connect_list_defined_networks_args, decode: dec_remote_connect_list_defined_networks_args };
@@ -9417,49 +7490,9 @@ export interface remote_connect_list_defined_networks_ret {
   names: remote_nonnull_string[];
 }
 
-const remote_connect_list_defined_networks_ret$fields = ['.names'];
-
-const remote_connect_list_defined_networks_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_list_defined_networks_ret, f0: remote_nonnull_string[]) { this.names = f0; }) as unknown as new (f0: remote_nonnull_string[]) => remote_connect_list_defined_networks_ret;
-
-export function dec_remote_connect_list_defined_networks_ret(r: XdrReader): remote_connect_list_defined_networks_ret {
-  let f = 0;
-  try {
-    let f0: remote_nonnull_string[];
-    const n1 = r.arrayLength(16384, 4);
-    const a2: remote_nonnull_string[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(r.string(4194304));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    return new remote_connect_list_defined_networks_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_defined_networks_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_list_defined_networks_ret(w: XdrWriter, v: remote_connect_list_defined_networks_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.names;
-    w.arrayLength(a1, 16384);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        w.string(a1[i2], 4194304);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_defined_networks_ret$fields[f]);
-  }
-}
+/** `remote_connect_list_defined_networks_ret` has the layout of `remote_connect_list_defined_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_list_defined_networks_ret: (r: XdrReader) => remote_connect_list_defined_networks_ret = dec_remote_connect_list_defined_domains_ret;
+export const enc_remote_connect_list_defined_networks_ret: (w: XdrWriter, v: remote_connect_list_defined_networks_ret) => void = enc_remote_connect_list_defined_domains_ret;
 
 /** Codec of `remote_connect_list_defined_networks_ret`. */
 export const xdr_remote_connect_list_defined_networks_ret: XdrCodec<remote_connect_list_defined_networks_ret> = { name: 'remote_connect_list_defined_networks_ret', encode: enc_remote_connect_list_defined_networks_ret, decode: dec_remote_connect_list_defined_networks_ret };
@@ -9468,29 +7501,9 @@ export interface remote_network_lookup_by_uuid_args {
   uuid: remote_uuid;
 }
 
-const remote_network_lookup_by_uuid_args$fields = ['.uuid'];
-
-const remote_network_lookup_by_uuid_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_lookup_by_uuid_args, f0: remote_uuid) { this.uuid = f0; }) as unknown as new (f0: remote_uuid) => remote_network_lookup_by_uuid_args;
-
-export function dec_remote_network_lookup_by_uuid_args(r: XdrReader): remote_network_lookup_by_uuid_args {
-  let f = 0;
-  try {
-    const f0 = r.opaqueFixed(16);
-    return new remote_network_lookup_by_uuid_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_lookup_by_uuid_args$fields[f]);
-  }
-}
-
-export function enc_remote_network_lookup_by_uuid_args(w: XdrWriter, v: remote_network_lookup_by_uuid_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.opaqueFixed(v.uuid, 16);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_lookup_by_uuid_args$fields[f]);
-  }
-}
+/** `remote_network_lookup_by_uuid_args` has the layout of `remote_domain_lookup_by_uuid_args`: the same functions encode and decode it. */
+export const dec_remote_network_lookup_by_uuid_args: (r: XdrReader) => remote_network_lookup_by_uuid_args = dec_remote_domain_lookup_by_uuid_args;
+export const enc_remote_network_lookup_by_uuid_args: (w: XdrWriter, v: remote_network_lookup_by_uuid_args) => void = enc_remote_domain_lookup_by_uuid_args;
 
 /** Codec of `remote_network_lookup_by_uuid_args`. */
 export const xdr_remote_network_lookup_by_uuid_args: XdrCodec<remote_network_lookup_by_uuid_args> = { name: 'remote_network_lookup_by_uuid_args', encode: enc_remote_network_lookup_by_uuid_args, decode: dec_remote_network_lookup_by_uuid_args };
@@ -9530,29 +7543,9 @@ export interface remote_network_lookup_by_name_args {
   name: remote_nonnull_string;
 }
 
-const remote_network_lookup_by_name_args$fields = ['.name'];
-
-const remote_network_lookup_by_name_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_lookup_by_name_args, f0: remote_nonnull_string) { this.name = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_network_lookup_by_name_args;
-
-export function dec_remote_network_lookup_by_name_args(r: XdrReader): remote_network_lookup_by_name_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_network_lookup_by_name_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_lookup_by_name_args$fields[f]);
-  }
-}
-
-export function enc_remote_network_lookup_by_name_args(w: XdrWriter, v: remote_network_lookup_by_name_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.name, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_lookup_by_name_args$fields[f]);
-  }
-}
+/** `remote_network_lookup_by_name_args` has the layout of `remote_nonnull_node_device`: the same functions encode and decode it. */
+export const dec_remote_network_lookup_by_name_args: (r: XdrReader) => remote_network_lookup_by_name_args = dec_remote_nonnull_node_device;
+export const enc_remote_network_lookup_by_name_args: (w: XdrWriter, v: remote_network_lookup_by_name_args) => void = enc_remote_nonnull_node_device;
 
 /** Codec of `remote_network_lookup_by_name_args`. */
 export const xdr_remote_network_lookup_by_name_args: XdrCodec<remote_network_lookup_by_name_args> = { name: 'remote_network_lookup_by_name_args', encode: enc_remote_network_lookup_by_name_args, decode: dec_remote_network_lookup_by_name_args };
@@ -9561,29 +7554,9 @@ export interface remote_network_lookup_by_name_ret {
   net: remote_nonnull_network;
 }
 
-const remote_network_lookup_by_name_ret$fields = ['.net'];
-
-const remote_network_lookup_by_name_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_lookup_by_name_ret, f0: remote_nonnull_network) { this.net = f0; }) as unknown as new (f0: remote_nonnull_network) => remote_network_lookup_by_name_ret;
-
-export function dec_remote_network_lookup_by_name_ret(r: XdrReader): remote_network_lookup_by_name_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_network(r);
-    return new remote_network_lookup_by_name_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_lookup_by_name_ret$fields[f]);
-  }
-}
-
-export function enc_remote_network_lookup_by_name_ret(w: XdrWriter, v: remote_network_lookup_by_name_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_network(w, v.net);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_lookup_by_name_ret$fields[f]);
-  }
-}
+/** `remote_network_lookup_by_name_ret` has the layout of `remote_network_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_network_lookup_by_name_ret: (r: XdrReader) => remote_network_lookup_by_name_ret = dec_remote_network_lookup_by_uuid_ret;
+export const enc_remote_network_lookup_by_name_ret: (w: XdrWriter, v: remote_network_lookup_by_name_ret) => void = enc_remote_network_lookup_by_uuid_ret;
 
 /** Codec of `remote_network_lookup_by_name_ret`. */
 export const xdr_remote_network_lookup_by_name_ret: XdrCodec<remote_network_lookup_by_name_ret> = { name: 'remote_network_lookup_by_name_ret', encode: enc_remote_network_lookup_by_name_ret, decode: dec_remote_network_lookup_by_name_ret };
@@ -9592,29 +7565,9 @@ export interface remote_network_create_xml_args {
   xml: remote_nonnull_string;
 }
 
-const remote_network_create_xml_args$fields = ['.xml'];
-
-const remote_network_create_xml_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_create_xml_args, f0: remote_nonnull_string) { this.xml = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_network_create_xml_args;
-
-export function dec_remote_network_create_xml_args(r: XdrReader): remote_network_create_xml_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_network_create_xml_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_create_xml_args$fields[f]);
-  }
-}
-
-export function enc_remote_network_create_xml_args(w: XdrWriter, v: remote_network_create_xml_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_create_xml_args$fields[f]);
-  }
-}
+/** `remote_network_create_xml_args` has the layout of `remote_domain_save_image_get_xml_desc_ret`: the same functions encode and decode it. */
+export const dec_remote_network_create_xml_args: (r: XdrReader) => remote_network_create_xml_args = dec_remote_domain_save_image_get_xml_desc_ret;
+export const enc_remote_network_create_xml_args: (w: XdrWriter, v: remote_network_create_xml_args) => void = enc_remote_domain_save_image_get_xml_desc_ret;
 
 /** Codec of `remote_network_create_xml_args`. */
 export const xdr_remote_network_create_xml_args: XdrCodec<remote_network_create_xml_args> = { name: 'remote_network_create_xml_args', encode: enc_remote_network_create_xml_args, decode: dec_remote_network_create_xml_args };
@@ -9623,29 +7576,9 @@ export interface remote_network_create_xml_ret {
   net: remote_nonnull_network;
 }
 
-const remote_network_create_xml_ret$fields = ['.net'];
-
-const remote_network_create_xml_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_create_xml_ret, f0: remote_nonnull_network) { this.net = f0; }) as unknown as new (f0: remote_nonnull_network) => remote_network_create_xml_ret;
-
-export function dec_remote_network_create_xml_ret(r: XdrReader): remote_network_create_xml_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_network(r);
-    return new remote_network_create_xml_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_create_xml_ret$fields[f]);
-  }
-}
-
-export function enc_remote_network_create_xml_ret(w: XdrWriter, v: remote_network_create_xml_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_network(w, v.net);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_create_xml_ret$fields[f]);
-  }
-}
+/** `remote_network_create_xml_ret` has the layout of `remote_network_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_network_create_xml_ret: (r: XdrReader) => remote_network_create_xml_ret = dec_remote_network_lookup_by_uuid_ret;
+export const enc_remote_network_create_xml_ret: (w: XdrWriter, v: remote_network_create_xml_ret) => void = enc_remote_network_lookup_by_uuid_ret;
 
 /** Codec of `remote_network_create_xml_ret`. */
 export const xdr_remote_network_create_xml_ret: XdrCodec<remote_network_create_xml_ret> = { name: 'remote_network_create_xml_ret', encode: enc_remote_network_create_xml_ret, decode: dec_remote_network_create_xml_ret };
@@ -9655,33 +7588,9 @@ export interface remote_network_create_xml_flags_args {
   flags: number;
 }
 
-const remote_network_create_xml_flags_args$fields = ['.xml', '.flags'];
-
-const remote_network_create_xml_flags_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_create_xml_flags_args, f0: remote_nonnull_string, f1: number) { this.xml = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_string, f1: number) => remote_network_create_xml_flags_args;
-
-export function dec_remote_network_create_xml_flags_args(r: XdrReader): remote_network_create_xml_flags_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_network_create_xml_flags_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_create_xml_flags_args$fields[f]);
-  }
-}
-
-export function enc_remote_network_create_xml_flags_args(w: XdrWriter, v: remote_network_create_xml_flags_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_create_xml_flags_args$fields[f]);
-  }
-}
+/** `remote_network_create_xml_flags_args` has the layout of `remote_domain_define_xml_flags_args`: the same functions encode and decode it. */
+export const dec_remote_network_create_xml_flags_args: (r: XdrReader) => remote_network_create_xml_flags_args = dec_remote_domain_define_xml_flags_args;
+export const enc_remote_network_create_xml_flags_args: (w: XdrWriter, v: remote_network_create_xml_flags_args) => void = enc_remote_domain_define_xml_flags_args;
 
 /** Codec of `remote_network_create_xml_flags_args`. */
 export const xdr_remote_network_create_xml_flags_args: XdrCodec<remote_network_create_xml_flags_args> = { name: 'remote_network_create_xml_flags_args', encode: enc_remote_network_create_xml_flags_args, decode: dec_remote_network_create_xml_flags_args };
@@ -9690,29 +7599,9 @@ export interface remote_network_create_xml_flags_ret {
   net: remote_nonnull_network;
 }
 
-const remote_network_create_xml_flags_ret$fields = ['.net'];
-
-const remote_network_create_xml_flags_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_create_xml_flags_ret, f0: remote_nonnull_network) { this.net = f0; }) as unknown as new (f0: remote_nonnull_network) => remote_network_create_xml_flags_ret;
-
-export function dec_remote_network_create_xml_flags_ret(r: XdrReader): remote_network_create_xml_flags_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_network(r);
-    return new remote_network_create_xml_flags_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_create_xml_flags_ret$fields[f]);
-  }
-}
-
-export function enc_remote_network_create_xml_flags_ret(w: XdrWriter, v: remote_network_create_xml_flags_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_network(w, v.net);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_create_xml_flags_ret$fields[f]);
-  }
-}
+/** `remote_network_create_xml_flags_ret` has the layout of `remote_network_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_network_create_xml_flags_ret: (r: XdrReader) => remote_network_create_xml_flags_ret = dec_remote_network_lookup_by_uuid_ret;
+export const enc_remote_network_create_xml_flags_ret: (w: XdrWriter, v: remote_network_create_xml_flags_ret) => void = enc_remote_network_lookup_by_uuid_ret;
 
 /** Codec of `remote_network_create_xml_flags_ret`. */
 export const xdr_remote_network_create_xml_flags_ret: XdrCodec<remote_network_create_xml_flags_ret> = { name: 'remote_network_create_xml_flags_ret', encode: enc_remote_network_create_xml_flags_ret, decode: dec_remote_network_create_xml_flags_ret };
@@ -9721,29 +7610,9 @@ export interface remote_network_define_xml_args {
   xml: remote_nonnull_string;
 }
 
-const remote_network_define_xml_args$fields = ['.xml'];
-
-const remote_network_define_xml_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_define_xml_args, f0: remote_nonnull_string) { this.xml = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_network_define_xml_args;
-
-export function dec_remote_network_define_xml_args(r: XdrReader): remote_network_define_xml_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_network_define_xml_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_define_xml_args$fields[f]);
-  }
-}
-
-export function enc_remote_network_define_xml_args(w: XdrWriter, v: remote_network_define_xml_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_define_xml_args$fields[f]);
-  }
-}
+/** `remote_network_define_xml_args` has the layout of `remote_domain_save_image_get_xml_desc_ret`: the same functions encode and decode it. */
+export const dec_remote_network_define_xml_args: (r: XdrReader) => remote_network_define_xml_args = dec_remote_domain_save_image_get_xml_desc_ret;
+export const enc_remote_network_define_xml_args: (w: XdrWriter, v: remote_network_define_xml_args) => void = enc_remote_domain_save_image_get_xml_desc_ret;
 
 /** Codec of `remote_network_define_xml_args`. */
 export const xdr_remote_network_define_xml_args: XdrCodec<remote_network_define_xml_args> = { name: 'remote_network_define_xml_args', encode: enc_remote_network_define_xml_args, decode: dec_remote_network_define_xml_args };
@@ -9752,29 +7621,9 @@ export interface remote_network_define_xml_ret {
   net: remote_nonnull_network;
 }
 
-const remote_network_define_xml_ret$fields = ['.net'];
-
-const remote_network_define_xml_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_define_xml_ret, f0: remote_nonnull_network) { this.net = f0; }) as unknown as new (f0: remote_nonnull_network) => remote_network_define_xml_ret;
-
-export function dec_remote_network_define_xml_ret(r: XdrReader): remote_network_define_xml_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_network(r);
-    return new remote_network_define_xml_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_define_xml_ret$fields[f]);
-  }
-}
-
-export function enc_remote_network_define_xml_ret(w: XdrWriter, v: remote_network_define_xml_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_network(w, v.net);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_define_xml_ret$fields[f]);
-  }
-}
+/** `remote_network_define_xml_ret` has the layout of `remote_network_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_network_define_xml_ret: (r: XdrReader) => remote_network_define_xml_ret = dec_remote_network_lookup_by_uuid_ret;
+export const enc_remote_network_define_xml_ret: (w: XdrWriter, v: remote_network_define_xml_ret) => void = enc_remote_network_lookup_by_uuid_ret;
 
 /** Codec of `remote_network_define_xml_ret`. */
 export const xdr_remote_network_define_xml_ret: XdrCodec<remote_network_define_xml_ret> = { name: 'remote_network_define_xml_ret', encode: enc_remote_network_define_xml_ret, decode: dec_remote_network_define_xml_ret };
@@ -9784,33 +7633,9 @@ export interface remote_network_define_xml_flags_args {
   flags: number;
 }
 
-const remote_network_define_xml_flags_args$fields = ['.xml', '.flags'];
-
-const remote_network_define_xml_flags_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_define_xml_flags_args, f0: remote_nonnull_string, f1: number) { this.xml = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_string, f1: number) => remote_network_define_xml_flags_args;
-
-export function dec_remote_network_define_xml_flags_args(r: XdrReader): remote_network_define_xml_flags_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_network_define_xml_flags_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_define_xml_flags_args$fields[f]);
-  }
-}
-
-export function enc_remote_network_define_xml_flags_args(w: XdrWriter, v: remote_network_define_xml_flags_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_define_xml_flags_args$fields[f]);
-  }
-}
+/** `remote_network_define_xml_flags_args` has the layout of `remote_domain_define_xml_flags_args`: the same functions encode and decode it. */
+export const dec_remote_network_define_xml_flags_args: (r: XdrReader) => remote_network_define_xml_flags_args = dec_remote_domain_define_xml_flags_args;
+export const enc_remote_network_define_xml_flags_args: (w: XdrWriter, v: remote_network_define_xml_flags_args) => void = enc_remote_domain_define_xml_flags_args;
 
 /** Codec of `remote_network_define_xml_flags_args`. */
 export const xdr_remote_network_define_xml_flags_args: XdrCodec<remote_network_define_xml_flags_args> = { name: 'remote_network_define_xml_flags_args', encode: enc_remote_network_define_xml_flags_args, decode: dec_remote_network_define_xml_flags_args };
@@ -9819,29 +7644,9 @@ export interface remote_network_define_xml_flags_ret {
   net: remote_nonnull_network;
 }
 
-const remote_network_define_xml_flags_ret$fields = ['.net'];
-
-const remote_network_define_xml_flags_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_define_xml_flags_ret, f0: remote_nonnull_network) { this.net = f0; }) as unknown as new (f0: remote_nonnull_network) => remote_network_define_xml_flags_ret;
-
-export function dec_remote_network_define_xml_flags_ret(r: XdrReader): remote_network_define_xml_flags_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_network(r);
-    return new remote_network_define_xml_flags_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_define_xml_flags_ret$fields[f]);
-  }
-}
-
-export function enc_remote_network_define_xml_flags_ret(w: XdrWriter, v: remote_network_define_xml_flags_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_network(w, v.net);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_define_xml_flags_ret$fields[f]);
-  }
-}
+/** `remote_network_define_xml_flags_ret` has the layout of `remote_network_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_network_define_xml_flags_ret: (r: XdrReader) => remote_network_define_xml_flags_ret = dec_remote_network_lookup_by_uuid_ret;
+export const enc_remote_network_define_xml_flags_ret: (w: XdrWriter, v: remote_network_define_xml_flags_ret) => void = enc_remote_network_lookup_by_uuid_ret;
 
 /** Codec of `remote_network_define_xml_flags_ret`. */
 export const xdr_remote_network_define_xml_flags_ret: XdrCodec<remote_network_define_xml_flags_ret> = { name: 'remote_network_define_xml_flags_ret', encode: enc_remote_network_define_xml_flags_ret, decode: dec_remote_network_define_xml_flags_ret };
@@ -9850,29 +7655,9 @@ export interface remote_network_undefine_args {
   net: remote_nonnull_network;
 }
 
-const remote_network_undefine_args$fields = ['.net'];
-
-const remote_network_undefine_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_undefine_args, f0: remote_nonnull_network) { this.net = f0; }) as unknown as new (f0: remote_nonnull_network) => remote_network_undefine_args;
-
-export function dec_remote_network_undefine_args(r: XdrReader): remote_network_undefine_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_network(r);
-    return new remote_network_undefine_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_undefine_args$fields[f]);
-  }
-}
-
-export function enc_remote_network_undefine_args(w: XdrWriter, v: remote_network_undefine_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_network(w, v.net);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_undefine_args$fields[f]);
-  }
-}
+/** `remote_network_undefine_args` has the layout of `remote_network_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_network_undefine_args: (r: XdrReader) => remote_network_undefine_args = dec_remote_network_lookup_by_uuid_ret;
+export const enc_remote_network_undefine_args: (w: XdrWriter, v: remote_network_undefine_args) => void = enc_remote_network_lookup_by_uuid_ret;
 
 /** Codec of `remote_network_undefine_args`. */
 export const xdr_remote_network_undefine_args: XdrCodec<remote_network_undefine_args> = { name: 'remote_network_undefine_args', encode: enc_remote_network_undefine_args, decode: dec_remote_network_undefine_args };
@@ -9937,29 +7722,9 @@ export interface remote_network_create_args {
   net: remote_nonnull_network;
 }
 
-const remote_network_create_args$fields = ['.net'];
-
-const remote_network_create_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_create_args, f0: remote_nonnull_network) { this.net = f0; }) as unknown as new (f0: remote_nonnull_network) => remote_network_create_args;
-
-export function dec_remote_network_create_args(r: XdrReader): remote_network_create_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_network(r);
-    return new remote_network_create_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_create_args$fields[f]);
-  }
-}
-
-export function enc_remote_network_create_args(w: XdrWriter, v: remote_network_create_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_network(w, v.net);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_create_args$fields[f]);
-  }
-}
+/** `remote_network_create_args` has the layout of `remote_network_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_network_create_args: (r: XdrReader) => remote_network_create_args = dec_remote_network_lookup_by_uuid_ret;
+export const enc_remote_network_create_args: (w: XdrWriter, v: remote_network_create_args) => void = enc_remote_network_lookup_by_uuid_ret;
 
 /** Codec of `remote_network_create_args`. */
 export const xdr_remote_network_create_args: XdrCodec<remote_network_create_args> = { name: 'remote_network_create_args', encode: enc_remote_network_create_args, decode: dec_remote_network_create_args };
@@ -9968,29 +7733,9 @@ export interface remote_network_destroy_args {
   net: remote_nonnull_network;
 }
 
-const remote_network_destroy_args$fields = ['.net'];
-
-const remote_network_destroy_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_destroy_args, f0: remote_nonnull_network) { this.net = f0; }) as unknown as new (f0: remote_nonnull_network) => remote_network_destroy_args;
-
-export function dec_remote_network_destroy_args(r: XdrReader): remote_network_destroy_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_network(r);
-    return new remote_network_destroy_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_destroy_args$fields[f]);
-  }
-}
-
-export function enc_remote_network_destroy_args(w: XdrWriter, v: remote_network_destroy_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_network(w, v.net);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_destroy_args$fields[f]);
-  }
-}
+/** `remote_network_destroy_args` has the layout of `remote_network_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_network_destroy_args: (r: XdrReader) => remote_network_destroy_args = dec_remote_network_lookup_by_uuid_ret;
+export const enc_remote_network_destroy_args: (w: XdrWriter, v: remote_network_destroy_args) => void = enc_remote_network_lookup_by_uuid_ret;
 
 /** Codec of `remote_network_destroy_args`. */
 export const xdr_remote_network_destroy_args: XdrCodec<remote_network_destroy_args> = { name: 'remote_network_destroy_args', encode: enc_remote_network_destroy_args, decode: dec_remote_network_destroy_args };
@@ -10035,29 +7780,9 @@ export interface remote_network_get_xml_desc_ret {
   xml: remote_nonnull_string;
 }
 
-const remote_network_get_xml_desc_ret$fields = ['.xml'];
-
-const remote_network_get_xml_desc_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_network_get_xml_desc_ret;
-
-export function dec_remote_network_get_xml_desc_ret(r: XdrReader): remote_network_get_xml_desc_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_network_get_xml_desc_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_get_xml_desc_ret$fields[f]);
-  }
-}
-
-export function enc_remote_network_get_xml_desc_ret(w: XdrWriter, v: remote_network_get_xml_desc_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_get_xml_desc_ret$fields[f]);
-  }
-}
+/** `remote_network_get_xml_desc_ret` has the layout of `remote_domain_save_image_get_xml_desc_ret`: the same functions encode and decode it. */
+export const dec_remote_network_get_xml_desc_ret: (r: XdrReader) => remote_network_get_xml_desc_ret = dec_remote_domain_save_image_get_xml_desc_ret;
+export const enc_remote_network_get_xml_desc_ret: (w: XdrWriter, v: remote_network_get_xml_desc_ret) => void = enc_remote_domain_save_image_get_xml_desc_ret;
 
 /** Codec of `remote_network_get_xml_desc_ret`. */
 export const xdr_remote_network_get_xml_desc_ret: XdrCodec<remote_network_get_xml_desc_ret> = { name: 'remote_network_get_xml_desc_ret', encode: enc_remote_network_get_xml_desc_ret, decode: dec_remote_network_get_xml_desc_ret };
@@ -10066,29 +7791,9 @@ export interface remote_network_get_bridge_name_args {
   net: remote_nonnull_network;
 }
 
-const remote_network_get_bridge_name_args$fields = ['.net'];
-
-const remote_network_get_bridge_name_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_get_bridge_name_args, f0: remote_nonnull_network) { this.net = f0; }) as unknown as new (f0: remote_nonnull_network) => remote_network_get_bridge_name_args;
-
-export function dec_remote_network_get_bridge_name_args(r: XdrReader): remote_network_get_bridge_name_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_network(r);
-    return new remote_network_get_bridge_name_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_get_bridge_name_args$fields[f]);
-  }
-}
-
-export function enc_remote_network_get_bridge_name_args(w: XdrWriter, v: remote_network_get_bridge_name_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_network(w, v.net);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_get_bridge_name_args$fields[f]);
-  }
-}
+/** `remote_network_get_bridge_name_args` has the layout of `remote_network_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_network_get_bridge_name_args: (r: XdrReader) => remote_network_get_bridge_name_args = dec_remote_network_lookup_by_uuid_ret;
+export const enc_remote_network_get_bridge_name_args: (w: XdrWriter, v: remote_network_get_bridge_name_args) => void = enc_remote_network_lookup_by_uuid_ret;
 
 /** Codec of `remote_network_get_bridge_name_args`. */
 export const xdr_remote_network_get_bridge_name_args: XdrCodec<remote_network_get_bridge_name_args> = { name: 'remote_network_get_bridge_name_args', encode: enc_remote_network_get_bridge_name_args, decode: dec_remote_network_get_bridge_name_args };
@@ -10097,29 +7802,9 @@ export interface remote_network_get_bridge_name_ret {
   name: remote_nonnull_string;
 }
 
-const remote_network_get_bridge_name_ret$fields = ['.name'];
-
-const remote_network_get_bridge_name_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_get_bridge_name_ret, f0: remote_nonnull_string) { this.name = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_network_get_bridge_name_ret;
-
-export function dec_remote_network_get_bridge_name_ret(r: XdrReader): remote_network_get_bridge_name_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_network_get_bridge_name_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_get_bridge_name_ret$fields[f]);
-  }
-}
-
-export function enc_remote_network_get_bridge_name_ret(w: XdrWriter, v: remote_network_get_bridge_name_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.name, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_get_bridge_name_ret$fields[f]);
-  }
-}
+/** `remote_network_get_bridge_name_ret` has the layout of `remote_nonnull_node_device`: the same functions encode and decode it. */
+export const dec_remote_network_get_bridge_name_ret: (r: XdrReader) => remote_network_get_bridge_name_ret = dec_remote_nonnull_node_device;
+export const enc_remote_network_get_bridge_name_ret: (w: XdrWriter, v: remote_network_get_bridge_name_ret) => void = enc_remote_nonnull_node_device;
 
 /** Codec of `remote_network_get_bridge_name_ret`. */
 export const xdr_remote_network_get_bridge_name_ret: XdrCodec<remote_network_get_bridge_name_ret> = { name: 'remote_network_get_bridge_name_ret', encode: enc_remote_network_get_bridge_name_ret, decode: dec_remote_network_get_bridge_name_ret };
@@ -10128,29 +7813,9 @@ export interface remote_network_get_autostart_args {
   net: remote_nonnull_network;
 }
 
-const remote_network_get_autostart_args$fields = ['.net'];
-
-const remote_network_get_autostart_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_get_autostart_args, f0: remote_nonnull_network) { this.net = f0; }) as unknown as new (f0: remote_nonnull_network) => remote_network_get_autostart_args;
-
-export function dec_remote_network_get_autostart_args(r: XdrReader): remote_network_get_autostart_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_network(r);
-    return new remote_network_get_autostart_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_get_autostart_args$fields[f]);
-  }
-}
-
-export function enc_remote_network_get_autostart_args(w: XdrWriter, v: remote_network_get_autostart_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_network(w, v.net);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_get_autostart_args$fields[f]);
-  }
-}
+/** `remote_network_get_autostart_args` has the layout of `remote_network_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_network_get_autostart_args: (r: XdrReader) => remote_network_get_autostart_args = dec_remote_network_lookup_by_uuid_ret;
+export const enc_remote_network_get_autostart_args: (w: XdrWriter, v: remote_network_get_autostart_args) => void = enc_remote_network_lookup_by_uuid_ret;
 
 /** Codec of `remote_network_get_autostart_args`. */
 export const xdr_remote_network_get_autostart_args: XdrCodec<remote_network_get_autostart_args> = { name: 'remote_network_get_autostart_args', encode: enc_remote_network_get_autostart_args, decode: dec_remote_network_get_autostart_args };
@@ -10159,29 +7824,9 @@ export interface remote_network_get_autostart_ret {
   autostart: number;
 }
 
-const remote_network_get_autostart_ret$fields = ['.autostart'];
-
-const remote_network_get_autostart_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_get_autostart_ret, f0: number) { this.autostart = f0; }) as unknown as new (f0: number) => remote_network_get_autostart_ret;
-
-export function dec_remote_network_get_autostart_ret(r: XdrReader): remote_network_get_autostart_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_network_get_autostart_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_get_autostart_ret$fields[f]);
-  }
-}
-
-export function enc_remote_network_get_autostart_ret(w: XdrWriter, v: remote_network_get_autostart_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.autostart);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_get_autostart_ret$fields[f]);
-  }
-}
+/** `remote_network_get_autostart_ret` has the layout of `remote_domain_get_autostart_ret`: the same functions encode and decode it. */
+export const dec_remote_network_get_autostart_ret: (r: XdrReader) => remote_network_get_autostart_ret = dec_remote_domain_get_autostart_ret;
+export const enc_remote_network_get_autostart_ret: (w: XdrWriter, v: remote_network_get_autostart_ret) => void = enc_remote_domain_get_autostart_ret;
 
 /** Codec of `remote_network_get_autostart_ret`. */
 export const xdr_remote_network_get_autostart_ret: XdrCodec<remote_network_get_autostart_ret> = { name: 'remote_network_get_autostart_ret', encode: enc_remote_network_get_autostart_ret, decode: dec_remote_network_get_autostart_ret };
@@ -10226,29 +7871,9 @@ export interface remote_connect_num_of_nwfilters_ret {
   num: number;
 }
 
-const remote_connect_num_of_nwfilters_ret$fields = ['.num'];
-
-const remote_connect_num_of_nwfilters_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_num_of_nwfilters_ret, f0: number) { this.num = f0; }) as unknown as new (f0: number) => remote_connect_num_of_nwfilters_ret;
-
-export function dec_remote_connect_num_of_nwfilters_ret(r: XdrReader): remote_connect_num_of_nwfilters_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_num_of_nwfilters_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_num_of_nwfilters_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_num_of_nwfilters_ret(w: XdrWriter, v: remote_connect_num_of_nwfilters_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.num);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_num_of_nwfilters_ret$fields[f]);
-  }
-}
+/** `remote_connect_num_of_nwfilters_ret` has the layout of `remote_connect_num_of_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_num_of_nwfilters_ret: (r: XdrReader) => remote_connect_num_of_nwfilters_ret = dec_remote_connect_num_of_domains_ret;
+export const enc_remote_connect_num_of_nwfilters_ret: (w: XdrWriter, v: remote_connect_num_of_nwfilters_ret) => void = enc_remote_connect_num_of_domains_ret;
 
 /** Codec of `remote_connect_num_of_nwfilters_ret`. */
 export const xdr_remote_connect_num_of_nwfilters_ret: XdrCodec<remote_connect_num_of_nwfilters_ret> = { name: 'remote_connect_num_of_nwfilters_ret', encode: enc_remote_connect_num_of_nwfilters_ret, decode: dec_remote_connect_num_of_nwfilters_ret };
@@ -10257,29 +7882,9 @@ export interface remote_connect_list_nwfilters_args {
   maxnames: number;
 }
 
-const remote_connect_list_nwfilters_args$fields = ['.maxnames'];
-
-const remote_connect_list_nwfilters_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_list_nwfilters_args, f0: number) { this.maxnames = f0; }) as unknown as new (f0: number) => remote_connect_list_nwfilters_args;
-
-export function dec_remote_connect_list_nwfilters_args(r: XdrReader): remote_connect_list_nwfilters_args {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_list_nwfilters_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_nwfilters_args$fields[f]);
-  }
-}
-
-export function enc_remote_connect_list_nwfilters_args(w: XdrWriter, v: remote_connect_list_nwfilters_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.maxnames);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_nwfilters_args$fields[f]);
-  }
-}
+/** `remote_connect_list_nwfilters_args` has the layout of `remote_connect_list_defined_domains_args`: the same functions encode and decode it. */
+export const dec_remote_connect_list_nwfilters_args: (r: XdrReader) => remote_connect_list_nwfilters_args = dec_remote_connect_list_defined_domains_args;
+export const enc_remote_connect_list_nwfilters_args: (w: XdrWriter, v: remote_connect_list_nwfilters_args) => void = enc_remote_connect_list_defined_domains_args;
 
 /** Codec of `remote_connect_list_nwfilters_args`. */
 export const xdr_remote_connect_list_nwfilters_args: XdrCodec<remote_connect_list_nwfilters_args> = { name: 'remote_connect_list_nwfilters_args', encode: enc_remote_connect_list_nwfilters_args, decode: dec_remote_connect_list_nwfilters_args };
@@ -10288,49 +7893,9 @@ export interface remote_connect_list_nwfilters_ret {
   names: remote_nonnull_string[];
 }
 
-const remote_connect_list_nwfilters_ret$fields = ['.names'];
-
-const remote_connect_list_nwfilters_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_list_nwfilters_ret, f0: remote_nonnull_string[]) { this.names = f0; }) as unknown as new (f0: remote_nonnull_string[]) => remote_connect_list_nwfilters_ret;
-
-export function dec_remote_connect_list_nwfilters_ret(r: XdrReader): remote_connect_list_nwfilters_ret {
-  let f = 0;
-  try {
-    let f0: remote_nonnull_string[];
-    const n1 = r.arrayLength(16384, 4);
-    const a2: remote_nonnull_string[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(r.string(4194304));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    return new remote_connect_list_nwfilters_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_nwfilters_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_list_nwfilters_ret(w: XdrWriter, v: remote_connect_list_nwfilters_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.names;
-    w.arrayLength(a1, 16384);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        w.string(a1[i2], 4194304);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_nwfilters_ret$fields[f]);
-  }
-}
+/** `remote_connect_list_nwfilters_ret` has the layout of `remote_connect_list_defined_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_list_nwfilters_ret: (r: XdrReader) => remote_connect_list_nwfilters_ret = dec_remote_connect_list_defined_domains_ret;
+export const enc_remote_connect_list_nwfilters_ret: (w: XdrWriter, v: remote_connect_list_nwfilters_ret) => void = enc_remote_connect_list_defined_domains_ret;
 
 /** Codec of `remote_connect_list_nwfilters_ret`. */
 export const xdr_remote_connect_list_nwfilters_ret: XdrCodec<remote_connect_list_nwfilters_ret> = { name: 'remote_connect_list_nwfilters_ret', encode: enc_remote_connect_list_nwfilters_ret, decode: dec_remote_connect_list_nwfilters_ret };
@@ -10339,29 +7904,9 @@ export interface remote_nwfilter_lookup_by_uuid_args {
   uuid: remote_uuid;
 }
 
-const remote_nwfilter_lookup_by_uuid_args$fields = ['.uuid'];
-
-const remote_nwfilter_lookup_by_uuid_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_nwfilter_lookup_by_uuid_args, f0: remote_uuid) { this.uuid = f0; }) as unknown as new (f0: remote_uuid) => remote_nwfilter_lookup_by_uuid_args;
-
-export function dec_remote_nwfilter_lookup_by_uuid_args(r: XdrReader): remote_nwfilter_lookup_by_uuid_args {
-  let f = 0;
-  try {
-    const f0 = r.opaqueFixed(16);
-    return new remote_nwfilter_lookup_by_uuid_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_lookup_by_uuid_args$fields[f]);
-  }
-}
-
-export function enc_remote_nwfilter_lookup_by_uuid_args(w: XdrWriter, v: remote_nwfilter_lookup_by_uuid_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.opaqueFixed(v.uuid, 16);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_lookup_by_uuid_args$fields[f]);
-  }
-}
+/** `remote_nwfilter_lookup_by_uuid_args` has the layout of `remote_domain_lookup_by_uuid_args`: the same functions encode and decode it. */
+export const dec_remote_nwfilter_lookup_by_uuid_args: (r: XdrReader) => remote_nwfilter_lookup_by_uuid_args = dec_remote_domain_lookup_by_uuid_args;
+export const enc_remote_nwfilter_lookup_by_uuid_args: (w: XdrWriter, v: remote_nwfilter_lookup_by_uuid_args) => void = enc_remote_domain_lookup_by_uuid_args;
 
 /** Codec of `remote_nwfilter_lookup_by_uuid_args`. */
 export const xdr_remote_nwfilter_lookup_by_uuid_args: XdrCodec<remote_nwfilter_lookup_by_uuid_args> = { name: 'remote_nwfilter_lookup_by_uuid_args', encode: enc_remote_nwfilter_lookup_by_uuid_args, decode: dec_remote_nwfilter_lookup_by_uuid_args };
@@ -10401,29 +7946,9 @@ export interface remote_nwfilter_lookup_by_name_args {
   name: remote_nonnull_string;
 }
 
-const remote_nwfilter_lookup_by_name_args$fields = ['.name'];
-
-const remote_nwfilter_lookup_by_name_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_nwfilter_lookup_by_name_args, f0: remote_nonnull_string) { this.name = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_nwfilter_lookup_by_name_args;
-
-export function dec_remote_nwfilter_lookup_by_name_args(r: XdrReader): remote_nwfilter_lookup_by_name_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_nwfilter_lookup_by_name_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_lookup_by_name_args$fields[f]);
-  }
-}
-
-export function enc_remote_nwfilter_lookup_by_name_args(w: XdrWriter, v: remote_nwfilter_lookup_by_name_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.name, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_lookup_by_name_args$fields[f]);
-  }
-}
+/** `remote_nwfilter_lookup_by_name_args` has the layout of `remote_nonnull_node_device`: the same functions encode and decode it. */
+export const dec_remote_nwfilter_lookup_by_name_args: (r: XdrReader) => remote_nwfilter_lookup_by_name_args = dec_remote_nonnull_node_device;
+export const enc_remote_nwfilter_lookup_by_name_args: (w: XdrWriter, v: remote_nwfilter_lookup_by_name_args) => void = enc_remote_nonnull_node_device;
 
 /** Codec of `remote_nwfilter_lookup_by_name_args`. */
 export const xdr_remote_nwfilter_lookup_by_name_args: XdrCodec<remote_nwfilter_lookup_by_name_args> = { name: 'remote_nwfilter_lookup_by_name_args', encode: enc_remote_nwfilter_lookup_by_name_args, decode: dec_remote_nwfilter_lookup_by_name_args };
@@ -10432,29 +7957,9 @@ export interface remote_nwfilter_lookup_by_name_ret {
   nwfilter: remote_nonnull_nwfilter;
 }
 
-const remote_nwfilter_lookup_by_name_ret$fields = ['.nwfilter'];
-
-const remote_nwfilter_lookup_by_name_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_nwfilter_lookup_by_name_ret, f0: remote_nonnull_nwfilter) { this.nwfilter = f0; }) as unknown as new (f0: remote_nonnull_nwfilter) => remote_nwfilter_lookup_by_name_ret;
-
-export function dec_remote_nwfilter_lookup_by_name_ret(r: XdrReader): remote_nwfilter_lookup_by_name_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_nwfilter(r);
-    return new remote_nwfilter_lookup_by_name_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_lookup_by_name_ret$fields[f]);
-  }
-}
-
-export function enc_remote_nwfilter_lookup_by_name_ret(w: XdrWriter, v: remote_nwfilter_lookup_by_name_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_nwfilter(w, v.nwfilter);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_lookup_by_name_ret$fields[f]);
-  }
-}
+/** `remote_nwfilter_lookup_by_name_ret` has the layout of `remote_nwfilter_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_nwfilter_lookup_by_name_ret: (r: XdrReader) => remote_nwfilter_lookup_by_name_ret = dec_remote_nwfilter_lookup_by_uuid_ret;
+export const enc_remote_nwfilter_lookup_by_name_ret: (w: XdrWriter, v: remote_nwfilter_lookup_by_name_ret) => void = enc_remote_nwfilter_lookup_by_uuid_ret;
 
 /** Codec of `remote_nwfilter_lookup_by_name_ret`. */
 export const xdr_remote_nwfilter_lookup_by_name_ret: XdrCodec<remote_nwfilter_lookup_by_name_ret> = { name: 'remote_nwfilter_lookup_by_name_ret', encode: enc_remote_nwfilter_lookup_by_name_ret, decode: dec_remote_nwfilter_lookup_by_name_ret };
@@ -10463,29 +7968,9 @@ export interface remote_nwfilter_define_xml_args {
   xml: remote_nonnull_string;
 }
 
-const remote_nwfilter_define_xml_args$fields = ['.xml'];
-
-const remote_nwfilter_define_xml_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_nwfilter_define_xml_args, f0: remote_nonnull_string) { this.xml = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_nwfilter_define_xml_args;
-
-export function dec_remote_nwfilter_define_xml_args(r: XdrReader): remote_nwfilter_define_xml_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_nwfilter_define_xml_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_define_xml_args$fields[f]);
-  }
-}
-
-export function enc_remote_nwfilter_define_xml_args(w: XdrWriter, v: remote_nwfilter_define_xml_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_define_xml_args$fields[f]);
-  }
-}
+/** `remote_nwfilter_define_xml_args` has the layout of `remote_domain_save_image_get_xml_desc_ret`: the same functions encode and decode it. */
+export const dec_remote_nwfilter_define_xml_args: (r: XdrReader) => remote_nwfilter_define_xml_args = dec_remote_domain_save_image_get_xml_desc_ret;
+export const enc_remote_nwfilter_define_xml_args: (w: XdrWriter, v: remote_nwfilter_define_xml_args) => void = enc_remote_domain_save_image_get_xml_desc_ret;
 
 /** Codec of `remote_nwfilter_define_xml_args`. */
 export const xdr_remote_nwfilter_define_xml_args: XdrCodec<remote_nwfilter_define_xml_args> = { name: 'remote_nwfilter_define_xml_args', encode: enc_remote_nwfilter_define_xml_args, decode: dec_remote_nwfilter_define_xml_args };
@@ -10494,29 +7979,9 @@ export interface remote_nwfilter_define_xml_ret {
   nwfilter: remote_nonnull_nwfilter;
 }
 
-const remote_nwfilter_define_xml_ret$fields = ['.nwfilter'];
-
-const remote_nwfilter_define_xml_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_nwfilter_define_xml_ret, f0: remote_nonnull_nwfilter) { this.nwfilter = f0; }) as unknown as new (f0: remote_nonnull_nwfilter) => remote_nwfilter_define_xml_ret;
-
-export function dec_remote_nwfilter_define_xml_ret(r: XdrReader): remote_nwfilter_define_xml_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_nwfilter(r);
-    return new remote_nwfilter_define_xml_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_define_xml_ret$fields[f]);
-  }
-}
-
-export function enc_remote_nwfilter_define_xml_ret(w: XdrWriter, v: remote_nwfilter_define_xml_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_nwfilter(w, v.nwfilter);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_define_xml_ret$fields[f]);
-  }
-}
+/** `remote_nwfilter_define_xml_ret` has the layout of `remote_nwfilter_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_nwfilter_define_xml_ret: (r: XdrReader) => remote_nwfilter_define_xml_ret = dec_remote_nwfilter_lookup_by_uuid_ret;
+export const enc_remote_nwfilter_define_xml_ret: (w: XdrWriter, v: remote_nwfilter_define_xml_ret) => void = enc_remote_nwfilter_lookup_by_uuid_ret;
 
 /** Codec of `remote_nwfilter_define_xml_ret`. */
 export const xdr_remote_nwfilter_define_xml_ret: XdrCodec<remote_nwfilter_define_xml_ret> = { name: 'remote_nwfilter_define_xml_ret', encode: enc_remote_nwfilter_define_xml_ret, decode: dec_remote_nwfilter_define_xml_ret };
@@ -10526,33 +7991,9 @@ export interface remote_nwfilter_define_xml_flags_args {
   flags: number;
 }
 
-const remote_nwfilter_define_xml_flags_args$fields = ['.xml', '.flags'];
-
-const remote_nwfilter_define_xml_flags_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_nwfilter_define_xml_flags_args, f0: remote_nonnull_string, f1: number) { this.xml = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_string, f1: number) => remote_nwfilter_define_xml_flags_args;
-
-export function dec_remote_nwfilter_define_xml_flags_args(r: XdrReader): remote_nwfilter_define_xml_flags_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_nwfilter_define_xml_flags_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_define_xml_flags_args$fields[f]);
-  }
-}
-
-export function enc_remote_nwfilter_define_xml_flags_args(w: XdrWriter, v: remote_nwfilter_define_xml_flags_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_define_xml_flags_args$fields[f]);
-  }
-}
+/** `remote_nwfilter_define_xml_flags_args` has the layout of `remote_domain_define_xml_flags_args`: the same functions encode and decode it. */
+export const dec_remote_nwfilter_define_xml_flags_args: (r: XdrReader) => remote_nwfilter_define_xml_flags_args = dec_remote_domain_define_xml_flags_args;
+export const enc_remote_nwfilter_define_xml_flags_args: (w: XdrWriter, v: remote_nwfilter_define_xml_flags_args) => void = enc_remote_domain_define_xml_flags_args;
 
 /** Codec of `remote_nwfilter_define_xml_flags_args`. */
 export const xdr_remote_nwfilter_define_xml_flags_args: XdrCodec<remote_nwfilter_define_xml_flags_args> = { name: 'remote_nwfilter_define_xml_flags_args', encode: enc_remote_nwfilter_define_xml_flags_args, decode: dec_remote_nwfilter_define_xml_flags_args };
@@ -10561,29 +8002,9 @@ export interface remote_nwfilter_define_xml_flags_ret {
   nwfilter: remote_nonnull_nwfilter;
 }
 
-const remote_nwfilter_define_xml_flags_ret$fields = ['.nwfilter'];
-
-const remote_nwfilter_define_xml_flags_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_nwfilter_define_xml_flags_ret, f0: remote_nonnull_nwfilter) { this.nwfilter = f0; }) as unknown as new (f0: remote_nonnull_nwfilter) => remote_nwfilter_define_xml_flags_ret;
-
-export function dec_remote_nwfilter_define_xml_flags_ret(r: XdrReader): remote_nwfilter_define_xml_flags_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_nwfilter(r);
-    return new remote_nwfilter_define_xml_flags_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_define_xml_flags_ret$fields[f]);
-  }
-}
-
-export function enc_remote_nwfilter_define_xml_flags_ret(w: XdrWriter, v: remote_nwfilter_define_xml_flags_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_nwfilter(w, v.nwfilter);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_define_xml_flags_ret$fields[f]);
-  }
-}
+/** `remote_nwfilter_define_xml_flags_ret` has the layout of `remote_nwfilter_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_nwfilter_define_xml_flags_ret: (r: XdrReader) => remote_nwfilter_define_xml_flags_ret = dec_remote_nwfilter_lookup_by_uuid_ret;
+export const enc_remote_nwfilter_define_xml_flags_ret: (w: XdrWriter, v: remote_nwfilter_define_xml_flags_ret) => void = enc_remote_nwfilter_lookup_by_uuid_ret;
 
 /** Codec of `remote_nwfilter_define_xml_flags_ret`. */
 export const xdr_remote_nwfilter_define_xml_flags_ret: XdrCodec<remote_nwfilter_define_xml_flags_ret> = { name: 'remote_nwfilter_define_xml_flags_ret', encode: enc_remote_nwfilter_define_xml_flags_ret, decode: dec_remote_nwfilter_define_xml_flags_ret };
@@ -10592,29 +8013,9 @@ export interface remote_nwfilter_undefine_args {
   nwfilter: remote_nonnull_nwfilter;
 }
 
-const remote_nwfilter_undefine_args$fields = ['.nwfilter'];
-
-const remote_nwfilter_undefine_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_nwfilter_undefine_args, f0: remote_nonnull_nwfilter) { this.nwfilter = f0; }) as unknown as new (f0: remote_nonnull_nwfilter) => remote_nwfilter_undefine_args;
-
-export function dec_remote_nwfilter_undefine_args(r: XdrReader): remote_nwfilter_undefine_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_nwfilter(r);
-    return new remote_nwfilter_undefine_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_undefine_args$fields[f]);
-  }
-}
-
-export function enc_remote_nwfilter_undefine_args(w: XdrWriter, v: remote_nwfilter_undefine_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_nwfilter(w, v.nwfilter);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_undefine_args$fields[f]);
-  }
-}
+/** `remote_nwfilter_undefine_args` has the layout of `remote_nwfilter_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_nwfilter_undefine_args: (r: XdrReader) => remote_nwfilter_undefine_args = dec_remote_nwfilter_lookup_by_uuid_ret;
+export const enc_remote_nwfilter_undefine_args: (w: XdrWriter, v: remote_nwfilter_undefine_args) => void = enc_remote_nwfilter_lookup_by_uuid_ret;
 
 /** Codec of `remote_nwfilter_undefine_args`. */
 export const xdr_remote_nwfilter_undefine_args: XdrCodec<remote_nwfilter_undefine_args> = { name: 'remote_nwfilter_undefine_args', encode: enc_remote_nwfilter_undefine_args, decode: dec_remote_nwfilter_undefine_args };
@@ -10659,29 +8060,9 @@ export interface remote_nwfilter_get_xml_desc_ret {
   xml: remote_nonnull_string;
 }
 
-const remote_nwfilter_get_xml_desc_ret$fields = ['.xml'];
-
-const remote_nwfilter_get_xml_desc_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_nwfilter_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_nwfilter_get_xml_desc_ret;
-
-export function dec_remote_nwfilter_get_xml_desc_ret(r: XdrReader): remote_nwfilter_get_xml_desc_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_nwfilter_get_xml_desc_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_get_xml_desc_ret$fields[f]);
-  }
-}
-
-export function enc_remote_nwfilter_get_xml_desc_ret(w: XdrWriter, v: remote_nwfilter_get_xml_desc_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_get_xml_desc_ret$fields[f]);
-  }
-}
+/** `remote_nwfilter_get_xml_desc_ret` has the layout of `remote_domain_save_image_get_xml_desc_ret`: the same functions encode and decode it. */
+export const dec_remote_nwfilter_get_xml_desc_ret: (r: XdrReader) => remote_nwfilter_get_xml_desc_ret = dec_remote_domain_save_image_get_xml_desc_ret;
+export const enc_remote_nwfilter_get_xml_desc_ret: (w: XdrWriter, v: remote_nwfilter_get_xml_desc_ret) => void = enc_remote_domain_save_image_get_xml_desc_ret;
 
 /** Codec of `remote_nwfilter_get_xml_desc_ret`. */
 export const xdr_remote_nwfilter_get_xml_desc_ret: XdrCodec<remote_nwfilter_get_xml_desc_ret> = { name: 'remote_nwfilter_get_xml_desc_ret', encode: enc_remote_nwfilter_get_xml_desc_ret, decode: dec_remote_nwfilter_get_xml_desc_ret };
@@ -10690,29 +8071,9 @@ export interface remote_connect_num_of_interfaces_ret {
   num: number;
 }
 
-const remote_connect_num_of_interfaces_ret$fields = ['.num'];
-
-const remote_connect_num_of_interfaces_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_num_of_interfaces_ret, f0: number) { this.num = f0; }) as unknown as new (f0: number) => remote_connect_num_of_interfaces_ret;
-
-export function dec_remote_connect_num_of_interfaces_ret(r: XdrReader): remote_connect_num_of_interfaces_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_num_of_interfaces_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_num_of_interfaces_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_num_of_interfaces_ret(w: XdrWriter, v: remote_connect_num_of_interfaces_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.num);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_num_of_interfaces_ret$fields[f]);
-  }
-}
+/** `remote_connect_num_of_interfaces_ret` has the layout of `remote_connect_num_of_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_num_of_interfaces_ret: (r: XdrReader) => remote_connect_num_of_interfaces_ret = dec_remote_connect_num_of_domains_ret;
+export const enc_remote_connect_num_of_interfaces_ret: (w: XdrWriter, v: remote_connect_num_of_interfaces_ret) => void = enc_remote_connect_num_of_domains_ret;
 
 /** Codec of `remote_connect_num_of_interfaces_ret`. */
 export const xdr_remote_connect_num_of_interfaces_ret: XdrCodec<remote_connect_num_of_interfaces_ret> = { name: 'remote_connect_num_of_interfaces_ret', encode: enc_remote_connect_num_of_interfaces_ret, decode: dec_remote_connect_num_of_interfaces_ret };
@@ -10721,29 +8082,9 @@ export interface remote_connect_list_interfaces_args {
   maxnames: number;
 }
 
-const remote_connect_list_interfaces_args$fields = ['.maxnames'];
-
-const remote_connect_list_interfaces_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_list_interfaces_args, f0: number) { this.maxnames = f0; }) as unknown as new (f0: number) => remote_connect_list_interfaces_args;
-
-export function dec_remote_connect_list_interfaces_args(r: XdrReader): remote_connect_list_interfaces_args {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_list_interfaces_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_interfaces_args$fields[f]);
-  }
-}
-
-export function enc_remote_connect_list_interfaces_args(w: XdrWriter, v: remote_connect_list_interfaces_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.maxnames);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_interfaces_args$fields[f]);
-  }
-}
+/** `remote_connect_list_interfaces_args` has the layout of `remote_connect_list_defined_domains_args`: the same functions encode and decode it. */
+export const dec_remote_connect_list_interfaces_args: (r: XdrReader) => remote_connect_list_interfaces_args = dec_remote_connect_list_defined_domains_args;
+export const enc_remote_connect_list_interfaces_args: (w: XdrWriter, v: remote_connect_list_interfaces_args) => void = enc_remote_connect_list_defined_domains_args;
 
 /** Codec of `remote_connect_list_interfaces_args`. */
 export const xdr_remote_connect_list_interfaces_args: XdrCodec<remote_connect_list_interfaces_args> = { name: 'remote_connect_list_interfaces_args', encode: enc_remote_connect_list_interfaces_args, decode: dec_remote_connect_list_interfaces_args };
@@ -10752,49 +8093,9 @@ export interface remote_connect_list_interfaces_ret {
   names: remote_nonnull_string[];
 }
 
-const remote_connect_list_interfaces_ret$fields = ['.names'];
-
-const remote_connect_list_interfaces_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_list_interfaces_ret, f0: remote_nonnull_string[]) { this.names = f0; }) as unknown as new (f0: remote_nonnull_string[]) => remote_connect_list_interfaces_ret;
-
-export function dec_remote_connect_list_interfaces_ret(r: XdrReader): remote_connect_list_interfaces_ret {
-  let f = 0;
-  try {
-    let f0: remote_nonnull_string[];
-    const n1 = r.arrayLength(16384, 4);
-    const a2: remote_nonnull_string[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(r.string(4194304));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    return new remote_connect_list_interfaces_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_interfaces_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_list_interfaces_ret(w: XdrWriter, v: remote_connect_list_interfaces_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.names;
-    w.arrayLength(a1, 16384);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        w.string(a1[i2], 4194304);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_interfaces_ret$fields[f]);
-  }
-}
+/** `remote_connect_list_interfaces_ret` has the layout of `remote_connect_list_defined_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_list_interfaces_ret: (r: XdrReader) => remote_connect_list_interfaces_ret = dec_remote_connect_list_defined_domains_ret;
+export const enc_remote_connect_list_interfaces_ret: (w: XdrWriter, v: remote_connect_list_interfaces_ret) => void = enc_remote_connect_list_defined_domains_ret;
 
 /** Codec of `remote_connect_list_interfaces_ret`. */
 export const xdr_remote_connect_list_interfaces_ret: XdrCodec<remote_connect_list_interfaces_ret> = { name: 'remote_connect_list_interfaces_ret', encode: enc_remote_connect_list_interfaces_ret, decode: dec_remote_connect_list_interfaces_ret };
@@ -10803,29 +8104,9 @@ export interface remote_connect_num_of_defined_interfaces_ret {
   num: number;
 }
 
-const remote_connect_num_of_defined_interfaces_ret$fields = ['.num'];
-
-const remote_connect_num_of_defined_interfaces_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_num_of_defined_interfaces_ret, f0: number) { this.num = f0; }) as unknown as new (f0: number) => remote_connect_num_of_defined_interfaces_ret;
-
-export function dec_remote_connect_num_of_defined_interfaces_ret(r: XdrReader): remote_connect_num_of_defined_interfaces_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_num_of_defined_interfaces_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_num_of_defined_interfaces_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_num_of_defined_interfaces_ret(w: XdrWriter, v: remote_connect_num_of_defined_interfaces_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.num);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_num_of_defined_interfaces_ret$fields[f]);
-  }
-}
+/** `remote_connect_num_of_defined_interfaces_ret` has the layout of `remote_connect_num_of_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_num_of_defined_interfaces_ret: (r: XdrReader) => remote_connect_num_of_defined_interfaces_ret = dec_remote_connect_num_of_domains_ret;
+export const enc_remote_connect_num_of_defined_interfaces_ret: (w: XdrWriter, v: remote_connect_num_of_defined_interfaces_ret) => void = enc_remote_connect_num_of_domains_ret;
 
 /** Codec of `remote_connect_num_of_defined_interfaces_ret`. */
 export const xdr_remote_connect_num_of_defined_interfaces_ret: XdrCodec<remote_connect_num_of_defined_interfaces_ret> = { name: 'remote_connect_num_of_defined_interfaces_ret', encode: enc_remote_connect_num_of_defined_interfaces_ret, decode: dec_remote_connect_num_of_defined_interfaces_ret };
@@ -10834,29 +8115,9 @@ export interface remote_connect_list_defined_interfaces_args {
   maxnames: number;
 }
 
-const remote_connect_list_defined_interfaces_args$fields = ['.maxnames'];
-
-const remote_connect_list_defined_interfaces_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_list_defined_interfaces_args, f0: number) { this.maxnames = f0; }) as unknown as new (f0: number) => remote_connect_list_defined_interfaces_args;
-
-export function dec_remote_connect_list_defined_interfaces_args(r: XdrReader): remote_connect_list_defined_interfaces_args {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_list_defined_interfaces_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_defined_interfaces_args$fields[f]);
-  }
-}
-
-export function enc_remote_connect_list_defined_interfaces_args(w: XdrWriter, v: remote_connect_list_defined_interfaces_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.maxnames);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_defined_interfaces_args$fields[f]);
-  }
-}
+/** `remote_connect_list_defined_interfaces_args` has the layout of `remote_connect_list_defined_domains_args`: the same functions encode and decode it. */
+export const dec_remote_connect_list_defined_interfaces_args: (r: XdrReader) => remote_connect_list_defined_interfaces_args = dec_remote_connect_list_defined_domains_args;
+export const enc_remote_connect_list_defined_interfaces_args: (w: XdrWriter, v: remote_connect_list_defined_interfaces_args) => void = enc_remote_connect_list_defined_domains_args;
 
 /** Codec of `remote_connect_list_defined_interfaces_args`. */
 export const xdr_remote_connect_list_defined_interfaces_args: XdrCodec<remote_connect_list_defined_interfaces_args> = { name: 'remote_connect_list_defined_interfaces_args', encode: enc_remote_connect_list_defined_interfaces_args, decode: dec_remote_connect_list_defined_interfaces_args };
@@ -10865,49 +8126,9 @@ export interface remote_connect_list_defined_interfaces_ret {
   names: remote_nonnull_string[];
 }
 
-const remote_connect_list_defined_interfaces_ret$fields = ['.names'];
-
-const remote_connect_list_defined_interfaces_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_list_defined_interfaces_ret, f0: remote_nonnull_string[]) { this.names = f0; }) as unknown as new (f0: remote_nonnull_string[]) => remote_connect_list_defined_interfaces_ret;
-
-export function dec_remote_connect_list_defined_interfaces_ret(r: XdrReader): remote_connect_list_defined_interfaces_ret {
-  let f = 0;
-  try {
-    let f0: remote_nonnull_string[];
-    const n1 = r.arrayLength(16384, 4);
-    const a2: remote_nonnull_string[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(r.string(4194304));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    return new remote_connect_list_defined_interfaces_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_defined_interfaces_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_list_defined_interfaces_ret(w: XdrWriter, v: remote_connect_list_defined_interfaces_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.names;
-    w.arrayLength(a1, 16384);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        w.string(a1[i2], 4194304);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_defined_interfaces_ret$fields[f]);
-  }
-}
+/** `remote_connect_list_defined_interfaces_ret` has the layout of `remote_connect_list_defined_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_list_defined_interfaces_ret: (r: XdrReader) => remote_connect_list_defined_interfaces_ret = dec_remote_connect_list_defined_domains_ret;
+export const enc_remote_connect_list_defined_interfaces_ret: (w: XdrWriter, v: remote_connect_list_defined_interfaces_ret) => void = enc_remote_connect_list_defined_domains_ret;
 
 /** Codec of `remote_connect_list_defined_interfaces_ret`. */
 export const xdr_remote_connect_list_defined_interfaces_ret: XdrCodec<remote_connect_list_defined_interfaces_ret> = { name: 'remote_connect_list_defined_interfaces_ret', encode: enc_remote_connect_list_defined_interfaces_ret, decode: dec_remote_connect_list_defined_interfaces_ret };
@@ -10916,29 +8137,9 @@ export interface remote_interface_lookup_by_name_args {
   name: remote_nonnull_string;
 }
 
-const remote_interface_lookup_by_name_args$fields = ['.name'];
-
-const remote_interface_lookup_by_name_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_interface_lookup_by_name_args, f0: remote_nonnull_string) { this.name = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_interface_lookup_by_name_args;
-
-export function dec_remote_interface_lookup_by_name_args(r: XdrReader): remote_interface_lookup_by_name_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_interface_lookup_by_name_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_lookup_by_name_args$fields[f]);
-  }
-}
-
-export function enc_remote_interface_lookup_by_name_args(w: XdrWriter, v: remote_interface_lookup_by_name_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.name, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_lookup_by_name_args$fields[f]);
-  }
-}
+/** `remote_interface_lookup_by_name_args` has the layout of `remote_nonnull_node_device`: the same functions encode and decode it. */
+export const dec_remote_interface_lookup_by_name_args: (r: XdrReader) => remote_interface_lookup_by_name_args = dec_remote_nonnull_node_device;
+export const enc_remote_interface_lookup_by_name_args: (w: XdrWriter, v: remote_interface_lookup_by_name_args) => void = enc_remote_nonnull_node_device;
 
 /** Codec of `remote_interface_lookup_by_name_args`. */
 export const xdr_remote_interface_lookup_by_name_args: XdrCodec<remote_interface_lookup_by_name_args> = { name: 'remote_interface_lookup_by_name_args', encode: enc_remote_interface_lookup_by_name_args, decode: dec_remote_interface_lookup_by_name_args };
@@ -11009,29 +8210,9 @@ export interface remote_interface_lookup_by_mac_string_ret {
   iface: remote_nonnull_interface;
 }
 
-const remote_interface_lookup_by_mac_string_ret$fields = ['.iface'];
-
-const remote_interface_lookup_by_mac_string_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_interface_lookup_by_mac_string_ret, f0: remote_nonnull_interface) { this.iface = f0; }) as unknown as new (f0: remote_nonnull_interface) => remote_interface_lookup_by_mac_string_ret;
-
-export function dec_remote_interface_lookup_by_mac_string_ret(r: XdrReader): remote_interface_lookup_by_mac_string_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_interface(r);
-    return new remote_interface_lookup_by_mac_string_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_lookup_by_mac_string_ret$fields[f]);
-  }
-}
-
-export function enc_remote_interface_lookup_by_mac_string_ret(w: XdrWriter, v: remote_interface_lookup_by_mac_string_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_interface(w, v.iface);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_lookup_by_mac_string_ret$fields[f]);
-  }
-}
+/** `remote_interface_lookup_by_mac_string_ret` has the layout of `remote_interface_lookup_by_name_ret`: the same functions encode and decode it. */
+export const dec_remote_interface_lookup_by_mac_string_ret: (r: XdrReader) => remote_interface_lookup_by_mac_string_ret = dec_remote_interface_lookup_by_name_ret;
+export const enc_remote_interface_lookup_by_mac_string_ret: (w: XdrWriter, v: remote_interface_lookup_by_mac_string_ret) => void = enc_remote_interface_lookup_by_name_ret;
 
 /** Codec of `remote_interface_lookup_by_mac_string_ret`. */
 export const xdr_remote_interface_lookup_by_mac_string_ret: XdrCodec<remote_interface_lookup_by_mac_string_ret> = { name: 'remote_interface_lookup_by_mac_string_ret', encode: enc_remote_interface_lookup_by_mac_string_ret, decode: dec_remote_interface_lookup_by_mac_string_ret };
@@ -11076,29 +8257,9 @@ export interface remote_interface_get_xml_desc_ret {
   xml: remote_nonnull_string;
 }
 
-const remote_interface_get_xml_desc_ret$fields = ['.xml'];
-
-const remote_interface_get_xml_desc_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_interface_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_interface_get_xml_desc_ret;
-
-export function dec_remote_interface_get_xml_desc_ret(r: XdrReader): remote_interface_get_xml_desc_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_interface_get_xml_desc_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_get_xml_desc_ret$fields[f]);
-  }
-}
-
-export function enc_remote_interface_get_xml_desc_ret(w: XdrWriter, v: remote_interface_get_xml_desc_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_get_xml_desc_ret$fields[f]);
-  }
-}
+/** `remote_interface_get_xml_desc_ret` has the layout of `remote_domain_save_image_get_xml_desc_ret`: the same functions encode and decode it. */
+export const dec_remote_interface_get_xml_desc_ret: (r: XdrReader) => remote_interface_get_xml_desc_ret = dec_remote_domain_save_image_get_xml_desc_ret;
+export const enc_remote_interface_get_xml_desc_ret: (w: XdrWriter, v: remote_interface_get_xml_desc_ret) => void = enc_remote_domain_save_image_get_xml_desc_ret;
 
 /** Codec of `remote_interface_get_xml_desc_ret`. */
 export const xdr_remote_interface_get_xml_desc_ret: XdrCodec<remote_interface_get_xml_desc_ret> = { name: 'remote_interface_get_xml_desc_ret', encode: enc_remote_interface_get_xml_desc_ret, decode: dec_remote_interface_get_xml_desc_ret };
@@ -11108,33 +8269,9 @@ export interface remote_interface_define_xml_args {
   flags: number;
 }
 
-const remote_interface_define_xml_args$fields = ['.xml', '.flags'];
-
-const remote_interface_define_xml_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_interface_define_xml_args, f0: remote_nonnull_string, f1: number) { this.xml = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_string, f1: number) => remote_interface_define_xml_args;
-
-export function dec_remote_interface_define_xml_args(r: XdrReader): remote_interface_define_xml_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_interface_define_xml_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_define_xml_args$fields[f]);
-  }
-}
-
-export function enc_remote_interface_define_xml_args(w: XdrWriter, v: remote_interface_define_xml_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_define_xml_args$fields[f]);
-  }
-}
+/** `remote_interface_define_xml_args` has the layout of `remote_domain_define_xml_flags_args`: the same functions encode and decode it. */
+export const dec_remote_interface_define_xml_args: (r: XdrReader) => remote_interface_define_xml_args = dec_remote_domain_define_xml_flags_args;
+export const enc_remote_interface_define_xml_args: (w: XdrWriter, v: remote_interface_define_xml_args) => void = enc_remote_domain_define_xml_flags_args;
 
 /** Codec of `remote_interface_define_xml_args`. */
 export const xdr_remote_interface_define_xml_args: XdrCodec<remote_interface_define_xml_args> = { name: 'remote_interface_define_xml_args', encode: enc_remote_interface_define_xml_args, decode: dec_remote_interface_define_xml_args };
@@ -11143,29 +8280,9 @@ export interface remote_interface_define_xml_ret {
   iface: remote_nonnull_interface;
 }
 
-const remote_interface_define_xml_ret$fields = ['.iface'];
-
-const remote_interface_define_xml_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_interface_define_xml_ret, f0: remote_nonnull_interface) { this.iface = f0; }) as unknown as new (f0: remote_nonnull_interface) => remote_interface_define_xml_ret;
-
-export function dec_remote_interface_define_xml_ret(r: XdrReader): remote_interface_define_xml_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_interface(r);
-    return new remote_interface_define_xml_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_define_xml_ret$fields[f]);
-  }
-}
-
-export function enc_remote_interface_define_xml_ret(w: XdrWriter, v: remote_interface_define_xml_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_interface(w, v.iface);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_define_xml_ret$fields[f]);
-  }
-}
+/** `remote_interface_define_xml_ret` has the layout of `remote_interface_lookup_by_name_ret`: the same functions encode and decode it. */
+export const dec_remote_interface_define_xml_ret: (r: XdrReader) => remote_interface_define_xml_ret = dec_remote_interface_lookup_by_name_ret;
+export const enc_remote_interface_define_xml_ret: (w: XdrWriter, v: remote_interface_define_xml_ret) => void = enc_remote_interface_lookup_by_name_ret;
 
 /** Codec of `remote_interface_define_xml_ret`. */
 export const xdr_remote_interface_define_xml_ret: XdrCodec<remote_interface_define_xml_ret> = { name: 'remote_interface_define_xml_ret', encode: enc_remote_interface_define_xml_ret, decode: dec_remote_interface_define_xml_ret };
@@ -11174,29 +8291,9 @@ export interface remote_interface_undefine_args {
   iface: remote_nonnull_interface;
 }
 
-const remote_interface_undefine_args$fields = ['.iface'];
-
-const remote_interface_undefine_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_interface_undefine_args, f0: remote_nonnull_interface) { this.iface = f0; }) as unknown as new (f0: remote_nonnull_interface) => remote_interface_undefine_args;
-
-export function dec_remote_interface_undefine_args(r: XdrReader): remote_interface_undefine_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_interface(r);
-    return new remote_interface_undefine_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_undefine_args$fields[f]);
-  }
-}
-
-export function enc_remote_interface_undefine_args(w: XdrWriter, v: remote_interface_undefine_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_interface(w, v.iface);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_undefine_args$fields[f]);
-  }
-}
+/** `remote_interface_undefine_args` has the layout of `remote_interface_lookup_by_name_ret`: the same functions encode and decode it. */
+export const dec_remote_interface_undefine_args: (r: XdrReader) => remote_interface_undefine_args = dec_remote_interface_lookup_by_name_ret;
+export const enc_remote_interface_undefine_args: (w: XdrWriter, v: remote_interface_undefine_args) => void = enc_remote_interface_lookup_by_name_ret;
 
 /** Codec of `remote_interface_undefine_args`. */
 export const xdr_remote_interface_undefine_args: XdrCodec<remote_interface_undefine_args> = { name: 'remote_interface_undefine_args', encode: enc_remote_interface_undefine_args, decode: dec_remote_interface_undefine_args };
@@ -11206,33 +8303,9 @@ export interface remote_interface_create_args {
   flags: number;
 }
 
-const remote_interface_create_args$fields = ['.iface', '.flags'];
-
-const remote_interface_create_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_interface_create_args, f0: remote_nonnull_interface, f1: number) { this.iface = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_interface, f1: number) => remote_interface_create_args;
-
-export function dec_remote_interface_create_args(r: XdrReader): remote_interface_create_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_interface(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_interface_create_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_create_args$fields[f]);
-  }
-}
-
-export function enc_remote_interface_create_args(w: XdrWriter, v: remote_interface_create_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_interface(w, v.iface);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_create_args$fields[f]);
-  }
-}
+/** `remote_interface_create_args` has the layout of `remote_interface_get_xml_desc_args`: the same functions encode and decode it. */
+export const dec_remote_interface_create_args: (r: XdrReader) => remote_interface_create_args = dec_remote_interface_get_xml_desc_args;
+export const enc_remote_interface_create_args: (w: XdrWriter, v: remote_interface_create_args) => void = enc_remote_interface_get_xml_desc_args;
 
 /** Codec of `remote_interface_create_args`. */
 export const xdr_remote_interface_create_args: XdrCodec<remote_interface_create_args> = { name: 'remote_interface_create_args', encode: enc_remote_interface_create_args, decode: dec_remote_interface_create_args };
@@ -11242,33 +8315,9 @@ export interface remote_interface_destroy_args {
   flags: number;
 }
 
-const remote_interface_destroy_args$fields = ['.iface', '.flags'];
-
-const remote_interface_destroy_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_interface_destroy_args, f0: remote_nonnull_interface, f1: number) { this.iface = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_interface, f1: number) => remote_interface_destroy_args;
-
-export function dec_remote_interface_destroy_args(r: XdrReader): remote_interface_destroy_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_interface(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_interface_destroy_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_destroy_args$fields[f]);
-  }
-}
-
-export function enc_remote_interface_destroy_args(w: XdrWriter, v: remote_interface_destroy_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_interface(w, v.iface);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_destroy_args$fields[f]);
-  }
-}
+/** `remote_interface_destroy_args` has the layout of `remote_interface_get_xml_desc_args`: the same functions encode and decode it. */
+export const dec_remote_interface_destroy_args: (r: XdrReader) => remote_interface_destroy_args = dec_remote_interface_get_xml_desc_args;
+export const enc_remote_interface_destroy_args: (w: XdrWriter, v: remote_interface_destroy_args) => void = enc_remote_interface_get_xml_desc_args;
 
 /** Codec of `remote_interface_destroy_args`. */
 export const xdr_remote_interface_destroy_args: XdrCodec<remote_interface_destroy_args> = { name: 'remote_interface_destroy_args', encode: enc_remote_interface_destroy_args, decode: dec_remote_interface_destroy_args };
@@ -11277,29 +8326,9 @@ export interface remote_interface_change_begin_args {
   flags: number;
 }
 
-const remote_interface_change_begin_args$fields = ['.flags'];
-
-const remote_interface_change_begin_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_interface_change_begin_args, f0: number) { this.flags = f0; }) as unknown as new (f0: number) => remote_interface_change_begin_args;
-
-export function dec_remote_interface_change_begin_args(r: XdrReader): remote_interface_change_begin_args {
-  let f = 0;
-  try {
-    const f0 = r.uint();
-    return new remote_interface_change_begin_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_change_begin_args$fields[f]);
-  }
-}
-
-export function enc_remote_interface_change_begin_args(w: XdrWriter, v: remote_interface_change_begin_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_change_begin_args$fields[f]);
-  }
-}
+/** `remote_interface_change_begin_args` has the layout of `remote_connect_get_sysinfo_args`: the same functions encode and decode it. */
+export const dec_remote_interface_change_begin_args: (r: XdrReader) => remote_interface_change_begin_args = dec_remote_connect_get_sysinfo_args;
+export const enc_remote_interface_change_begin_args: (w: XdrWriter, v: remote_interface_change_begin_args) => void = enc_remote_connect_get_sysinfo_args;
 
 /** Codec of `remote_interface_change_begin_args`. */
 export const xdr_remote_interface_change_begin_args: XdrCodec<remote_interface_change_begin_args> = { name: 'remote_interface_change_begin_args', encode: enc_remote_interface_change_begin_args, decode: dec_remote_interface_change_begin_args };
@@ -11308,29 +8337,9 @@ export interface remote_interface_change_commit_args {
   flags: number;
 }
 
-const remote_interface_change_commit_args$fields = ['.flags'];
-
-const remote_interface_change_commit_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_interface_change_commit_args, f0: number) { this.flags = f0; }) as unknown as new (f0: number) => remote_interface_change_commit_args;
-
-export function dec_remote_interface_change_commit_args(r: XdrReader): remote_interface_change_commit_args {
-  let f = 0;
-  try {
-    const f0 = r.uint();
-    return new remote_interface_change_commit_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_change_commit_args$fields[f]);
-  }
-}
-
-export function enc_remote_interface_change_commit_args(w: XdrWriter, v: remote_interface_change_commit_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_change_commit_args$fields[f]);
-  }
-}
+/** `remote_interface_change_commit_args` has the layout of `remote_connect_get_sysinfo_args`: the same functions encode and decode it. */
+export const dec_remote_interface_change_commit_args: (r: XdrReader) => remote_interface_change_commit_args = dec_remote_connect_get_sysinfo_args;
+export const enc_remote_interface_change_commit_args: (w: XdrWriter, v: remote_interface_change_commit_args) => void = enc_remote_connect_get_sysinfo_args;
 
 /** Codec of `remote_interface_change_commit_args`. */
 export const xdr_remote_interface_change_commit_args: XdrCodec<remote_interface_change_commit_args> = { name: 'remote_interface_change_commit_args', encode: enc_remote_interface_change_commit_args, decode: dec_remote_interface_change_commit_args };
@@ -11339,29 +8348,9 @@ export interface remote_interface_change_rollback_args {
   flags: number;
 }
 
-const remote_interface_change_rollback_args$fields = ['.flags'];
-
-const remote_interface_change_rollback_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_interface_change_rollback_args, f0: number) { this.flags = f0; }) as unknown as new (f0: number) => remote_interface_change_rollback_args;
-
-export function dec_remote_interface_change_rollback_args(r: XdrReader): remote_interface_change_rollback_args {
-  let f = 0;
-  try {
-    const f0 = r.uint();
-    return new remote_interface_change_rollback_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_change_rollback_args$fields[f]);
-  }
-}
-
-export function enc_remote_interface_change_rollback_args(w: XdrWriter, v: remote_interface_change_rollback_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_change_rollback_args$fields[f]);
-  }
-}
+/** `remote_interface_change_rollback_args` has the layout of `remote_connect_get_sysinfo_args`: the same functions encode and decode it. */
+export const dec_remote_interface_change_rollback_args: (r: XdrReader) => remote_interface_change_rollback_args = dec_remote_connect_get_sysinfo_args;
+export const enc_remote_interface_change_rollback_args: (w: XdrWriter, v: remote_interface_change_rollback_args) => void = enc_remote_connect_get_sysinfo_args;
 
 /** Codec of `remote_interface_change_rollback_args`. */
 export const xdr_remote_interface_change_rollback_args: XdrCodec<remote_interface_change_rollback_args> = { name: 'remote_interface_change_rollback_args', encode: enc_remote_interface_change_rollback_args, decode: dec_remote_interface_change_rollback_args };
@@ -11632,57 +8621,9 @@ export interface remote_auth_sasl_step_ret {
   data: number[];
 }
 
-const remote_auth_sasl_step_ret$fields = ['.complete', '.nil', '.data'];
-
-const remote_auth_sasl_step_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_auth_sasl_step_ret, f0: number, f1: number, f2: number[]) { this.complete = f0; this.nil = f1; this.data = f2; }) as unknown as new (f0: number, f1: number, f2: number[]) => remote_auth_sasl_step_ret;
-
-export function dec_remote_auth_sasl_step_ret(r: XdrReader): remote_auth_sasl_step_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    f = 1;
-    const f1 = r.int();
-    f = 2;
-    let f2: number[];
-    const n1 = r.arrayLength(65536, 4);
-    const a2: number[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(r.intIn(-128, 127));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f2 = a2;
-    return new remote_auth_sasl_step_ret$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_auth_sasl_step_ret$fields[f]);
-  }
-}
-
-export function enc_remote_auth_sasl_step_ret(w: XdrWriter, v: remote_auth_sasl_step_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.complete);
-    f = 1;
-    w.int(v.nil);
-    f = 2;
-    const a1 = v.data;
-    w.arrayLength(a1, 65536);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        w.intIn(a1[i2], -128, 127);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-  } catch (e) {
-    throw xdrWithin(e, remote_auth_sasl_step_ret$fields[f]);
-  }
-}
+/** `remote_auth_sasl_step_ret` has the layout of `remote_auth_sasl_start_ret`: the same functions encode and decode it. */
+export const dec_remote_auth_sasl_step_ret: (r: XdrReader) => remote_auth_sasl_step_ret = dec_remote_auth_sasl_start_ret;
+export const enc_remote_auth_sasl_step_ret: (w: XdrWriter, v: remote_auth_sasl_step_ret) => void = enc_remote_auth_sasl_start_ret;
 
 /** Codec of `remote_auth_sasl_step_ret`. */
 export const xdr_remote_auth_sasl_step_ret: XdrCodec<remote_auth_sasl_step_ret> = { name: 'remote_auth_sasl_step_ret', encode: enc_remote_auth_sasl_step_ret, decode: dec_remote_auth_sasl_step_ret };
@@ -11722,29 +8663,9 @@ export interface remote_connect_num_of_storage_pools_ret {
   num: number;
 }
 
-const remote_connect_num_of_storage_pools_ret$fields = ['.num'];
-
-const remote_connect_num_of_storage_pools_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_num_of_storage_pools_ret, f0: number) { this.num = f0; }) as unknown as new (f0: number) => remote_connect_num_of_storage_pools_ret;
-
-export function dec_remote_connect_num_of_storage_pools_ret(r: XdrReader): remote_connect_num_of_storage_pools_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_num_of_storage_pools_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_num_of_storage_pools_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_num_of_storage_pools_ret(w: XdrWriter, v: remote_connect_num_of_storage_pools_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.num);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_num_of_storage_pools_ret$fields[f]);
-  }
-}
+/** `remote_connect_num_of_storage_pools_ret` has the layout of `remote_connect_num_of_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_num_of_storage_pools_ret: (r: XdrReader) => remote_connect_num_of_storage_pools_ret = dec_remote_connect_num_of_domains_ret;
+export const enc_remote_connect_num_of_storage_pools_ret: (w: XdrWriter, v: remote_connect_num_of_storage_pools_ret) => void = enc_remote_connect_num_of_domains_ret;
 
 /** Codec of `remote_connect_num_of_storage_pools_ret`. */
 export const xdr_remote_connect_num_of_storage_pools_ret: XdrCodec<remote_connect_num_of_storage_pools_ret> = { name: 'remote_connect_num_of_storage_pools_ret', encode: enc_remote_connect_num_of_storage_pools_ret, decode: dec_remote_connect_num_of_storage_pools_ret };
@@ -11753,29 +8674,9 @@ export interface remote_connect_list_storage_pools_args {
   maxnames: number;
 }
 
-const remote_connect_list_storage_pools_args$fields = ['.maxnames'];
-
-const remote_connect_list_storage_pools_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_list_storage_pools_args, f0: number) { this.maxnames = f0; }) as unknown as new (f0: number) => remote_connect_list_storage_pools_args;
-
-export function dec_remote_connect_list_storage_pools_args(r: XdrReader): remote_connect_list_storage_pools_args {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_list_storage_pools_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_storage_pools_args$fields[f]);
-  }
-}
-
-export function enc_remote_connect_list_storage_pools_args(w: XdrWriter, v: remote_connect_list_storage_pools_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.maxnames);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_storage_pools_args$fields[f]);
-  }
-}
+/** `remote_connect_list_storage_pools_args` has the layout of `remote_connect_list_defined_domains_args`: the same functions encode and decode it. */
+export const dec_remote_connect_list_storage_pools_args: (r: XdrReader) => remote_connect_list_storage_pools_args = dec_remote_connect_list_defined_domains_args;
+export const enc_remote_connect_list_storage_pools_args: (w: XdrWriter, v: remote_connect_list_storage_pools_args) => void = enc_remote_connect_list_defined_domains_args;
 
 /** Codec of `remote_connect_list_storage_pools_args`. */
 export const xdr_remote_connect_list_storage_pools_args: XdrCodec<remote_connect_list_storage_pools_args> = { name: 'remote_connect_list_storage_pools_args', encode: enc_remote_connect_list_storage_pools_args, decode: dec_remote_connect_list_storage_pools_args };
@@ -11784,49 +8685,9 @@ export interface remote_connect_list_storage_pools_ret {
   names: remote_nonnull_string[];
 }
 
-const remote_connect_list_storage_pools_ret$fields = ['.names'];
-
-const remote_connect_list_storage_pools_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_list_storage_pools_ret, f0: remote_nonnull_string[]) { this.names = f0; }) as unknown as new (f0: remote_nonnull_string[]) => remote_connect_list_storage_pools_ret;
-
-export function dec_remote_connect_list_storage_pools_ret(r: XdrReader): remote_connect_list_storage_pools_ret {
-  let f = 0;
-  try {
-    let f0: remote_nonnull_string[];
-    const n1 = r.arrayLength(16384, 4);
-    const a2: remote_nonnull_string[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(r.string(4194304));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    return new remote_connect_list_storage_pools_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_storage_pools_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_list_storage_pools_ret(w: XdrWriter, v: remote_connect_list_storage_pools_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.names;
-    w.arrayLength(a1, 16384);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        w.string(a1[i2], 4194304);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_storage_pools_ret$fields[f]);
-  }
-}
+/** `remote_connect_list_storage_pools_ret` has the layout of `remote_connect_list_defined_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_list_storage_pools_ret: (r: XdrReader) => remote_connect_list_storage_pools_ret = dec_remote_connect_list_defined_domains_ret;
+export const enc_remote_connect_list_storage_pools_ret: (w: XdrWriter, v: remote_connect_list_storage_pools_ret) => void = enc_remote_connect_list_defined_domains_ret;
 
 /** Codec of `remote_connect_list_storage_pools_ret`. */
 export const xdr_remote_connect_list_storage_pools_ret: XdrCodec<remote_connect_list_storage_pools_ret> = { name: 'remote_connect_list_storage_pools_ret', encode: enc_remote_connect_list_storage_pools_ret, decode: dec_remote_connect_list_storage_pools_ret };
@@ -11835,29 +8696,9 @@ export interface remote_connect_num_of_defined_storage_pools_ret {
   num: number;
 }
 
-const remote_connect_num_of_defined_storage_pools_ret$fields = ['.num'];
-
-const remote_connect_num_of_defined_storage_pools_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_num_of_defined_storage_pools_ret, f0: number) { this.num = f0; }) as unknown as new (f0: number) => remote_connect_num_of_defined_storage_pools_ret;
-
-export function dec_remote_connect_num_of_defined_storage_pools_ret(r: XdrReader): remote_connect_num_of_defined_storage_pools_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_num_of_defined_storage_pools_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_num_of_defined_storage_pools_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_num_of_defined_storage_pools_ret(w: XdrWriter, v: remote_connect_num_of_defined_storage_pools_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.num);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_num_of_defined_storage_pools_ret$fields[f]);
-  }
-}
+/** `remote_connect_num_of_defined_storage_pools_ret` has the layout of `remote_connect_num_of_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_num_of_defined_storage_pools_ret: (r: XdrReader) => remote_connect_num_of_defined_storage_pools_ret = dec_remote_connect_num_of_domains_ret;
+export const enc_remote_connect_num_of_defined_storage_pools_ret: (w: XdrWriter, v: remote_connect_num_of_defined_storage_pools_ret) => void = enc_remote_connect_num_of_domains_ret;
 
 /** Codec of `remote_connect_num_of_defined_storage_pools_ret`. */
 export const xdr_remote_connect_num_of_defined_storage_pools_ret: XdrCodec<remote_connect_num_of_defined_storage_pools_ret> = { name: 'remote_connect_num_of_defined_storage_pools_ret', encode: enc_remote_connect_num_of_defined_storage_pools_ret, decode: dec_remote_connect_num_of_defined_storage_pools_ret };
@@ -11866,29 +8707,9 @@ export interface remote_connect_list_defined_storage_pools_args {
   maxnames: number;
 }
 
-const remote_connect_list_defined_storage_pools_args$fields = ['.maxnames'];
-
-const remote_connect_list_defined_storage_pools_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_list_defined_storage_pools_args, f0: number) { this.maxnames = f0; }) as unknown as new (f0: number) => remote_connect_list_defined_storage_pools_args;
-
-export function dec_remote_connect_list_defined_storage_pools_args(r: XdrReader): remote_connect_list_defined_storage_pools_args {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_list_defined_storage_pools_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_defined_storage_pools_args$fields[f]);
-  }
-}
-
-export function enc_remote_connect_list_defined_storage_pools_args(w: XdrWriter, v: remote_connect_list_defined_storage_pools_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.maxnames);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_defined_storage_pools_args$fields[f]);
-  }
-}
+/** `remote_connect_list_defined_storage_pools_args` has the layout of `remote_connect_list_defined_domains_args`: the same functions encode and decode it. */
+export const dec_remote_connect_list_defined_storage_pools_args: (r: XdrReader) => remote_connect_list_defined_storage_pools_args = dec_remote_connect_list_defined_domains_args;
+export const enc_remote_connect_list_defined_storage_pools_args: (w: XdrWriter, v: remote_connect_list_defined_storage_pools_args) => void = enc_remote_connect_list_defined_domains_args;
 
 /** Codec of `remote_connect_list_defined_storage_pools_args`. */
 export const xdr_remote_connect_list_defined_storage_pools_args: XdrCodec<remote_connect_list_defined_storage_pools_args> = { name: 'remote_connect_list_defined_storage_pools_args', encode: enc_remote_connect_list_defined_storage_pools_args, decode: dec_remote_connect_list_defined_storage_pools_args };
@@ -11897,49 +8718,9 @@ export interface remote_connect_list_defined_storage_pools_ret {
   names: remote_nonnull_string[];
 }
 
-const remote_connect_list_defined_storage_pools_ret$fields = ['.names'];
-
-const remote_connect_list_defined_storage_pools_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_list_defined_storage_pools_ret, f0: remote_nonnull_string[]) { this.names = f0; }) as unknown as new (f0: remote_nonnull_string[]) => remote_connect_list_defined_storage_pools_ret;
-
-export function dec_remote_connect_list_defined_storage_pools_ret(r: XdrReader): remote_connect_list_defined_storage_pools_ret {
-  let f = 0;
-  try {
-    let f0: remote_nonnull_string[];
-    const n1 = r.arrayLength(16384, 4);
-    const a2: remote_nonnull_string[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(r.string(4194304));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    return new remote_connect_list_defined_storage_pools_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_defined_storage_pools_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_list_defined_storage_pools_ret(w: XdrWriter, v: remote_connect_list_defined_storage_pools_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.names;
-    w.arrayLength(a1, 16384);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        w.string(a1[i2], 4194304);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_defined_storage_pools_ret$fields[f]);
-  }
-}
+/** `remote_connect_list_defined_storage_pools_ret` has the layout of `remote_connect_list_defined_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_list_defined_storage_pools_ret: (r: XdrReader) => remote_connect_list_defined_storage_pools_ret = dec_remote_connect_list_defined_domains_ret;
+export const enc_remote_connect_list_defined_storage_pools_ret: (w: XdrWriter, v: remote_connect_list_defined_storage_pools_ret) => void = enc_remote_connect_list_defined_domains_ret;
 
 /** Codec of `remote_connect_list_defined_storage_pools_ret`. */
 export const xdr_remote_connect_list_defined_storage_pools_ret: XdrCodec<remote_connect_list_defined_storage_pools_ret> = { name: 'remote_connect_list_defined_storage_pools_ret', encode: enc_remote_connect_list_defined_storage_pools_ret, decode: dec_remote_connect_list_defined_storage_pools_ret };
@@ -11992,29 +8773,9 @@ export interface remote_connect_find_storage_pool_sources_ret {
   xml: remote_nonnull_string;
 }
 
-const remote_connect_find_storage_pool_sources_ret$fields = ['.xml'];
-
-const remote_connect_find_storage_pool_sources_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_find_storage_pool_sources_ret, f0: remote_nonnull_string) { this.xml = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_connect_find_storage_pool_sources_ret;
-
-export function dec_remote_connect_find_storage_pool_sources_ret(r: XdrReader): remote_connect_find_storage_pool_sources_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_connect_find_storage_pool_sources_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_find_storage_pool_sources_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_find_storage_pool_sources_ret(w: XdrWriter, v: remote_connect_find_storage_pool_sources_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_find_storage_pool_sources_ret$fields[f]);
-  }
-}
+/** `remote_connect_find_storage_pool_sources_ret` has the layout of `remote_domain_save_image_get_xml_desc_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_find_storage_pool_sources_ret: (r: XdrReader) => remote_connect_find_storage_pool_sources_ret = dec_remote_domain_save_image_get_xml_desc_ret;
+export const enc_remote_connect_find_storage_pool_sources_ret: (w: XdrWriter, v: remote_connect_find_storage_pool_sources_ret) => void = enc_remote_domain_save_image_get_xml_desc_ret;
 
 /** Codec of `remote_connect_find_storage_pool_sources_ret`. */
 export const xdr_remote_connect_find_storage_pool_sources_ret: XdrCodec<remote_connect_find_storage_pool_sources_ret> = { name: 'remote_connect_find_storage_pool_sources_ret', encode: enc_remote_connect_find_storage_pool_sources_ret, decode: dec_remote_connect_find_storage_pool_sources_ret };
@@ -12023,29 +8784,9 @@ export interface remote_storage_pool_lookup_by_uuid_args {
   uuid: remote_uuid;
 }
 
-const remote_storage_pool_lookup_by_uuid_args$fields = ['.uuid'];
-
-const remote_storage_pool_lookup_by_uuid_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_lookup_by_uuid_args, f0: remote_uuid) { this.uuid = f0; }) as unknown as new (f0: remote_uuid) => remote_storage_pool_lookup_by_uuid_args;
-
-export function dec_remote_storage_pool_lookup_by_uuid_args(r: XdrReader): remote_storage_pool_lookup_by_uuid_args {
-  let f = 0;
-  try {
-    const f0 = r.opaqueFixed(16);
-    return new remote_storage_pool_lookup_by_uuid_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_lookup_by_uuid_args$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_lookup_by_uuid_args(w: XdrWriter, v: remote_storage_pool_lookup_by_uuid_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.opaqueFixed(v.uuid, 16);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_lookup_by_uuid_args$fields[f]);
-  }
-}
+/** `remote_storage_pool_lookup_by_uuid_args` has the layout of `remote_domain_lookup_by_uuid_args`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_lookup_by_uuid_args: (r: XdrReader) => remote_storage_pool_lookup_by_uuid_args = dec_remote_domain_lookup_by_uuid_args;
+export const enc_remote_storage_pool_lookup_by_uuid_args: (w: XdrWriter, v: remote_storage_pool_lookup_by_uuid_args) => void = enc_remote_domain_lookup_by_uuid_args;
 
 /** Codec of `remote_storage_pool_lookup_by_uuid_args`. */
 export const xdr_remote_storage_pool_lookup_by_uuid_args: XdrCodec<remote_storage_pool_lookup_by_uuid_args> = { name: 'remote_storage_pool_lookup_by_uuid_args', encode: enc_remote_storage_pool_lookup_by_uuid_args, decode: dec_remote_storage_pool_lookup_by_uuid_args };
@@ -12085,29 +8826,9 @@ export interface remote_storage_pool_lookup_by_name_args {
   name: remote_nonnull_string;
 }
 
-const remote_storage_pool_lookup_by_name_args$fields = ['.name'];
-
-const remote_storage_pool_lookup_by_name_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_lookup_by_name_args, f0: remote_nonnull_string) { this.name = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_storage_pool_lookup_by_name_args;
-
-export function dec_remote_storage_pool_lookup_by_name_args(r: XdrReader): remote_storage_pool_lookup_by_name_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_storage_pool_lookup_by_name_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_lookup_by_name_args$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_lookup_by_name_args(w: XdrWriter, v: remote_storage_pool_lookup_by_name_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.name, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_lookup_by_name_args$fields[f]);
-  }
-}
+/** `remote_storage_pool_lookup_by_name_args` has the layout of `remote_nonnull_node_device`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_lookup_by_name_args: (r: XdrReader) => remote_storage_pool_lookup_by_name_args = dec_remote_nonnull_node_device;
+export const enc_remote_storage_pool_lookup_by_name_args: (w: XdrWriter, v: remote_storage_pool_lookup_by_name_args) => void = enc_remote_nonnull_node_device;
 
 /** Codec of `remote_storage_pool_lookup_by_name_args`. */
 export const xdr_remote_storage_pool_lookup_by_name_args: XdrCodec<remote_storage_pool_lookup_by_name_args> = { name: 'remote_storage_pool_lookup_by_name_args', encode: enc_remote_storage_pool_lookup_by_name_args, decode: dec_remote_storage_pool_lookup_by_name_args };
@@ -12116,29 +8837,9 @@ export interface remote_storage_pool_lookup_by_name_ret {
   pool: remote_nonnull_storage_pool;
 }
 
-const remote_storage_pool_lookup_by_name_ret$fields = ['.pool'];
-
-const remote_storage_pool_lookup_by_name_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_lookup_by_name_ret, f0: remote_nonnull_storage_pool) { this.pool = f0; }) as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_lookup_by_name_ret;
-
-export function dec_remote_storage_pool_lookup_by_name_ret(r: XdrReader): remote_storage_pool_lookup_by_name_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_pool(r);
-    return new remote_storage_pool_lookup_by_name_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_lookup_by_name_ret$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_lookup_by_name_ret(w: XdrWriter, v: remote_storage_pool_lookup_by_name_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_pool(w, v.pool);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_lookup_by_name_ret$fields[f]);
-  }
-}
+/** `remote_storage_pool_lookup_by_name_ret` has the layout of `remote_storage_pool_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_lookup_by_name_ret: (r: XdrReader) => remote_storage_pool_lookup_by_name_ret = dec_remote_storage_pool_lookup_by_uuid_ret;
+export const enc_remote_storage_pool_lookup_by_name_ret: (w: XdrWriter, v: remote_storage_pool_lookup_by_name_ret) => void = enc_remote_storage_pool_lookup_by_uuid_ret;
 
 /** Codec of `remote_storage_pool_lookup_by_name_ret`. */
 export const xdr_remote_storage_pool_lookup_by_name_ret: XdrCodec<remote_storage_pool_lookup_by_name_ret> = { name: 'remote_storage_pool_lookup_by_name_ret', encode: enc_remote_storage_pool_lookup_by_name_ret, decode: dec_remote_storage_pool_lookup_by_name_ret };
@@ -12178,29 +8879,9 @@ export interface remote_storage_pool_lookup_by_volume_ret {
   pool: remote_nonnull_storage_pool;
 }
 
-const remote_storage_pool_lookup_by_volume_ret$fields = ['.pool'];
-
-const remote_storage_pool_lookup_by_volume_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_lookup_by_volume_ret, f0: remote_nonnull_storage_pool) { this.pool = f0; }) as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_lookup_by_volume_ret;
-
-export function dec_remote_storage_pool_lookup_by_volume_ret(r: XdrReader): remote_storage_pool_lookup_by_volume_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_pool(r);
-    return new remote_storage_pool_lookup_by_volume_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_lookup_by_volume_ret$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_lookup_by_volume_ret(w: XdrWriter, v: remote_storage_pool_lookup_by_volume_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_pool(w, v.pool);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_lookup_by_volume_ret$fields[f]);
-  }
-}
+/** `remote_storage_pool_lookup_by_volume_ret` has the layout of `remote_storage_pool_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_lookup_by_volume_ret: (r: XdrReader) => remote_storage_pool_lookup_by_volume_ret = dec_remote_storage_pool_lookup_by_uuid_ret;
+export const enc_remote_storage_pool_lookup_by_volume_ret: (w: XdrWriter, v: remote_storage_pool_lookup_by_volume_ret) => void = enc_remote_storage_pool_lookup_by_uuid_ret;
 
 /** Codec of `remote_storage_pool_lookup_by_volume_ret`. */
 export const xdr_remote_storage_pool_lookup_by_volume_ret: XdrCodec<remote_storage_pool_lookup_by_volume_ret> = { name: 'remote_storage_pool_lookup_by_volume_ret', encode: enc_remote_storage_pool_lookup_by_volume_ret, decode: dec_remote_storage_pool_lookup_by_volume_ret };
@@ -12240,29 +8921,9 @@ export interface remote_storage_pool_lookup_by_target_path_ret {
   pool: remote_nonnull_storage_pool;
 }
 
-const remote_storage_pool_lookup_by_target_path_ret$fields = ['.pool'];
-
-const remote_storage_pool_lookup_by_target_path_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_lookup_by_target_path_ret, f0: remote_nonnull_storage_pool) { this.pool = f0; }) as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_lookup_by_target_path_ret;
-
-export function dec_remote_storage_pool_lookup_by_target_path_ret(r: XdrReader): remote_storage_pool_lookup_by_target_path_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_pool(r);
-    return new remote_storage_pool_lookup_by_target_path_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_lookup_by_target_path_ret$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_lookup_by_target_path_ret(w: XdrWriter, v: remote_storage_pool_lookup_by_target_path_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_pool(w, v.pool);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_lookup_by_target_path_ret$fields[f]);
-  }
-}
+/** `remote_storage_pool_lookup_by_target_path_ret` has the layout of `remote_storage_pool_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_lookup_by_target_path_ret: (r: XdrReader) => remote_storage_pool_lookup_by_target_path_ret = dec_remote_storage_pool_lookup_by_uuid_ret;
+export const enc_remote_storage_pool_lookup_by_target_path_ret: (w: XdrWriter, v: remote_storage_pool_lookup_by_target_path_ret) => void = enc_remote_storage_pool_lookup_by_uuid_ret;
 
 /** Codec of `remote_storage_pool_lookup_by_target_path_ret`. */
 export const xdr_remote_storage_pool_lookup_by_target_path_ret: XdrCodec<remote_storage_pool_lookup_by_target_path_ret> = { name: 'remote_storage_pool_lookup_by_target_path_ret', encode: enc_remote_storage_pool_lookup_by_target_path_ret, decode: dec_remote_storage_pool_lookup_by_target_path_ret };
@@ -12272,33 +8933,9 @@ export interface remote_storage_pool_create_xml_args {
   flags: number;
 }
 
-const remote_storage_pool_create_xml_args$fields = ['.xml', '.flags'];
-
-const remote_storage_pool_create_xml_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_create_xml_args, f0: remote_nonnull_string, f1: number) { this.xml = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_string, f1: number) => remote_storage_pool_create_xml_args;
-
-export function dec_remote_storage_pool_create_xml_args(r: XdrReader): remote_storage_pool_create_xml_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_storage_pool_create_xml_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_create_xml_args$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_create_xml_args(w: XdrWriter, v: remote_storage_pool_create_xml_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_create_xml_args$fields[f]);
-  }
-}
+/** `remote_storage_pool_create_xml_args` has the layout of `remote_domain_define_xml_flags_args`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_create_xml_args: (r: XdrReader) => remote_storage_pool_create_xml_args = dec_remote_domain_define_xml_flags_args;
+export const enc_remote_storage_pool_create_xml_args: (w: XdrWriter, v: remote_storage_pool_create_xml_args) => void = enc_remote_domain_define_xml_flags_args;
 
 /** Codec of `remote_storage_pool_create_xml_args`. */
 export const xdr_remote_storage_pool_create_xml_args: XdrCodec<remote_storage_pool_create_xml_args> = { name: 'remote_storage_pool_create_xml_args', encode: enc_remote_storage_pool_create_xml_args, decode: dec_remote_storage_pool_create_xml_args };
@@ -12307,29 +8944,9 @@ export interface remote_storage_pool_create_xml_ret {
   pool: remote_nonnull_storage_pool;
 }
 
-const remote_storage_pool_create_xml_ret$fields = ['.pool'];
-
-const remote_storage_pool_create_xml_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_create_xml_ret, f0: remote_nonnull_storage_pool) { this.pool = f0; }) as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_create_xml_ret;
-
-export function dec_remote_storage_pool_create_xml_ret(r: XdrReader): remote_storage_pool_create_xml_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_pool(r);
-    return new remote_storage_pool_create_xml_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_create_xml_ret$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_create_xml_ret(w: XdrWriter, v: remote_storage_pool_create_xml_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_pool(w, v.pool);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_create_xml_ret$fields[f]);
-  }
-}
+/** `remote_storage_pool_create_xml_ret` has the layout of `remote_storage_pool_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_create_xml_ret: (r: XdrReader) => remote_storage_pool_create_xml_ret = dec_remote_storage_pool_lookup_by_uuid_ret;
+export const enc_remote_storage_pool_create_xml_ret: (w: XdrWriter, v: remote_storage_pool_create_xml_ret) => void = enc_remote_storage_pool_lookup_by_uuid_ret;
 
 /** Codec of `remote_storage_pool_create_xml_ret`. */
 export const xdr_remote_storage_pool_create_xml_ret: XdrCodec<remote_storage_pool_create_xml_ret> = { name: 'remote_storage_pool_create_xml_ret', encode: enc_remote_storage_pool_create_xml_ret, decode: dec_remote_storage_pool_create_xml_ret };
@@ -12339,33 +8956,9 @@ export interface remote_storage_pool_define_xml_args {
   flags: number;
 }
 
-const remote_storage_pool_define_xml_args$fields = ['.xml', '.flags'];
-
-const remote_storage_pool_define_xml_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_define_xml_args, f0: remote_nonnull_string, f1: number) { this.xml = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_string, f1: number) => remote_storage_pool_define_xml_args;
-
-export function dec_remote_storage_pool_define_xml_args(r: XdrReader): remote_storage_pool_define_xml_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_storage_pool_define_xml_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_define_xml_args$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_define_xml_args(w: XdrWriter, v: remote_storage_pool_define_xml_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_define_xml_args$fields[f]);
-  }
-}
+/** `remote_storage_pool_define_xml_args` has the layout of `remote_domain_define_xml_flags_args`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_define_xml_args: (r: XdrReader) => remote_storage_pool_define_xml_args = dec_remote_domain_define_xml_flags_args;
+export const enc_remote_storage_pool_define_xml_args: (w: XdrWriter, v: remote_storage_pool_define_xml_args) => void = enc_remote_domain_define_xml_flags_args;
 
 /** Codec of `remote_storage_pool_define_xml_args`. */
 export const xdr_remote_storage_pool_define_xml_args: XdrCodec<remote_storage_pool_define_xml_args> = { name: 'remote_storage_pool_define_xml_args', encode: enc_remote_storage_pool_define_xml_args, decode: dec_remote_storage_pool_define_xml_args };
@@ -12374,29 +8967,9 @@ export interface remote_storage_pool_define_xml_ret {
   pool: remote_nonnull_storage_pool;
 }
 
-const remote_storage_pool_define_xml_ret$fields = ['.pool'];
-
-const remote_storage_pool_define_xml_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_define_xml_ret, f0: remote_nonnull_storage_pool) { this.pool = f0; }) as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_define_xml_ret;
-
-export function dec_remote_storage_pool_define_xml_ret(r: XdrReader): remote_storage_pool_define_xml_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_pool(r);
-    return new remote_storage_pool_define_xml_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_define_xml_ret$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_define_xml_ret(w: XdrWriter, v: remote_storage_pool_define_xml_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_pool(w, v.pool);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_define_xml_ret$fields[f]);
-  }
-}
+/** `remote_storage_pool_define_xml_ret` has the layout of `remote_storage_pool_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_define_xml_ret: (r: XdrReader) => remote_storage_pool_define_xml_ret = dec_remote_storage_pool_lookup_by_uuid_ret;
+export const enc_remote_storage_pool_define_xml_ret: (w: XdrWriter, v: remote_storage_pool_define_xml_ret) => void = enc_remote_storage_pool_lookup_by_uuid_ret;
 
 /** Codec of `remote_storage_pool_define_xml_ret`. */
 export const xdr_remote_storage_pool_define_xml_ret: XdrCodec<remote_storage_pool_define_xml_ret> = { name: 'remote_storage_pool_define_xml_ret', encode: enc_remote_storage_pool_define_xml_ret, decode: dec_remote_storage_pool_define_xml_ret };
@@ -12441,29 +9014,9 @@ export interface remote_storage_pool_undefine_args {
   pool: remote_nonnull_storage_pool;
 }
 
-const remote_storage_pool_undefine_args$fields = ['.pool'];
-
-const remote_storage_pool_undefine_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_undefine_args, f0: remote_nonnull_storage_pool) { this.pool = f0; }) as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_undefine_args;
-
-export function dec_remote_storage_pool_undefine_args(r: XdrReader): remote_storage_pool_undefine_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_pool(r);
-    return new remote_storage_pool_undefine_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_undefine_args$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_undefine_args(w: XdrWriter, v: remote_storage_pool_undefine_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_pool(w, v.pool);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_undefine_args$fields[f]);
-  }
-}
+/** `remote_storage_pool_undefine_args` has the layout of `remote_storage_pool_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_undefine_args: (r: XdrReader) => remote_storage_pool_undefine_args = dec_remote_storage_pool_lookup_by_uuid_ret;
+export const enc_remote_storage_pool_undefine_args: (w: XdrWriter, v: remote_storage_pool_undefine_args) => void = enc_remote_storage_pool_lookup_by_uuid_ret;
 
 /** Codec of `remote_storage_pool_undefine_args`. */
 export const xdr_remote_storage_pool_undefine_args: XdrCodec<remote_storage_pool_undefine_args> = { name: 'remote_storage_pool_undefine_args', encode: enc_remote_storage_pool_undefine_args, decode: dec_remote_storage_pool_undefine_args };
@@ -12473,33 +9026,9 @@ export interface remote_storage_pool_create_args {
   flags: number;
 }
 
-const remote_storage_pool_create_args$fields = ['.pool', '.flags'];
-
-const remote_storage_pool_create_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_create_args, f0: remote_nonnull_storage_pool, f1: number) { this.pool = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_storage_pool, f1: number) => remote_storage_pool_create_args;
-
-export function dec_remote_storage_pool_create_args(r: XdrReader): remote_storage_pool_create_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_pool(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_storage_pool_create_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_create_args$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_create_args(w: XdrWriter, v: remote_storage_pool_create_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_pool(w, v.pool);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_create_args$fields[f]);
-  }
-}
+/** `remote_storage_pool_create_args` has the layout of `remote_storage_pool_build_args`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_create_args: (r: XdrReader) => remote_storage_pool_create_args = dec_remote_storage_pool_build_args;
+export const enc_remote_storage_pool_create_args: (w: XdrWriter, v: remote_storage_pool_create_args) => void = enc_remote_storage_pool_build_args;
 
 /** Codec of `remote_storage_pool_create_args`. */
 export const xdr_remote_storage_pool_create_args: XdrCodec<remote_storage_pool_create_args> = { name: 'remote_storage_pool_create_args', encode: enc_remote_storage_pool_create_args, decode: dec_remote_storage_pool_create_args };
@@ -12508,29 +9037,9 @@ export interface remote_storage_pool_destroy_args {
   pool: remote_nonnull_storage_pool;
 }
 
-const remote_storage_pool_destroy_args$fields = ['.pool'];
-
-const remote_storage_pool_destroy_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_destroy_args, f0: remote_nonnull_storage_pool) { this.pool = f0; }) as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_destroy_args;
-
-export function dec_remote_storage_pool_destroy_args(r: XdrReader): remote_storage_pool_destroy_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_pool(r);
-    return new remote_storage_pool_destroy_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_destroy_args$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_destroy_args(w: XdrWriter, v: remote_storage_pool_destroy_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_pool(w, v.pool);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_destroy_args$fields[f]);
-  }
-}
+/** `remote_storage_pool_destroy_args` has the layout of `remote_storage_pool_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_destroy_args: (r: XdrReader) => remote_storage_pool_destroy_args = dec_remote_storage_pool_lookup_by_uuid_ret;
+export const enc_remote_storage_pool_destroy_args: (w: XdrWriter, v: remote_storage_pool_destroy_args) => void = enc_remote_storage_pool_lookup_by_uuid_ret;
 
 /** Codec of `remote_storage_pool_destroy_args`. */
 export const xdr_remote_storage_pool_destroy_args: XdrCodec<remote_storage_pool_destroy_args> = { name: 'remote_storage_pool_destroy_args', encode: enc_remote_storage_pool_destroy_args, decode: dec_remote_storage_pool_destroy_args };
@@ -12540,33 +9049,9 @@ export interface remote_storage_pool_delete_args {
   flags: number;
 }
 
-const remote_storage_pool_delete_args$fields = ['.pool', '.flags'];
-
-const remote_storage_pool_delete_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_delete_args, f0: remote_nonnull_storage_pool, f1: number) { this.pool = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_storage_pool, f1: number) => remote_storage_pool_delete_args;
-
-export function dec_remote_storage_pool_delete_args(r: XdrReader): remote_storage_pool_delete_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_pool(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_storage_pool_delete_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_delete_args$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_delete_args(w: XdrWriter, v: remote_storage_pool_delete_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_pool(w, v.pool);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_delete_args$fields[f]);
-  }
-}
+/** `remote_storage_pool_delete_args` has the layout of `remote_storage_pool_build_args`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_delete_args: (r: XdrReader) => remote_storage_pool_delete_args = dec_remote_storage_pool_build_args;
+export const enc_remote_storage_pool_delete_args: (w: XdrWriter, v: remote_storage_pool_delete_args) => void = enc_remote_storage_pool_build_args;
 
 /** Codec of `remote_storage_pool_delete_args`. */
 export const xdr_remote_storage_pool_delete_args: XdrCodec<remote_storage_pool_delete_args> = { name: 'remote_storage_pool_delete_args', encode: enc_remote_storage_pool_delete_args, decode: dec_remote_storage_pool_delete_args };
@@ -12576,33 +9061,9 @@ export interface remote_storage_pool_refresh_args {
   flags: number;
 }
 
-const remote_storage_pool_refresh_args$fields = ['.pool', '.flags'];
-
-const remote_storage_pool_refresh_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_refresh_args, f0: remote_nonnull_storage_pool, f1: number) { this.pool = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_storage_pool, f1: number) => remote_storage_pool_refresh_args;
-
-export function dec_remote_storage_pool_refresh_args(r: XdrReader): remote_storage_pool_refresh_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_pool(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_storage_pool_refresh_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_refresh_args$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_refresh_args(w: XdrWriter, v: remote_storage_pool_refresh_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_pool(w, v.pool);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_refresh_args$fields[f]);
-  }
-}
+/** `remote_storage_pool_refresh_args` has the layout of `remote_storage_pool_build_args`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_refresh_args: (r: XdrReader) => remote_storage_pool_refresh_args = dec_remote_storage_pool_build_args;
+export const enc_remote_storage_pool_refresh_args: (w: XdrWriter, v: remote_storage_pool_refresh_args) => void = enc_remote_storage_pool_build_args;
 
 /** Codec of `remote_storage_pool_refresh_args`. */
 export const xdr_remote_storage_pool_refresh_args: XdrCodec<remote_storage_pool_refresh_args> = { name: 'remote_storage_pool_refresh_args', encode: enc_remote_storage_pool_refresh_args, decode: dec_remote_storage_pool_refresh_args };
@@ -12612,33 +9073,9 @@ export interface remote_storage_pool_get_xml_desc_args {
   flags: number;
 }
 
-const remote_storage_pool_get_xml_desc_args$fields = ['.pool', '.flags'];
-
-const remote_storage_pool_get_xml_desc_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_get_xml_desc_args, f0: remote_nonnull_storage_pool, f1: number) { this.pool = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_storage_pool, f1: number) => remote_storage_pool_get_xml_desc_args;
-
-export function dec_remote_storage_pool_get_xml_desc_args(r: XdrReader): remote_storage_pool_get_xml_desc_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_pool(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_storage_pool_get_xml_desc_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_get_xml_desc_args$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_get_xml_desc_args(w: XdrWriter, v: remote_storage_pool_get_xml_desc_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_pool(w, v.pool);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_get_xml_desc_args$fields[f]);
-  }
-}
+/** `remote_storage_pool_get_xml_desc_args` has the layout of `remote_storage_pool_build_args`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_get_xml_desc_args: (r: XdrReader) => remote_storage_pool_get_xml_desc_args = dec_remote_storage_pool_build_args;
+export const enc_remote_storage_pool_get_xml_desc_args: (w: XdrWriter, v: remote_storage_pool_get_xml_desc_args) => void = enc_remote_storage_pool_build_args;
 
 /** Codec of `remote_storage_pool_get_xml_desc_args`. */
 export const xdr_remote_storage_pool_get_xml_desc_args: XdrCodec<remote_storage_pool_get_xml_desc_args> = { name: 'remote_storage_pool_get_xml_desc_args', encode: enc_remote_storage_pool_get_xml_desc_args, decode: dec_remote_storage_pool_get_xml_desc_args };
@@ -12647,29 +9084,9 @@ export interface remote_storage_pool_get_xml_desc_ret {
   xml: remote_nonnull_string;
 }
 
-const remote_storage_pool_get_xml_desc_ret$fields = ['.xml'];
-
-const remote_storage_pool_get_xml_desc_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_storage_pool_get_xml_desc_ret;
-
-export function dec_remote_storage_pool_get_xml_desc_ret(r: XdrReader): remote_storage_pool_get_xml_desc_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_storage_pool_get_xml_desc_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_get_xml_desc_ret$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_get_xml_desc_ret(w: XdrWriter, v: remote_storage_pool_get_xml_desc_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_get_xml_desc_ret$fields[f]);
-  }
-}
+/** `remote_storage_pool_get_xml_desc_ret` has the layout of `remote_domain_save_image_get_xml_desc_ret`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_get_xml_desc_ret: (r: XdrReader) => remote_storage_pool_get_xml_desc_ret = dec_remote_domain_save_image_get_xml_desc_ret;
+export const enc_remote_storage_pool_get_xml_desc_ret: (w: XdrWriter, v: remote_storage_pool_get_xml_desc_ret) => void = enc_remote_domain_save_image_get_xml_desc_ret;
 
 /** Codec of `remote_storage_pool_get_xml_desc_ret`. */
 export const xdr_remote_storage_pool_get_xml_desc_ret: XdrCodec<remote_storage_pool_get_xml_desc_ret> = { name: 'remote_storage_pool_get_xml_desc_ret', encode: enc_remote_storage_pool_get_xml_desc_ret, decode: dec_remote_storage_pool_get_xml_desc_ret };
@@ -12678,29 +9095,9 @@ export interface remote_storage_pool_get_info_args {
   pool: remote_nonnull_storage_pool;
 }
 
-const remote_storage_pool_get_info_args$fields = ['.pool'];
-
-const remote_storage_pool_get_info_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_get_info_args, f0: remote_nonnull_storage_pool) { this.pool = f0; }) as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_get_info_args;
-
-export function dec_remote_storage_pool_get_info_args(r: XdrReader): remote_storage_pool_get_info_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_pool(r);
-    return new remote_storage_pool_get_info_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_get_info_args$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_get_info_args(w: XdrWriter, v: remote_storage_pool_get_info_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_pool(w, v.pool);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_get_info_args$fields[f]);
-  }
-}
+/** `remote_storage_pool_get_info_args` has the layout of `remote_storage_pool_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_get_info_args: (r: XdrReader) => remote_storage_pool_get_info_args = dec_remote_storage_pool_lookup_by_uuid_ret;
+export const enc_remote_storage_pool_get_info_args: (w: XdrWriter, v: remote_storage_pool_get_info_args) => void = enc_remote_storage_pool_lookup_by_uuid_ret;
 
 /** Codec of `remote_storage_pool_get_info_args`. */
 export const xdr_remote_storage_pool_get_info_args: XdrCodec<remote_storage_pool_get_info_args> = { name: 'remote_storage_pool_get_info_args', encode: enc_remote_storage_pool_get_info_args, decode: dec_remote_storage_pool_get_info_args };
@@ -12755,29 +9152,9 @@ export interface remote_storage_pool_get_autostart_args {
   pool: remote_nonnull_storage_pool;
 }
 
-const remote_storage_pool_get_autostart_args$fields = ['.pool'];
-
-const remote_storage_pool_get_autostart_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_get_autostart_args, f0: remote_nonnull_storage_pool) { this.pool = f0; }) as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_get_autostart_args;
-
-export function dec_remote_storage_pool_get_autostart_args(r: XdrReader): remote_storage_pool_get_autostart_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_pool(r);
-    return new remote_storage_pool_get_autostart_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_get_autostart_args$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_get_autostart_args(w: XdrWriter, v: remote_storage_pool_get_autostart_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_pool(w, v.pool);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_get_autostart_args$fields[f]);
-  }
-}
+/** `remote_storage_pool_get_autostart_args` has the layout of `remote_storage_pool_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_get_autostart_args: (r: XdrReader) => remote_storage_pool_get_autostart_args = dec_remote_storage_pool_lookup_by_uuid_ret;
+export const enc_remote_storage_pool_get_autostart_args: (w: XdrWriter, v: remote_storage_pool_get_autostart_args) => void = enc_remote_storage_pool_lookup_by_uuid_ret;
 
 /** Codec of `remote_storage_pool_get_autostart_args`. */
 export const xdr_remote_storage_pool_get_autostart_args: XdrCodec<remote_storage_pool_get_autostart_args> = { name: 'remote_storage_pool_get_autostart_args', encode: enc_remote_storage_pool_get_autostart_args, decode: dec_remote_storage_pool_get_autostart_args };
@@ -12786,29 +9163,9 @@ export interface remote_storage_pool_get_autostart_ret {
   autostart: number;
 }
 
-const remote_storage_pool_get_autostart_ret$fields = ['.autostart'];
-
-const remote_storage_pool_get_autostart_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_get_autostart_ret, f0: number) { this.autostart = f0; }) as unknown as new (f0: number) => remote_storage_pool_get_autostart_ret;
-
-export function dec_remote_storage_pool_get_autostart_ret(r: XdrReader): remote_storage_pool_get_autostart_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_storage_pool_get_autostart_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_get_autostart_ret$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_get_autostart_ret(w: XdrWriter, v: remote_storage_pool_get_autostart_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.autostart);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_get_autostart_ret$fields[f]);
-  }
-}
+/** `remote_storage_pool_get_autostart_ret` has the layout of `remote_domain_get_autostart_ret`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_get_autostart_ret: (r: XdrReader) => remote_storage_pool_get_autostart_ret = dec_remote_domain_get_autostart_ret;
+export const enc_remote_storage_pool_get_autostart_ret: (w: XdrWriter, v: remote_storage_pool_get_autostart_ret) => void = enc_remote_domain_get_autostart_ret;
 
 /** Codec of `remote_storage_pool_get_autostart_ret`. */
 export const xdr_remote_storage_pool_get_autostart_ret: XdrCodec<remote_storage_pool_get_autostart_ret> = { name: 'remote_storage_pool_get_autostart_ret', encode: enc_remote_storage_pool_get_autostart_ret, decode: dec_remote_storage_pool_get_autostart_ret };
@@ -12853,29 +9210,9 @@ export interface remote_storage_pool_num_of_volumes_args {
   pool: remote_nonnull_storage_pool;
 }
 
-const remote_storage_pool_num_of_volumes_args$fields = ['.pool'];
-
-const remote_storage_pool_num_of_volumes_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_num_of_volumes_args, f0: remote_nonnull_storage_pool) { this.pool = f0; }) as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_num_of_volumes_args;
-
-export function dec_remote_storage_pool_num_of_volumes_args(r: XdrReader): remote_storage_pool_num_of_volumes_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_pool(r);
-    return new remote_storage_pool_num_of_volumes_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_num_of_volumes_args$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_num_of_volumes_args(w: XdrWriter, v: remote_storage_pool_num_of_volumes_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_pool(w, v.pool);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_num_of_volumes_args$fields[f]);
-  }
-}
+/** `remote_storage_pool_num_of_volumes_args` has the layout of `remote_storage_pool_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_num_of_volumes_args: (r: XdrReader) => remote_storage_pool_num_of_volumes_args = dec_remote_storage_pool_lookup_by_uuid_ret;
+export const enc_remote_storage_pool_num_of_volumes_args: (w: XdrWriter, v: remote_storage_pool_num_of_volumes_args) => void = enc_remote_storage_pool_lookup_by_uuid_ret;
 
 /** Codec of `remote_storage_pool_num_of_volumes_args`. */
 export const xdr_remote_storage_pool_num_of_volumes_args: XdrCodec<remote_storage_pool_num_of_volumes_args> = { name: 'remote_storage_pool_num_of_volumes_args', encode: enc_remote_storage_pool_num_of_volumes_args, decode: dec_remote_storage_pool_num_of_volumes_args };
@@ -12884,29 +9221,9 @@ export interface remote_storage_pool_num_of_volumes_ret {
   num: number;
 }
 
-const remote_storage_pool_num_of_volumes_ret$fields = ['.num'];
-
-const remote_storage_pool_num_of_volumes_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_num_of_volumes_ret, f0: number) { this.num = f0; }) as unknown as new (f0: number) => remote_storage_pool_num_of_volumes_ret;
-
-export function dec_remote_storage_pool_num_of_volumes_ret(r: XdrReader): remote_storage_pool_num_of_volumes_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_storage_pool_num_of_volumes_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_num_of_volumes_ret$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_num_of_volumes_ret(w: XdrWriter, v: remote_storage_pool_num_of_volumes_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.num);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_num_of_volumes_ret$fields[f]);
-  }
-}
+/** `remote_storage_pool_num_of_volumes_ret` has the layout of `remote_connect_num_of_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_num_of_volumes_ret: (r: XdrReader) => remote_storage_pool_num_of_volumes_ret = dec_remote_connect_num_of_domains_ret;
+export const enc_remote_storage_pool_num_of_volumes_ret: (w: XdrWriter, v: remote_storage_pool_num_of_volumes_ret) => void = enc_remote_connect_num_of_domains_ret;
 
 /** Codec of `remote_storage_pool_num_of_volumes_ret`. */
 export const xdr_remote_storage_pool_num_of_volumes_ret: XdrCodec<remote_storage_pool_num_of_volumes_ret> = { name: 'remote_storage_pool_num_of_volumes_ret', encode: enc_remote_storage_pool_num_of_volumes_ret, decode: dec_remote_storage_pool_num_of_volumes_ret };
@@ -12951,49 +9268,9 @@ export interface remote_storage_pool_list_volumes_ret {
   names: remote_nonnull_string[];
 }
 
-const remote_storage_pool_list_volumes_ret$fields = ['.names'];
-
-const remote_storage_pool_list_volumes_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_list_volumes_ret, f0: remote_nonnull_string[]) { this.names = f0; }) as unknown as new (f0: remote_nonnull_string[]) => remote_storage_pool_list_volumes_ret;
-
-export function dec_remote_storage_pool_list_volumes_ret(r: XdrReader): remote_storage_pool_list_volumes_ret {
-  let f = 0;
-  try {
-    let f0: remote_nonnull_string[];
-    const n1 = r.arrayLength(16384, 4);
-    const a2: remote_nonnull_string[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(r.string(4194304));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    return new remote_storage_pool_list_volumes_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_list_volumes_ret$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_list_volumes_ret(w: XdrWriter, v: remote_storage_pool_list_volumes_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.names;
-    w.arrayLength(a1, 16384);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        w.string(a1[i2], 4194304);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_list_volumes_ret$fields[f]);
-  }
-}
+/** `remote_storage_pool_list_volumes_ret` has the layout of `remote_connect_list_defined_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_list_volumes_ret: (r: XdrReader) => remote_storage_pool_list_volumes_ret = dec_remote_connect_list_defined_domains_ret;
+export const enc_remote_storage_pool_list_volumes_ret: (w: XdrWriter, v: remote_storage_pool_list_volumes_ret) => void = enc_remote_connect_list_defined_domains_ret;
 
 /** Codec of `remote_storage_pool_list_volumes_ret`. */
 export const xdr_remote_storage_pool_list_volumes_ret: XdrCodec<remote_storage_pool_list_volumes_ret> = { name: 'remote_storage_pool_list_volumes_ret', encode: enc_remote_storage_pool_list_volumes_ret, decode: dec_remote_storage_pool_list_volumes_ret };
@@ -13038,29 +9315,9 @@ export interface remote_storage_vol_lookup_by_name_ret {
   vol: remote_nonnull_storage_vol;
 }
 
-const remote_storage_vol_lookup_by_name_ret$fields = ['.vol'];
-
-const remote_storage_vol_lookup_by_name_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_vol_lookup_by_name_ret, f0: remote_nonnull_storage_vol) { this.vol = f0; }) as unknown as new (f0: remote_nonnull_storage_vol) => remote_storage_vol_lookup_by_name_ret;
-
-export function dec_remote_storage_vol_lookup_by_name_ret(r: XdrReader): remote_storage_vol_lookup_by_name_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_vol(r);
-    return new remote_storage_vol_lookup_by_name_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_lookup_by_name_ret$fields[f]);
-  }
-}
-
-export function enc_remote_storage_vol_lookup_by_name_ret(w: XdrWriter, v: remote_storage_vol_lookup_by_name_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_vol(w, v.vol);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_lookup_by_name_ret$fields[f]);
-  }
-}
+/** `remote_storage_vol_lookup_by_name_ret` has the layout of `remote_storage_pool_lookup_by_volume_args`: the same functions encode and decode it. */
+export const dec_remote_storage_vol_lookup_by_name_ret: (r: XdrReader) => remote_storage_vol_lookup_by_name_ret = dec_remote_storage_pool_lookup_by_volume_args;
+export const enc_remote_storage_vol_lookup_by_name_ret: (w: XdrWriter, v: remote_storage_vol_lookup_by_name_ret) => void = enc_remote_storage_pool_lookup_by_volume_args;
 
 /** Codec of `remote_storage_vol_lookup_by_name_ret`. */
 export const xdr_remote_storage_vol_lookup_by_name_ret: XdrCodec<remote_storage_vol_lookup_by_name_ret> = { name: 'remote_storage_vol_lookup_by_name_ret', encode: enc_remote_storage_vol_lookup_by_name_ret, decode: dec_remote_storage_vol_lookup_by_name_ret };
@@ -13100,29 +9357,9 @@ export interface remote_storage_vol_lookup_by_key_ret {
   vol: remote_nonnull_storage_vol;
 }
 
-const remote_storage_vol_lookup_by_key_ret$fields = ['.vol'];
-
-const remote_storage_vol_lookup_by_key_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_vol_lookup_by_key_ret, f0: remote_nonnull_storage_vol) { this.vol = f0; }) as unknown as new (f0: remote_nonnull_storage_vol) => remote_storage_vol_lookup_by_key_ret;
-
-export function dec_remote_storage_vol_lookup_by_key_ret(r: XdrReader): remote_storage_vol_lookup_by_key_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_vol(r);
-    return new remote_storage_vol_lookup_by_key_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_lookup_by_key_ret$fields[f]);
-  }
-}
-
-export function enc_remote_storage_vol_lookup_by_key_ret(w: XdrWriter, v: remote_storage_vol_lookup_by_key_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_vol(w, v.vol);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_lookup_by_key_ret$fields[f]);
-  }
-}
+/** `remote_storage_vol_lookup_by_key_ret` has the layout of `remote_storage_pool_lookup_by_volume_args`: the same functions encode and decode it. */
+export const dec_remote_storage_vol_lookup_by_key_ret: (r: XdrReader) => remote_storage_vol_lookup_by_key_ret = dec_remote_storage_pool_lookup_by_volume_args;
+export const enc_remote_storage_vol_lookup_by_key_ret: (w: XdrWriter, v: remote_storage_vol_lookup_by_key_ret) => void = enc_remote_storage_pool_lookup_by_volume_args;
 
 /** Codec of `remote_storage_vol_lookup_by_key_ret`. */
 export const xdr_remote_storage_vol_lookup_by_key_ret: XdrCodec<remote_storage_vol_lookup_by_key_ret> = { name: 'remote_storage_vol_lookup_by_key_ret', encode: enc_remote_storage_vol_lookup_by_key_ret, decode: dec_remote_storage_vol_lookup_by_key_ret };
@@ -13131,29 +9368,9 @@ export interface remote_storage_vol_lookup_by_path_args {
   path: remote_nonnull_string;
 }
 
-const remote_storage_vol_lookup_by_path_args$fields = ['.path'];
-
-const remote_storage_vol_lookup_by_path_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_vol_lookup_by_path_args, f0: remote_nonnull_string) { this.path = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_storage_vol_lookup_by_path_args;
-
-export function dec_remote_storage_vol_lookup_by_path_args(r: XdrReader): remote_storage_vol_lookup_by_path_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_storage_vol_lookup_by_path_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_lookup_by_path_args$fields[f]);
-  }
-}
-
-export function enc_remote_storage_vol_lookup_by_path_args(w: XdrWriter, v: remote_storage_vol_lookup_by_path_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.path, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_lookup_by_path_args$fields[f]);
-  }
-}
+/** `remote_storage_vol_lookup_by_path_args` has the layout of `remote_storage_pool_lookup_by_target_path_args`: the same functions encode and decode it. */
+export const dec_remote_storage_vol_lookup_by_path_args: (r: XdrReader) => remote_storage_vol_lookup_by_path_args = dec_remote_storage_pool_lookup_by_target_path_args;
+export const enc_remote_storage_vol_lookup_by_path_args: (w: XdrWriter, v: remote_storage_vol_lookup_by_path_args) => void = enc_remote_storage_pool_lookup_by_target_path_args;
 
 /** Codec of `remote_storage_vol_lookup_by_path_args`. */
 export const xdr_remote_storage_vol_lookup_by_path_args: XdrCodec<remote_storage_vol_lookup_by_path_args> = { name: 'remote_storage_vol_lookup_by_path_args', encode: enc_remote_storage_vol_lookup_by_path_args, decode: dec_remote_storage_vol_lookup_by_path_args };
@@ -13162,29 +9379,9 @@ export interface remote_storage_vol_lookup_by_path_ret {
   vol: remote_nonnull_storage_vol;
 }
 
-const remote_storage_vol_lookup_by_path_ret$fields = ['.vol'];
-
-const remote_storage_vol_lookup_by_path_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_vol_lookup_by_path_ret, f0: remote_nonnull_storage_vol) { this.vol = f0; }) as unknown as new (f0: remote_nonnull_storage_vol) => remote_storage_vol_lookup_by_path_ret;
-
-export function dec_remote_storage_vol_lookup_by_path_ret(r: XdrReader): remote_storage_vol_lookup_by_path_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_vol(r);
-    return new remote_storage_vol_lookup_by_path_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_lookup_by_path_ret$fields[f]);
-  }
-}
-
-export function enc_remote_storage_vol_lookup_by_path_ret(w: XdrWriter, v: remote_storage_vol_lookup_by_path_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_vol(w, v.vol);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_lookup_by_path_ret$fields[f]);
-  }
-}
+/** `remote_storage_vol_lookup_by_path_ret` has the layout of `remote_storage_pool_lookup_by_volume_args`: the same functions encode and decode it. */
+export const dec_remote_storage_vol_lookup_by_path_ret: (r: XdrReader) => remote_storage_vol_lookup_by_path_ret = dec_remote_storage_pool_lookup_by_volume_args;
+export const enc_remote_storage_vol_lookup_by_path_ret: (w: XdrWriter, v: remote_storage_vol_lookup_by_path_ret) => void = enc_remote_storage_pool_lookup_by_volume_args;
 
 /** Codec of `remote_storage_vol_lookup_by_path_ret`. */
 export const xdr_remote_storage_vol_lookup_by_path_ret: XdrCodec<remote_storage_vol_lookup_by_path_ret> = { name: 'remote_storage_vol_lookup_by_path_ret', encode: enc_remote_storage_vol_lookup_by_path_ret, decode: dec_remote_storage_vol_lookup_by_path_ret };
@@ -13234,29 +9431,9 @@ export interface remote_storage_vol_create_xml_ret {
   vol: remote_nonnull_storage_vol;
 }
 
-const remote_storage_vol_create_xml_ret$fields = ['.vol'];
-
-const remote_storage_vol_create_xml_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_vol_create_xml_ret, f0: remote_nonnull_storage_vol) { this.vol = f0; }) as unknown as new (f0: remote_nonnull_storage_vol) => remote_storage_vol_create_xml_ret;
-
-export function dec_remote_storage_vol_create_xml_ret(r: XdrReader): remote_storage_vol_create_xml_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_vol(r);
-    return new remote_storage_vol_create_xml_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_create_xml_ret$fields[f]);
-  }
-}
-
-export function enc_remote_storage_vol_create_xml_ret(w: XdrWriter, v: remote_storage_vol_create_xml_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_vol(w, v.vol);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_create_xml_ret$fields[f]);
-  }
-}
+/** `remote_storage_vol_create_xml_ret` has the layout of `remote_storage_pool_lookup_by_volume_args`: the same functions encode and decode it. */
+export const dec_remote_storage_vol_create_xml_ret: (r: XdrReader) => remote_storage_vol_create_xml_ret = dec_remote_storage_pool_lookup_by_volume_args;
+export const enc_remote_storage_vol_create_xml_ret: (w: XdrWriter, v: remote_storage_vol_create_xml_ret) => void = enc_remote_storage_pool_lookup_by_volume_args;
 
 /** Codec of `remote_storage_vol_create_xml_ret`. */
 export const xdr_remote_storage_vol_create_xml_ret: XdrCodec<remote_storage_vol_create_xml_ret> = { name: 'remote_storage_vol_create_xml_ret', encode: enc_remote_storage_vol_create_xml_ret, decode: dec_remote_storage_vol_create_xml_ret };
@@ -13311,29 +9488,9 @@ export interface remote_storage_vol_create_xml_from_ret {
   vol: remote_nonnull_storage_vol;
 }
 
-const remote_storage_vol_create_xml_from_ret$fields = ['.vol'];
-
-const remote_storage_vol_create_xml_from_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_vol_create_xml_from_ret, f0: remote_nonnull_storage_vol) { this.vol = f0; }) as unknown as new (f0: remote_nonnull_storage_vol) => remote_storage_vol_create_xml_from_ret;
-
-export function dec_remote_storage_vol_create_xml_from_ret(r: XdrReader): remote_storage_vol_create_xml_from_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_vol(r);
-    return new remote_storage_vol_create_xml_from_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_create_xml_from_ret$fields[f]);
-  }
-}
-
-export function enc_remote_storage_vol_create_xml_from_ret(w: XdrWriter, v: remote_storage_vol_create_xml_from_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_vol(w, v.vol);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_create_xml_from_ret$fields[f]);
-  }
-}
+/** `remote_storage_vol_create_xml_from_ret` has the layout of `remote_storage_pool_lookup_by_volume_args`: the same functions encode and decode it. */
+export const dec_remote_storage_vol_create_xml_from_ret: (r: XdrReader) => remote_storage_vol_create_xml_from_ret = dec_remote_storage_pool_lookup_by_volume_args;
+export const enc_remote_storage_vol_create_xml_from_ret: (w: XdrWriter, v: remote_storage_vol_create_xml_from_ret) => void = enc_remote_storage_pool_lookup_by_volume_args;
 
 /** Codec of `remote_storage_vol_create_xml_from_ret`. */
 export const xdr_remote_storage_vol_create_xml_from_ret: XdrCodec<remote_storage_vol_create_xml_from_ret> = { name: 'remote_storage_vol_create_xml_from_ret', encode: enc_remote_storage_vol_create_xml_from_ret, decode: dec_remote_storage_vol_create_xml_from_ret };
@@ -13379,33 +9536,9 @@ export interface remote_storage_vol_wipe_args {
   flags: number;
 }
 
-const remote_storage_vol_wipe_args$fields = ['.vol', '.flags'];
-
-const remote_storage_vol_wipe_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_vol_wipe_args, f0: remote_nonnull_storage_vol, f1: number) { this.vol = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_storage_vol, f1: number) => remote_storage_vol_wipe_args;
-
-export function dec_remote_storage_vol_wipe_args(r: XdrReader): remote_storage_vol_wipe_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_vol(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_storage_vol_wipe_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_wipe_args$fields[f]);
-  }
-}
-
-export function enc_remote_storage_vol_wipe_args(w: XdrWriter, v: remote_storage_vol_wipe_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_vol(w, v.vol);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_wipe_args$fields[f]);
-  }
-}
+/** `remote_storage_vol_wipe_args` has the layout of `remote_storage_vol_delete_args`: the same functions encode and decode it. */
+export const dec_remote_storage_vol_wipe_args: (r: XdrReader) => remote_storage_vol_wipe_args = dec_remote_storage_vol_delete_args;
+export const enc_remote_storage_vol_wipe_args: (w: XdrWriter, v: remote_storage_vol_wipe_args) => void = enc_remote_storage_vol_delete_args;
 
 /** Codec of `remote_storage_vol_wipe_args`. */
 export const xdr_remote_storage_vol_wipe_args: XdrCodec<remote_storage_vol_wipe_args> = { name: 'remote_storage_vol_wipe_args', encode: enc_remote_storage_vol_wipe_args, decode: dec_remote_storage_vol_wipe_args };
@@ -13456,33 +9589,9 @@ export interface remote_storage_vol_get_xml_desc_args {
   flags: number;
 }
 
-const remote_storage_vol_get_xml_desc_args$fields = ['.vol', '.flags'];
-
-const remote_storage_vol_get_xml_desc_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_vol_get_xml_desc_args, f0: remote_nonnull_storage_vol, f1: number) { this.vol = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_storage_vol, f1: number) => remote_storage_vol_get_xml_desc_args;
-
-export function dec_remote_storage_vol_get_xml_desc_args(r: XdrReader): remote_storage_vol_get_xml_desc_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_vol(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_storage_vol_get_xml_desc_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_get_xml_desc_args$fields[f]);
-  }
-}
-
-export function enc_remote_storage_vol_get_xml_desc_args(w: XdrWriter, v: remote_storage_vol_get_xml_desc_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_vol(w, v.vol);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_get_xml_desc_args$fields[f]);
-  }
-}
+/** `remote_storage_vol_get_xml_desc_args` has the layout of `remote_storage_vol_delete_args`: the same functions encode and decode it. */
+export const dec_remote_storage_vol_get_xml_desc_args: (r: XdrReader) => remote_storage_vol_get_xml_desc_args = dec_remote_storage_vol_delete_args;
+export const enc_remote_storage_vol_get_xml_desc_args: (w: XdrWriter, v: remote_storage_vol_get_xml_desc_args) => void = enc_remote_storage_vol_delete_args;
 
 /** Codec of `remote_storage_vol_get_xml_desc_args`. */
 export const xdr_remote_storage_vol_get_xml_desc_args: XdrCodec<remote_storage_vol_get_xml_desc_args> = { name: 'remote_storage_vol_get_xml_desc_args', encode: enc_remote_storage_vol_get_xml_desc_args, decode: dec_remote_storage_vol_get_xml_desc_args };
@@ -13491,29 +9600,9 @@ export interface remote_storage_vol_get_xml_desc_ret {
   xml: remote_nonnull_string;
 }
 
-const remote_storage_vol_get_xml_desc_ret$fields = ['.xml'];
-
-const remote_storage_vol_get_xml_desc_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_vol_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_storage_vol_get_xml_desc_ret;
-
-export function dec_remote_storage_vol_get_xml_desc_ret(r: XdrReader): remote_storage_vol_get_xml_desc_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_storage_vol_get_xml_desc_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_get_xml_desc_ret$fields[f]);
-  }
-}
-
-export function enc_remote_storage_vol_get_xml_desc_ret(w: XdrWriter, v: remote_storage_vol_get_xml_desc_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_get_xml_desc_ret$fields[f]);
-  }
-}
+/** `remote_storage_vol_get_xml_desc_ret` has the layout of `remote_domain_save_image_get_xml_desc_ret`: the same functions encode and decode it. */
+export const dec_remote_storage_vol_get_xml_desc_ret: (r: XdrReader) => remote_storage_vol_get_xml_desc_ret = dec_remote_domain_save_image_get_xml_desc_ret;
+export const enc_remote_storage_vol_get_xml_desc_ret: (w: XdrWriter, v: remote_storage_vol_get_xml_desc_ret) => void = enc_remote_domain_save_image_get_xml_desc_ret;
 
 /** Codec of `remote_storage_vol_get_xml_desc_ret`. */
 export const xdr_remote_storage_vol_get_xml_desc_ret: XdrCodec<remote_storage_vol_get_xml_desc_ret> = { name: 'remote_storage_vol_get_xml_desc_ret', encode: enc_remote_storage_vol_get_xml_desc_ret, decode: dec_remote_storage_vol_get_xml_desc_ret };
@@ -13522,29 +9611,9 @@ export interface remote_storage_vol_get_info_args {
   vol: remote_nonnull_storage_vol;
 }
 
-const remote_storage_vol_get_info_args$fields = ['.vol'];
-
-const remote_storage_vol_get_info_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_vol_get_info_args, f0: remote_nonnull_storage_vol) { this.vol = f0; }) as unknown as new (f0: remote_nonnull_storage_vol) => remote_storage_vol_get_info_args;
-
-export function dec_remote_storage_vol_get_info_args(r: XdrReader): remote_storage_vol_get_info_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_vol(r);
-    return new remote_storage_vol_get_info_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_get_info_args$fields[f]);
-  }
-}
-
-export function enc_remote_storage_vol_get_info_args(w: XdrWriter, v: remote_storage_vol_get_info_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_vol(w, v.vol);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_get_info_args$fields[f]);
-  }
-}
+/** `remote_storage_vol_get_info_args` has the layout of `remote_storage_pool_lookup_by_volume_args`: the same functions encode and decode it. */
+export const dec_remote_storage_vol_get_info_args: (r: XdrReader) => remote_storage_vol_get_info_args = dec_remote_storage_pool_lookup_by_volume_args;
+export const enc_remote_storage_vol_get_info_args: (w: XdrWriter, v: remote_storage_vol_get_info_args) => void = enc_remote_storage_pool_lookup_by_volume_args;
 
 /** Codec of `remote_storage_vol_get_info_args`. */
 export const xdr_remote_storage_vol_get_info_args: XdrCodec<remote_storage_vol_get_info_args> = { name: 'remote_storage_vol_get_info_args', encode: enc_remote_storage_vol_get_info_args, decode: dec_remote_storage_vol_get_info_args };
@@ -13595,33 +9664,9 @@ export interface remote_storage_vol_get_info_flags_args {
   flags: number;
 }
 
-const remote_storage_vol_get_info_flags_args$fields = ['.vol', '.flags'];
-
-const remote_storage_vol_get_info_flags_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_vol_get_info_flags_args, f0: remote_nonnull_storage_vol, f1: number) { this.vol = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_storage_vol, f1: number) => remote_storage_vol_get_info_flags_args;
-
-export function dec_remote_storage_vol_get_info_flags_args(r: XdrReader): remote_storage_vol_get_info_flags_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_vol(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_storage_vol_get_info_flags_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_get_info_flags_args$fields[f]);
-  }
-}
-
-export function enc_remote_storage_vol_get_info_flags_args(w: XdrWriter, v: remote_storage_vol_get_info_flags_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_vol(w, v.vol);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_get_info_flags_args$fields[f]);
-  }
-}
+/** `remote_storage_vol_get_info_flags_args` has the layout of `remote_storage_vol_delete_args`: the same functions encode and decode it. */
+export const dec_remote_storage_vol_get_info_flags_args: (r: XdrReader) => remote_storage_vol_get_info_flags_args = dec_remote_storage_vol_delete_args;
+export const enc_remote_storage_vol_get_info_flags_args: (w: XdrWriter, v: remote_storage_vol_get_info_flags_args) => void = enc_remote_storage_vol_delete_args;
 
 /** Codec of `remote_storage_vol_get_info_flags_args`. */
 export const xdr_remote_storage_vol_get_info_flags_args: XdrCodec<remote_storage_vol_get_info_flags_args> = { name: 'remote_storage_vol_get_info_flags_args', encode: enc_remote_storage_vol_get_info_flags_args, decode: dec_remote_storage_vol_get_info_flags_args };
@@ -13632,37 +9677,9 @@ export interface remote_storage_vol_get_info_flags_ret {
   allocation: bigint;
 }
 
-const remote_storage_vol_get_info_flags_ret$fields = ['.type', '.capacity', '.allocation'];
-
-const remote_storage_vol_get_info_flags_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_vol_get_info_flags_ret, f0: number, f1: bigint, f2: bigint) { this.type = f0; this.capacity = f1; this.allocation = f2; }) as unknown as new (f0: number, f1: bigint, f2: bigint) => remote_storage_vol_get_info_flags_ret;
-
-export function dec_remote_storage_vol_get_info_flags_ret(r: XdrReader): remote_storage_vol_get_info_flags_ret {
-  let f = 0;
-  try {
-    const f0 = r.intIn(-128, 127);
-    f = 1;
-    const f1 = r.uhyper();
-    f = 2;
-    const f2 = r.uhyper();
-    return new remote_storage_vol_get_info_flags_ret$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_get_info_flags_ret$fields[f]);
-  }
-}
-
-export function enc_remote_storage_vol_get_info_flags_ret(w: XdrWriter, v: remote_storage_vol_get_info_flags_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.intIn(v.type, -128, 127);
-    f = 1;
-    w.uhyper(v.capacity);
-    f = 2;
-    w.uhyper(v.allocation);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_get_info_flags_ret$fields[f]);
-  }
-}
+/** `remote_storage_vol_get_info_flags_ret` has the layout of `remote_storage_vol_get_info_ret`: the same functions encode and decode it. */
+export const dec_remote_storage_vol_get_info_flags_ret: (r: XdrReader) => remote_storage_vol_get_info_flags_ret = dec_remote_storage_vol_get_info_ret;
+export const enc_remote_storage_vol_get_info_flags_ret: (w: XdrWriter, v: remote_storage_vol_get_info_flags_ret) => void = enc_remote_storage_vol_get_info_ret;
 
 /** Codec of `remote_storage_vol_get_info_flags_ret`. */
 export const xdr_remote_storage_vol_get_info_flags_ret: XdrCodec<remote_storage_vol_get_info_flags_ret> = { name: 'remote_storage_vol_get_info_flags_ret', encode: enc_remote_storage_vol_get_info_flags_ret, decode: dec_remote_storage_vol_get_info_flags_ret };
@@ -13671,29 +9688,9 @@ export interface remote_storage_vol_get_path_args {
   vol: remote_nonnull_storage_vol;
 }
 
-const remote_storage_vol_get_path_args$fields = ['.vol'];
-
-const remote_storage_vol_get_path_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_vol_get_path_args, f0: remote_nonnull_storage_vol) { this.vol = f0; }) as unknown as new (f0: remote_nonnull_storage_vol) => remote_storage_vol_get_path_args;
-
-export function dec_remote_storage_vol_get_path_args(r: XdrReader): remote_storage_vol_get_path_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_vol(r);
-    return new remote_storage_vol_get_path_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_get_path_args$fields[f]);
-  }
-}
-
-export function enc_remote_storage_vol_get_path_args(w: XdrWriter, v: remote_storage_vol_get_path_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_vol(w, v.vol);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_get_path_args$fields[f]);
-  }
-}
+/** `remote_storage_vol_get_path_args` has the layout of `remote_storage_pool_lookup_by_volume_args`: the same functions encode and decode it. */
+export const dec_remote_storage_vol_get_path_args: (r: XdrReader) => remote_storage_vol_get_path_args = dec_remote_storage_pool_lookup_by_volume_args;
+export const enc_remote_storage_vol_get_path_args: (w: XdrWriter, v: remote_storage_vol_get_path_args) => void = enc_remote_storage_pool_lookup_by_volume_args;
 
 /** Codec of `remote_storage_vol_get_path_args`. */
 export const xdr_remote_storage_vol_get_path_args: XdrCodec<remote_storage_vol_get_path_args> = { name: 'remote_storage_vol_get_path_args', encode: enc_remote_storage_vol_get_path_args, decode: dec_remote_storage_vol_get_path_args };
@@ -13702,29 +9699,9 @@ export interface remote_storage_vol_get_path_ret {
   name: remote_nonnull_string;
 }
 
-const remote_storage_vol_get_path_ret$fields = ['.name'];
-
-const remote_storage_vol_get_path_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_vol_get_path_ret, f0: remote_nonnull_string) { this.name = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_storage_vol_get_path_ret;
-
-export function dec_remote_storage_vol_get_path_ret(r: XdrReader): remote_storage_vol_get_path_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_storage_vol_get_path_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_get_path_ret$fields[f]);
-  }
-}
-
-export function enc_remote_storage_vol_get_path_ret(w: XdrWriter, v: remote_storage_vol_get_path_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.name, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_get_path_ret$fields[f]);
-  }
-}
+/** `remote_storage_vol_get_path_ret` has the layout of `remote_nonnull_node_device`: the same functions encode and decode it. */
+export const dec_remote_storage_vol_get_path_ret: (r: XdrReader) => remote_storage_vol_get_path_ret = dec_remote_nonnull_node_device;
+export const enc_remote_storage_vol_get_path_ret: (w: XdrWriter, v: remote_storage_vol_get_path_ret) => void = enc_remote_nonnull_node_device;
 
 /** Codec of `remote_storage_vol_get_path_ret`. */
 export const xdr_remote_storage_vol_get_path_ret: XdrCodec<remote_storage_vol_get_path_ret> = { name: 'remote_storage_vol_get_path_ret', encode: enc_remote_storage_vol_get_path_ret, decode: dec_remote_storage_vol_get_path_ret };
@@ -13813,29 +9790,9 @@ export interface remote_node_num_of_devices_ret {
   num: number;
 }
 
-const remote_node_num_of_devices_ret$fields = ['.num'];
-
-const remote_node_num_of_devices_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_num_of_devices_ret, f0: number) { this.num = f0; }) as unknown as new (f0: number) => remote_node_num_of_devices_ret;
-
-export function dec_remote_node_num_of_devices_ret(r: XdrReader): remote_node_num_of_devices_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_node_num_of_devices_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_num_of_devices_ret$fields[f]);
-  }
-}
-
-export function enc_remote_node_num_of_devices_ret(w: XdrWriter, v: remote_node_num_of_devices_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.num);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_num_of_devices_ret$fields[f]);
-  }
-}
+/** `remote_node_num_of_devices_ret` has the layout of `remote_connect_num_of_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_node_num_of_devices_ret: (r: XdrReader) => remote_node_num_of_devices_ret = dec_remote_connect_num_of_domains_ret;
+export const enc_remote_node_num_of_devices_ret: (w: XdrWriter, v: remote_node_num_of_devices_ret) => void = enc_remote_connect_num_of_domains_ret;
 
 /** Codec of `remote_node_num_of_devices_ret`. */
 export const xdr_remote_node_num_of_devices_ret: XdrCodec<remote_node_num_of_devices_ret> = { name: 'remote_node_num_of_devices_ret', encode: enc_remote_node_num_of_devices_ret, decode: dec_remote_node_num_of_devices_ret };
@@ -13939,29 +9896,9 @@ export interface remote_node_device_lookup_by_name_args {
   name: remote_nonnull_string;
 }
 
-const remote_node_device_lookup_by_name_args$fields = ['.name'];
-
-const remote_node_device_lookup_by_name_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_device_lookup_by_name_args, f0: remote_nonnull_string) { this.name = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_node_device_lookup_by_name_args;
-
-export function dec_remote_node_device_lookup_by_name_args(r: XdrReader): remote_node_device_lookup_by_name_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_node_device_lookup_by_name_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_lookup_by_name_args$fields[f]);
-  }
-}
-
-export function enc_remote_node_device_lookup_by_name_args(w: XdrWriter, v: remote_node_device_lookup_by_name_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.name, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_lookup_by_name_args$fields[f]);
-  }
-}
+/** `remote_node_device_lookup_by_name_args` has the layout of `remote_nonnull_node_device`: the same functions encode and decode it. */
+export const dec_remote_node_device_lookup_by_name_args: (r: XdrReader) => remote_node_device_lookup_by_name_args = dec_remote_nonnull_node_device;
+export const enc_remote_node_device_lookup_by_name_args: (w: XdrWriter, v: remote_node_device_lookup_by_name_args) => void = enc_remote_nonnull_node_device;
 
 /** Codec of `remote_node_device_lookup_by_name_args`. */
 export const xdr_remote_node_device_lookup_by_name_args: XdrCodec<remote_node_device_lookup_by_name_args> = { name: 'remote_node_device_lookup_by_name_args', encode: enc_remote_node_device_lookup_by_name_args, decode: dec_remote_node_device_lookup_by_name_args };
@@ -14042,29 +9979,9 @@ export interface remote_node_device_lookup_scsi_host_by_wwn_ret {
   dev: remote_nonnull_node_device;
 }
 
-const remote_node_device_lookup_scsi_host_by_wwn_ret$fields = ['.dev'];
-
-const remote_node_device_lookup_scsi_host_by_wwn_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_device_lookup_scsi_host_by_wwn_ret, f0: remote_nonnull_node_device) { this.dev = f0; }) as unknown as new (f0: remote_nonnull_node_device) => remote_node_device_lookup_scsi_host_by_wwn_ret;
-
-export function dec_remote_node_device_lookup_scsi_host_by_wwn_ret(r: XdrReader): remote_node_device_lookup_scsi_host_by_wwn_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_node_device(r);
-    return new remote_node_device_lookup_scsi_host_by_wwn_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_lookup_scsi_host_by_wwn_ret$fields[f]);
-  }
-}
-
-export function enc_remote_node_device_lookup_scsi_host_by_wwn_ret(w: XdrWriter, v: remote_node_device_lookup_scsi_host_by_wwn_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_node_device(w, v.dev);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_lookup_scsi_host_by_wwn_ret$fields[f]);
-  }
-}
+/** `remote_node_device_lookup_scsi_host_by_wwn_ret` has the layout of `remote_node_device_lookup_by_name_ret`: the same functions encode and decode it. */
+export const dec_remote_node_device_lookup_scsi_host_by_wwn_ret: (r: XdrReader) => remote_node_device_lookup_scsi_host_by_wwn_ret = dec_remote_node_device_lookup_by_name_ret;
+export const enc_remote_node_device_lookup_scsi_host_by_wwn_ret: (w: XdrWriter, v: remote_node_device_lookup_scsi_host_by_wwn_ret) => void = enc_remote_node_device_lookup_by_name_ret;
 
 /** Codec of `remote_node_device_lookup_scsi_host_by_wwn_ret`. */
 export const xdr_remote_node_device_lookup_scsi_host_by_wwn_ret: XdrCodec<remote_node_device_lookup_scsi_host_by_wwn_ret> = { name: 'remote_node_device_lookup_scsi_host_by_wwn_ret', encode: enc_remote_node_device_lookup_scsi_host_by_wwn_ret, decode: dec_remote_node_device_lookup_scsi_host_by_wwn_ret };
@@ -14109,29 +10026,9 @@ export interface remote_node_device_get_xml_desc_ret {
   xml: remote_nonnull_string;
 }
 
-const remote_node_device_get_xml_desc_ret$fields = ['.xml'];
-
-const remote_node_device_get_xml_desc_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_device_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_node_device_get_xml_desc_ret;
-
-export function dec_remote_node_device_get_xml_desc_ret(r: XdrReader): remote_node_device_get_xml_desc_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_node_device_get_xml_desc_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_get_xml_desc_ret$fields[f]);
-  }
-}
-
-export function enc_remote_node_device_get_xml_desc_ret(w: XdrWriter, v: remote_node_device_get_xml_desc_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_get_xml_desc_ret$fields[f]);
-  }
-}
+/** `remote_node_device_get_xml_desc_ret` has the layout of `remote_domain_save_image_get_xml_desc_ret`: the same functions encode and decode it. */
+export const dec_remote_node_device_get_xml_desc_ret: (r: XdrReader) => remote_node_device_get_xml_desc_ret = dec_remote_domain_save_image_get_xml_desc_ret;
+export const enc_remote_node_device_get_xml_desc_ret: (w: XdrWriter, v: remote_node_device_get_xml_desc_ret) => void = enc_remote_domain_save_image_get_xml_desc_ret;
 
 /** Codec of `remote_node_device_get_xml_desc_ret`. */
 export const xdr_remote_node_device_get_xml_desc_ret: XdrCodec<remote_node_device_get_xml_desc_ret> = { name: 'remote_node_device_get_xml_desc_ret', encode: enc_remote_node_device_get_xml_desc_ret, decode: dec_remote_node_device_get_xml_desc_ret };
@@ -14140,29 +10037,9 @@ export interface remote_node_device_get_parent_args {
   name: remote_nonnull_string;
 }
 
-const remote_node_device_get_parent_args$fields = ['.name'];
-
-const remote_node_device_get_parent_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_device_get_parent_args, f0: remote_nonnull_string) { this.name = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_node_device_get_parent_args;
-
-export function dec_remote_node_device_get_parent_args(r: XdrReader): remote_node_device_get_parent_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_node_device_get_parent_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_get_parent_args$fields[f]);
-  }
-}
-
-export function enc_remote_node_device_get_parent_args(w: XdrWriter, v: remote_node_device_get_parent_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.name, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_get_parent_args$fields[f]);
-  }
-}
+/** `remote_node_device_get_parent_args` has the layout of `remote_nonnull_node_device`: the same functions encode and decode it. */
+export const dec_remote_node_device_get_parent_args: (r: XdrReader) => remote_node_device_get_parent_args = dec_remote_nonnull_node_device;
+export const enc_remote_node_device_get_parent_args: (w: XdrWriter, v: remote_node_device_get_parent_args) => void = enc_remote_nonnull_node_device;
 
 /** Codec of `remote_node_device_get_parent_args`. */
 export const xdr_remote_node_device_get_parent_args: XdrCodec<remote_node_device_get_parent_args> = { name: 'remote_node_device_get_parent_args', encode: enc_remote_node_device_get_parent_args, decode: dec_remote_node_device_get_parent_args };
@@ -14205,29 +10082,9 @@ export interface remote_node_device_num_of_caps_args {
   name: remote_nonnull_string;
 }
 
-const remote_node_device_num_of_caps_args$fields = ['.name'];
-
-const remote_node_device_num_of_caps_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_device_num_of_caps_args, f0: remote_nonnull_string) { this.name = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_node_device_num_of_caps_args;
-
-export function dec_remote_node_device_num_of_caps_args(r: XdrReader): remote_node_device_num_of_caps_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_node_device_num_of_caps_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_num_of_caps_args$fields[f]);
-  }
-}
-
-export function enc_remote_node_device_num_of_caps_args(w: XdrWriter, v: remote_node_device_num_of_caps_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.name, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_num_of_caps_args$fields[f]);
-  }
-}
+/** `remote_node_device_num_of_caps_args` has the layout of `remote_nonnull_node_device`: the same functions encode and decode it. */
+export const dec_remote_node_device_num_of_caps_args: (r: XdrReader) => remote_node_device_num_of_caps_args = dec_remote_nonnull_node_device;
+export const enc_remote_node_device_num_of_caps_args: (w: XdrWriter, v: remote_node_device_num_of_caps_args) => void = enc_remote_nonnull_node_device;
 
 /** Codec of `remote_node_device_num_of_caps_args`. */
 export const xdr_remote_node_device_num_of_caps_args: XdrCodec<remote_node_device_num_of_caps_args> = { name: 'remote_node_device_num_of_caps_args', encode: enc_remote_node_device_num_of_caps_args, decode: dec_remote_node_device_num_of_caps_args };
@@ -14236,29 +10093,9 @@ export interface remote_node_device_num_of_caps_ret {
   num: number;
 }
 
-const remote_node_device_num_of_caps_ret$fields = ['.num'];
-
-const remote_node_device_num_of_caps_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_device_num_of_caps_ret, f0: number) { this.num = f0; }) as unknown as new (f0: number) => remote_node_device_num_of_caps_ret;
-
-export function dec_remote_node_device_num_of_caps_ret(r: XdrReader): remote_node_device_num_of_caps_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_node_device_num_of_caps_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_num_of_caps_ret$fields[f]);
-  }
-}
-
-export function enc_remote_node_device_num_of_caps_ret(w: XdrWriter, v: remote_node_device_num_of_caps_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.num);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_num_of_caps_ret$fields[f]);
-  }
-}
+/** `remote_node_device_num_of_caps_ret` has the layout of `remote_connect_num_of_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_node_device_num_of_caps_ret: (r: XdrReader) => remote_node_device_num_of_caps_ret = dec_remote_connect_num_of_domains_ret;
+export const enc_remote_node_device_num_of_caps_ret: (w: XdrWriter, v: remote_node_device_num_of_caps_ret) => void = enc_remote_connect_num_of_domains_ret;
 
 /** Codec of `remote_node_device_num_of_caps_ret`. */
 export const xdr_remote_node_device_num_of_caps_ret: XdrCodec<remote_node_device_num_of_caps_ret> = { name: 'remote_node_device_num_of_caps_ret', encode: enc_remote_node_device_num_of_caps_ret, decode: dec_remote_node_device_num_of_caps_ret };
@@ -14303,49 +10140,9 @@ export interface remote_node_device_list_caps_ret {
   names: remote_nonnull_string[];
 }
 
-const remote_node_device_list_caps_ret$fields = ['.names'];
-
-const remote_node_device_list_caps_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_device_list_caps_ret, f0: remote_nonnull_string[]) { this.names = f0; }) as unknown as new (f0: remote_nonnull_string[]) => remote_node_device_list_caps_ret;
-
-export function dec_remote_node_device_list_caps_ret(r: XdrReader): remote_node_device_list_caps_ret {
-  let f = 0;
-  try {
-    let f0: remote_nonnull_string[];
-    const n1 = r.arrayLength(65536, 4);
-    const a2: remote_nonnull_string[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(r.string(4194304));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    return new remote_node_device_list_caps_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_list_caps_ret$fields[f]);
-  }
-}
-
-export function enc_remote_node_device_list_caps_ret(w: XdrWriter, v: remote_node_device_list_caps_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.names;
-    w.arrayLength(a1, 65536);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        w.string(a1[i2], 4194304);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_list_caps_ret$fields[f]);
-  }
-}
+/** `remote_node_device_list_caps_ret` has the layout of `remote_node_list_devices_ret`: the same functions encode and decode it. */
+export const dec_remote_node_device_list_caps_ret: (r: XdrReader) => remote_node_device_list_caps_ret = dec_remote_node_list_devices_ret;
+export const enc_remote_node_device_list_caps_ret: (w: XdrWriter, v: remote_node_device_list_caps_ret) => void = enc_remote_node_list_devices_ret;
 
 /** Codec of `remote_node_device_list_caps_ret`. */
 export const xdr_remote_node_device_list_caps_ret: XdrCodec<remote_node_device_list_caps_ret> = { name: 'remote_node_device_list_caps_ret', encode: enc_remote_node_device_list_caps_ret, decode: dec_remote_node_device_list_caps_ret };
@@ -14354,29 +10151,9 @@ export interface remote_node_device_dettach_args {
   name: remote_nonnull_string;
 }
 
-const remote_node_device_dettach_args$fields = ['.name'];
-
-const remote_node_device_dettach_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_device_dettach_args, f0: remote_nonnull_string) { this.name = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_node_device_dettach_args;
-
-export function dec_remote_node_device_dettach_args(r: XdrReader): remote_node_device_dettach_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_node_device_dettach_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_dettach_args$fields[f]);
-  }
-}
-
-export function enc_remote_node_device_dettach_args(w: XdrWriter, v: remote_node_device_dettach_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.name, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_dettach_args$fields[f]);
-  }
-}
+/** `remote_node_device_dettach_args` has the layout of `remote_nonnull_node_device`: the same functions encode and decode it. */
+export const dec_remote_node_device_dettach_args: (r: XdrReader) => remote_node_device_dettach_args = dec_remote_nonnull_node_device;
+export const enc_remote_node_device_dettach_args: (w: XdrWriter, v: remote_node_device_dettach_args) => void = enc_remote_nonnull_node_device;
 
 /** Codec of `remote_node_device_dettach_args`. */
 export const xdr_remote_node_device_dettach_args: XdrCodec<remote_node_device_dettach_args> = { name: 'remote_node_device_dettach_args', encode: enc_remote_node_device_dettach_args, decode: dec_remote_node_device_dettach_args };
@@ -14429,29 +10206,9 @@ export interface remote_node_device_re_attach_args {
   name: remote_nonnull_string;
 }
 
-const remote_node_device_re_attach_args$fields = ['.name'];
-
-const remote_node_device_re_attach_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_device_re_attach_args, f0: remote_nonnull_string) { this.name = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_node_device_re_attach_args;
-
-export function dec_remote_node_device_re_attach_args(r: XdrReader): remote_node_device_re_attach_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_node_device_re_attach_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_re_attach_args$fields[f]);
-  }
-}
-
-export function enc_remote_node_device_re_attach_args(w: XdrWriter, v: remote_node_device_re_attach_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.name, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_re_attach_args$fields[f]);
-  }
-}
+/** `remote_node_device_re_attach_args` has the layout of `remote_nonnull_node_device`: the same functions encode and decode it. */
+export const dec_remote_node_device_re_attach_args: (r: XdrReader) => remote_node_device_re_attach_args = dec_remote_nonnull_node_device;
+export const enc_remote_node_device_re_attach_args: (w: XdrWriter, v: remote_node_device_re_attach_args) => void = enc_remote_nonnull_node_device;
 
 /** Codec of `remote_node_device_re_attach_args`. */
 export const xdr_remote_node_device_re_attach_args: XdrCodec<remote_node_device_re_attach_args> = { name: 'remote_node_device_re_attach_args', encode: enc_remote_node_device_re_attach_args, decode: dec_remote_node_device_re_attach_args };
@@ -14460,29 +10217,9 @@ export interface remote_node_device_reset_args {
   name: remote_nonnull_string;
 }
 
-const remote_node_device_reset_args$fields = ['.name'];
-
-const remote_node_device_reset_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_device_reset_args, f0: remote_nonnull_string) { this.name = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_node_device_reset_args;
-
-export function dec_remote_node_device_reset_args(r: XdrReader): remote_node_device_reset_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_node_device_reset_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_reset_args$fields[f]);
-  }
-}
-
-export function enc_remote_node_device_reset_args(w: XdrWriter, v: remote_node_device_reset_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.name, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_reset_args$fields[f]);
-  }
-}
+/** `remote_node_device_reset_args` has the layout of `remote_nonnull_node_device`: the same functions encode and decode it. */
+export const dec_remote_node_device_reset_args: (r: XdrReader) => remote_node_device_reset_args = dec_remote_nonnull_node_device;
+export const enc_remote_node_device_reset_args: (w: XdrWriter, v: remote_node_device_reset_args) => void = enc_remote_nonnull_node_device;
 
 /** Codec of `remote_node_device_reset_args`. */
 export const xdr_remote_node_device_reset_args: XdrCodec<remote_node_device_reset_args> = { name: 'remote_node_device_reset_args', encode: enc_remote_node_device_reset_args, decode: dec_remote_node_device_reset_args };
@@ -14492,33 +10229,9 @@ export interface remote_node_device_create_xml_args {
   flags: number;
 }
 
-const remote_node_device_create_xml_args$fields = ['.xml_desc', '.flags'];
-
-const remote_node_device_create_xml_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_device_create_xml_args, f0: remote_nonnull_string, f1: number) { this.xml_desc = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_string, f1: number) => remote_node_device_create_xml_args;
-
-export function dec_remote_node_device_create_xml_args(r: XdrReader): remote_node_device_create_xml_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_node_device_create_xml_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_create_xml_args$fields[f]);
-  }
-}
-
-export function enc_remote_node_device_create_xml_args(w: XdrWriter, v: remote_node_device_create_xml_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml_desc, 4194304);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_create_xml_args$fields[f]);
-  }
-}
+/** `remote_node_device_create_xml_args` has the layout of `remote_domain_create_xml_args`: the same functions encode and decode it. */
+export const dec_remote_node_device_create_xml_args: (r: XdrReader) => remote_node_device_create_xml_args = dec_remote_domain_create_xml_args;
+export const enc_remote_node_device_create_xml_args: (w: XdrWriter, v: remote_node_device_create_xml_args) => void = enc_remote_domain_create_xml_args;
 
 /** Codec of `remote_node_device_create_xml_args`. */
 export const xdr_remote_node_device_create_xml_args: XdrCodec<remote_node_device_create_xml_args> = { name: 'remote_node_device_create_xml_args', encode: enc_remote_node_device_create_xml_args, decode: dec_remote_node_device_create_xml_args };
@@ -14527,29 +10240,9 @@ export interface remote_node_device_create_xml_ret {
   dev: remote_nonnull_node_device;
 }
 
-const remote_node_device_create_xml_ret$fields = ['.dev'];
-
-const remote_node_device_create_xml_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_device_create_xml_ret, f0: remote_nonnull_node_device) { this.dev = f0; }) as unknown as new (f0: remote_nonnull_node_device) => remote_node_device_create_xml_ret;
-
-export function dec_remote_node_device_create_xml_ret(r: XdrReader): remote_node_device_create_xml_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_node_device(r);
-    return new remote_node_device_create_xml_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_create_xml_ret$fields[f]);
-  }
-}
-
-export function enc_remote_node_device_create_xml_ret(w: XdrWriter, v: remote_node_device_create_xml_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_node_device(w, v.dev);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_create_xml_ret$fields[f]);
-  }
-}
+/** `remote_node_device_create_xml_ret` has the layout of `remote_node_device_lookup_by_name_ret`: the same functions encode and decode it. */
+export const dec_remote_node_device_create_xml_ret: (r: XdrReader) => remote_node_device_create_xml_ret = dec_remote_node_device_lookup_by_name_ret;
+export const enc_remote_node_device_create_xml_ret: (w: XdrWriter, v: remote_node_device_create_xml_ret) => void = enc_remote_node_device_lookup_by_name_ret;
 
 /** Codec of `remote_node_device_create_xml_ret`. */
 export const xdr_remote_node_device_create_xml_ret: XdrCodec<remote_node_device_create_xml_ret> = { name: 'remote_node_device_create_xml_ret', encode: enc_remote_node_device_create_xml_ret, decode: dec_remote_node_device_create_xml_ret };
@@ -14558,29 +10251,9 @@ export interface remote_node_device_destroy_args {
   name: remote_nonnull_string;
 }
 
-const remote_node_device_destroy_args$fields = ['.name'];
-
-const remote_node_device_destroy_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_device_destroy_args, f0: remote_nonnull_string) { this.name = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_node_device_destroy_args;
-
-export function dec_remote_node_device_destroy_args(r: XdrReader): remote_node_device_destroy_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_node_device_destroy_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_destroy_args$fields[f]);
-  }
-}
-
-export function enc_remote_node_device_destroy_args(w: XdrWriter, v: remote_node_device_destroy_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.name, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_destroy_args$fields[f]);
-  }
-}
+/** `remote_node_device_destroy_args` has the layout of `remote_nonnull_node_device`: the same functions encode and decode it. */
+export const dec_remote_node_device_destroy_args: (r: XdrReader) => remote_node_device_destroy_args = dec_remote_nonnull_node_device;
+export const enc_remote_node_device_destroy_args: (w: XdrWriter, v: remote_node_device_destroy_args) => void = enc_remote_nonnull_node_device;
 
 /** Codec of `remote_node_device_destroy_args`. */
 export const xdr_remote_node_device_destroy_args: XdrCodec<remote_node_device_destroy_args> = { name: 'remote_node_device_destroy_args', encode: enc_remote_node_device_destroy_args, decode: dec_remote_node_device_destroy_args };
@@ -14590,33 +10263,9 @@ export interface remote_node_device_define_xml_args {
   flags: number;
 }
 
-const remote_node_device_define_xml_args$fields = ['.xml_desc', '.flags'];
-
-const remote_node_device_define_xml_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_device_define_xml_args, f0: remote_nonnull_string, f1: number) { this.xml_desc = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_string, f1: number) => remote_node_device_define_xml_args;
-
-export function dec_remote_node_device_define_xml_args(r: XdrReader): remote_node_device_define_xml_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_node_device_define_xml_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_define_xml_args$fields[f]);
-  }
-}
-
-export function enc_remote_node_device_define_xml_args(w: XdrWriter, v: remote_node_device_define_xml_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml_desc, 4194304);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_define_xml_args$fields[f]);
-  }
-}
+/** `remote_node_device_define_xml_args` has the layout of `remote_domain_create_xml_args`: the same functions encode and decode it. */
+export const dec_remote_node_device_define_xml_args: (r: XdrReader) => remote_node_device_define_xml_args = dec_remote_domain_create_xml_args;
+export const enc_remote_node_device_define_xml_args: (w: XdrWriter, v: remote_node_device_define_xml_args) => void = enc_remote_domain_create_xml_args;
 
 /** Codec of `remote_node_device_define_xml_args`. */
 export const xdr_remote_node_device_define_xml_args: XdrCodec<remote_node_device_define_xml_args> = { name: 'remote_node_device_define_xml_args', encode: enc_remote_node_device_define_xml_args, decode: dec_remote_node_device_define_xml_args };
@@ -14625,29 +10274,9 @@ export interface remote_node_device_define_xml_ret {
   dev: remote_nonnull_node_device;
 }
 
-const remote_node_device_define_xml_ret$fields = ['.dev'];
-
-const remote_node_device_define_xml_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_device_define_xml_ret, f0: remote_nonnull_node_device) { this.dev = f0; }) as unknown as new (f0: remote_nonnull_node_device) => remote_node_device_define_xml_ret;
-
-export function dec_remote_node_device_define_xml_ret(r: XdrReader): remote_node_device_define_xml_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_node_device(r);
-    return new remote_node_device_define_xml_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_define_xml_ret$fields[f]);
-  }
-}
-
-export function enc_remote_node_device_define_xml_ret(w: XdrWriter, v: remote_node_device_define_xml_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_node_device(w, v.dev);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_define_xml_ret$fields[f]);
-  }
-}
+/** `remote_node_device_define_xml_ret` has the layout of `remote_node_device_lookup_by_name_ret`: the same functions encode and decode it. */
+export const dec_remote_node_device_define_xml_ret: (r: XdrReader) => remote_node_device_define_xml_ret = dec_remote_node_device_lookup_by_name_ret;
+export const enc_remote_node_device_define_xml_ret: (w: XdrWriter, v: remote_node_device_define_xml_ret) => void = enc_remote_node_device_lookup_by_name_ret;
 
 /** Codec of `remote_node_device_define_xml_ret`. */
 export const xdr_remote_node_device_define_xml_ret: XdrCodec<remote_node_device_define_xml_ret> = { name: 'remote_node_device_define_xml_ret', encode: enc_remote_node_device_define_xml_ret, decode: dec_remote_node_device_define_xml_ret };
@@ -14657,33 +10286,9 @@ export interface remote_node_device_undefine_args {
   flags: number;
 }
 
-const remote_node_device_undefine_args$fields = ['.name', '.flags'];
-
-const remote_node_device_undefine_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_device_undefine_args, f0: remote_nonnull_string, f1: number) { this.name = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_string, f1: number) => remote_node_device_undefine_args;
-
-export function dec_remote_node_device_undefine_args(r: XdrReader): remote_node_device_undefine_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_node_device_undefine_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_undefine_args$fields[f]);
-  }
-}
-
-export function enc_remote_node_device_undefine_args(w: XdrWriter, v: remote_node_device_undefine_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.name, 4194304);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_undefine_args$fields[f]);
-  }
-}
+/** `remote_node_device_undefine_args` has the layout of `remote_node_device_get_xml_desc_args`: the same functions encode and decode it. */
+export const dec_remote_node_device_undefine_args: (r: XdrReader) => remote_node_device_undefine_args = dec_remote_node_device_get_xml_desc_args;
+export const enc_remote_node_device_undefine_args: (w: XdrWriter, v: remote_node_device_undefine_args) => void = enc_remote_node_device_get_xml_desc_args;
 
 /** Codec of `remote_node_device_undefine_args`. */
 export const xdr_remote_node_device_undefine_args: XdrCodec<remote_node_device_undefine_args> = { name: 'remote_node_device_undefine_args', encode: enc_remote_node_device_undefine_args, decode: dec_remote_node_device_undefine_args };
@@ -14693,33 +10298,9 @@ export interface remote_node_device_create_args {
   flags: number;
 }
 
-const remote_node_device_create_args$fields = ['.name', '.flags'];
-
-const remote_node_device_create_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_device_create_args, f0: remote_nonnull_string, f1: number) { this.name = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_string, f1: number) => remote_node_device_create_args;
-
-export function dec_remote_node_device_create_args(r: XdrReader): remote_node_device_create_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_node_device_create_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_create_args$fields[f]);
-  }
-}
-
-export function enc_remote_node_device_create_args(w: XdrWriter, v: remote_node_device_create_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.name, 4194304);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_create_args$fields[f]);
-  }
-}
+/** `remote_node_device_create_args` has the layout of `remote_node_device_get_xml_desc_args`: the same functions encode and decode it. */
+export const dec_remote_node_device_create_args: (r: XdrReader) => remote_node_device_create_args = dec_remote_node_device_get_xml_desc_args;
+export const enc_remote_node_device_create_args: (w: XdrWriter, v: remote_node_device_create_args) => void = enc_remote_node_device_get_xml_desc_args;
 
 /** Codec of `remote_node_device_create_args`. */
 export const xdr_remote_node_device_create_args: XdrCodec<remote_node_device_create_args> = { name: 'remote_node_device_create_args', encode: enc_remote_node_device_create_args, decode: dec_remote_node_device_create_args };
@@ -14728,29 +10309,9 @@ export interface remote_node_device_get_autostart_args {
   name: remote_nonnull_string;
 }
 
-const remote_node_device_get_autostart_args$fields = ['.name'];
-
-const remote_node_device_get_autostart_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_device_get_autostart_args, f0: remote_nonnull_string) { this.name = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_node_device_get_autostart_args;
-
-export function dec_remote_node_device_get_autostart_args(r: XdrReader): remote_node_device_get_autostart_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_node_device_get_autostart_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_get_autostart_args$fields[f]);
-  }
-}
-
-export function enc_remote_node_device_get_autostart_args(w: XdrWriter, v: remote_node_device_get_autostart_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.name, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_get_autostart_args$fields[f]);
-  }
-}
+/** `remote_node_device_get_autostart_args` has the layout of `remote_nonnull_node_device`: the same functions encode and decode it. */
+export const dec_remote_node_device_get_autostart_args: (r: XdrReader) => remote_node_device_get_autostart_args = dec_remote_nonnull_node_device;
+export const enc_remote_node_device_get_autostart_args: (w: XdrWriter, v: remote_node_device_get_autostart_args) => void = enc_remote_nonnull_node_device;
 
 /** Codec of `remote_node_device_get_autostart_args`. */
 export const xdr_remote_node_device_get_autostart_args: XdrCodec<remote_node_device_get_autostart_args> = { name: 'remote_node_device_get_autostart_args', encode: enc_remote_node_device_get_autostart_args, decode: dec_remote_node_device_get_autostart_args };
@@ -14759,29 +10320,9 @@ export interface remote_node_device_get_autostart_ret {
   autostart: number;
 }
 
-const remote_node_device_get_autostart_ret$fields = ['.autostart'];
-
-const remote_node_device_get_autostart_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_device_get_autostart_ret, f0: number) { this.autostart = f0; }) as unknown as new (f0: number) => remote_node_device_get_autostart_ret;
-
-export function dec_remote_node_device_get_autostart_ret(r: XdrReader): remote_node_device_get_autostart_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_node_device_get_autostart_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_get_autostart_ret$fields[f]);
-  }
-}
-
-export function enc_remote_node_device_get_autostart_ret(w: XdrWriter, v: remote_node_device_get_autostart_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.autostart);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_get_autostart_ret$fields[f]);
-  }
-}
+/** `remote_node_device_get_autostart_ret` has the layout of `remote_domain_get_autostart_ret`: the same functions encode and decode it. */
+export const dec_remote_node_device_get_autostart_ret: (r: XdrReader) => remote_node_device_get_autostart_ret = dec_remote_domain_get_autostart_ret;
+export const enc_remote_node_device_get_autostart_ret: (w: XdrWriter, v: remote_node_device_get_autostart_ret) => void = enc_remote_domain_get_autostart_ret;
 
 /** Codec of `remote_node_device_get_autostart_ret`. */
 export const xdr_remote_node_device_get_autostart_ret: XdrCodec<remote_node_device_get_autostart_ret> = { name: 'remote_node_device_get_autostart_ret', encode: enc_remote_node_device_get_autostart_ret, decode: dec_remote_node_device_get_autostart_ret };
@@ -14826,29 +10367,9 @@ export interface remote_node_device_is_persistent_args {
   name: remote_nonnull_string;
 }
 
-const remote_node_device_is_persistent_args$fields = ['.name'];
-
-const remote_node_device_is_persistent_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_device_is_persistent_args, f0: remote_nonnull_string) { this.name = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_node_device_is_persistent_args;
-
-export function dec_remote_node_device_is_persistent_args(r: XdrReader): remote_node_device_is_persistent_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_node_device_is_persistent_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_is_persistent_args$fields[f]);
-  }
-}
-
-export function enc_remote_node_device_is_persistent_args(w: XdrWriter, v: remote_node_device_is_persistent_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.name, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_is_persistent_args$fields[f]);
-  }
-}
+/** `remote_node_device_is_persistent_args` has the layout of `remote_nonnull_node_device`: the same functions encode and decode it. */
+export const dec_remote_node_device_is_persistent_args: (r: XdrReader) => remote_node_device_is_persistent_args = dec_remote_nonnull_node_device;
+export const enc_remote_node_device_is_persistent_args: (w: XdrWriter, v: remote_node_device_is_persistent_args) => void = enc_remote_nonnull_node_device;
 
 /** Codec of `remote_node_device_is_persistent_args`. */
 export const xdr_remote_node_device_is_persistent_args: XdrCodec<remote_node_device_is_persistent_args> = { name: 'remote_node_device_is_persistent_args', encode: enc_remote_node_device_is_persistent_args, decode: dec_remote_node_device_is_persistent_args };
@@ -14888,29 +10409,9 @@ export interface remote_node_device_is_active_args {
   name: remote_nonnull_string;
 }
 
-const remote_node_device_is_active_args$fields = ['.name'];
-
-const remote_node_device_is_active_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_device_is_active_args, f0: remote_nonnull_string) { this.name = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_node_device_is_active_args;
-
-export function dec_remote_node_device_is_active_args(r: XdrReader): remote_node_device_is_active_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_node_device_is_active_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_is_active_args$fields[f]);
-  }
-}
-
-export function enc_remote_node_device_is_active_args(w: XdrWriter, v: remote_node_device_is_active_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.name, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_device_is_active_args$fields[f]);
-  }
-}
+/** `remote_node_device_is_active_args` has the layout of `remote_nonnull_node_device`: the same functions encode and decode it. */
+export const dec_remote_node_device_is_active_args: (r: XdrReader) => remote_node_device_is_active_args = dec_remote_nonnull_node_device;
+export const enc_remote_node_device_is_active_args: (w: XdrWriter, v: remote_node_device_is_active_args) => void = enc_remote_nonnull_node_device;
 
 /** Codec of `remote_node_device_is_active_args`. */
 export const xdr_remote_node_device_is_active_args: XdrCodec<remote_node_device_is_active_args> = { name: 'remote_node_device_is_active_args', encode: enc_remote_node_device_is_active_args, decode: dec_remote_node_device_is_active_args };
@@ -15022,29 +10523,9 @@ export interface remote_connect_domain_event_deregister_ret {
   cb_registered: number;
 }
 
-const remote_connect_domain_event_deregister_ret$fields = ['.cb_registered'];
-
-const remote_connect_domain_event_deregister_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_domain_event_deregister_ret, f0: number) { this.cb_registered = f0; }) as unknown as new (f0: number) => remote_connect_domain_event_deregister_ret;
-
-export function dec_remote_connect_domain_event_deregister_ret(r: XdrReader): remote_connect_domain_event_deregister_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_domain_event_deregister_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_domain_event_deregister_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_domain_event_deregister_ret(w: XdrWriter, v: remote_connect_domain_event_deregister_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.cb_registered);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_domain_event_deregister_ret$fields[f]);
-  }
-}
+/** `remote_connect_domain_event_deregister_ret` has the layout of `remote_connect_domain_event_register_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_domain_event_deregister_ret: (r: XdrReader) => remote_connect_domain_event_deregister_ret = dec_remote_connect_domain_event_register_ret;
+export const enc_remote_connect_domain_event_deregister_ret: (w: XdrWriter, v: remote_connect_domain_event_deregister_ret) => void = enc_remote_connect_domain_event_register_ret;
 
 /** Codec of `remote_connect_domain_event_deregister_ret`. */
 export const xdr_remote_connect_domain_event_deregister_ret: XdrCodec<remote_connect_domain_event_deregister_ret> = { name: 'remote_connect_domain_event_deregister_ret', encode: enc_remote_connect_domain_event_deregister_ret, decode: dec_remote_connect_domain_event_deregister_ret };
@@ -15274,29 +10755,9 @@ export interface remote_connect_num_of_secrets_ret {
   num: number;
 }
 
-const remote_connect_num_of_secrets_ret$fields = ['.num'];
-
-const remote_connect_num_of_secrets_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_num_of_secrets_ret, f0: number) { this.num = f0; }) as unknown as new (f0: number) => remote_connect_num_of_secrets_ret;
-
-export function dec_remote_connect_num_of_secrets_ret(r: XdrReader): remote_connect_num_of_secrets_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_num_of_secrets_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_num_of_secrets_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_num_of_secrets_ret(w: XdrWriter, v: remote_connect_num_of_secrets_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.num);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_num_of_secrets_ret$fields[f]);
-  }
-}
+/** `remote_connect_num_of_secrets_ret` has the layout of `remote_connect_num_of_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_num_of_secrets_ret: (r: XdrReader) => remote_connect_num_of_secrets_ret = dec_remote_connect_num_of_domains_ret;
+export const enc_remote_connect_num_of_secrets_ret: (w: XdrWriter, v: remote_connect_num_of_secrets_ret) => void = enc_remote_connect_num_of_domains_ret;
 
 /** Codec of `remote_connect_num_of_secrets_ret`. */
 export const xdr_remote_connect_num_of_secrets_ret: XdrCodec<remote_connect_num_of_secrets_ret> = { name: 'remote_connect_num_of_secrets_ret', encode: enc_remote_connect_num_of_secrets_ret, decode: dec_remote_connect_num_of_secrets_ret };
@@ -15387,29 +10848,9 @@ export interface remote_secret_lookup_by_uuid_args {
   uuid: remote_uuid;
 }
 
-const remote_secret_lookup_by_uuid_args$fields = ['.uuid'];
-
-const remote_secret_lookup_by_uuid_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_secret_lookup_by_uuid_args, f0: remote_uuid) { this.uuid = f0; }) as unknown as new (f0: remote_uuid) => remote_secret_lookup_by_uuid_args;
-
-export function dec_remote_secret_lookup_by_uuid_args(r: XdrReader): remote_secret_lookup_by_uuid_args {
-  let f = 0;
-  try {
-    const f0 = r.opaqueFixed(16);
-    return new remote_secret_lookup_by_uuid_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_secret_lookup_by_uuid_args$fields[f]);
-  }
-}
-
-export function enc_remote_secret_lookup_by_uuid_args(w: XdrWriter, v: remote_secret_lookup_by_uuid_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.opaqueFixed(v.uuid, 16);
-  } catch (e) {
-    throw xdrWithin(e, remote_secret_lookup_by_uuid_args$fields[f]);
-  }
-}
+/** `remote_secret_lookup_by_uuid_args` has the layout of `remote_domain_lookup_by_uuid_args`: the same functions encode and decode it. */
+export const dec_remote_secret_lookup_by_uuid_args: (r: XdrReader) => remote_secret_lookup_by_uuid_args = dec_remote_domain_lookup_by_uuid_args;
+export const enc_remote_secret_lookup_by_uuid_args: (w: XdrWriter, v: remote_secret_lookup_by_uuid_args) => void = enc_remote_domain_lookup_by_uuid_args;
 
 /** Codec of `remote_secret_lookup_by_uuid_args`. */
 export const xdr_remote_secret_lookup_by_uuid_args: XdrCodec<remote_secret_lookup_by_uuid_args> = { name: 'remote_secret_lookup_by_uuid_args', encode: enc_remote_secret_lookup_by_uuid_args, decode: dec_remote_secret_lookup_by_uuid_args };
@@ -15450,33 +10891,9 @@ export interface remote_secret_define_xml_args {
   flags: number;
 }
 
-const remote_secret_define_xml_args$fields = ['.xml', '.flags'];
-
-const remote_secret_define_xml_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_secret_define_xml_args, f0: remote_nonnull_string, f1: number) { this.xml = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_string, f1: number) => remote_secret_define_xml_args;
-
-export function dec_remote_secret_define_xml_args(r: XdrReader): remote_secret_define_xml_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_secret_define_xml_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_secret_define_xml_args$fields[f]);
-  }
-}
-
-export function enc_remote_secret_define_xml_args(w: XdrWriter, v: remote_secret_define_xml_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_secret_define_xml_args$fields[f]);
-  }
-}
+/** `remote_secret_define_xml_args` has the layout of `remote_domain_define_xml_flags_args`: the same functions encode and decode it. */
+export const dec_remote_secret_define_xml_args: (r: XdrReader) => remote_secret_define_xml_args = dec_remote_domain_define_xml_flags_args;
+export const enc_remote_secret_define_xml_args: (w: XdrWriter, v: remote_secret_define_xml_args) => void = enc_remote_domain_define_xml_flags_args;
 
 /** Codec of `remote_secret_define_xml_args`. */
 export const xdr_remote_secret_define_xml_args: XdrCodec<remote_secret_define_xml_args> = { name: 'remote_secret_define_xml_args', encode: enc_remote_secret_define_xml_args, decode: dec_remote_secret_define_xml_args };
@@ -15485,29 +10902,9 @@ export interface remote_secret_define_xml_ret {
   secret: remote_nonnull_secret;
 }
 
-const remote_secret_define_xml_ret$fields = ['.secret'];
-
-const remote_secret_define_xml_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_secret_define_xml_ret, f0: remote_nonnull_secret) { this.secret = f0; }) as unknown as new (f0: remote_nonnull_secret) => remote_secret_define_xml_ret;
-
-export function dec_remote_secret_define_xml_ret(r: XdrReader): remote_secret_define_xml_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_secret(r);
-    return new remote_secret_define_xml_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_secret_define_xml_ret$fields[f]);
-  }
-}
-
-export function enc_remote_secret_define_xml_ret(w: XdrWriter, v: remote_secret_define_xml_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_secret(w, v.secret);
-  } catch (e) {
-    throw xdrWithin(e, remote_secret_define_xml_ret$fields[f]);
-  }
-}
+/** `remote_secret_define_xml_ret` has the layout of `remote_secret_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_secret_define_xml_ret: (r: XdrReader) => remote_secret_define_xml_ret = dec_remote_secret_lookup_by_uuid_ret;
+export const enc_remote_secret_define_xml_ret: (w: XdrWriter, v: remote_secret_define_xml_ret) => void = enc_remote_secret_lookup_by_uuid_ret;
 
 /** Codec of `remote_secret_define_xml_ret`. */
 export const xdr_remote_secret_define_xml_ret: XdrCodec<remote_secret_define_xml_ret> = { name: 'remote_secret_define_xml_ret', encode: enc_remote_secret_define_xml_ret, decode: dec_remote_secret_define_xml_ret };
@@ -15552,29 +10949,9 @@ export interface remote_secret_get_xml_desc_ret {
   xml: remote_nonnull_string;
 }
 
-const remote_secret_get_xml_desc_ret$fields = ['.xml'];
-
-const remote_secret_get_xml_desc_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_secret_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_secret_get_xml_desc_ret;
-
-export function dec_remote_secret_get_xml_desc_ret(r: XdrReader): remote_secret_get_xml_desc_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_secret_get_xml_desc_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_secret_get_xml_desc_ret$fields[f]);
-  }
-}
-
-export function enc_remote_secret_get_xml_desc_ret(w: XdrWriter, v: remote_secret_get_xml_desc_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_secret_get_xml_desc_ret$fields[f]);
-  }
-}
+/** `remote_secret_get_xml_desc_ret` has the layout of `remote_domain_save_image_get_xml_desc_ret`: the same functions encode and decode it. */
+export const dec_remote_secret_get_xml_desc_ret: (r: XdrReader) => remote_secret_get_xml_desc_ret = dec_remote_domain_save_image_get_xml_desc_ret;
+export const enc_remote_secret_get_xml_desc_ret: (w: XdrWriter, v: remote_secret_get_xml_desc_ret) => void = enc_remote_domain_save_image_get_xml_desc_ret;
 
 /** Codec of `remote_secret_get_xml_desc_ret`. */
 export const xdr_remote_secret_get_xml_desc_ret: XdrCodec<remote_secret_get_xml_desc_ret> = { name: 'remote_secret_get_xml_desc_ret', encode: enc_remote_secret_get_xml_desc_ret, decode: dec_remote_secret_get_xml_desc_ret };
@@ -15625,33 +11002,9 @@ export interface remote_secret_get_value_args {
   flags: number;
 }
 
-const remote_secret_get_value_args$fields = ['.secret', '.flags'];
-
-const remote_secret_get_value_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_secret_get_value_args, f0: remote_nonnull_secret, f1: number) { this.secret = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_secret, f1: number) => remote_secret_get_value_args;
-
-export function dec_remote_secret_get_value_args(r: XdrReader): remote_secret_get_value_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_secret(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_secret_get_value_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_secret_get_value_args$fields[f]);
-  }
-}
-
-export function enc_remote_secret_get_value_args(w: XdrWriter, v: remote_secret_get_value_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_secret(w, v.secret);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_secret_get_value_args$fields[f]);
-  }
-}
+/** `remote_secret_get_value_args` has the layout of `remote_secret_get_xml_desc_args`: the same functions encode and decode it. */
+export const dec_remote_secret_get_value_args: (r: XdrReader) => remote_secret_get_value_args = dec_remote_secret_get_xml_desc_args;
+export const enc_remote_secret_get_value_args: (w: XdrWriter, v: remote_secret_get_value_args) => void = enc_remote_secret_get_xml_desc_args;
 
 /** Codec of `remote_secret_get_value_args`. */
 export const xdr_remote_secret_get_value_args: XdrCodec<remote_secret_get_value_args> = { name: 'remote_secret_get_value_args', encode: enc_remote_secret_get_value_args, decode: dec_remote_secret_get_value_args };
@@ -15691,29 +11044,9 @@ export interface remote_secret_undefine_args {
   secret: remote_nonnull_secret;
 }
 
-const remote_secret_undefine_args$fields = ['.secret'];
-
-const remote_secret_undefine_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_secret_undefine_args, f0: remote_nonnull_secret) { this.secret = f0; }) as unknown as new (f0: remote_nonnull_secret) => remote_secret_undefine_args;
-
-export function dec_remote_secret_undefine_args(r: XdrReader): remote_secret_undefine_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_secret(r);
-    return new remote_secret_undefine_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_secret_undefine_args$fields[f]);
-  }
-}
-
-export function enc_remote_secret_undefine_args(w: XdrWriter, v: remote_secret_undefine_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_secret(w, v.secret);
-  } catch (e) {
-    throw xdrWithin(e, remote_secret_undefine_args$fields[f]);
-  }
-}
+/** `remote_secret_undefine_args` has the layout of `remote_secret_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_secret_undefine_args: (r: XdrReader) => remote_secret_undefine_args = dec_remote_secret_lookup_by_uuid_ret;
+export const enc_remote_secret_undefine_args: (w: XdrWriter, v: remote_secret_undefine_args) => void = enc_remote_secret_lookup_by_uuid_ret;
 
 /** Codec of `remote_secret_undefine_args`. */
 export const xdr_remote_secret_undefine_args: XdrCodec<remote_secret_undefine_args> = { name: 'remote_secret_undefine_args', encode: enc_remote_secret_undefine_args, decode: dec_remote_secret_undefine_args };
@@ -15758,29 +11091,9 @@ export interface remote_secret_lookup_by_usage_ret {
   secret: remote_nonnull_secret;
 }
 
-const remote_secret_lookup_by_usage_ret$fields = ['.secret'];
-
-const remote_secret_lookup_by_usage_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_secret_lookup_by_usage_ret, f0: remote_nonnull_secret) { this.secret = f0; }) as unknown as new (f0: remote_nonnull_secret) => remote_secret_lookup_by_usage_ret;
-
-export function dec_remote_secret_lookup_by_usage_ret(r: XdrReader): remote_secret_lookup_by_usage_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_secret(r);
-    return new remote_secret_lookup_by_usage_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_secret_lookup_by_usage_ret$fields[f]);
-  }
-}
-
-export function enc_remote_secret_lookup_by_usage_ret(w: XdrWriter, v: remote_secret_lookup_by_usage_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_secret(w, v.secret);
-  } catch (e) {
-    throw xdrWithin(e, remote_secret_lookup_by_usage_ret$fields[f]);
-  }
-}
+/** `remote_secret_lookup_by_usage_ret` has the layout of `remote_secret_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_secret_lookup_by_usage_ret: (r: XdrReader) => remote_secret_lookup_by_usage_ret = dec_remote_secret_lookup_by_uuid_ret;
+export const enc_remote_secret_lookup_by_usage_ret: (w: XdrWriter, v: remote_secret_lookup_by_usage_ret) => void = enc_remote_secret_lookup_by_uuid_ret;
 
 /** Codec of `remote_secret_lookup_by_usage_ret`. */
 export const xdr_remote_secret_lookup_by_usage_ret: XdrCodec<remote_secret_lookup_by_usage_ret> = { name: 'remote_secret_lookup_by_usage_ret', encode: enc_remote_secret_lookup_by_usage_ret, decode: dec_remote_secret_lookup_by_usage_ret };
@@ -15869,29 +11182,9 @@ export interface remote_domain_is_active_args {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_is_active_args$fields = ['.dom'];
-
-const remote_domain_is_active_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_is_active_args, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_is_active_args;
-
-export function dec_remote_domain_is_active_args(r: XdrReader): remote_domain_is_active_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_is_active_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_is_active_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_is_active_args(w: XdrWriter, v: remote_domain_is_active_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_is_active_args$fields[f]);
-  }
-}
+/** `remote_domain_is_active_args` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_is_active_args: (r: XdrReader) => remote_domain_is_active_args = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_is_active_args: (w: XdrWriter, v: remote_domain_is_active_args) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_is_active_args`. */
 export const xdr_remote_domain_is_active_args: XdrCodec<remote_domain_is_active_args> = { name: 'remote_domain_is_active_args', encode: enc_remote_domain_is_active_args, decode: dec_remote_domain_is_active_args };
@@ -15900,29 +11193,9 @@ export interface remote_domain_is_active_ret {
   active: number;
 }
 
-const remote_domain_is_active_ret$fields = ['.active'];
-
-const remote_domain_is_active_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_is_active_ret, f0: number) { this.active = f0; }) as unknown as new (f0: number) => remote_domain_is_active_ret;
-
-export function dec_remote_domain_is_active_ret(r: XdrReader): remote_domain_is_active_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_domain_is_active_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_is_active_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_is_active_ret(w: XdrWriter, v: remote_domain_is_active_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.active);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_is_active_ret$fields[f]);
-  }
-}
+/** `remote_domain_is_active_ret` has the layout of `remote_node_device_is_active_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_is_active_ret: (r: XdrReader) => remote_domain_is_active_ret = dec_remote_node_device_is_active_ret;
+export const enc_remote_domain_is_active_ret: (w: XdrWriter, v: remote_domain_is_active_ret) => void = enc_remote_node_device_is_active_ret;
 
 /** Codec of `remote_domain_is_active_ret`. */
 export const xdr_remote_domain_is_active_ret: XdrCodec<remote_domain_is_active_ret> = { name: 'remote_domain_is_active_ret', encode: enc_remote_domain_is_active_ret, decode: dec_remote_domain_is_active_ret };
@@ -15931,29 +11204,9 @@ export interface remote_domain_is_persistent_args {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_is_persistent_args$fields = ['.dom'];
-
-const remote_domain_is_persistent_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_is_persistent_args, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_is_persistent_args;
-
-export function dec_remote_domain_is_persistent_args(r: XdrReader): remote_domain_is_persistent_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_is_persistent_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_is_persistent_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_is_persistent_args(w: XdrWriter, v: remote_domain_is_persistent_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_is_persistent_args$fields[f]);
-  }
-}
+/** `remote_domain_is_persistent_args` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_is_persistent_args: (r: XdrReader) => remote_domain_is_persistent_args = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_is_persistent_args: (w: XdrWriter, v: remote_domain_is_persistent_args) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_is_persistent_args`. */
 export const xdr_remote_domain_is_persistent_args: XdrCodec<remote_domain_is_persistent_args> = { name: 'remote_domain_is_persistent_args', encode: enc_remote_domain_is_persistent_args, decode: dec_remote_domain_is_persistent_args };
@@ -15962,29 +11215,9 @@ export interface remote_domain_is_persistent_ret {
   persistent: number;
 }
 
-const remote_domain_is_persistent_ret$fields = ['.persistent'];
-
-const remote_domain_is_persistent_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_is_persistent_ret, f0: number) { this.persistent = f0; }) as unknown as new (f0: number) => remote_domain_is_persistent_ret;
-
-export function dec_remote_domain_is_persistent_ret(r: XdrReader): remote_domain_is_persistent_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_domain_is_persistent_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_is_persistent_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_is_persistent_ret(w: XdrWriter, v: remote_domain_is_persistent_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.persistent);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_is_persistent_ret$fields[f]);
-  }
-}
+/** `remote_domain_is_persistent_ret` has the layout of `remote_node_device_is_persistent_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_is_persistent_ret: (r: XdrReader) => remote_domain_is_persistent_ret = dec_remote_node_device_is_persistent_ret;
+export const enc_remote_domain_is_persistent_ret: (w: XdrWriter, v: remote_domain_is_persistent_ret) => void = enc_remote_node_device_is_persistent_ret;
 
 /** Codec of `remote_domain_is_persistent_ret`. */
 export const xdr_remote_domain_is_persistent_ret: XdrCodec<remote_domain_is_persistent_ret> = { name: 'remote_domain_is_persistent_ret', encode: enc_remote_domain_is_persistent_ret, decode: dec_remote_domain_is_persistent_ret };
@@ -15993,29 +11226,9 @@ export interface remote_domain_is_updated_args {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_is_updated_args$fields = ['.dom'];
-
-const remote_domain_is_updated_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_is_updated_args, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_is_updated_args;
-
-export function dec_remote_domain_is_updated_args(r: XdrReader): remote_domain_is_updated_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_is_updated_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_is_updated_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_is_updated_args(w: XdrWriter, v: remote_domain_is_updated_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_is_updated_args$fields[f]);
-  }
-}
+/** `remote_domain_is_updated_args` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_is_updated_args: (r: XdrReader) => remote_domain_is_updated_args = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_is_updated_args: (w: XdrWriter, v: remote_domain_is_updated_args) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_is_updated_args`. */
 export const xdr_remote_domain_is_updated_args: XdrCodec<remote_domain_is_updated_args> = { name: 'remote_domain_is_updated_args', encode: enc_remote_domain_is_updated_args, decode: dec_remote_domain_is_updated_args };
@@ -16055,29 +11268,9 @@ export interface remote_network_is_active_args {
   net: remote_nonnull_network;
 }
 
-const remote_network_is_active_args$fields = ['.net'];
-
-const remote_network_is_active_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_is_active_args, f0: remote_nonnull_network) { this.net = f0; }) as unknown as new (f0: remote_nonnull_network) => remote_network_is_active_args;
-
-export function dec_remote_network_is_active_args(r: XdrReader): remote_network_is_active_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_network(r);
-    return new remote_network_is_active_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_is_active_args$fields[f]);
-  }
-}
-
-export function enc_remote_network_is_active_args(w: XdrWriter, v: remote_network_is_active_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_network(w, v.net);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_is_active_args$fields[f]);
-  }
-}
+/** `remote_network_is_active_args` has the layout of `remote_network_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_network_is_active_args: (r: XdrReader) => remote_network_is_active_args = dec_remote_network_lookup_by_uuid_ret;
+export const enc_remote_network_is_active_args: (w: XdrWriter, v: remote_network_is_active_args) => void = enc_remote_network_lookup_by_uuid_ret;
 
 /** Codec of `remote_network_is_active_args`. */
 export const xdr_remote_network_is_active_args: XdrCodec<remote_network_is_active_args> = { name: 'remote_network_is_active_args', encode: enc_remote_network_is_active_args, decode: dec_remote_network_is_active_args };
@@ -16086,29 +11279,9 @@ export interface remote_network_is_active_ret {
   active: number;
 }
 
-const remote_network_is_active_ret$fields = ['.active'];
-
-const remote_network_is_active_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_is_active_ret, f0: number) { this.active = f0; }) as unknown as new (f0: number) => remote_network_is_active_ret;
-
-export function dec_remote_network_is_active_ret(r: XdrReader): remote_network_is_active_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_network_is_active_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_is_active_ret$fields[f]);
-  }
-}
-
-export function enc_remote_network_is_active_ret(w: XdrWriter, v: remote_network_is_active_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.active);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_is_active_ret$fields[f]);
-  }
-}
+/** `remote_network_is_active_ret` has the layout of `remote_node_device_is_active_ret`: the same functions encode and decode it. */
+export const dec_remote_network_is_active_ret: (r: XdrReader) => remote_network_is_active_ret = dec_remote_node_device_is_active_ret;
+export const enc_remote_network_is_active_ret: (w: XdrWriter, v: remote_network_is_active_ret) => void = enc_remote_node_device_is_active_ret;
 
 /** Codec of `remote_network_is_active_ret`. */
 export const xdr_remote_network_is_active_ret: XdrCodec<remote_network_is_active_ret> = { name: 'remote_network_is_active_ret', encode: enc_remote_network_is_active_ret, decode: dec_remote_network_is_active_ret };
@@ -16117,29 +11290,9 @@ export interface remote_network_is_persistent_args {
   net: remote_nonnull_network;
 }
 
-const remote_network_is_persistent_args$fields = ['.net'];
-
-const remote_network_is_persistent_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_is_persistent_args, f0: remote_nonnull_network) { this.net = f0; }) as unknown as new (f0: remote_nonnull_network) => remote_network_is_persistent_args;
-
-export function dec_remote_network_is_persistent_args(r: XdrReader): remote_network_is_persistent_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_network(r);
-    return new remote_network_is_persistent_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_is_persistent_args$fields[f]);
-  }
-}
-
-export function enc_remote_network_is_persistent_args(w: XdrWriter, v: remote_network_is_persistent_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_network(w, v.net);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_is_persistent_args$fields[f]);
-  }
-}
+/** `remote_network_is_persistent_args` has the layout of `remote_network_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_network_is_persistent_args: (r: XdrReader) => remote_network_is_persistent_args = dec_remote_network_lookup_by_uuid_ret;
+export const enc_remote_network_is_persistent_args: (w: XdrWriter, v: remote_network_is_persistent_args) => void = enc_remote_network_lookup_by_uuid_ret;
 
 /** Codec of `remote_network_is_persistent_args`. */
 export const xdr_remote_network_is_persistent_args: XdrCodec<remote_network_is_persistent_args> = { name: 'remote_network_is_persistent_args', encode: enc_remote_network_is_persistent_args, decode: dec_remote_network_is_persistent_args };
@@ -16148,29 +11301,9 @@ export interface remote_network_is_persistent_ret {
   persistent: number;
 }
 
-const remote_network_is_persistent_ret$fields = ['.persistent'];
-
-const remote_network_is_persistent_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_is_persistent_ret, f0: number) { this.persistent = f0; }) as unknown as new (f0: number) => remote_network_is_persistent_ret;
-
-export function dec_remote_network_is_persistent_ret(r: XdrReader): remote_network_is_persistent_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_network_is_persistent_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_is_persistent_ret$fields[f]);
-  }
-}
-
-export function enc_remote_network_is_persistent_ret(w: XdrWriter, v: remote_network_is_persistent_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.persistent);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_is_persistent_ret$fields[f]);
-  }
-}
+/** `remote_network_is_persistent_ret` has the layout of `remote_node_device_is_persistent_ret`: the same functions encode and decode it. */
+export const dec_remote_network_is_persistent_ret: (r: XdrReader) => remote_network_is_persistent_ret = dec_remote_node_device_is_persistent_ret;
+export const enc_remote_network_is_persistent_ret: (w: XdrWriter, v: remote_network_is_persistent_ret) => void = enc_remote_node_device_is_persistent_ret;
 
 /** Codec of `remote_network_is_persistent_ret`. */
 export const xdr_remote_network_is_persistent_ret: XdrCodec<remote_network_is_persistent_ret> = { name: 'remote_network_is_persistent_ret', encode: enc_remote_network_is_persistent_ret, decode: dec_remote_network_is_persistent_ret };
@@ -16179,29 +11312,9 @@ export interface remote_storage_pool_is_active_args {
   pool: remote_nonnull_storage_pool;
 }
 
-const remote_storage_pool_is_active_args$fields = ['.pool'];
-
-const remote_storage_pool_is_active_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_is_active_args, f0: remote_nonnull_storage_pool) { this.pool = f0; }) as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_is_active_args;
-
-export function dec_remote_storage_pool_is_active_args(r: XdrReader): remote_storage_pool_is_active_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_pool(r);
-    return new remote_storage_pool_is_active_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_is_active_args$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_is_active_args(w: XdrWriter, v: remote_storage_pool_is_active_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_pool(w, v.pool);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_is_active_args$fields[f]);
-  }
-}
+/** `remote_storage_pool_is_active_args` has the layout of `remote_storage_pool_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_is_active_args: (r: XdrReader) => remote_storage_pool_is_active_args = dec_remote_storage_pool_lookup_by_uuid_ret;
+export const enc_remote_storage_pool_is_active_args: (w: XdrWriter, v: remote_storage_pool_is_active_args) => void = enc_remote_storage_pool_lookup_by_uuid_ret;
 
 /** Codec of `remote_storage_pool_is_active_args`. */
 export const xdr_remote_storage_pool_is_active_args: XdrCodec<remote_storage_pool_is_active_args> = { name: 'remote_storage_pool_is_active_args', encode: enc_remote_storage_pool_is_active_args, decode: dec_remote_storage_pool_is_active_args };
@@ -16210,29 +11323,9 @@ export interface remote_storage_pool_is_active_ret {
   active: number;
 }
 
-const remote_storage_pool_is_active_ret$fields = ['.active'];
-
-const remote_storage_pool_is_active_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_is_active_ret, f0: number) { this.active = f0; }) as unknown as new (f0: number) => remote_storage_pool_is_active_ret;
-
-export function dec_remote_storage_pool_is_active_ret(r: XdrReader): remote_storage_pool_is_active_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_storage_pool_is_active_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_is_active_ret$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_is_active_ret(w: XdrWriter, v: remote_storage_pool_is_active_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.active);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_is_active_ret$fields[f]);
-  }
-}
+/** `remote_storage_pool_is_active_ret` has the layout of `remote_node_device_is_active_ret`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_is_active_ret: (r: XdrReader) => remote_storage_pool_is_active_ret = dec_remote_node_device_is_active_ret;
+export const enc_remote_storage_pool_is_active_ret: (w: XdrWriter, v: remote_storage_pool_is_active_ret) => void = enc_remote_node_device_is_active_ret;
 
 /** Codec of `remote_storage_pool_is_active_ret`. */
 export const xdr_remote_storage_pool_is_active_ret: XdrCodec<remote_storage_pool_is_active_ret> = { name: 'remote_storage_pool_is_active_ret', encode: enc_remote_storage_pool_is_active_ret, decode: dec_remote_storage_pool_is_active_ret };
@@ -16241,29 +11334,9 @@ export interface remote_storage_pool_is_persistent_args {
   pool: remote_nonnull_storage_pool;
 }
 
-const remote_storage_pool_is_persistent_args$fields = ['.pool'];
-
-const remote_storage_pool_is_persistent_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_is_persistent_args, f0: remote_nonnull_storage_pool) { this.pool = f0; }) as unknown as new (f0: remote_nonnull_storage_pool) => remote_storage_pool_is_persistent_args;
-
-export function dec_remote_storage_pool_is_persistent_args(r: XdrReader): remote_storage_pool_is_persistent_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_pool(r);
-    return new remote_storage_pool_is_persistent_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_is_persistent_args$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_is_persistent_args(w: XdrWriter, v: remote_storage_pool_is_persistent_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_pool(w, v.pool);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_is_persistent_args$fields[f]);
-  }
-}
+/** `remote_storage_pool_is_persistent_args` has the layout of `remote_storage_pool_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_is_persistent_args: (r: XdrReader) => remote_storage_pool_is_persistent_args = dec_remote_storage_pool_lookup_by_uuid_ret;
+export const enc_remote_storage_pool_is_persistent_args: (w: XdrWriter, v: remote_storage_pool_is_persistent_args) => void = enc_remote_storage_pool_lookup_by_uuid_ret;
 
 /** Codec of `remote_storage_pool_is_persistent_args`. */
 export const xdr_remote_storage_pool_is_persistent_args: XdrCodec<remote_storage_pool_is_persistent_args> = { name: 'remote_storage_pool_is_persistent_args', encode: enc_remote_storage_pool_is_persistent_args, decode: dec_remote_storage_pool_is_persistent_args };
@@ -16272,29 +11345,9 @@ export interface remote_storage_pool_is_persistent_ret {
   persistent: number;
 }
 
-const remote_storage_pool_is_persistent_ret$fields = ['.persistent'];
-
-const remote_storage_pool_is_persistent_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_pool_is_persistent_ret, f0: number) { this.persistent = f0; }) as unknown as new (f0: number) => remote_storage_pool_is_persistent_ret;
-
-export function dec_remote_storage_pool_is_persistent_ret(r: XdrReader): remote_storage_pool_is_persistent_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_storage_pool_is_persistent_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_is_persistent_ret$fields[f]);
-  }
-}
-
-export function enc_remote_storage_pool_is_persistent_ret(w: XdrWriter, v: remote_storage_pool_is_persistent_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.persistent);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_pool_is_persistent_ret$fields[f]);
-  }
-}
+/** `remote_storage_pool_is_persistent_ret` has the layout of `remote_node_device_is_persistent_ret`: the same functions encode and decode it. */
+export const dec_remote_storage_pool_is_persistent_ret: (r: XdrReader) => remote_storage_pool_is_persistent_ret = dec_remote_node_device_is_persistent_ret;
+export const enc_remote_storage_pool_is_persistent_ret: (w: XdrWriter, v: remote_storage_pool_is_persistent_ret) => void = enc_remote_node_device_is_persistent_ret;
 
 /** Codec of `remote_storage_pool_is_persistent_ret`. */
 export const xdr_remote_storage_pool_is_persistent_ret: XdrCodec<remote_storage_pool_is_persistent_ret> = { name: 'remote_storage_pool_is_persistent_ret', encode: enc_remote_storage_pool_is_persistent_ret, decode: dec_remote_storage_pool_is_persistent_ret };
@@ -16303,29 +11356,9 @@ export interface remote_interface_is_active_args {
   iface: remote_nonnull_interface;
 }
 
-const remote_interface_is_active_args$fields = ['.iface'];
-
-const remote_interface_is_active_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_interface_is_active_args, f0: remote_nonnull_interface) { this.iface = f0; }) as unknown as new (f0: remote_nonnull_interface) => remote_interface_is_active_args;
-
-export function dec_remote_interface_is_active_args(r: XdrReader): remote_interface_is_active_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_interface(r);
-    return new remote_interface_is_active_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_is_active_args$fields[f]);
-  }
-}
-
-export function enc_remote_interface_is_active_args(w: XdrWriter, v: remote_interface_is_active_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_interface(w, v.iface);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_is_active_args$fields[f]);
-  }
-}
+/** `remote_interface_is_active_args` has the layout of `remote_interface_lookup_by_name_ret`: the same functions encode and decode it. */
+export const dec_remote_interface_is_active_args: (r: XdrReader) => remote_interface_is_active_args = dec_remote_interface_lookup_by_name_ret;
+export const enc_remote_interface_is_active_args: (w: XdrWriter, v: remote_interface_is_active_args) => void = enc_remote_interface_lookup_by_name_ret;
 
 /** Codec of `remote_interface_is_active_args`. */
 export const xdr_remote_interface_is_active_args: XdrCodec<remote_interface_is_active_args> = { name: 'remote_interface_is_active_args', encode: enc_remote_interface_is_active_args, decode: dec_remote_interface_is_active_args };
@@ -16334,29 +11367,9 @@ export interface remote_interface_is_active_ret {
   active: number;
 }
 
-const remote_interface_is_active_ret$fields = ['.active'];
-
-const remote_interface_is_active_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_interface_is_active_ret, f0: number) { this.active = f0; }) as unknown as new (f0: number) => remote_interface_is_active_ret;
-
-export function dec_remote_interface_is_active_ret(r: XdrReader): remote_interface_is_active_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_interface_is_active_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_is_active_ret$fields[f]);
-  }
-}
-
-export function enc_remote_interface_is_active_ret(w: XdrWriter, v: remote_interface_is_active_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.active);
-  } catch (e) {
-    throw xdrWithin(e, remote_interface_is_active_ret$fields[f]);
-  }
-}
+/** `remote_interface_is_active_ret` has the layout of `remote_node_device_is_active_ret`: the same functions encode and decode it. */
+export const dec_remote_interface_is_active_ret: (r: XdrReader) => remote_interface_is_active_ret = dec_remote_node_device_is_active_ret;
+export const enc_remote_interface_is_active_ret: (w: XdrWriter, v: remote_interface_is_active_ret) => void = enc_remote_node_device_is_active_ret;
 
 /** Codec of `remote_interface_is_active_ret`. */
 export const xdr_remote_interface_is_active_ret: XdrCodec<remote_interface_is_active_ret> = { name: 'remote_interface_is_active_ret', encode: enc_remote_interface_is_active_ret, decode: dec_remote_interface_is_active_ret };
@@ -16366,33 +11379,9 @@ export interface remote_connect_compare_cpu_args {
   flags: number;
 }
 
-const remote_connect_compare_cpu_args$fields = ['.xml', '.flags'];
-
-const remote_connect_compare_cpu_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_compare_cpu_args, f0: remote_nonnull_string, f1: number) { this.xml = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_string, f1: number) => remote_connect_compare_cpu_args;
-
-export function dec_remote_connect_compare_cpu_args(r: XdrReader): remote_connect_compare_cpu_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_connect_compare_cpu_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_compare_cpu_args$fields[f]);
-  }
-}
-
-export function enc_remote_connect_compare_cpu_args(w: XdrWriter, v: remote_connect_compare_cpu_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_compare_cpu_args$fields[f]);
-  }
-}
+/** `remote_connect_compare_cpu_args` has the layout of `remote_domain_define_xml_flags_args`: the same functions encode and decode it. */
+export const dec_remote_connect_compare_cpu_args: (r: XdrReader) => remote_connect_compare_cpu_args = dec_remote_domain_define_xml_flags_args;
+export const enc_remote_connect_compare_cpu_args: (w: XdrWriter, v: remote_connect_compare_cpu_args) => void = enc_remote_domain_define_xml_flags_args;
 
 /** Codec of `remote_connect_compare_cpu_args`. */
 export const xdr_remote_connect_compare_cpu_args: XdrCodec<remote_connect_compare_cpu_args> = { name: 'remote_connect_compare_cpu_args', encode: enc_remote_connect_compare_cpu_args, decode: dec_remote_connect_compare_cpu_args };
@@ -16519,29 +11508,9 @@ export interface remote_domain_get_job_info_args {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_get_job_info_args$fields = ['.dom'];
-
-const remote_domain_get_job_info_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_job_info_args, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_get_job_info_args;
-
-export function dec_remote_domain_get_job_info_args(r: XdrReader): remote_domain_get_job_info_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_get_job_info_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_job_info_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_job_info_args(w: XdrWriter, v: remote_domain_get_job_info_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_job_info_args$fields[f]);
-  }
-}
+/** `remote_domain_get_job_info_args` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_job_info_args: (r: XdrReader) => remote_domain_get_job_info_args = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_get_job_info_args: (w: XdrWriter, v: remote_domain_get_job_info_args) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_get_job_info_args`. */
 export const xdr_remote_domain_get_job_info_args: XdrCodec<remote_domain_get_job_info_args> = { name: 'remote_domain_get_job_info_args', encode: enc_remote_domain_get_job_info_args, decode: dec_remote_domain_get_job_info_args };
@@ -16637,33 +11606,9 @@ export interface remote_domain_get_job_stats_args {
   flags: number;
 }
 
-const remote_domain_get_job_stats_args$fields = ['.dom', '.flags'];
-
-const remote_domain_get_job_stats_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_job_stats_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_job_stats_args;
-
-export function dec_remote_domain_get_job_stats_args(r: XdrReader): remote_domain_get_job_stats_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_get_job_stats_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_job_stats_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_job_stats_args(w: XdrWriter, v: remote_domain_get_job_stats_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_job_stats_args$fields[f]);
-  }
-}
+/** `remote_domain_get_job_stats_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_job_stats_args: (r: XdrReader) => remote_domain_get_job_stats_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_get_job_stats_args: (w: XdrWriter, v: remote_domain_get_job_stats_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_get_job_stats_args`. */
 export const xdr_remote_domain_get_job_stats_args: XdrCodec<remote_domain_get_job_stats_args> = { name: 'remote_domain_get_job_stats_args', encode: enc_remote_domain_get_job_stats_args, decode: dec_remote_domain_get_job_stats_args };
@@ -16728,29 +11673,9 @@ export interface remote_domain_abort_job_args {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_abort_job_args$fields = ['.dom'];
-
-const remote_domain_abort_job_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_abort_job_args, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_abort_job_args;
-
-export function dec_remote_domain_abort_job_args(r: XdrReader): remote_domain_abort_job_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_abort_job_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_abort_job_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_abort_job_args(w: XdrWriter, v: remote_domain_abort_job_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_abort_job_args$fields[f]);
-  }
-}
+/** `remote_domain_abort_job_args` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_abort_job_args: (r: XdrReader) => remote_domain_abort_job_args = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_abort_job_args: (w: XdrWriter, v: remote_domain_abort_job_args) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_abort_job_args`. */
 export const xdr_remote_domain_abort_job_args: XdrCodec<remote_domain_abort_job_args> = { name: 'remote_domain_abort_job_args', encode: enc_remote_domain_abort_job_args, decode: dec_remote_domain_abort_job_args };
@@ -16760,33 +11685,9 @@ export interface remote_domain_abort_job_flags_args {
   flags: number;
 }
 
-const remote_domain_abort_job_flags_args$fields = ['.dom', '.flags'];
-
-const remote_domain_abort_job_flags_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_abort_job_flags_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_abort_job_flags_args;
-
-export function dec_remote_domain_abort_job_flags_args(r: XdrReader): remote_domain_abort_job_flags_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_abort_job_flags_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_abort_job_flags_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_abort_job_flags_args(w: XdrWriter, v: remote_domain_abort_job_flags_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_abort_job_flags_args$fields[f]);
-  }
-}
+/** `remote_domain_abort_job_flags_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_abort_job_flags_args: (r: XdrReader) => remote_domain_abort_job_flags_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_abort_job_flags_args: (w: XdrWriter, v: remote_domain_abort_job_flags_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_abort_job_flags_args`. */
 export const xdr_remote_domain_abort_job_flags_args: XdrCodec<remote_domain_abort_job_flags_args> = { name: 'remote_domain_abort_job_flags_args', encode: enc_remote_domain_abort_job_flags_args, decode: dec_remote_domain_abort_job_flags_args };
@@ -16796,33 +11697,9 @@ export interface remote_domain_migrate_get_max_downtime_args {
   flags: number;
 }
 
-const remote_domain_migrate_get_max_downtime_args$fields = ['.dom', '.flags'];
-
-const remote_domain_migrate_get_max_downtime_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_migrate_get_max_downtime_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_migrate_get_max_downtime_args;
-
-export function dec_remote_domain_migrate_get_max_downtime_args(r: XdrReader): remote_domain_migrate_get_max_downtime_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_migrate_get_max_downtime_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_get_max_downtime_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_migrate_get_max_downtime_args(w: XdrWriter, v: remote_domain_migrate_get_max_downtime_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_get_max_downtime_args$fields[f]);
-  }
-}
+/** `remote_domain_migrate_get_max_downtime_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_migrate_get_max_downtime_args: (r: XdrReader) => remote_domain_migrate_get_max_downtime_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_migrate_get_max_downtime_args: (w: XdrWriter, v: remote_domain_migrate_get_max_downtime_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_migrate_get_max_downtime_args`. */
 export const xdr_remote_domain_migrate_get_max_downtime_args: XdrCodec<remote_domain_migrate_get_max_downtime_args> = { name: 'remote_domain_migrate_get_max_downtime_args', encode: enc_remote_domain_migrate_get_max_downtime_args, decode: dec_remote_domain_migrate_get_max_downtime_args };
@@ -16904,33 +11781,9 @@ export interface remote_domain_migrate_get_compression_cache_args {
   flags: number;
 }
 
-const remote_domain_migrate_get_compression_cache_args$fields = ['.dom', '.flags'];
-
-const remote_domain_migrate_get_compression_cache_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_migrate_get_compression_cache_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_migrate_get_compression_cache_args;
-
-export function dec_remote_domain_migrate_get_compression_cache_args(r: XdrReader): remote_domain_migrate_get_compression_cache_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_migrate_get_compression_cache_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_get_compression_cache_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_migrate_get_compression_cache_args(w: XdrWriter, v: remote_domain_migrate_get_compression_cache_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_get_compression_cache_args$fields[f]);
-  }
-}
+/** `remote_domain_migrate_get_compression_cache_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_migrate_get_compression_cache_args: (r: XdrReader) => remote_domain_migrate_get_compression_cache_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_migrate_get_compression_cache_args: (w: XdrWriter, v: remote_domain_migrate_get_compression_cache_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_migrate_get_compression_cache_args`. */
 export const xdr_remote_domain_migrate_get_compression_cache_args: XdrCodec<remote_domain_migrate_get_compression_cache_args> = { name: 'remote_domain_migrate_get_compression_cache_args', encode: enc_remote_domain_migrate_get_compression_cache_args, decode: dec_remote_domain_migrate_get_compression_cache_args };
@@ -17053,33 +11906,9 @@ export interface remote_domain_migrate_get_max_speed_args {
   flags: number;
 }
 
-const remote_domain_migrate_get_max_speed_args$fields = ['.dom', '.flags'];
-
-const remote_domain_migrate_get_max_speed_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_migrate_get_max_speed_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_migrate_get_max_speed_args;
-
-export function dec_remote_domain_migrate_get_max_speed_args(r: XdrReader): remote_domain_migrate_get_max_speed_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_migrate_get_max_speed_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_get_max_speed_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_migrate_get_max_speed_args(w: XdrWriter, v: remote_domain_migrate_get_max_speed_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_get_max_speed_args$fields[f]);
-  }
-}
+/** `remote_domain_migrate_get_max_speed_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_migrate_get_max_speed_args: (r: XdrReader) => remote_domain_migrate_get_max_speed_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_migrate_get_max_speed_args: (w: XdrWriter, v: remote_domain_migrate_get_max_speed_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_migrate_get_max_speed_args`. */
 export const xdr_remote_domain_migrate_get_max_speed_args: XdrCodec<remote_domain_migrate_get_max_speed_args> = { name: 'remote_domain_migrate_get_max_speed_args', encode: enc_remote_domain_migrate_get_max_speed_args, decode: dec_remote_domain_migrate_get_max_speed_args };
@@ -17150,29 +11979,9 @@ export interface remote_connect_domain_event_deregister_any_args {
   eventID: number;
 }
 
-const remote_connect_domain_event_deregister_any_args$fields = ['.eventID'];
-
-const remote_connect_domain_event_deregister_any_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_domain_event_deregister_any_args, f0: number) { this.eventID = f0; }) as unknown as new (f0: number) => remote_connect_domain_event_deregister_any_args;
-
-export function dec_remote_connect_domain_event_deregister_any_args(r: XdrReader): remote_connect_domain_event_deregister_any_args {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_domain_event_deregister_any_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_domain_event_deregister_any_args$fields[f]);
-  }
-}
-
-export function enc_remote_connect_domain_event_deregister_any_args(w: XdrWriter, v: remote_connect_domain_event_deregister_any_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.eventID);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_domain_event_deregister_any_args$fields[f]);
-  }
-}
+/** `remote_connect_domain_event_deregister_any_args` has the layout of `remote_connect_domain_event_register_any_args`: the same functions encode and decode it. */
+export const dec_remote_connect_domain_event_deregister_any_args: (r: XdrReader) => remote_connect_domain_event_deregister_any_args = dec_remote_connect_domain_event_register_any_args;
+export const enc_remote_connect_domain_event_deregister_any_args: (w: XdrWriter, v: remote_connect_domain_event_deregister_any_args) => void = enc_remote_connect_domain_event_register_any_args;
 
 /** Codec of `remote_connect_domain_event_deregister_any_args`. */
 export const xdr_remote_connect_domain_event_deregister_any_args: XdrCodec<remote_connect_domain_event_deregister_any_args> = { name: 'remote_connect_domain_event_deregister_any_args', encode: enc_remote_connect_domain_event_deregister_any_args, decode: dec_remote_connect_domain_event_deregister_any_args };
@@ -17251,29 +12060,9 @@ export interface remote_connect_domain_event_callback_deregister_any_args {
   callbackID: number;
 }
 
-const remote_connect_domain_event_callback_deregister_any_args$fields = ['.callbackID'];
-
-const remote_connect_domain_event_callback_deregister_any_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_domain_event_callback_deregister_any_args, f0: number) { this.callbackID = f0; }) as unknown as new (f0: number) => remote_connect_domain_event_callback_deregister_any_args;
-
-export function dec_remote_connect_domain_event_callback_deregister_any_args(r: XdrReader): remote_connect_domain_event_callback_deregister_any_args {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_domain_event_callback_deregister_any_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_domain_event_callback_deregister_any_args$fields[f]);
-  }
-}
-
-export function enc_remote_connect_domain_event_callback_deregister_any_args(w: XdrWriter, v: remote_connect_domain_event_callback_deregister_any_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.callbackID);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_domain_event_callback_deregister_any_args$fields[f]);
-  }
-}
+/** `remote_connect_domain_event_callback_deregister_any_args` has the layout of `remote_connect_domain_event_callback_register_any_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_domain_event_callback_deregister_any_args: (r: XdrReader) => remote_connect_domain_event_callback_deregister_any_args = dec_remote_connect_domain_event_callback_register_any_ret;
+export const enc_remote_connect_domain_event_callback_deregister_any_args: (w: XdrWriter, v: remote_connect_domain_event_callback_deregister_any_args) => void = enc_remote_connect_domain_event_callback_register_any_ret;
 
 /** Codec of `remote_connect_domain_event_callback_deregister_any_args`. */
 export const xdr_remote_connect_domain_event_callback_deregister_any_args: XdrCodec<remote_connect_domain_event_callback_deregister_any_args> = { name: 'remote_connect_domain_event_callback_deregister_any_args', encode: enc_remote_connect_domain_event_callback_deregister_any_args, decode: dec_remote_connect_domain_event_callback_deregister_any_args };
@@ -17282,29 +12071,9 @@ export interface remote_domain_event_reboot_msg {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_event_reboot_msg$fields = ['.dom'];
-
-const remote_domain_event_reboot_msg$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_event_reboot_msg, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_event_reboot_msg;
-
-export function dec_remote_domain_event_reboot_msg(r: XdrReader): remote_domain_event_reboot_msg {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_event_reboot_msg$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_event_reboot_msg$fields[f]);
-  }
-}
-
-export function enc_remote_domain_event_reboot_msg(w: XdrWriter, v: remote_domain_event_reboot_msg): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_event_reboot_msg$fields[f]);
-  }
-}
+/** `remote_domain_event_reboot_msg` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_event_reboot_msg: (r: XdrReader) => remote_domain_event_reboot_msg = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_event_reboot_msg: (w: XdrWriter, v: remote_domain_event_reboot_msg) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_event_reboot_msg`. */
 export const xdr_remote_domain_event_reboot_msg: XdrCodec<remote_domain_event_reboot_msg> = { name: 'remote_domain_event_reboot_msg', encode: enc_remote_domain_event_reboot_msg, decode: dec_remote_domain_event_reboot_msg };
@@ -18105,29 +12874,9 @@ export interface remote_domain_event_pmwakeup_msg {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_event_pmwakeup_msg$fields = ['.dom'];
-
-const remote_domain_event_pmwakeup_msg$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_event_pmwakeup_msg, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_event_pmwakeup_msg;
-
-export function dec_remote_domain_event_pmwakeup_msg(r: XdrReader): remote_domain_event_pmwakeup_msg {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_event_pmwakeup_msg$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_event_pmwakeup_msg$fields[f]);
-  }
-}
-
-export function enc_remote_domain_event_pmwakeup_msg(w: XdrWriter, v: remote_domain_event_pmwakeup_msg): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_event_pmwakeup_msg$fields[f]);
-  }
-}
+/** `remote_domain_event_pmwakeup_msg` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_event_pmwakeup_msg: (r: XdrReader) => remote_domain_event_pmwakeup_msg = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_event_pmwakeup_msg: (w: XdrWriter, v: remote_domain_event_pmwakeup_msg) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_event_pmwakeup_msg`. */
 export const xdr_remote_domain_event_pmwakeup_msg: XdrCodec<remote_domain_event_pmwakeup_msg> = { name: 'remote_domain_event_pmwakeup_msg', encode: enc_remote_domain_event_pmwakeup_msg, decode: dec_remote_domain_event_pmwakeup_msg };
@@ -18177,29 +12926,9 @@ export interface remote_domain_event_pmsuspend_msg {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_event_pmsuspend_msg$fields = ['.dom'];
-
-const remote_domain_event_pmsuspend_msg$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_event_pmsuspend_msg, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_event_pmsuspend_msg;
-
-export function dec_remote_domain_event_pmsuspend_msg(r: XdrReader): remote_domain_event_pmsuspend_msg {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_event_pmsuspend_msg$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_event_pmsuspend_msg$fields[f]);
-  }
-}
-
-export function enc_remote_domain_event_pmsuspend_msg(w: XdrWriter, v: remote_domain_event_pmsuspend_msg): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_event_pmsuspend_msg$fields[f]);
-  }
-}
+/** `remote_domain_event_pmsuspend_msg` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_event_pmsuspend_msg: (r: XdrReader) => remote_domain_event_pmsuspend_msg = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_event_pmsuspend_msg: (w: XdrWriter, v: remote_domain_event_pmsuspend_msg) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_event_pmsuspend_msg`. */
 export const xdr_remote_domain_event_pmsuspend_msg: XdrCodec<remote_domain_event_pmsuspend_msg> = { name: 'remote_domain_event_pmsuspend_msg', encode: enc_remote_domain_event_pmsuspend_msg, decode: dec_remote_domain_event_pmsuspend_msg };
@@ -18321,29 +13050,9 @@ export interface remote_domain_event_pmsuspend_disk_msg {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_event_pmsuspend_disk_msg$fields = ['.dom'];
-
-const remote_domain_event_pmsuspend_disk_msg$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_event_pmsuspend_disk_msg, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_event_pmsuspend_disk_msg;
-
-export function dec_remote_domain_event_pmsuspend_disk_msg(r: XdrReader): remote_domain_event_pmsuspend_disk_msg {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_event_pmsuspend_disk_msg$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_event_pmsuspend_disk_msg$fields[f]);
-  }
-}
-
-export function enc_remote_domain_event_pmsuspend_disk_msg(w: XdrWriter, v: remote_domain_event_pmsuspend_disk_msg): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_event_pmsuspend_disk_msg$fields[f]);
-  }
-}
+/** `remote_domain_event_pmsuspend_disk_msg` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_event_pmsuspend_disk_msg: (r: XdrReader) => remote_domain_event_pmsuspend_disk_msg = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_event_pmsuspend_disk_msg: (w: XdrWriter, v: remote_domain_event_pmsuspend_disk_msg) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_event_pmsuspend_disk_msg`. */
 export const xdr_remote_domain_event_pmsuspend_disk_msg: XdrCodec<remote_domain_event_pmsuspend_disk_msg> = { name: 'remote_domain_event_pmsuspend_disk_msg', encode: enc_remote_domain_event_pmsuspend_disk_msg, decode: dec_remote_domain_event_pmsuspend_disk_msg };
@@ -18394,33 +13103,9 @@ export interface remote_domain_managed_save_args {
   flags: number;
 }
 
-const remote_domain_managed_save_args$fields = ['.dom', '.flags'];
-
-const remote_domain_managed_save_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_managed_save_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_managed_save_args;
-
-export function dec_remote_domain_managed_save_args(r: XdrReader): remote_domain_managed_save_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_managed_save_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_managed_save_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_managed_save_args(w: XdrWriter, v: remote_domain_managed_save_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_managed_save_args$fields[f]);
-  }
-}
+/** `remote_domain_managed_save_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_managed_save_args: (r: XdrReader) => remote_domain_managed_save_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_managed_save_args: (w: XdrWriter, v: remote_domain_managed_save_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_managed_save_args`. */
 export const xdr_remote_domain_managed_save_args: XdrCodec<remote_domain_managed_save_args> = { name: 'remote_domain_managed_save_args', encode: enc_remote_domain_managed_save_args, decode: dec_remote_domain_managed_save_args };
@@ -18430,33 +13115,9 @@ export interface remote_domain_has_managed_save_image_args {
   flags: number;
 }
 
-const remote_domain_has_managed_save_image_args$fields = ['.dom', '.flags'];
-
-const remote_domain_has_managed_save_image_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_has_managed_save_image_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_has_managed_save_image_args;
-
-export function dec_remote_domain_has_managed_save_image_args(r: XdrReader): remote_domain_has_managed_save_image_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_has_managed_save_image_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_has_managed_save_image_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_has_managed_save_image_args(w: XdrWriter, v: remote_domain_has_managed_save_image_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_has_managed_save_image_args$fields[f]);
-  }
-}
+/** `remote_domain_has_managed_save_image_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_has_managed_save_image_args: (r: XdrReader) => remote_domain_has_managed_save_image_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_has_managed_save_image_args: (w: XdrWriter, v: remote_domain_has_managed_save_image_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_has_managed_save_image_args`. */
 export const xdr_remote_domain_has_managed_save_image_args: XdrCodec<remote_domain_has_managed_save_image_args> = { name: 'remote_domain_has_managed_save_image_args', encode: enc_remote_domain_has_managed_save_image_args, decode: dec_remote_domain_has_managed_save_image_args };
@@ -18465,29 +13126,9 @@ export interface remote_domain_has_managed_save_image_ret {
   result: number;
 }
 
-const remote_domain_has_managed_save_image_ret$fields = ['.result'];
-
-const remote_domain_has_managed_save_image_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_has_managed_save_image_ret, f0: number) { this.result = f0; }) as unknown as new (f0: number) => remote_domain_has_managed_save_image_ret;
-
-export function dec_remote_domain_has_managed_save_image_ret(r: XdrReader): remote_domain_has_managed_save_image_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_domain_has_managed_save_image_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_has_managed_save_image_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_has_managed_save_image_ret(w: XdrWriter, v: remote_domain_has_managed_save_image_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.result);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_has_managed_save_image_ret$fields[f]);
-  }
-}
+/** `remote_domain_has_managed_save_image_ret` has the layout of `remote_connect_compare_cpu_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_has_managed_save_image_ret: (r: XdrReader) => remote_domain_has_managed_save_image_ret = dec_remote_connect_compare_cpu_ret;
+export const enc_remote_domain_has_managed_save_image_ret: (w: XdrWriter, v: remote_domain_has_managed_save_image_ret) => void = enc_remote_connect_compare_cpu_ret;
 
 /** Codec of `remote_domain_has_managed_save_image_ret`. */
 export const xdr_remote_domain_has_managed_save_image_ret: XdrCodec<remote_domain_has_managed_save_image_ret> = { name: 'remote_domain_has_managed_save_image_ret', encode: enc_remote_domain_has_managed_save_image_ret, decode: dec_remote_domain_has_managed_save_image_ret };
@@ -18497,33 +13138,9 @@ export interface remote_domain_managed_save_remove_args {
   flags: number;
 }
 
-const remote_domain_managed_save_remove_args$fields = ['.dom', '.flags'];
-
-const remote_domain_managed_save_remove_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_managed_save_remove_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_managed_save_remove_args;
-
-export function dec_remote_domain_managed_save_remove_args(r: XdrReader): remote_domain_managed_save_remove_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_managed_save_remove_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_managed_save_remove_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_managed_save_remove_args(w: XdrWriter, v: remote_domain_managed_save_remove_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_managed_save_remove_args$fields[f]);
-  }
-}
+/** `remote_domain_managed_save_remove_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_managed_save_remove_args: (r: XdrReader) => remote_domain_managed_save_remove_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_managed_save_remove_args: (w: XdrWriter, v: remote_domain_managed_save_remove_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_managed_save_remove_args`. */
 export const xdr_remote_domain_managed_save_remove_args: XdrCodec<remote_domain_managed_save_remove_args> = { name: 'remote_domain_managed_save_remove_args', encode: enc_remote_domain_managed_save_remove_args, decode: dec_remote_domain_managed_save_remove_args };
@@ -18533,33 +13150,9 @@ export interface remote_domain_managed_save_get_xml_desc_args {
   flags: number;
 }
 
-const remote_domain_managed_save_get_xml_desc_args$fields = ['.dom', '.flags'];
-
-const remote_domain_managed_save_get_xml_desc_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_managed_save_get_xml_desc_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_managed_save_get_xml_desc_args;
-
-export function dec_remote_domain_managed_save_get_xml_desc_args(r: XdrReader): remote_domain_managed_save_get_xml_desc_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_managed_save_get_xml_desc_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_managed_save_get_xml_desc_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_managed_save_get_xml_desc_args(w: XdrWriter, v: remote_domain_managed_save_get_xml_desc_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_managed_save_get_xml_desc_args$fields[f]);
-  }
-}
+/** `remote_domain_managed_save_get_xml_desc_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_managed_save_get_xml_desc_args: (r: XdrReader) => remote_domain_managed_save_get_xml_desc_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_managed_save_get_xml_desc_args: (w: XdrWriter, v: remote_domain_managed_save_get_xml_desc_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_managed_save_get_xml_desc_args`. */
 export const xdr_remote_domain_managed_save_get_xml_desc_args: XdrCodec<remote_domain_managed_save_get_xml_desc_args> = { name: 'remote_domain_managed_save_get_xml_desc_args', encode: enc_remote_domain_managed_save_get_xml_desc_args, decode: dec_remote_domain_managed_save_get_xml_desc_args };
@@ -18568,29 +13161,9 @@ export interface remote_domain_managed_save_get_xml_desc_ret {
   xml: remote_nonnull_string;
 }
 
-const remote_domain_managed_save_get_xml_desc_ret$fields = ['.xml'];
-
-const remote_domain_managed_save_get_xml_desc_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_managed_save_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_domain_managed_save_get_xml_desc_ret;
-
-export function dec_remote_domain_managed_save_get_xml_desc_ret(r: XdrReader): remote_domain_managed_save_get_xml_desc_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_domain_managed_save_get_xml_desc_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_managed_save_get_xml_desc_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_managed_save_get_xml_desc_ret(w: XdrWriter, v: remote_domain_managed_save_get_xml_desc_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_managed_save_get_xml_desc_ret$fields[f]);
-  }
-}
+/** `remote_domain_managed_save_get_xml_desc_ret` has the layout of `remote_domain_save_image_get_xml_desc_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_managed_save_get_xml_desc_ret: (r: XdrReader) => remote_domain_managed_save_get_xml_desc_ret = dec_remote_domain_save_image_get_xml_desc_ret;
+export const enc_remote_domain_managed_save_get_xml_desc_ret: (w: XdrWriter, v: remote_domain_managed_save_get_xml_desc_ret) => void = enc_remote_domain_save_image_get_xml_desc_ret;
 
 /** Codec of `remote_domain_managed_save_get_xml_desc_ret`. */
 export const xdr_remote_domain_managed_save_get_xml_desc_ret: XdrCodec<remote_domain_managed_save_get_xml_desc_ret> = { name: 'remote_domain_managed_save_get_xml_desc_ret', encode: enc_remote_domain_managed_save_get_xml_desc_ret, decode: dec_remote_domain_managed_save_get_xml_desc_ret };
@@ -18751,29 +13324,9 @@ export interface remote_domain_snapshot_get_xml_desc_ret {
   xml: remote_nonnull_string;
 }
 
-const remote_domain_snapshot_get_xml_desc_ret$fields = ['.xml'];
-
-const remote_domain_snapshot_get_xml_desc_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_snapshot_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_domain_snapshot_get_xml_desc_ret;
-
-export function dec_remote_domain_snapshot_get_xml_desc_ret(r: XdrReader): remote_domain_snapshot_get_xml_desc_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_domain_snapshot_get_xml_desc_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_get_xml_desc_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_snapshot_get_xml_desc_ret(w: XdrWriter, v: remote_domain_snapshot_get_xml_desc_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_get_xml_desc_ret$fields[f]);
-  }
-}
+/** `remote_domain_snapshot_get_xml_desc_ret` has the layout of `remote_domain_save_image_get_xml_desc_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_snapshot_get_xml_desc_ret: (r: XdrReader) => remote_domain_snapshot_get_xml_desc_ret = dec_remote_domain_save_image_get_xml_desc_ret;
+export const enc_remote_domain_snapshot_get_xml_desc_ret: (w: XdrWriter, v: remote_domain_snapshot_get_xml_desc_ret) => void = enc_remote_domain_save_image_get_xml_desc_ret;
 
 /** Codec of `remote_domain_snapshot_get_xml_desc_ret`. */
 export const xdr_remote_domain_snapshot_get_xml_desc_ret: XdrCodec<remote_domain_snapshot_get_xml_desc_ret> = { name: 'remote_domain_snapshot_get_xml_desc_ret', encode: enc_remote_domain_snapshot_get_xml_desc_ret, decode: dec_remote_domain_snapshot_get_xml_desc_ret };
@@ -18783,33 +13336,9 @@ export interface remote_domain_snapshot_num_args {
   flags: number;
 }
 
-const remote_domain_snapshot_num_args$fields = ['.dom', '.flags'];
-
-const remote_domain_snapshot_num_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_snapshot_num_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_snapshot_num_args;
-
-export function dec_remote_domain_snapshot_num_args(r: XdrReader): remote_domain_snapshot_num_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_snapshot_num_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_num_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_snapshot_num_args(w: XdrWriter, v: remote_domain_snapshot_num_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_num_args$fields[f]);
-  }
-}
+/** `remote_domain_snapshot_num_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_snapshot_num_args: (r: XdrReader) => remote_domain_snapshot_num_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_snapshot_num_args: (w: XdrWriter, v: remote_domain_snapshot_num_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_snapshot_num_args`. */
 export const xdr_remote_domain_snapshot_num_args: XdrCodec<remote_domain_snapshot_num_args> = { name: 'remote_domain_snapshot_num_args', encode: enc_remote_domain_snapshot_num_args, decode: dec_remote_domain_snapshot_num_args };
@@ -18818,29 +13347,9 @@ export interface remote_domain_snapshot_num_ret {
   num: number;
 }
 
-const remote_domain_snapshot_num_ret$fields = ['.num'];
-
-const remote_domain_snapshot_num_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_snapshot_num_ret, f0: number) { this.num = f0; }) as unknown as new (f0: number) => remote_domain_snapshot_num_ret;
-
-export function dec_remote_domain_snapshot_num_ret(r: XdrReader): remote_domain_snapshot_num_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_domain_snapshot_num_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_num_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_snapshot_num_ret(w: XdrWriter, v: remote_domain_snapshot_num_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.num);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_num_ret$fields[f]);
-  }
-}
+/** `remote_domain_snapshot_num_ret` has the layout of `remote_connect_num_of_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_snapshot_num_ret: (r: XdrReader) => remote_domain_snapshot_num_ret = dec_remote_connect_num_of_domains_ret;
+export const enc_remote_domain_snapshot_num_ret: (w: XdrWriter, v: remote_domain_snapshot_num_ret) => void = enc_remote_connect_num_of_domains_ret;
 
 /** Codec of `remote_domain_snapshot_num_ret`. */
 export const xdr_remote_domain_snapshot_num_ret: XdrCodec<remote_domain_snapshot_num_ret> = { name: 'remote_domain_snapshot_num_ret', encode: enc_remote_domain_snapshot_num_ret, decode: dec_remote_domain_snapshot_num_ret };
@@ -18890,49 +13399,9 @@ export interface remote_domain_snapshot_list_names_ret {
   names: remote_nonnull_string[];
 }
 
-const remote_domain_snapshot_list_names_ret$fields = ['.names'];
-
-const remote_domain_snapshot_list_names_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_snapshot_list_names_ret, f0: remote_nonnull_string[]) { this.names = f0; }) as unknown as new (f0: remote_nonnull_string[]) => remote_domain_snapshot_list_names_ret;
-
-export function dec_remote_domain_snapshot_list_names_ret(r: XdrReader): remote_domain_snapshot_list_names_ret {
-  let f = 0;
-  try {
-    let f0: remote_nonnull_string[];
-    const n1 = r.arrayLength(16384, 4);
-    const a2: remote_nonnull_string[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(r.string(4194304));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    return new remote_domain_snapshot_list_names_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_list_names_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_snapshot_list_names_ret(w: XdrWriter, v: remote_domain_snapshot_list_names_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.names;
-    w.arrayLength(a1, 16384);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        w.string(a1[i2], 4194304);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_list_names_ret$fields[f]);
-  }
-}
+/** `remote_domain_snapshot_list_names_ret` has the layout of `remote_connect_list_defined_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_snapshot_list_names_ret: (r: XdrReader) => remote_domain_snapshot_list_names_ret = dec_remote_connect_list_defined_domains_ret;
+export const enc_remote_domain_snapshot_list_names_ret: (w: XdrWriter, v: remote_domain_snapshot_list_names_ret) => void = enc_remote_connect_list_defined_domains_ret;
 
 /** Codec of `remote_domain_snapshot_list_names_ret`. */
 export const xdr_remote_domain_snapshot_list_names_ret: XdrCodec<remote_domain_snapshot_list_names_ret> = { name: 'remote_domain_snapshot_list_names_ret', encode: enc_remote_domain_snapshot_list_names_ret, decode: dec_remote_domain_snapshot_list_names_ret };
@@ -19039,33 +13508,9 @@ export interface remote_domain_snapshot_num_children_args {
   flags: number;
 }
 
-const remote_domain_snapshot_num_children_args$fields = ['.snap', '.flags'];
-
-const remote_domain_snapshot_num_children_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_snapshot_num_children_args, f0: remote_nonnull_domain_snapshot, f1: number) { this.snap = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain_snapshot, f1: number) => remote_domain_snapshot_num_children_args;
-
-export function dec_remote_domain_snapshot_num_children_args(r: XdrReader): remote_domain_snapshot_num_children_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain_snapshot(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_snapshot_num_children_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_num_children_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_snapshot_num_children_args(w: XdrWriter, v: remote_domain_snapshot_num_children_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain_snapshot(w, v.snap);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_num_children_args$fields[f]);
-  }
-}
+/** `remote_domain_snapshot_num_children_args` has the layout of `remote_domain_snapshot_get_xml_desc_args`: the same functions encode and decode it. */
+export const dec_remote_domain_snapshot_num_children_args: (r: XdrReader) => remote_domain_snapshot_num_children_args = dec_remote_domain_snapshot_get_xml_desc_args;
+export const enc_remote_domain_snapshot_num_children_args: (w: XdrWriter, v: remote_domain_snapshot_num_children_args) => void = enc_remote_domain_snapshot_get_xml_desc_args;
 
 /** Codec of `remote_domain_snapshot_num_children_args`. */
 export const xdr_remote_domain_snapshot_num_children_args: XdrCodec<remote_domain_snapshot_num_children_args> = { name: 'remote_domain_snapshot_num_children_args', encode: enc_remote_domain_snapshot_num_children_args, decode: dec_remote_domain_snapshot_num_children_args };
@@ -19074,29 +13519,9 @@ export interface remote_domain_snapshot_num_children_ret {
   num: number;
 }
 
-const remote_domain_snapshot_num_children_ret$fields = ['.num'];
-
-const remote_domain_snapshot_num_children_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_snapshot_num_children_ret, f0: number) { this.num = f0; }) as unknown as new (f0: number) => remote_domain_snapshot_num_children_ret;
-
-export function dec_remote_domain_snapshot_num_children_ret(r: XdrReader): remote_domain_snapshot_num_children_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_domain_snapshot_num_children_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_num_children_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_snapshot_num_children_ret(w: XdrWriter, v: remote_domain_snapshot_num_children_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.num);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_num_children_ret$fields[f]);
-  }
-}
+/** `remote_domain_snapshot_num_children_ret` has the layout of `remote_connect_num_of_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_snapshot_num_children_ret: (r: XdrReader) => remote_domain_snapshot_num_children_ret = dec_remote_connect_num_of_domains_ret;
+export const enc_remote_domain_snapshot_num_children_ret: (w: XdrWriter, v: remote_domain_snapshot_num_children_ret) => void = enc_remote_connect_num_of_domains_ret;
 
 /** Codec of `remote_domain_snapshot_num_children_ret`. */
 export const xdr_remote_domain_snapshot_num_children_ret: XdrCodec<remote_domain_snapshot_num_children_ret> = { name: 'remote_domain_snapshot_num_children_ret', encode: enc_remote_domain_snapshot_num_children_ret, decode: dec_remote_domain_snapshot_num_children_ret };
@@ -19146,49 +13571,9 @@ export interface remote_domain_snapshot_list_children_names_ret {
   names: remote_nonnull_string[];
 }
 
-const remote_domain_snapshot_list_children_names_ret$fields = ['.names'];
-
-const remote_domain_snapshot_list_children_names_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_snapshot_list_children_names_ret, f0: remote_nonnull_string[]) { this.names = f0; }) as unknown as new (f0: remote_nonnull_string[]) => remote_domain_snapshot_list_children_names_ret;
-
-export function dec_remote_domain_snapshot_list_children_names_ret(r: XdrReader): remote_domain_snapshot_list_children_names_ret {
-  let f = 0;
-  try {
-    let f0: remote_nonnull_string[];
-    const n1 = r.arrayLength(16384, 4);
-    const a2: remote_nonnull_string[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(r.string(4194304));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    return new remote_domain_snapshot_list_children_names_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_list_children_names_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_snapshot_list_children_names_ret(w: XdrWriter, v: remote_domain_snapshot_list_children_names_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.names;
-    w.arrayLength(a1, 16384);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        w.string(a1[i2], 4194304);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_list_children_names_ret$fields[f]);
-  }
-}
+/** `remote_domain_snapshot_list_children_names_ret` has the layout of `remote_connect_list_defined_domains_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_snapshot_list_children_names_ret: (r: XdrReader) => remote_domain_snapshot_list_children_names_ret = dec_remote_connect_list_defined_domains_ret;
+export const enc_remote_domain_snapshot_list_children_names_ret: (w: XdrWriter, v: remote_domain_snapshot_list_children_names_ret) => void = enc_remote_connect_list_defined_domains_ret;
 
 /** Codec of `remote_domain_snapshot_list_children_names_ret`. */
 export const xdr_remote_domain_snapshot_list_children_names_ret: XdrCodec<remote_domain_snapshot_list_children_names_ret> = { name: 'remote_domain_snapshot_list_children_names_ret', encode: enc_remote_domain_snapshot_list_children_names_ret, decode: dec_remote_domain_snapshot_list_children_names_ret };
@@ -19239,53 +13624,9 @@ export interface remote_domain_snapshot_list_all_children_ret {
   ret: number;
 }
 
-const remote_domain_snapshot_list_all_children_ret$fields = ['.snapshots', '.ret'];
-
-const remote_domain_snapshot_list_all_children_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_snapshot_list_all_children_ret, f0: remote_nonnull_domain_snapshot[], f1: number) { this.snapshots = f0; this.ret = f1; }) as unknown as new (f0: remote_nonnull_domain_snapshot[], f1: number) => remote_domain_snapshot_list_all_children_ret;
-
-export function dec_remote_domain_snapshot_list_all_children_ret(r: XdrReader): remote_domain_snapshot_list_all_children_ret {
-  let f = 0;
-  try {
-    let f0: remote_nonnull_domain_snapshot[];
-    const n1 = r.arrayLength(16384, 28);
-    const a2: remote_nonnull_domain_snapshot[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(dec_remote_nonnull_domain_snapshot(r));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    f = 1;
-    const f1 = r.int();
-    return new remote_domain_snapshot_list_all_children_ret$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_list_all_children_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_snapshot_list_all_children_ret(w: XdrWriter, v: remote_domain_snapshot_list_all_children_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.snapshots;
-    w.arrayLength(a1, 16384);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        enc_remote_nonnull_domain_snapshot(w, a1[i2]);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-    f = 1;
-    w.int(v.ret);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_list_all_children_ret$fields[f]);
-  }
-}
+/** `remote_domain_snapshot_list_all_children_ret` has the layout of `remote_domain_list_all_snapshots_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_snapshot_list_all_children_ret: (r: XdrReader) => remote_domain_snapshot_list_all_children_ret = dec_remote_domain_list_all_snapshots_ret;
+export const enc_remote_domain_snapshot_list_all_children_ret: (w: XdrWriter, v: remote_domain_snapshot_list_all_children_ret) => void = enc_remote_domain_list_all_snapshots_ret;
 
 /** Codec of `remote_domain_snapshot_list_all_children_ret`. */
 export const xdr_remote_domain_snapshot_list_all_children_ret: XdrCodec<remote_domain_snapshot_list_all_children_ret> = { name: 'remote_domain_snapshot_list_all_children_ret', encode: enc_remote_domain_snapshot_list_all_children_ret, decode: dec_remote_domain_snapshot_list_all_children_ret };
@@ -19335,29 +13676,9 @@ export interface remote_domain_snapshot_lookup_by_name_ret {
   snap: remote_nonnull_domain_snapshot;
 }
 
-const remote_domain_snapshot_lookup_by_name_ret$fields = ['.snap'];
-
-const remote_domain_snapshot_lookup_by_name_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_snapshot_lookup_by_name_ret, f0: remote_nonnull_domain_snapshot) { this.snap = f0; }) as unknown as new (f0: remote_nonnull_domain_snapshot) => remote_domain_snapshot_lookup_by_name_ret;
-
-export function dec_remote_domain_snapshot_lookup_by_name_ret(r: XdrReader): remote_domain_snapshot_lookup_by_name_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain_snapshot(r);
-    return new remote_domain_snapshot_lookup_by_name_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_lookup_by_name_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_snapshot_lookup_by_name_ret(w: XdrWriter, v: remote_domain_snapshot_lookup_by_name_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain_snapshot(w, v.snap);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_lookup_by_name_ret$fields[f]);
-  }
-}
+/** `remote_domain_snapshot_lookup_by_name_ret` has the layout of `remote_domain_snapshot_create_xml_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_snapshot_lookup_by_name_ret: (r: XdrReader) => remote_domain_snapshot_lookup_by_name_ret = dec_remote_domain_snapshot_create_xml_ret;
+export const enc_remote_domain_snapshot_lookup_by_name_ret: (w: XdrWriter, v: remote_domain_snapshot_lookup_by_name_ret) => void = enc_remote_domain_snapshot_create_xml_ret;
 
 /** Codec of `remote_domain_snapshot_lookup_by_name_ret`. */
 export const xdr_remote_domain_snapshot_lookup_by_name_ret: XdrCodec<remote_domain_snapshot_lookup_by_name_ret> = { name: 'remote_domain_snapshot_lookup_by_name_ret', encode: enc_remote_domain_snapshot_lookup_by_name_ret, decode: dec_remote_domain_snapshot_lookup_by_name_ret };
@@ -19367,33 +13688,9 @@ export interface remote_domain_has_current_snapshot_args {
   flags: number;
 }
 
-const remote_domain_has_current_snapshot_args$fields = ['.dom', '.flags'];
-
-const remote_domain_has_current_snapshot_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_has_current_snapshot_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_has_current_snapshot_args;
-
-export function dec_remote_domain_has_current_snapshot_args(r: XdrReader): remote_domain_has_current_snapshot_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_has_current_snapshot_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_has_current_snapshot_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_has_current_snapshot_args(w: XdrWriter, v: remote_domain_has_current_snapshot_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_has_current_snapshot_args$fields[f]);
-  }
-}
+/** `remote_domain_has_current_snapshot_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_has_current_snapshot_args: (r: XdrReader) => remote_domain_has_current_snapshot_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_has_current_snapshot_args: (w: XdrWriter, v: remote_domain_has_current_snapshot_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_has_current_snapshot_args`. */
 export const xdr_remote_domain_has_current_snapshot_args: XdrCodec<remote_domain_has_current_snapshot_args> = { name: 'remote_domain_has_current_snapshot_args', encode: enc_remote_domain_has_current_snapshot_args, decode: dec_remote_domain_has_current_snapshot_args };
@@ -19402,29 +13699,9 @@ export interface remote_domain_has_current_snapshot_ret {
   result: number;
 }
 
-const remote_domain_has_current_snapshot_ret$fields = ['.result'];
-
-const remote_domain_has_current_snapshot_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_has_current_snapshot_ret, f0: number) { this.result = f0; }) as unknown as new (f0: number) => remote_domain_has_current_snapshot_ret;
-
-export function dec_remote_domain_has_current_snapshot_ret(r: XdrReader): remote_domain_has_current_snapshot_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_domain_has_current_snapshot_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_has_current_snapshot_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_has_current_snapshot_ret(w: XdrWriter, v: remote_domain_has_current_snapshot_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.result);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_has_current_snapshot_ret$fields[f]);
-  }
-}
+/** `remote_domain_has_current_snapshot_ret` has the layout of `remote_connect_compare_cpu_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_has_current_snapshot_ret: (r: XdrReader) => remote_domain_has_current_snapshot_ret = dec_remote_connect_compare_cpu_ret;
+export const enc_remote_domain_has_current_snapshot_ret: (w: XdrWriter, v: remote_domain_has_current_snapshot_ret) => void = enc_remote_connect_compare_cpu_ret;
 
 /** Codec of `remote_domain_has_current_snapshot_ret`. */
 export const xdr_remote_domain_has_current_snapshot_ret: XdrCodec<remote_domain_has_current_snapshot_ret> = { name: 'remote_domain_has_current_snapshot_ret', encode: enc_remote_domain_has_current_snapshot_ret, decode: dec_remote_domain_has_current_snapshot_ret };
@@ -19434,33 +13711,9 @@ export interface remote_domain_snapshot_get_parent_args {
   flags: number;
 }
 
-const remote_domain_snapshot_get_parent_args$fields = ['.snap', '.flags'];
-
-const remote_domain_snapshot_get_parent_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_snapshot_get_parent_args, f0: remote_nonnull_domain_snapshot, f1: number) { this.snap = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain_snapshot, f1: number) => remote_domain_snapshot_get_parent_args;
-
-export function dec_remote_domain_snapshot_get_parent_args(r: XdrReader): remote_domain_snapshot_get_parent_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain_snapshot(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_snapshot_get_parent_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_get_parent_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_snapshot_get_parent_args(w: XdrWriter, v: remote_domain_snapshot_get_parent_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain_snapshot(w, v.snap);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_get_parent_args$fields[f]);
-  }
-}
+/** `remote_domain_snapshot_get_parent_args` has the layout of `remote_domain_snapshot_get_xml_desc_args`: the same functions encode and decode it. */
+export const dec_remote_domain_snapshot_get_parent_args: (r: XdrReader) => remote_domain_snapshot_get_parent_args = dec_remote_domain_snapshot_get_xml_desc_args;
+export const enc_remote_domain_snapshot_get_parent_args: (w: XdrWriter, v: remote_domain_snapshot_get_parent_args) => void = enc_remote_domain_snapshot_get_xml_desc_args;
 
 /** Codec of `remote_domain_snapshot_get_parent_args`. */
 export const xdr_remote_domain_snapshot_get_parent_args: XdrCodec<remote_domain_snapshot_get_parent_args> = { name: 'remote_domain_snapshot_get_parent_args', encode: enc_remote_domain_snapshot_get_parent_args, decode: dec_remote_domain_snapshot_get_parent_args };
@@ -19469,29 +13722,9 @@ export interface remote_domain_snapshot_get_parent_ret {
   snap: remote_nonnull_domain_snapshot;
 }
 
-const remote_domain_snapshot_get_parent_ret$fields = ['.snap'];
-
-const remote_domain_snapshot_get_parent_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_snapshot_get_parent_ret, f0: remote_nonnull_domain_snapshot) { this.snap = f0; }) as unknown as new (f0: remote_nonnull_domain_snapshot) => remote_domain_snapshot_get_parent_ret;
-
-export function dec_remote_domain_snapshot_get_parent_ret(r: XdrReader): remote_domain_snapshot_get_parent_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain_snapshot(r);
-    return new remote_domain_snapshot_get_parent_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_get_parent_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_snapshot_get_parent_ret(w: XdrWriter, v: remote_domain_snapshot_get_parent_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain_snapshot(w, v.snap);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_get_parent_ret$fields[f]);
-  }
-}
+/** `remote_domain_snapshot_get_parent_ret` has the layout of `remote_domain_snapshot_create_xml_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_snapshot_get_parent_ret: (r: XdrReader) => remote_domain_snapshot_get_parent_ret = dec_remote_domain_snapshot_create_xml_ret;
+export const enc_remote_domain_snapshot_get_parent_ret: (w: XdrWriter, v: remote_domain_snapshot_get_parent_ret) => void = enc_remote_domain_snapshot_create_xml_ret;
 
 /** Codec of `remote_domain_snapshot_get_parent_ret`. */
 export const xdr_remote_domain_snapshot_get_parent_ret: XdrCodec<remote_domain_snapshot_get_parent_ret> = { name: 'remote_domain_snapshot_get_parent_ret', encode: enc_remote_domain_snapshot_get_parent_ret, decode: dec_remote_domain_snapshot_get_parent_ret };
@@ -19501,33 +13734,9 @@ export interface remote_domain_snapshot_current_args {
   flags: number;
 }
 
-const remote_domain_snapshot_current_args$fields = ['.dom', '.flags'];
-
-const remote_domain_snapshot_current_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_snapshot_current_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_snapshot_current_args;
-
-export function dec_remote_domain_snapshot_current_args(r: XdrReader): remote_domain_snapshot_current_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_snapshot_current_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_current_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_snapshot_current_args(w: XdrWriter, v: remote_domain_snapshot_current_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_current_args$fields[f]);
-  }
-}
+/** `remote_domain_snapshot_current_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_snapshot_current_args: (r: XdrReader) => remote_domain_snapshot_current_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_snapshot_current_args: (w: XdrWriter, v: remote_domain_snapshot_current_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_snapshot_current_args`. */
 export const xdr_remote_domain_snapshot_current_args: XdrCodec<remote_domain_snapshot_current_args> = { name: 'remote_domain_snapshot_current_args', encode: enc_remote_domain_snapshot_current_args, decode: dec_remote_domain_snapshot_current_args };
@@ -19536,29 +13745,9 @@ export interface remote_domain_snapshot_current_ret {
   snap: remote_nonnull_domain_snapshot;
 }
 
-const remote_domain_snapshot_current_ret$fields = ['.snap'];
-
-const remote_domain_snapshot_current_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_snapshot_current_ret, f0: remote_nonnull_domain_snapshot) { this.snap = f0; }) as unknown as new (f0: remote_nonnull_domain_snapshot) => remote_domain_snapshot_current_ret;
-
-export function dec_remote_domain_snapshot_current_ret(r: XdrReader): remote_domain_snapshot_current_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain_snapshot(r);
-    return new remote_domain_snapshot_current_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_current_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_snapshot_current_ret(w: XdrWriter, v: remote_domain_snapshot_current_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain_snapshot(w, v.snap);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_current_ret$fields[f]);
-  }
-}
+/** `remote_domain_snapshot_current_ret` has the layout of `remote_domain_snapshot_create_xml_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_snapshot_current_ret: (r: XdrReader) => remote_domain_snapshot_current_ret = dec_remote_domain_snapshot_create_xml_ret;
+export const enc_remote_domain_snapshot_current_ret: (w: XdrWriter, v: remote_domain_snapshot_current_ret) => void = enc_remote_domain_snapshot_create_xml_ret;
 
 /** Codec of `remote_domain_snapshot_current_ret`. */
 export const xdr_remote_domain_snapshot_current_ret: XdrCodec<remote_domain_snapshot_current_ret> = { name: 'remote_domain_snapshot_current_ret', encode: enc_remote_domain_snapshot_current_ret, decode: dec_remote_domain_snapshot_current_ret };
@@ -19568,33 +13757,9 @@ export interface remote_domain_snapshot_is_current_args {
   flags: number;
 }
 
-const remote_domain_snapshot_is_current_args$fields = ['.snap', '.flags'];
-
-const remote_domain_snapshot_is_current_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_snapshot_is_current_args, f0: remote_nonnull_domain_snapshot, f1: number) { this.snap = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain_snapshot, f1: number) => remote_domain_snapshot_is_current_args;
-
-export function dec_remote_domain_snapshot_is_current_args(r: XdrReader): remote_domain_snapshot_is_current_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain_snapshot(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_snapshot_is_current_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_is_current_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_snapshot_is_current_args(w: XdrWriter, v: remote_domain_snapshot_is_current_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain_snapshot(w, v.snap);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_is_current_args$fields[f]);
-  }
-}
+/** `remote_domain_snapshot_is_current_args` has the layout of `remote_domain_snapshot_get_xml_desc_args`: the same functions encode and decode it. */
+export const dec_remote_domain_snapshot_is_current_args: (r: XdrReader) => remote_domain_snapshot_is_current_args = dec_remote_domain_snapshot_get_xml_desc_args;
+export const enc_remote_domain_snapshot_is_current_args: (w: XdrWriter, v: remote_domain_snapshot_is_current_args) => void = enc_remote_domain_snapshot_get_xml_desc_args;
 
 /** Codec of `remote_domain_snapshot_is_current_args`. */
 export const xdr_remote_domain_snapshot_is_current_args: XdrCodec<remote_domain_snapshot_is_current_args> = { name: 'remote_domain_snapshot_is_current_args', encode: enc_remote_domain_snapshot_is_current_args, decode: dec_remote_domain_snapshot_is_current_args };
@@ -19635,33 +13800,9 @@ export interface remote_domain_snapshot_has_metadata_args {
   flags: number;
 }
 
-const remote_domain_snapshot_has_metadata_args$fields = ['.snap', '.flags'];
-
-const remote_domain_snapshot_has_metadata_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_snapshot_has_metadata_args, f0: remote_nonnull_domain_snapshot, f1: number) { this.snap = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain_snapshot, f1: number) => remote_domain_snapshot_has_metadata_args;
-
-export function dec_remote_domain_snapshot_has_metadata_args(r: XdrReader): remote_domain_snapshot_has_metadata_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain_snapshot(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_snapshot_has_metadata_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_has_metadata_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_snapshot_has_metadata_args(w: XdrWriter, v: remote_domain_snapshot_has_metadata_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain_snapshot(w, v.snap);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_has_metadata_args$fields[f]);
-  }
-}
+/** `remote_domain_snapshot_has_metadata_args` has the layout of `remote_domain_snapshot_get_xml_desc_args`: the same functions encode and decode it. */
+export const dec_remote_domain_snapshot_has_metadata_args: (r: XdrReader) => remote_domain_snapshot_has_metadata_args = dec_remote_domain_snapshot_get_xml_desc_args;
+export const enc_remote_domain_snapshot_has_metadata_args: (w: XdrWriter, v: remote_domain_snapshot_has_metadata_args) => void = enc_remote_domain_snapshot_get_xml_desc_args;
 
 /** Codec of `remote_domain_snapshot_has_metadata_args`. */
 export const xdr_remote_domain_snapshot_has_metadata_args: XdrCodec<remote_domain_snapshot_has_metadata_args> = { name: 'remote_domain_snapshot_has_metadata_args', encode: enc_remote_domain_snapshot_has_metadata_args, decode: dec_remote_domain_snapshot_has_metadata_args };
@@ -19702,33 +13843,9 @@ export interface remote_domain_revert_to_snapshot_args {
   flags: number;
 }
 
-const remote_domain_revert_to_snapshot_args$fields = ['.snap', '.flags'];
-
-const remote_domain_revert_to_snapshot_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_revert_to_snapshot_args, f0: remote_nonnull_domain_snapshot, f1: number) { this.snap = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain_snapshot, f1: number) => remote_domain_revert_to_snapshot_args;
-
-export function dec_remote_domain_revert_to_snapshot_args(r: XdrReader): remote_domain_revert_to_snapshot_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain_snapshot(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_revert_to_snapshot_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_revert_to_snapshot_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_revert_to_snapshot_args(w: XdrWriter, v: remote_domain_revert_to_snapshot_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain_snapshot(w, v.snap);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_revert_to_snapshot_args$fields[f]);
-  }
-}
+/** `remote_domain_revert_to_snapshot_args` has the layout of `remote_domain_snapshot_get_xml_desc_args`: the same functions encode and decode it. */
+export const dec_remote_domain_revert_to_snapshot_args: (r: XdrReader) => remote_domain_revert_to_snapshot_args = dec_remote_domain_snapshot_get_xml_desc_args;
+export const enc_remote_domain_revert_to_snapshot_args: (w: XdrWriter, v: remote_domain_revert_to_snapshot_args) => void = enc_remote_domain_snapshot_get_xml_desc_args;
 
 /** Codec of `remote_domain_revert_to_snapshot_args`. */
 export const xdr_remote_domain_revert_to_snapshot_args: XdrCodec<remote_domain_revert_to_snapshot_args> = { name: 'remote_domain_revert_to_snapshot_args', encode: enc_remote_domain_revert_to_snapshot_args, decode: dec_remote_domain_revert_to_snapshot_args };
@@ -19738,33 +13855,9 @@ export interface remote_domain_snapshot_delete_args {
   flags: number;
 }
 
-const remote_domain_snapshot_delete_args$fields = ['.snap', '.flags'];
-
-const remote_domain_snapshot_delete_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_snapshot_delete_args, f0: remote_nonnull_domain_snapshot, f1: number) { this.snap = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain_snapshot, f1: number) => remote_domain_snapshot_delete_args;
-
-export function dec_remote_domain_snapshot_delete_args(r: XdrReader): remote_domain_snapshot_delete_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain_snapshot(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_snapshot_delete_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_delete_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_snapshot_delete_args(w: XdrWriter, v: remote_domain_snapshot_delete_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain_snapshot(w, v.snap);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_snapshot_delete_args$fields[f]);
-  }
-}
+/** `remote_domain_snapshot_delete_args` has the layout of `remote_domain_snapshot_get_xml_desc_args`: the same functions encode and decode it. */
+export const dec_remote_domain_snapshot_delete_args: (r: XdrReader) => remote_domain_snapshot_delete_args = dec_remote_domain_snapshot_get_xml_desc_args;
+export const enc_remote_domain_snapshot_delete_args: (w: XdrWriter, v: remote_domain_snapshot_delete_args) => void = enc_remote_domain_snapshot_get_xml_desc_args;
 
 /** Codec of `remote_domain_snapshot_delete_args`. */
 export const xdr_remote_domain_snapshot_delete_args: XdrCodec<remote_domain_snapshot_delete_args> = { name: 'remote_domain_snapshot_delete_args', encode: enc_remote_domain_snapshot_delete_args, decode: dec_remote_domain_snapshot_delete_args };
@@ -19910,41 +14003,9 @@ export interface remote_storage_vol_download_args {
   flags: number;
 }
 
-const remote_storage_vol_download_args$fields = ['.vol', '.offset', '.length', '.flags'];
-
-const remote_storage_vol_download_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_storage_vol_download_args, f0: remote_nonnull_storage_vol, f1: bigint, f2: bigint, f3: number) { this.vol = f0; this.offset = f1; this.length = f2; this.flags = f3; }) as unknown as new (f0: remote_nonnull_storage_vol, f1: bigint, f2: bigint, f3: number) => remote_storage_vol_download_args;
-
-export function dec_remote_storage_vol_download_args(r: XdrReader): remote_storage_vol_download_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_storage_vol(r);
-    f = 1;
-    const f1 = r.uhyper();
-    f = 2;
-    const f2 = r.uhyper();
-    f = 3;
-    const f3 = r.uint();
-    return new remote_storage_vol_download_args$new(f0, f1, f2, f3);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_download_args$fields[f]);
-  }
-}
-
-export function enc_remote_storage_vol_download_args(w: XdrWriter, v: remote_storage_vol_download_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_storage_vol(w, v.vol);
-    f = 1;
-    w.uhyper(v.offset);
-    f = 2;
-    w.uhyper(v.length);
-    f = 3;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_storage_vol_download_args$fields[f]);
-  }
-}
+/** `remote_storage_vol_download_args` has the layout of `remote_storage_vol_upload_args`: the same functions encode and decode it. */
+export const dec_remote_storage_vol_download_args: (r: XdrReader) => remote_storage_vol_download_args = dec_remote_storage_vol_upload_args;
+export const enc_remote_storage_vol_download_args: (w: XdrWriter, v: remote_storage_vol_download_args) => void = enc_remote_storage_vol_upload_args;
 
 /** Codec of `remote_storage_vol_download_args`. */
 export const xdr_remote_storage_vol_download_args: XdrCodec<remote_storage_vol_download_args> = { name: 'remote_storage_vol_download_args', encode: enc_remote_storage_vol_download_args, decode: dec_remote_storage_vol_download_args };
@@ -19954,33 +14015,9 @@ export interface remote_domain_get_state_args {
   flags: number;
 }
 
-const remote_domain_get_state_args$fields = ['.dom', '.flags'];
-
-const remote_domain_get_state_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_state_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_state_args;
-
-export function dec_remote_domain_get_state_args(r: XdrReader): remote_domain_get_state_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_get_state_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_state_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_state_args(w: XdrWriter, v: remote_domain_get_state_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_state_args$fields[f]);
-  }
-}
+/** `remote_domain_get_state_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_state_args: (r: XdrReader) => remote_domain_get_state_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_get_state_args: (w: XdrWriter, v: remote_domain_get_state_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_get_state_args`. */
 export const xdr_remote_domain_get_state_args: XdrCodec<remote_domain_get_state_args> = { name: 'remote_domain_get_state_args', encode: enc_remote_domain_get_state_args, decode: dec_remote_domain_get_state_args };
@@ -20382,29 +14419,9 @@ export interface remote_domain_migrate_perform3_ret {
   cookie_out: Uint8Array;
 }
 
-const remote_domain_migrate_perform3_ret$fields = ['.cookie_out'];
-
-const remote_domain_migrate_perform3_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_migrate_perform3_ret, f0: Uint8Array) { this.cookie_out = f0; }) as unknown as new (f0: Uint8Array) => remote_domain_migrate_perform3_ret;
-
-export function dec_remote_domain_migrate_perform3_ret(r: XdrReader): remote_domain_migrate_perform3_ret {
-  let f = 0;
-  try {
-    const f0 = r.opaque(4194304);
-    return new remote_domain_migrate_perform3_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_perform3_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_migrate_perform3_ret(w: XdrWriter, v: remote_domain_migrate_perform3_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.opaque(v.cookie_out, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_perform3_ret$fields[f]);
-  }
-}
+/** `remote_domain_migrate_perform3_ret` has the layout of `remote_domain_migrate_prepare_tunnel3_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_migrate_perform3_ret: (r: XdrReader) => remote_domain_migrate_perform3_ret = dec_remote_domain_migrate_prepare_tunnel3_ret;
+export const enc_remote_domain_migrate_perform3_ret: (w: XdrWriter, v: remote_domain_migrate_perform3_ret) => void = enc_remote_domain_migrate_prepare_tunnel3_ret;
 
 /** Codec of `remote_domain_migrate_perform3_ret`. */
 export const xdr_remote_domain_migrate_perform3_ret: XdrCodec<remote_domain_migrate_perform3_ret> = { name: 'remote_domain_migrate_perform3_ret', encode: enc_remote_domain_migrate_perform3_ret, decode: dec_remote_domain_migrate_perform3_ret };
@@ -20557,29 +14574,9 @@ export interface remote_domain_event_control_error_msg {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_event_control_error_msg$fields = ['.dom'];
-
-const remote_domain_event_control_error_msg$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_event_control_error_msg, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_event_control_error_msg;
-
-export function dec_remote_domain_event_control_error_msg(r: XdrReader): remote_domain_event_control_error_msg {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_event_control_error_msg$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_event_control_error_msg$fields[f]);
-  }
-}
-
-export function enc_remote_domain_event_control_error_msg(w: XdrWriter, v: remote_domain_event_control_error_msg): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_event_control_error_msg$fields[f]);
-  }
-}
+/** `remote_domain_event_control_error_msg` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_event_control_error_msg: (r: XdrReader) => remote_domain_event_control_error_msg = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_event_control_error_msg: (w: XdrWriter, v: remote_domain_event_control_error_msg) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_event_control_error_msg`. */
 export const xdr_remote_domain_event_control_error_msg: XdrCodec<remote_domain_event_control_error_msg> = { name: 'remote_domain_event_control_error_msg', encode: enc_remote_domain_event_control_error_msg, decode: dec_remote_domain_event_control_error_msg };
@@ -20625,33 +14622,9 @@ export interface remote_domain_get_control_info_args {
   flags: number;
 }
 
-const remote_domain_get_control_info_args$fields = ['.dom', '.flags'];
-
-const remote_domain_get_control_info_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_control_info_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_control_info_args;
-
-export function dec_remote_domain_get_control_info_args(r: XdrReader): remote_domain_get_control_info_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_get_control_info_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_control_info_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_control_info_args(w: XdrWriter, v: remote_domain_get_control_info_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_control_info_args$fields[f]);
-  }
-}
+/** `remote_domain_get_control_info_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_control_info_args: (r: XdrReader) => remote_domain_get_control_info_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_get_control_info_args: (w: XdrWriter, v: remote_domain_get_control_info_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_get_control_info_args`. */
 export const xdr_remote_domain_get_control_info_args: XdrCodec<remote_domain_get_control_info_args> = { name: 'remote_domain_get_control_info_args', encode: enc_remote_domain_get_control_info_args, decode: dec_remote_domain_get_control_info_args };
@@ -20744,37 +14717,9 @@ export interface remote_domain_open_graphics_fd_args {
   flags: number;
 }
 
-const remote_domain_open_graphics_fd_args$fields = ['.dom', '.idx', '.flags'];
-
-const remote_domain_open_graphics_fd_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_open_graphics_fd_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.idx = f1; this.flags = f2; }) as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_open_graphics_fd_args;
-
-export function dec_remote_domain_open_graphics_fd_args(r: XdrReader): remote_domain_open_graphics_fd_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    f = 2;
-    const f2 = r.uint();
-    return new remote_domain_open_graphics_fd_args$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_open_graphics_fd_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_open_graphics_fd_args(w: XdrWriter, v: remote_domain_open_graphics_fd_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.idx);
-    f = 2;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_open_graphics_fd_args$fields[f]);
-  }
-}
+/** `remote_domain_open_graphics_fd_args` has the layout of `remote_domain_open_graphics_args`: the same functions encode and decode it. */
+export const dec_remote_domain_open_graphics_fd_args: (r: XdrReader) => remote_domain_open_graphics_fd_args = dec_remote_domain_open_graphics_args;
+export const enc_remote_domain_open_graphics_fd_args: (w: XdrWriter, v: remote_domain_open_graphics_fd_args) => void = enc_remote_domain_open_graphics_args;
 
 /** Codec of `remote_domain_open_graphics_fd_args`. */
 export const xdr_remote_domain_open_graphics_fd_args: XdrCodec<remote_domain_open_graphics_fd_args> = { name: 'remote_domain_open_graphics_fd_args', encode: enc_remote_domain_open_graphics_fd_args, decode: dec_remote_domain_open_graphics_fd_args };
@@ -20825,33 +14770,9 @@ export interface remote_domain_shutdown_flags_args {
   flags: number;
 }
 
-const remote_domain_shutdown_flags_args$fields = ['.dom', '.flags'];
-
-const remote_domain_shutdown_flags_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_shutdown_flags_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_shutdown_flags_args;
-
-export function dec_remote_domain_shutdown_flags_args(r: XdrReader): remote_domain_shutdown_flags_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_shutdown_flags_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_shutdown_flags_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_shutdown_flags_args(w: XdrWriter, v: remote_domain_shutdown_flags_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_shutdown_flags_args$fields[f]);
-  }
-}
+/** `remote_domain_shutdown_flags_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_shutdown_flags_args: (r: XdrReader) => remote_domain_shutdown_flags_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_shutdown_flags_args: (w: XdrWriter, v: remote_domain_shutdown_flags_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_shutdown_flags_args`. */
 export const xdr_remote_domain_shutdown_flags_args: XdrCodec<remote_domain_shutdown_flags_args> = { name: 'remote_domain_shutdown_flags_args', encode: enc_remote_domain_shutdown_flags_args, decode: dec_remote_domain_shutdown_flags_args };
@@ -21050,33 +14971,9 @@ export interface remote_connect_list_all_storage_pools_args {
   flags: number;
 }
 
-const remote_connect_list_all_storage_pools_args$fields = ['.need_results', '.flags'];
-
-const remote_connect_list_all_storage_pools_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_list_all_storage_pools_args, f0: number, f1: number) { this.need_results = f0; this.flags = f1; }) as unknown as new (f0: number, f1: number) => remote_connect_list_all_storage_pools_args;
-
-export function dec_remote_connect_list_all_storage_pools_args(r: XdrReader): remote_connect_list_all_storage_pools_args {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    f = 1;
-    const f1 = r.uint();
-    return new remote_connect_list_all_storage_pools_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_all_storage_pools_args$fields[f]);
-  }
-}
-
-export function enc_remote_connect_list_all_storage_pools_args(w: XdrWriter, v: remote_connect_list_all_storage_pools_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.need_results);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_all_storage_pools_args$fields[f]);
-  }
-}
+/** `remote_connect_list_all_storage_pools_args` has the layout of `remote_connect_list_all_domains_args`: the same functions encode and decode it. */
+export const dec_remote_connect_list_all_storage_pools_args: (r: XdrReader) => remote_connect_list_all_storage_pools_args = dec_remote_connect_list_all_domains_args;
+export const enc_remote_connect_list_all_storage_pools_args: (w: XdrWriter, v: remote_connect_list_all_storage_pools_args) => void = enc_remote_connect_list_all_domains_args;
 
 /** Codec of `remote_connect_list_all_storage_pools_args`. */
 export const xdr_remote_connect_list_all_storage_pools_args: XdrCodec<remote_connect_list_all_storage_pools_args> = { name: 'remote_connect_list_all_storage_pools_args', encode: enc_remote_connect_list_all_storage_pools_args, decode: dec_remote_connect_list_all_storage_pools_args };
@@ -21239,33 +15136,9 @@ export interface remote_connect_list_all_networks_args {
   flags: number;
 }
 
-const remote_connect_list_all_networks_args$fields = ['.need_results', '.flags'];
-
-const remote_connect_list_all_networks_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_list_all_networks_args, f0: number, f1: number) { this.need_results = f0; this.flags = f1; }) as unknown as new (f0: number, f1: number) => remote_connect_list_all_networks_args;
-
-export function dec_remote_connect_list_all_networks_args(r: XdrReader): remote_connect_list_all_networks_args {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    f = 1;
-    const f1 = r.uint();
-    return new remote_connect_list_all_networks_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_all_networks_args$fields[f]);
-  }
-}
-
-export function enc_remote_connect_list_all_networks_args(w: XdrWriter, v: remote_connect_list_all_networks_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.need_results);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_all_networks_args$fields[f]);
-  }
-}
+/** `remote_connect_list_all_networks_args` has the layout of `remote_connect_list_all_domains_args`: the same functions encode and decode it. */
+export const dec_remote_connect_list_all_networks_args: (r: XdrReader) => remote_connect_list_all_networks_args = dec_remote_connect_list_all_domains_args;
+export const enc_remote_connect_list_all_networks_args: (w: XdrWriter, v: remote_connect_list_all_networks_args) => void = enc_remote_connect_list_all_domains_args;
 
 /** Codec of `remote_connect_list_all_networks_args`. */
 export const xdr_remote_connect_list_all_networks_args: XdrCodec<remote_connect_list_all_networks_args> = { name: 'remote_connect_list_all_networks_args', encode: enc_remote_connect_list_all_networks_args, decode: dec_remote_connect_list_all_networks_args };
@@ -21331,33 +15204,9 @@ export interface remote_connect_list_all_interfaces_args {
   flags: number;
 }
 
-const remote_connect_list_all_interfaces_args$fields = ['.need_results', '.flags'];
-
-const remote_connect_list_all_interfaces_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_list_all_interfaces_args, f0: number, f1: number) { this.need_results = f0; this.flags = f1; }) as unknown as new (f0: number, f1: number) => remote_connect_list_all_interfaces_args;
-
-export function dec_remote_connect_list_all_interfaces_args(r: XdrReader): remote_connect_list_all_interfaces_args {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    f = 1;
-    const f1 = r.uint();
-    return new remote_connect_list_all_interfaces_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_all_interfaces_args$fields[f]);
-  }
-}
-
-export function enc_remote_connect_list_all_interfaces_args(w: XdrWriter, v: remote_connect_list_all_interfaces_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.need_results);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_all_interfaces_args$fields[f]);
-  }
-}
+/** `remote_connect_list_all_interfaces_args` has the layout of `remote_connect_list_all_domains_args`: the same functions encode and decode it. */
+export const dec_remote_connect_list_all_interfaces_args: (r: XdrReader) => remote_connect_list_all_interfaces_args = dec_remote_connect_list_all_domains_args;
+export const enc_remote_connect_list_all_interfaces_args: (w: XdrWriter, v: remote_connect_list_all_interfaces_args) => void = enc_remote_connect_list_all_domains_args;
 
 /** Codec of `remote_connect_list_all_interfaces_args`. */
 export const xdr_remote_connect_list_all_interfaces_args: XdrCodec<remote_connect_list_all_interfaces_args> = { name: 'remote_connect_list_all_interfaces_args', encode: enc_remote_connect_list_all_interfaces_args, decode: dec_remote_connect_list_all_interfaces_args };
@@ -21423,33 +15272,9 @@ export interface remote_connect_list_all_node_devices_args {
   flags: number;
 }
 
-const remote_connect_list_all_node_devices_args$fields = ['.need_results', '.flags'];
-
-const remote_connect_list_all_node_devices_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_list_all_node_devices_args, f0: number, f1: number) { this.need_results = f0; this.flags = f1; }) as unknown as new (f0: number, f1: number) => remote_connect_list_all_node_devices_args;
-
-export function dec_remote_connect_list_all_node_devices_args(r: XdrReader): remote_connect_list_all_node_devices_args {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    f = 1;
-    const f1 = r.uint();
-    return new remote_connect_list_all_node_devices_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_all_node_devices_args$fields[f]);
-  }
-}
-
-export function enc_remote_connect_list_all_node_devices_args(w: XdrWriter, v: remote_connect_list_all_node_devices_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.need_results);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_all_node_devices_args$fields[f]);
-  }
-}
+/** `remote_connect_list_all_node_devices_args` has the layout of `remote_connect_list_all_domains_args`: the same functions encode and decode it. */
+export const dec_remote_connect_list_all_node_devices_args: (r: XdrReader) => remote_connect_list_all_node_devices_args = dec_remote_connect_list_all_domains_args;
+export const enc_remote_connect_list_all_node_devices_args: (w: XdrWriter, v: remote_connect_list_all_node_devices_args) => void = enc_remote_connect_list_all_domains_args;
 
 /** Codec of `remote_connect_list_all_node_devices_args`. */
 export const xdr_remote_connect_list_all_node_devices_args: XdrCodec<remote_connect_list_all_node_devices_args> = { name: 'remote_connect_list_all_node_devices_args', encode: enc_remote_connect_list_all_node_devices_args, decode: dec_remote_connect_list_all_node_devices_args };
@@ -21515,33 +15340,9 @@ export interface remote_connect_list_all_nwfilters_args {
   flags: number;
 }
 
-const remote_connect_list_all_nwfilters_args$fields = ['.need_results', '.flags'];
-
-const remote_connect_list_all_nwfilters_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_list_all_nwfilters_args, f0: number, f1: number) { this.need_results = f0; this.flags = f1; }) as unknown as new (f0: number, f1: number) => remote_connect_list_all_nwfilters_args;
-
-export function dec_remote_connect_list_all_nwfilters_args(r: XdrReader): remote_connect_list_all_nwfilters_args {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    f = 1;
-    const f1 = r.uint();
-    return new remote_connect_list_all_nwfilters_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_all_nwfilters_args$fields[f]);
-  }
-}
-
-export function enc_remote_connect_list_all_nwfilters_args(w: XdrWriter, v: remote_connect_list_all_nwfilters_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.need_results);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_all_nwfilters_args$fields[f]);
-  }
-}
+/** `remote_connect_list_all_nwfilters_args` has the layout of `remote_connect_list_all_domains_args`: the same functions encode and decode it. */
+export const dec_remote_connect_list_all_nwfilters_args: (r: XdrReader) => remote_connect_list_all_nwfilters_args = dec_remote_connect_list_all_domains_args;
+export const enc_remote_connect_list_all_nwfilters_args: (w: XdrWriter, v: remote_connect_list_all_nwfilters_args) => void = enc_remote_connect_list_all_domains_args;
 
 /** Codec of `remote_connect_list_all_nwfilters_args`. */
 export const xdr_remote_connect_list_all_nwfilters_args: XdrCodec<remote_connect_list_all_nwfilters_args> = { name: 'remote_connect_list_all_nwfilters_args', encode: enc_remote_connect_list_all_nwfilters_args, decode: dec_remote_connect_list_all_nwfilters_args };
@@ -21607,33 +15408,9 @@ export interface remote_connect_list_all_secrets_args {
   flags: number;
 }
 
-const remote_connect_list_all_secrets_args$fields = ['.need_results', '.flags'];
-
-const remote_connect_list_all_secrets_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_list_all_secrets_args, f0: number, f1: number) { this.need_results = f0; this.flags = f1; }) as unknown as new (f0: number, f1: number) => remote_connect_list_all_secrets_args;
-
-export function dec_remote_connect_list_all_secrets_args(r: XdrReader): remote_connect_list_all_secrets_args {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    f = 1;
-    const f1 = r.uint();
-    return new remote_connect_list_all_secrets_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_all_secrets_args$fields[f]);
-  }
-}
-
-export function enc_remote_connect_list_all_secrets_args(w: XdrWriter, v: remote_connect_list_all_secrets_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.need_results);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_all_secrets_args$fields[f]);
-  }
-}
+/** `remote_connect_list_all_secrets_args` has the layout of `remote_connect_list_all_domains_args`: the same functions encode and decode it. */
+export const dec_remote_connect_list_all_secrets_args: (r: XdrReader) => remote_connect_list_all_secrets_args = dec_remote_connect_list_all_domains_args;
+export const enc_remote_connect_list_all_secrets_args: (w: XdrWriter, v: remote_connect_list_all_secrets_args) => void = enc_remote_connect_list_all_domains_args;
 
 /** Codec of `remote_connect_list_all_secrets_args`. */
 export const xdr_remote_connect_list_all_secrets_args: XdrCodec<remote_connect_list_all_secrets_args> = { name: 'remote_connect_list_all_secrets_args', encode: enc_remote_connect_list_all_secrets_args, decode: dec_remote_connect_list_all_secrets_args };
@@ -21699,53 +15476,9 @@ export interface remote_node_set_memory_parameters_args {
   flags: number;
 }
 
-const remote_node_set_memory_parameters_args$fields = ['.params', '.flags'];
-
-const remote_node_set_memory_parameters_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_set_memory_parameters_args, f0: remote_typed_param[], f1: number) { this.params = f0; this.flags = f1; }) as unknown as new (f0: remote_typed_param[], f1: number) => remote_node_set_memory_parameters_args;
-
-export function dec_remote_node_set_memory_parameters_args(r: XdrReader): remote_node_set_memory_parameters_args {
-  let f = 0;
-  try {
-    let f0: remote_typed_param[];
-    const n1 = r.arrayLength(64, 12);
-    const a2: remote_typed_param[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(dec_remote_typed_param(r));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    f = 1;
-    const f1 = r.uint();
-    return new remote_node_set_memory_parameters_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_set_memory_parameters_args$fields[f]);
-  }
-}
-
-export function enc_remote_node_set_memory_parameters_args(w: XdrWriter, v: remote_node_set_memory_parameters_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.params;
-    w.arrayLength(a1, 64);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        enc_remote_typed_param(w, a1[i2]);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_set_memory_parameters_args$fields[f]);
-  }
-}
+/** `remote_node_set_memory_parameters_args` has the layout of `remote_domain_restore_params_args`: the same functions encode and decode it. */
+export const dec_remote_node_set_memory_parameters_args: (r: XdrReader) => remote_node_set_memory_parameters_args = dec_remote_domain_restore_params_args;
+export const enc_remote_node_set_memory_parameters_args: (w: XdrWriter, v: remote_node_set_memory_parameters_args) => void = enc_remote_domain_restore_params_args;
 
 /** Codec of `remote_node_set_memory_parameters_args`. */
 export const xdr_remote_node_set_memory_parameters_args: XdrCodec<remote_node_set_memory_parameters_args> = { name: 'remote_node_set_memory_parameters_args', encode: enc_remote_node_set_memory_parameters_args, decode: dec_remote_node_set_memory_parameters_args };
@@ -21978,33 +15711,9 @@ export interface remote_domain_get_time_args {
   flags: number;
 }
 
-const remote_domain_get_time_args$fields = ['.dom', '.flags'];
-
-const remote_domain_get_time_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_time_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_time_args;
-
-export function dec_remote_domain_get_time_args(r: XdrReader): remote_domain_get_time_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_get_time_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_time_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_time_args(w: XdrWriter, v: remote_domain_get_time_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_time_args$fields[f]);
-  }
-}
+/** `remote_domain_get_time_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_time_args: (r: XdrReader) => remote_domain_get_time_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_get_time_args: (w: XdrWriter, v: remote_domain_get_time_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_get_time_args`. */
 export const xdr_remote_domain_get_time_args: XdrCodec<remote_domain_get_time_args> = { name: 'remote_domain_get_time_args', encode: enc_remote_domain_get_time_args, decode: dec_remote_domain_get_time_args };
@@ -22097,57 +15806,9 @@ export interface remote_domain_migrate_begin3_params_args {
   flags: number;
 }
 
-const remote_domain_migrate_begin3_params_args$fields = ['.dom', '.params', '.flags'];
-
-const remote_domain_migrate_begin3_params_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_migrate_begin3_params_args, f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) { this.dom = f0; this.params = f1; this.flags = f2; }) as unknown as new (f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) => remote_domain_migrate_begin3_params_args;
-
-export function dec_remote_domain_migrate_begin3_params_args(r: XdrReader): remote_domain_migrate_begin3_params_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    let f1: remote_typed_param[];
-    const n1 = r.arrayLength(64, 12);
-    const a2: remote_typed_param[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(dec_remote_typed_param(r));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f1 = a2;
-    f = 2;
-    const f2 = r.uint();
-    return new remote_domain_migrate_begin3_params_args$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_begin3_params_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_migrate_begin3_params_args(w: XdrWriter, v: remote_domain_migrate_begin3_params_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    const a1 = v.params;
-    w.arrayLength(a1, 64);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        enc_remote_typed_param(w, a1[i2]);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-    f = 2;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_begin3_params_args$fields[f]);
-  }
-}
+/** `remote_domain_migrate_begin3_params_args` has the layout of `remote_domain_set_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_migrate_begin3_params_args: (r: XdrReader) => remote_domain_migrate_begin3_params_args = dec_remote_domain_set_perf_events_args;
+export const enc_remote_domain_migrate_begin3_params_args: (w: XdrWriter, v: remote_domain_migrate_begin3_params_args) => void = enc_remote_domain_set_perf_events_args;
 
 /** Codec of `remote_domain_migrate_begin3_params_args`. */
 export const xdr_remote_domain_migrate_begin3_params_args: XdrCodec<remote_domain_migrate_begin3_params_args> = { name: 'remote_domain_migrate_begin3_params_args', encode: enc_remote_domain_migrate_begin3_params_args, decode: dec_remote_domain_migrate_begin3_params_args };
@@ -22157,33 +15818,9 @@ export interface remote_domain_migrate_begin3_params_ret {
   xml: remote_nonnull_string;
 }
 
-const remote_domain_migrate_begin3_params_ret$fields = ['.cookie_out', '.xml'];
-
-const remote_domain_migrate_begin3_params_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_migrate_begin3_params_ret, f0: Uint8Array, f1: remote_nonnull_string) { this.cookie_out = f0; this.xml = f1; }) as unknown as new (f0: Uint8Array, f1: remote_nonnull_string) => remote_domain_migrate_begin3_params_ret;
-
-export function dec_remote_domain_migrate_begin3_params_ret(r: XdrReader): remote_domain_migrate_begin3_params_ret {
-  let f = 0;
-  try {
-    const f0 = r.opaque(4194304);
-    f = 1;
-    const f1 = r.string(4194304);
-    return new remote_domain_migrate_begin3_params_ret$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_begin3_params_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_migrate_begin3_params_ret(w: XdrWriter, v: remote_domain_migrate_begin3_params_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.opaque(v.cookie_out, 4194304);
-    f = 1;
-    w.string(v.xml, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_begin3_params_ret$fields[f]);
-  }
-}
+/** `remote_domain_migrate_begin3_params_ret` has the layout of `remote_domain_migrate_begin3_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_migrate_begin3_params_ret: (r: XdrReader) => remote_domain_migrate_begin3_params_ret = dec_remote_domain_migrate_begin3_ret;
+export const enc_remote_domain_migrate_begin3_params_ret: (w: XdrWriter, v: remote_domain_migrate_begin3_params_ret) => void = enc_remote_domain_migrate_begin3_ret;
 
 /** Codec of `remote_domain_migrate_begin3_params_ret`. */
 export const xdr_remote_domain_migrate_begin3_params_ret: XdrCodec<remote_domain_migrate_begin3_params_ret> = { name: 'remote_domain_migrate_begin3_params_ret', encode: enc_remote_domain_migrate_begin3_params_ret, decode: dec_remote_domain_migrate_begin3_params_ret };
@@ -22254,36 +15891,9 @@ export interface remote_domain_migrate_prepare3_params_ret {
   uri_out: remote_string;
 }
 
-const remote_domain_migrate_prepare3_params_ret$fields = ['.cookie_out', '.uri_out'];
-
-const remote_domain_migrate_prepare3_params_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_migrate_prepare3_params_ret, f0: Uint8Array, f1: remote_string) { this.cookie_out = f0; this.uri_out = f1; }) as unknown as new (f0: Uint8Array, f1: remote_string) => remote_domain_migrate_prepare3_params_ret;
-
-export function dec_remote_domain_migrate_prepare3_params_ret(r: XdrReader): remote_domain_migrate_prepare3_params_ret {
-  let f = 0;
-  try {
-    const f0 = r.opaque(4194304);
-    f = 1;
-    const f1 = (r.optional() ? r.string(4194304) : null);
-    return new remote_domain_migrate_prepare3_params_ret$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_prepare3_params_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_migrate_prepare3_params_ret(w: XdrWriter, v: remote_domain_migrate_prepare3_params_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.opaque(v.cookie_out, 4194304);
-    f = 1;
-    const o1 = v.uri_out;
-    if (w.optional(o1)) {
-      w.string(o1!, 4194304);
-    }
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_prepare3_params_ret$fields[f]);
-  }
-}
+/** `remote_domain_migrate_prepare3_params_ret` has the layout of `remote_domain_migrate_prepare3_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_migrate_prepare3_params_ret: (r: XdrReader) => remote_domain_migrate_prepare3_params_ret = dec_remote_domain_migrate_prepare3_ret;
+export const enc_remote_domain_migrate_prepare3_params_ret: (w: XdrWriter, v: remote_domain_migrate_prepare3_params_ret) => void = enc_remote_domain_migrate_prepare3_ret;
 
 /** Codec of `remote_domain_migrate_prepare3_params_ret`. */
 export const xdr_remote_domain_migrate_prepare3_params_ret: XdrCodec<remote_domain_migrate_prepare3_params_ret> = { name: 'remote_domain_migrate_prepare3_params_ret', encode: enc_remote_domain_migrate_prepare3_params_ret, decode: dec_remote_domain_migrate_prepare3_params_ret };
@@ -22294,57 +15904,9 @@ export interface remote_domain_migrate_prepare_tunnel3_params_args {
   flags: number;
 }
 
-const remote_domain_migrate_prepare_tunnel3_params_args$fields = ['.params', '.cookie_in', '.flags'];
-
-const remote_domain_migrate_prepare_tunnel3_params_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_migrate_prepare_tunnel3_params_args, f0: remote_typed_param[], f1: Uint8Array, f2: number) { this.params = f0; this.cookie_in = f1; this.flags = f2; }) as unknown as new (f0: remote_typed_param[], f1: Uint8Array, f2: number) => remote_domain_migrate_prepare_tunnel3_params_args;
-
-export function dec_remote_domain_migrate_prepare_tunnel3_params_args(r: XdrReader): remote_domain_migrate_prepare_tunnel3_params_args {
-  let f = 0;
-  try {
-    let f0: remote_typed_param[];
-    const n1 = r.arrayLength(64, 12);
-    const a2: remote_typed_param[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(dec_remote_typed_param(r));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    f = 1;
-    const f1 = r.opaque(4194304);
-    f = 2;
-    const f2 = r.uint();
-    return new remote_domain_migrate_prepare_tunnel3_params_args$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_prepare_tunnel3_params_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_migrate_prepare_tunnel3_params_args(w: XdrWriter, v: remote_domain_migrate_prepare_tunnel3_params_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.params;
-    w.arrayLength(a1, 64);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        enc_remote_typed_param(w, a1[i2]);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-    f = 1;
-    w.opaque(v.cookie_in, 4194304);
-    f = 2;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_prepare_tunnel3_params_args$fields[f]);
-  }
-}
+/** `remote_domain_migrate_prepare_tunnel3_params_args` has the layout of `remote_domain_migrate_prepare3_params_args`: the same functions encode and decode it. */
+export const dec_remote_domain_migrate_prepare_tunnel3_params_args: (r: XdrReader) => remote_domain_migrate_prepare_tunnel3_params_args = dec_remote_domain_migrate_prepare3_params_args;
+export const enc_remote_domain_migrate_prepare_tunnel3_params_args: (w: XdrWriter, v: remote_domain_migrate_prepare_tunnel3_params_args) => void = enc_remote_domain_migrate_prepare3_params_args;
 
 /** Codec of `remote_domain_migrate_prepare_tunnel3_params_args`. */
 export const xdr_remote_domain_migrate_prepare_tunnel3_params_args: XdrCodec<remote_domain_migrate_prepare_tunnel3_params_args> = { name: 'remote_domain_migrate_prepare_tunnel3_params_args', encode: enc_remote_domain_migrate_prepare_tunnel3_params_args, decode: dec_remote_domain_migrate_prepare_tunnel3_params_args };
@@ -22353,29 +15915,9 @@ export interface remote_domain_migrate_prepare_tunnel3_params_ret {
   cookie_out: Uint8Array;
 }
 
-const remote_domain_migrate_prepare_tunnel3_params_ret$fields = ['.cookie_out'];
-
-const remote_domain_migrate_prepare_tunnel3_params_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_migrate_prepare_tunnel3_params_ret, f0: Uint8Array) { this.cookie_out = f0; }) as unknown as new (f0: Uint8Array) => remote_domain_migrate_prepare_tunnel3_params_ret;
-
-export function dec_remote_domain_migrate_prepare_tunnel3_params_ret(r: XdrReader): remote_domain_migrate_prepare_tunnel3_params_ret {
-  let f = 0;
-  try {
-    const f0 = r.opaque(4194304);
-    return new remote_domain_migrate_prepare_tunnel3_params_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_prepare_tunnel3_params_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_migrate_prepare_tunnel3_params_ret(w: XdrWriter, v: remote_domain_migrate_prepare_tunnel3_params_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.opaque(v.cookie_out, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_prepare_tunnel3_params_ret$fields[f]);
-  }
-}
+/** `remote_domain_migrate_prepare_tunnel3_params_ret` has the layout of `remote_domain_migrate_prepare_tunnel3_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_migrate_prepare_tunnel3_params_ret: (r: XdrReader) => remote_domain_migrate_prepare_tunnel3_params_ret = dec_remote_domain_migrate_prepare_tunnel3_ret;
+export const enc_remote_domain_migrate_prepare_tunnel3_params_ret: (w: XdrWriter, v: remote_domain_migrate_prepare_tunnel3_params_ret) => void = enc_remote_domain_migrate_prepare_tunnel3_ret;
 
 /** Codec of `remote_domain_migrate_prepare_tunnel3_params_ret`. */
 export const xdr_remote_domain_migrate_prepare_tunnel3_params_ret: XdrCodec<remote_domain_migrate_prepare_tunnel3_params_ret> = { name: 'remote_domain_migrate_prepare_tunnel3_params_ret', encode: enc_remote_domain_migrate_prepare_tunnel3_params_ret, decode: dec_remote_domain_migrate_prepare_tunnel3_params_ret };
@@ -22458,29 +16000,9 @@ export interface remote_domain_migrate_perform3_params_ret {
   cookie_out: Uint8Array;
 }
 
-const remote_domain_migrate_perform3_params_ret$fields = ['.cookie_out'];
-
-const remote_domain_migrate_perform3_params_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_migrate_perform3_params_ret, f0: Uint8Array) { this.cookie_out = f0; }) as unknown as new (f0: Uint8Array) => remote_domain_migrate_perform3_params_ret;
-
-export function dec_remote_domain_migrate_perform3_params_ret(r: XdrReader): remote_domain_migrate_perform3_params_ret {
-  let f = 0;
-  try {
-    const f0 = r.opaque(4194304);
-    return new remote_domain_migrate_perform3_params_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_perform3_params_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_migrate_perform3_params_ret(w: XdrWriter, v: remote_domain_migrate_perform3_params_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.opaque(v.cookie_out, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_perform3_params_ret$fields[f]);
-  }
-}
+/** `remote_domain_migrate_perform3_params_ret` has the layout of `remote_domain_migrate_prepare_tunnel3_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_migrate_perform3_params_ret: (r: XdrReader) => remote_domain_migrate_perform3_params_ret = dec_remote_domain_migrate_prepare_tunnel3_ret;
+export const enc_remote_domain_migrate_perform3_params_ret: (w: XdrWriter, v: remote_domain_migrate_perform3_params_ret) => void = enc_remote_domain_migrate_prepare_tunnel3_ret;
 
 /** Codec of `remote_domain_migrate_perform3_params_ret`. */
 export const xdr_remote_domain_migrate_perform3_params_ret: XdrCodec<remote_domain_migrate_perform3_params_ret> = { name: 'remote_domain_migrate_perform3_params_ret', encode: enc_remote_domain_migrate_perform3_params_ret, decode: dec_remote_domain_migrate_perform3_params_ret };
@@ -22556,33 +16078,9 @@ export interface remote_domain_migrate_finish3_params_ret {
   cookie_out: Uint8Array;
 }
 
-const remote_domain_migrate_finish3_params_ret$fields = ['.dom', '.cookie_out'];
-
-const remote_domain_migrate_finish3_params_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_migrate_finish3_params_ret, f0: remote_nonnull_domain, f1: Uint8Array) { this.dom = f0; this.cookie_out = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: Uint8Array) => remote_domain_migrate_finish3_params_ret;
-
-export function dec_remote_domain_migrate_finish3_params_ret(r: XdrReader): remote_domain_migrate_finish3_params_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.opaque(4194304);
-    return new remote_domain_migrate_finish3_params_ret$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_finish3_params_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_migrate_finish3_params_ret(w: XdrWriter, v: remote_domain_migrate_finish3_params_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.opaque(v.cookie_out, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_finish3_params_ret$fields[f]);
-  }
-}
+/** `remote_domain_migrate_finish3_params_ret` has the layout of `remote_domain_migrate_finish3_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_migrate_finish3_params_ret: (r: XdrReader) => remote_domain_migrate_finish3_params_ret = dec_remote_domain_migrate_finish3_ret;
+export const enc_remote_domain_migrate_finish3_params_ret: (w: XdrWriter, v: remote_domain_migrate_finish3_params_ret) => void = enc_remote_domain_migrate_finish3_ret;
 
 /** Codec of `remote_domain_migrate_finish3_params_ret`. */
 export const xdr_remote_domain_migrate_finish3_params_ret: XdrCodec<remote_domain_migrate_finish3_params_ret> = { name: 'remote_domain_migrate_finish3_params_ret', encode: enc_remote_domain_migrate_finish3_params_ret, decode: dec_remote_domain_migrate_finish3_params_ret };
@@ -23113,29 +16611,9 @@ export interface remote_connect_network_event_register_any_ret {
   callbackID: number;
 }
 
-const remote_connect_network_event_register_any_ret$fields = ['.callbackID'];
-
-const remote_connect_network_event_register_any_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_network_event_register_any_ret, f0: number) { this.callbackID = f0; }) as unknown as new (f0: number) => remote_connect_network_event_register_any_ret;
-
-export function dec_remote_connect_network_event_register_any_ret(r: XdrReader): remote_connect_network_event_register_any_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_network_event_register_any_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_network_event_register_any_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_network_event_register_any_ret(w: XdrWriter, v: remote_connect_network_event_register_any_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.callbackID);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_network_event_register_any_ret$fields[f]);
-  }
-}
+/** `remote_connect_network_event_register_any_ret` has the layout of `remote_connect_domain_event_callback_register_any_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_network_event_register_any_ret: (r: XdrReader) => remote_connect_network_event_register_any_ret = dec_remote_connect_domain_event_callback_register_any_ret;
+export const enc_remote_connect_network_event_register_any_ret: (w: XdrWriter, v: remote_connect_network_event_register_any_ret) => void = enc_remote_connect_domain_event_callback_register_any_ret;
 
 /** Codec of `remote_connect_network_event_register_any_ret`. */
 export const xdr_remote_connect_network_event_register_any_ret: XdrCodec<remote_connect_network_event_register_any_ret> = { name: 'remote_connect_network_event_register_any_ret', encode: enc_remote_connect_network_event_register_any_ret, decode: dec_remote_connect_network_event_register_any_ret };
@@ -23144,29 +16622,9 @@ export interface remote_connect_network_event_deregister_any_args {
   callbackID: number;
 }
 
-const remote_connect_network_event_deregister_any_args$fields = ['.callbackID'];
-
-const remote_connect_network_event_deregister_any_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_network_event_deregister_any_args, f0: number) { this.callbackID = f0; }) as unknown as new (f0: number) => remote_connect_network_event_deregister_any_args;
-
-export function dec_remote_connect_network_event_deregister_any_args(r: XdrReader): remote_connect_network_event_deregister_any_args {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_network_event_deregister_any_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_network_event_deregister_any_args$fields[f]);
-  }
-}
-
-export function enc_remote_connect_network_event_deregister_any_args(w: XdrWriter, v: remote_connect_network_event_deregister_any_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.callbackID);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_network_event_deregister_any_args$fields[f]);
-  }
-}
+/** `remote_connect_network_event_deregister_any_args` has the layout of `remote_connect_domain_event_callback_register_any_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_network_event_deregister_any_args: (r: XdrReader) => remote_connect_network_event_deregister_any_args = dec_remote_connect_domain_event_callback_register_any_ret;
+export const enc_remote_connect_network_event_deregister_any_args: (w: XdrWriter, v: remote_connect_network_event_deregister_any_args) => void = enc_remote_connect_domain_event_callback_register_any_ret;
 
 /** Codec of `remote_connect_network_event_deregister_any_args`. */
 export const xdr_remote_connect_network_event_deregister_any_args: XdrCodec<remote_connect_network_event_deregister_any_args> = { name: 'remote_connect_network_event_deregister_any_args', encode: enc_remote_connect_network_event_deregister_any_args, decode: dec_remote_connect_network_event_deregister_any_args };
@@ -23384,29 +16842,9 @@ export interface remote_network_get_metadata_ret {
   metadata: remote_nonnull_string;
 }
 
-const remote_network_get_metadata_ret$fields = ['.metadata'];
-
-const remote_network_get_metadata_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_get_metadata_ret, f0: remote_nonnull_string) { this.metadata = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_network_get_metadata_ret;
-
-export function dec_remote_network_get_metadata_ret(r: XdrReader): remote_network_get_metadata_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_network_get_metadata_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_get_metadata_ret$fields[f]);
-  }
-}
-
-export function enc_remote_network_get_metadata_ret(w: XdrWriter, v: remote_network_get_metadata_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.metadata, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_get_metadata_ret$fields[f]);
-  }
-}
+/** `remote_network_get_metadata_ret` has the layout of `remote_domain_get_metadata_ret`: the same functions encode and decode it. */
+export const dec_remote_network_get_metadata_ret: (r: XdrReader) => remote_network_get_metadata_ret = dec_remote_domain_get_metadata_ret;
+export const enc_remote_network_get_metadata_ret: (w: XdrWriter, v: remote_network_get_metadata_ret) => void = enc_remote_domain_get_metadata_ret;
 
 /** Codec of `remote_network_get_metadata_ret`. */
 export const xdr_remote_network_get_metadata_ret: XdrCodec<remote_network_get_metadata_ret> = { name: 'remote_network_get_metadata_ret', encode: enc_remote_network_get_metadata_ret, decode: dec_remote_network_get_metadata_ret };
@@ -23454,29 +16892,9 @@ export interface remote_connect_storage_pool_event_register_any_ret {
   callbackID: number;
 }
 
-const remote_connect_storage_pool_event_register_any_ret$fields = ['.callbackID'];
-
-const remote_connect_storage_pool_event_register_any_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_storage_pool_event_register_any_ret, f0: number) { this.callbackID = f0; }) as unknown as new (f0: number) => remote_connect_storage_pool_event_register_any_ret;
-
-export function dec_remote_connect_storage_pool_event_register_any_ret(r: XdrReader): remote_connect_storage_pool_event_register_any_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_storage_pool_event_register_any_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_storage_pool_event_register_any_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_storage_pool_event_register_any_ret(w: XdrWriter, v: remote_connect_storage_pool_event_register_any_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.callbackID);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_storage_pool_event_register_any_ret$fields[f]);
-  }
-}
+/** `remote_connect_storage_pool_event_register_any_ret` has the layout of `remote_connect_domain_event_callback_register_any_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_storage_pool_event_register_any_ret: (r: XdrReader) => remote_connect_storage_pool_event_register_any_ret = dec_remote_connect_domain_event_callback_register_any_ret;
+export const enc_remote_connect_storage_pool_event_register_any_ret: (w: XdrWriter, v: remote_connect_storage_pool_event_register_any_ret) => void = enc_remote_connect_domain_event_callback_register_any_ret;
 
 /** Codec of `remote_connect_storage_pool_event_register_any_ret`. */
 export const xdr_remote_connect_storage_pool_event_register_any_ret: XdrCodec<remote_connect_storage_pool_event_register_any_ret> = { name: 'remote_connect_storage_pool_event_register_any_ret', encode: enc_remote_connect_storage_pool_event_register_any_ret, decode: dec_remote_connect_storage_pool_event_register_any_ret };
@@ -23485,29 +16903,9 @@ export interface remote_connect_storage_pool_event_deregister_any_args {
   callbackID: number;
 }
 
-const remote_connect_storage_pool_event_deregister_any_args$fields = ['.callbackID'];
-
-const remote_connect_storage_pool_event_deregister_any_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_storage_pool_event_deregister_any_args, f0: number) { this.callbackID = f0; }) as unknown as new (f0: number) => remote_connect_storage_pool_event_deregister_any_args;
-
-export function dec_remote_connect_storage_pool_event_deregister_any_args(r: XdrReader): remote_connect_storage_pool_event_deregister_any_args {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_storage_pool_event_deregister_any_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_storage_pool_event_deregister_any_args$fields[f]);
-  }
-}
-
-export function enc_remote_connect_storage_pool_event_deregister_any_args(w: XdrWriter, v: remote_connect_storage_pool_event_deregister_any_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.callbackID);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_storage_pool_event_deregister_any_args$fields[f]);
-  }
-}
+/** `remote_connect_storage_pool_event_deregister_any_args` has the layout of `remote_connect_domain_event_callback_register_any_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_storage_pool_event_deregister_any_args: (r: XdrReader) => remote_connect_storage_pool_event_deregister_any_args = dec_remote_connect_domain_event_callback_register_any_ret;
+export const enc_remote_connect_storage_pool_event_deregister_any_args: (w: XdrWriter, v: remote_connect_storage_pool_event_deregister_any_args) => void = enc_remote_connect_domain_event_callback_register_any_ret;
 
 /** Codec of `remote_connect_storage_pool_event_deregister_any_args`. */
 export const xdr_remote_connect_storage_pool_event_deregister_any_args: XdrCodec<remote_connect_storage_pool_event_deregister_any_args> = { name: 'remote_connect_storage_pool_event_deregister_any_args', encode: enc_remote_connect_storage_pool_event_deregister_any_args, decode: dec_remote_connect_storage_pool_event_deregister_any_args };
@@ -23637,29 +17035,9 @@ export interface remote_connect_node_device_event_register_any_ret {
   callbackID: number;
 }
 
-const remote_connect_node_device_event_register_any_ret$fields = ['.callbackID'];
-
-const remote_connect_node_device_event_register_any_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_node_device_event_register_any_ret, f0: number) { this.callbackID = f0; }) as unknown as new (f0: number) => remote_connect_node_device_event_register_any_ret;
-
-export function dec_remote_connect_node_device_event_register_any_ret(r: XdrReader): remote_connect_node_device_event_register_any_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_node_device_event_register_any_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_node_device_event_register_any_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_node_device_event_register_any_ret(w: XdrWriter, v: remote_connect_node_device_event_register_any_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.callbackID);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_node_device_event_register_any_ret$fields[f]);
-  }
-}
+/** `remote_connect_node_device_event_register_any_ret` has the layout of `remote_connect_domain_event_callback_register_any_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_node_device_event_register_any_ret: (r: XdrReader) => remote_connect_node_device_event_register_any_ret = dec_remote_connect_domain_event_callback_register_any_ret;
+export const enc_remote_connect_node_device_event_register_any_ret: (w: XdrWriter, v: remote_connect_node_device_event_register_any_ret) => void = enc_remote_connect_domain_event_callback_register_any_ret;
 
 /** Codec of `remote_connect_node_device_event_register_any_ret`. */
 export const xdr_remote_connect_node_device_event_register_any_ret: XdrCodec<remote_connect_node_device_event_register_any_ret> = { name: 'remote_connect_node_device_event_register_any_ret', encode: enc_remote_connect_node_device_event_register_any_ret, decode: dec_remote_connect_node_device_event_register_any_ret };
@@ -23668,29 +17046,9 @@ export interface remote_connect_node_device_event_deregister_any_args {
   callbackID: number;
 }
 
-const remote_connect_node_device_event_deregister_any_args$fields = ['.callbackID'];
-
-const remote_connect_node_device_event_deregister_any_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_node_device_event_deregister_any_args, f0: number) { this.callbackID = f0; }) as unknown as new (f0: number) => remote_connect_node_device_event_deregister_any_args;
-
-export function dec_remote_connect_node_device_event_deregister_any_args(r: XdrReader): remote_connect_node_device_event_deregister_any_args {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_node_device_event_deregister_any_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_node_device_event_deregister_any_args$fields[f]);
-  }
-}
-
-export function enc_remote_connect_node_device_event_deregister_any_args(w: XdrWriter, v: remote_connect_node_device_event_deregister_any_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.callbackID);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_node_device_event_deregister_any_args$fields[f]);
-  }
-}
+/** `remote_connect_node_device_event_deregister_any_args` has the layout of `remote_connect_domain_event_callback_register_any_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_node_device_event_deregister_any_args: (r: XdrReader) => remote_connect_node_device_event_deregister_any_args = dec_remote_connect_domain_event_callback_register_any_ret;
+export const enc_remote_connect_node_device_event_deregister_any_args: (w: XdrWriter, v: remote_connect_node_device_event_deregister_any_args) => void = enc_remote_connect_domain_event_callback_register_any_ret;
 
 /** Codec of `remote_connect_node_device_event_deregister_any_args`. */
 export const xdr_remote_connect_node_device_event_deregister_any_args: XdrCodec<remote_connect_node_device_event_deregister_any_args> = { name: 'remote_connect_node_device_event_deregister_any_args', encode: enc_remote_connect_node_device_event_deregister_any_args, decode: dec_remote_connect_node_device_event_deregister_any_args };
@@ -23875,57 +17233,9 @@ export interface remote_domain_fsthaw_args {
   flags: number;
 }
 
-const remote_domain_fsthaw_args$fields = ['.dom', '.mountpoints', '.flags'];
-
-const remote_domain_fsthaw_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_fsthaw_args, f0: remote_nonnull_domain, f1: remote_nonnull_string[], f2: number) { this.dom = f0; this.mountpoints = f1; this.flags = f2; }) as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string[], f2: number) => remote_domain_fsthaw_args;
-
-export function dec_remote_domain_fsthaw_args(r: XdrReader): remote_domain_fsthaw_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    let f1: remote_nonnull_string[];
-    const n1 = r.arrayLength(256, 4);
-    const a2: remote_nonnull_string[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(r.string(4194304));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f1 = a2;
-    f = 2;
-    const f2 = r.uint();
-    return new remote_domain_fsthaw_args$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_fsthaw_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_fsthaw_args(w: XdrWriter, v: remote_domain_fsthaw_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    const a1 = v.mountpoints;
-    w.arrayLength(a1, 256);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        w.string(a1[i2], 4194304);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-    f = 2;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_fsthaw_args$fields[f]);
-  }
-}
+/** `remote_domain_fsthaw_args` has the layout of `remote_domain_fsfreeze_args`: the same functions encode and decode it. */
+export const dec_remote_domain_fsthaw_args: (r: XdrReader) => remote_domain_fsthaw_args = dec_remote_domain_fsfreeze_args;
+export const enc_remote_domain_fsthaw_args: (w: XdrWriter, v: remote_domain_fsthaw_args) => void = enc_remote_domain_fsfreeze_args;
 
 /** Codec of `remote_domain_fsthaw_args`. */
 export const xdr_remote_domain_fsthaw_args: XdrCodec<remote_domain_fsthaw_args> = { name: 'remote_domain_fsthaw_args', encode: enc_remote_domain_fsthaw_args, decode: dec_remote_domain_fsthaw_args };
@@ -23934,29 +17244,9 @@ export interface remote_domain_fsthaw_ret {
   filesystems: number;
 }
 
-const remote_domain_fsthaw_ret$fields = ['.filesystems'];
-
-const remote_domain_fsthaw_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_fsthaw_ret, f0: number) { this.filesystems = f0; }) as unknown as new (f0: number) => remote_domain_fsthaw_ret;
-
-export function dec_remote_domain_fsthaw_ret(r: XdrReader): remote_domain_fsthaw_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_domain_fsthaw_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_fsthaw_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_fsthaw_ret(w: XdrWriter, v: remote_domain_fsthaw_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.filesystems);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_fsthaw_ret$fields[f]);
-  }
-}
+/** `remote_domain_fsthaw_ret` has the layout of `remote_domain_fsfreeze_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_fsthaw_ret: (r: XdrReader) => remote_domain_fsthaw_ret = dec_remote_domain_fsfreeze_ret;
+export const enc_remote_domain_fsthaw_ret: (w: XdrWriter, v: remote_domain_fsthaw_ret) => void = enc_remote_domain_fsfreeze_ret;
 
 /** Codec of `remote_domain_fsthaw_ret`. */
 export const xdr_remote_domain_fsthaw_ret: XdrCodec<remote_domain_fsthaw_ret> = { name: 'remote_domain_fsthaw_ret', encode: enc_remote_domain_fsthaw_ret, decode: dec_remote_domain_fsthaw_ret };
@@ -24673,33 +17963,9 @@ export interface remote_domain_get_fsinfo_args {
   flags: number;
 }
 
-const remote_domain_get_fsinfo_args$fields = ['.dom', '.flags'];
-
-const remote_domain_get_fsinfo_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_fsinfo_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_fsinfo_args;
-
-export function dec_remote_domain_get_fsinfo_args(r: XdrReader): remote_domain_get_fsinfo_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_get_fsinfo_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_fsinfo_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_fsinfo_args(w: XdrWriter, v: remote_domain_get_fsinfo_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_fsinfo_args$fields[f]);
-  }
-}
+/** `remote_domain_get_fsinfo_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_fsinfo_args: (r: XdrReader) => remote_domain_get_fsinfo_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_get_fsinfo_args: (w: XdrWriter, v: remote_domain_get_fsinfo_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_get_fsinfo_args`. */
 export const xdr_remote_domain_get_fsinfo_args: XdrCodec<remote_domain_get_fsinfo_args> = { name: 'remote_domain_get_fsinfo_args', encode: enc_remote_domain_get_fsinfo_args, decode: dec_remote_domain_get_fsinfo_args };
@@ -25191,33 +18457,9 @@ export interface remote_domain_migrate_start_post_copy_args {
   flags: number;
 }
 
-const remote_domain_migrate_start_post_copy_args$fields = ['.dom', '.flags'];
-
-const remote_domain_migrate_start_post_copy_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_migrate_start_post_copy_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_migrate_start_post_copy_args;
-
-export function dec_remote_domain_migrate_start_post_copy_args(r: XdrReader): remote_domain_migrate_start_post_copy_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_migrate_start_post_copy_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_start_post_copy_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_migrate_start_post_copy_args(w: XdrWriter, v: remote_domain_migrate_start_post_copy_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_migrate_start_post_copy_args$fields[f]);
-  }
-}
+/** `remote_domain_migrate_start_post_copy_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_migrate_start_post_copy_args: (r: XdrReader) => remote_domain_migrate_start_post_copy_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_migrate_start_post_copy_args: (w: XdrWriter, v: remote_domain_migrate_start_post_copy_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_migrate_start_post_copy_args`. */
 export const xdr_remote_domain_migrate_start_post_copy_args: XdrCodec<remote_domain_migrate_start_post_copy_args> = { name: 'remote_domain_migrate_start_post_copy_args', encode: enc_remote_domain_migrate_start_post_copy_args, decode: dec_remote_domain_migrate_start_post_copy_args };
@@ -25228,37 +18470,9 @@ export interface remote_domain_event_callback_device_removal_failed_msg {
   devAlias: remote_nonnull_string;
 }
 
-const remote_domain_event_callback_device_removal_failed_msg$fields = ['.callbackID', '.dom', '.devAlias'];
-
-const remote_domain_event_callback_device_removal_failed_msg$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_event_callback_device_removal_failed_msg, f0: number, f1: remote_nonnull_domain, f2: remote_nonnull_string) { this.callbackID = f0; this.dom = f1; this.devAlias = f2; }) as unknown as new (f0: number, f1: remote_nonnull_domain, f2: remote_nonnull_string) => remote_domain_event_callback_device_removal_failed_msg;
-
-export function dec_remote_domain_event_callback_device_removal_failed_msg(r: XdrReader): remote_domain_event_callback_device_removal_failed_msg {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    f = 1;
-    const f1 = dec_remote_nonnull_domain(r);
-    f = 2;
-    const f2 = r.string(4194304);
-    return new remote_domain_event_callback_device_removal_failed_msg$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_event_callback_device_removal_failed_msg$fields[f]);
-  }
-}
-
-export function enc_remote_domain_event_callback_device_removal_failed_msg(w: XdrWriter, v: remote_domain_event_callback_device_removal_failed_msg): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.callbackID);
-    f = 1;
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 2;
-    w.string(v.devAlias, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_event_callback_device_removal_failed_msg$fields[f]);
-  }
-}
+/** `remote_domain_event_callback_device_removal_failed_msg` has the layout of `remote_domain_event_callback_device_added_msg`: the same functions encode and decode it. */
+export const dec_remote_domain_event_callback_device_removal_failed_msg: (r: XdrReader) => remote_domain_event_callback_device_removal_failed_msg = dec_remote_domain_event_callback_device_added_msg;
+export const enc_remote_domain_event_callback_device_removal_failed_msg: (w: XdrWriter, v: remote_domain_event_callback_device_removal_failed_msg) => void = enc_remote_domain_event_callback_device_added_msg;
 
 /** Codec of `remote_domain_event_callback_device_removal_failed_msg`. */
 export const xdr_remote_domain_event_callback_device_removal_failed_msg: XdrCodec<remote_domain_event_callback_device_removal_failed_msg> = { name: 'remote_domain_event_callback_device_removal_failed_msg', encode: enc_remote_domain_event_callback_device_removal_failed_msg, decode: dec_remote_domain_event_callback_device_removal_failed_msg };
@@ -25268,33 +18482,9 @@ export interface remote_domain_get_guest_vcpus_args {
   flags: number;
 }
 
-const remote_domain_get_guest_vcpus_args$fields = ['.dom', '.flags'];
-
-const remote_domain_get_guest_vcpus_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_guest_vcpus_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_guest_vcpus_args;
-
-export function dec_remote_domain_get_guest_vcpus_args(r: XdrReader): remote_domain_get_guest_vcpus_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_get_guest_vcpus_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_guest_vcpus_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_guest_vcpus_args(w: XdrWriter, v: remote_domain_get_guest_vcpus_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_guest_vcpus_args$fields[f]);
-  }
-}
+/** `remote_domain_get_guest_vcpus_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_guest_vcpus_args: (r: XdrReader) => remote_domain_get_guest_vcpus_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_get_guest_vcpus_args: (w: XdrWriter, v: remote_domain_get_guest_vcpus_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_get_guest_vcpus_args`. */
 export const xdr_remote_domain_get_guest_vcpus_args: XdrCodec<remote_domain_get_guest_vcpus_args> = { name: 'remote_domain_get_guest_vcpus_args', encode: enc_remote_domain_get_guest_vcpus_args, decode: dec_remote_domain_get_guest_vcpus_args };
@@ -25303,49 +18493,9 @@ export interface remote_domain_get_guest_vcpus_ret {
   params: remote_typed_param[];
 }
 
-const remote_domain_get_guest_vcpus_ret$fields = ['.params'];
-
-const remote_domain_get_guest_vcpus_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_guest_vcpus_ret, f0: remote_typed_param[]) { this.params = f0; }) as unknown as new (f0: remote_typed_param[]) => remote_domain_get_guest_vcpus_ret;
-
-export function dec_remote_domain_get_guest_vcpus_ret(r: XdrReader): remote_domain_get_guest_vcpus_ret {
-  let f = 0;
-  try {
-    let f0: remote_typed_param[];
-    const n1 = r.arrayLength(64, 12);
-    const a2: remote_typed_param[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(dec_remote_typed_param(r));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    return new remote_domain_get_guest_vcpus_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_guest_vcpus_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_guest_vcpus_ret(w: XdrWriter, v: remote_domain_get_guest_vcpus_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.params;
-    w.arrayLength(a1, 64);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        enc_remote_typed_param(w, a1[i2]);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_guest_vcpus_ret$fields[f]);
-  }
-}
+/** `remote_domain_get_guest_vcpus_ret` has the layout of `remote_domain_get_perf_events_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_get_guest_vcpus_ret: (r: XdrReader) => remote_domain_get_guest_vcpus_ret = dec_remote_domain_get_perf_events_ret;
+export const enc_remote_domain_get_guest_vcpus_ret: (w: XdrWriter, v: remote_domain_get_guest_vcpus_ret) => void = enc_remote_domain_get_perf_events_ret;
 
 /** Codec of `remote_domain_get_guest_vcpus_ret`. */
 export const xdr_remote_domain_get_guest_vcpus_ret: XdrCodec<remote_domain_get_guest_vcpus_ret> = { name: 'remote_domain_get_guest_vcpus_ret', encode: enc_remote_domain_get_guest_vcpus_ret, decode: dec_remote_domain_get_guest_vcpus_ret };
@@ -25403,41 +18553,9 @@ export interface remote_domain_set_vcpu_args {
   flags: number;
 }
 
-const remote_domain_set_vcpu_args$fields = ['.dom', '.cpumap', '.state', '.flags'];
-
-const remote_domain_set_vcpu_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_set_vcpu_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number, f3: number) { this.dom = f0; this.cpumap = f1; this.state = f2; this.flags = f3; }) as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number, f3: number) => remote_domain_set_vcpu_args;
-
-export function dec_remote_domain_set_vcpu_args(r: XdrReader): remote_domain_set_vcpu_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.string(4194304);
-    f = 2;
-    const f2 = r.int();
-    f = 3;
-    const f3 = r.uint();
-    return new remote_domain_set_vcpu_args$new(f0, f1, f2, f3);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_set_vcpu_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_set_vcpu_args(w: XdrWriter, v: remote_domain_set_vcpu_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.string(v.cpumap, 4194304);
-    f = 2;
-    w.int(v.state);
-    f = 3;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_set_vcpu_args$fields[f]);
-  }
-}
+/** `remote_domain_set_vcpu_args` has the layout of `remote_domain_set_guest_vcpus_args`: the same functions encode and decode it. */
+export const dec_remote_domain_set_vcpu_args: (r: XdrReader) => remote_domain_set_vcpu_args = dec_remote_domain_set_guest_vcpus_args;
+export const enc_remote_domain_set_vcpu_args: (w: XdrWriter, v: remote_domain_set_vcpu_args) => void = enc_remote_domain_set_guest_vcpus_args;
 
 /** Codec of `remote_domain_set_vcpu_args`. */
 export const xdr_remote_domain_set_vcpu_args: XdrCodec<remote_domain_set_vcpu_args> = { name: 'remote_domain_set_vcpu_args', encode: enc_remote_domain_set_vcpu_args, decode: dec_remote_domain_set_vcpu_args };
@@ -25585,29 +18703,9 @@ export interface remote_connect_secret_event_register_any_ret {
   callbackID: number;
 }
 
-const remote_connect_secret_event_register_any_ret$fields = ['.callbackID'];
-
-const remote_connect_secret_event_register_any_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_secret_event_register_any_ret, f0: number) { this.callbackID = f0; }) as unknown as new (f0: number) => remote_connect_secret_event_register_any_ret;
-
-export function dec_remote_connect_secret_event_register_any_ret(r: XdrReader): remote_connect_secret_event_register_any_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_secret_event_register_any_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_secret_event_register_any_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_secret_event_register_any_ret(w: XdrWriter, v: remote_connect_secret_event_register_any_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.callbackID);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_secret_event_register_any_ret$fields[f]);
-  }
-}
+/** `remote_connect_secret_event_register_any_ret` has the layout of `remote_connect_domain_event_callback_register_any_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_secret_event_register_any_ret: (r: XdrReader) => remote_connect_secret_event_register_any_ret = dec_remote_connect_domain_event_callback_register_any_ret;
+export const enc_remote_connect_secret_event_register_any_ret: (w: XdrWriter, v: remote_connect_secret_event_register_any_ret) => void = enc_remote_connect_domain_event_callback_register_any_ret;
 
 /** Codec of `remote_connect_secret_event_register_any_ret`. */
 export const xdr_remote_connect_secret_event_register_any_ret: XdrCodec<remote_connect_secret_event_register_any_ret> = { name: 'remote_connect_secret_event_register_any_ret', encode: enc_remote_connect_secret_event_register_any_ret, decode: dec_remote_connect_secret_event_register_any_ret };
@@ -25616,29 +18714,9 @@ export interface remote_connect_secret_event_deregister_any_args {
   callbackID: number;
 }
 
-const remote_connect_secret_event_deregister_any_args$fields = ['.callbackID'];
-
-const remote_connect_secret_event_deregister_any_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_secret_event_deregister_any_args, f0: number) { this.callbackID = f0; }) as unknown as new (f0: number) => remote_connect_secret_event_deregister_any_args;
-
-export function dec_remote_connect_secret_event_deregister_any_args(r: XdrReader): remote_connect_secret_event_deregister_any_args {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_secret_event_deregister_any_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_secret_event_deregister_any_args$fields[f]);
-  }
-}
-
-export function enc_remote_connect_secret_event_deregister_any_args(w: XdrWriter, v: remote_connect_secret_event_deregister_any_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.callbackID);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_secret_event_deregister_any_args$fields[f]);
-  }
-}
+/** `remote_connect_secret_event_deregister_any_args` has the layout of `remote_connect_domain_event_callback_register_any_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_secret_event_deregister_any_args: (r: XdrReader) => remote_connect_secret_event_deregister_any_args = dec_remote_connect_domain_event_callback_register_any_ret;
+export const enc_remote_connect_secret_event_deregister_any_args: (w: XdrWriter, v: remote_connect_secret_event_deregister_any_args) => void = enc_remote_connect_domain_event_callback_register_any_ret;
 
 /** Codec of `remote_connect_secret_event_deregister_any_args`. */
 export const xdr_remote_connect_secret_event_deregister_any_args: XdrCodec<remote_connect_secret_event_deregister_any_args> = { name: 'remote_connect_secret_event_deregister_any_args', encode: enc_remote_connect_secret_event_deregister_any_args, decode: dec_remote_connect_secret_event_deregister_any_args };
@@ -25889,29 +18967,9 @@ export interface remote_connect_compare_hypervisor_cpu_ret {
   result: number;
 }
 
-const remote_connect_compare_hypervisor_cpu_ret$fields = ['.result'];
-
-const remote_connect_compare_hypervisor_cpu_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_compare_hypervisor_cpu_ret, f0: number) { this.result = f0; }) as unknown as new (f0: number) => remote_connect_compare_hypervisor_cpu_ret;
-
-export function dec_remote_connect_compare_hypervisor_cpu_ret(r: XdrReader): remote_connect_compare_hypervisor_cpu_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_connect_compare_hypervisor_cpu_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_compare_hypervisor_cpu_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_compare_hypervisor_cpu_ret(w: XdrWriter, v: remote_connect_compare_hypervisor_cpu_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.result);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_compare_hypervisor_cpu_ret$fields[f]);
-  }
-}
+/** `remote_connect_compare_hypervisor_cpu_ret` has the layout of `remote_connect_compare_cpu_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_compare_hypervisor_cpu_ret: (r: XdrReader) => remote_connect_compare_hypervisor_cpu_ret = dec_remote_connect_compare_cpu_ret;
+export const enc_remote_connect_compare_hypervisor_cpu_ret: (w: XdrWriter, v: remote_connect_compare_hypervisor_cpu_ret) => void = enc_remote_connect_compare_cpu_ret;
 
 /** Codec of `remote_connect_compare_hypervisor_cpu_ret`. */
 export const xdr_remote_connect_compare_hypervisor_cpu_ret: XdrCodec<remote_connect_compare_hypervisor_cpu_ret> = { name: 'remote_connect_compare_hypervisor_cpu_ret', encode: enc_remote_connect_compare_hypervisor_cpu_ret, decode: dec_remote_connect_compare_hypervisor_cpu_ret };
@@ -26008,29 +19066,9 @@ export interface remote_connect_baseline_hypervisor_cpu_ret {
   cpu: remote_nonnull_string;
 }
 
-const remote_connect_baseline_hypervisor_cpu_ret$fields = ['.cpu'];
-
-const remote_connect_baseline_hypervisor_cpu_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_baseline_hypervisor_cpu_ret, f0: remote_nonnull_string) { this.cpu = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_connect_baseline_hypervisor_cpu_ret;
-
-export function dec_remote_connect_baseline_hypervisor_cpu_ret(r: XdrReader): remote_connect_baseline_hypervisor_cpu_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_connect_baseline_hypervisor_cpu_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_baseline_hypervisor_cpu_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_baseline_hypervisor_cpu_ret(w: XdrWriter, v: remote_connect_baseline_hypervisor_cpu_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.cpu, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_baseline_hypervisor_cpu_ret$fields[f]);
-  }
-}
+/** `remote_connect_baseline_hypervisor_cpu_ret` has the layout of `remote_connect_baseline_cpu_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_baseline_hypervisor_cpu_ret: (r: XdrReader) => remote_connect_baseline_hypervisor_cpu_ret = dec_remote_connect_baseline_cpu_ret;
+export const enc_remote_connect_baseline_hypervisor_cpu_ret: (w: XdrWriter, v: remote_connect_baseline_hypervisor_cpu_ret) => void = enc_remote_connect_baseline_cpu_ret;
 
 /** Codec of `remote_connect_baseline_hypervisor_cpu_ret`. */
 export const xdr_remote_connect_baseline_hypervisor_cpu_ret: XdrCodec<remote_connect_baseline_hypervisor_cpu_ret> = { name: 'remote_connect_baseline_hypervisor_cpu_ret', encode: enc_remote_connect_baseline_hypervisor_cpu_ret, decode: dec_remote_connect_baseline_hypervisor_cpu_ret };
@@ -26040,33 +19078,9 @@ export interface remote_node_get_sev_info_args {
   flags: number;
 }
 
-const remote_node_get_sev_info_args$fields = ['.nparams', '.flags'];
-
-const remote_node_get_sev_info_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_get_sev_info_args, f0: number, f1: number) { this.nparams = f0; this.flags = f1; }) as unknown as new (f0: number, f1: number) => remote_node_get_sev_info_args;
-
-export function dec_remote_node_get_sev_info_args(r: XdrReader): remote_node_get_sev_info_args {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    f = 1;
-    const f1 = r.uint();
-    return new remote_node_get_sev_info_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_get_sev_info_args$fields[f]);
-  }
-}
-
-export function enc_remote_node_get_sev_info_args(w: XdrWriter, v: remote_node_get_sev_info_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.nparams);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_get_sev_info_args$fields[f]);
-  }
-}
+/** `remote_node_get_sev_info_args` has the layout of `remote_node_get_memory_parameters_args`: the same functions encode and decode it. */
+export const dec_remote_node_get_sev_info_args: (r: XdrReader) => remote_node_get_sev_info_args = dec_remote_node_get_memory_parameters_args;
+export const enc_remote_node_get_sev_info_args: (w: XdrWriter, v: remote_node_get_sev_info_args) => void = enc_remote_node_get_memory_parameters_args;
 
 /** Codec of `remote_node_get_sev_info_args`. */
 export const xdr_remote_node_get_sev_info_args: XdrCodec<remote_node_get_sev_info_args> = { name: 'remote_node_get_sev_info_args', encode: enc_remote_node_get_sev_info_args, decode: dec_remote_node_get_sev_info_args };
@@ -26076,53 +19090,9 @@ export interface remote_node_get_sev_info_ret {
   nparams: number;
 }
 
-const remote_node_get_sev_info_ret$fields = ['.params', '.nparams'];
-
-const remote_node_get_sev_info_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_node_get_sev_info_ret, f0: remote_typed_param[], f1: number) { this.params = f0; this.nparams = f1; }) as unknown as new (f0: remote_typed_param[], f1: number) => remote_node_get_sev_info_ret;
-
-export function dec_remote_node_get_sev_info_ret(r: XdrReader): remote_node_get_sev_info_ret {
-  let f = 0;
-  try {
-    let f0: remote_typed_param[];
-    const n1 = r.arrayLength(64, 12);
-    const a2: remote_typed_param[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(dec_remote_typed_param(r));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    f = 1;
-    const f1 = r.int();
-    return new remote_node_get_sev_info_ret$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_get_sev_info_ret$fields[f]);
-  }
-}
-
-export function enc_remote_node_get_sev_info_ret(w: XdrWriter, v: remote_node_get_sev_info_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.params;
-    w.arrayLength(a1, 64);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        enc_remote_typed_param(w, a1[i2]);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-    f = 1;
-    w.int(v.nparams);
-  } catch (e) {
-    throw xdrWithin(e, remote_node_get_sev_info_ret$fields[f]);
-  }
-}
+/** `remote_node_get_sev_info_ret` has the layout of `remote_node_get_memory_parameters_ret`: the same functions encode and decode it. */
+export const dec_remote_node_get_sev_info_ret: (r: XdrReader) => remote_node_get_sev_info_ret = dec_remote_node_get_memory_parameters_ret;
+export const enc_remote_node_get_sev_info_ret: (w: XdrWriter, v: remote_node_get_sev_info_ret) => void = enc_remote_node_get_memory_parameters_ret;
 
 /** Codec of `remote_node_get_sev_info_ret`. */
 export const xdr_remote_node_get_sev_info_ret: XdrCodec<remote_node_get_sev_info_ret> = { name: 'remote_node_get_sev_info_ret', encode: enc_remote_node_get_sev_info_ret, decode: dec_remote_node_get_sev_info_ret };
@@ -26132,33 +19102,9 @@ export interface remote_domain_get_launch_security_info_args {
   flags: number;
 }
 
-const remote_domain_get_launch_security_info_args$fields = ['.dom', '.flags'];
-
-const remote_domain_get_launch_security_info_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_launch_security_info_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_launch_security_info_args;
-
-export function dec_remote_domain_get_launch_security_info_args(r: XdrReader): remote_domain_get_launch_security_info_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_get_launch_security_info_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_launch_security_info_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_launch_security_info_args(w: XdrWriter, v: remote_domain_get_launch_security_info_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_launch_security_info_args$fields[f]);
-  }
-}
+/** `remote_domain_get_launch_security_info_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_launch_security_info_args: (r: XdrReader) => remote_domain_get_launch_security_info_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_get_launch_security_info_args: (w: XdrWriter, v: remote_domain_get_launch_security_info_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_get_launch_security_info_args`. */
 export const xdr_remote_domain_get_launch_security_info_args: XdrCodec<remote_domain_get_launch_security_info_args> = { name: 'remote_domain_get_launch_security_info_args', encode: enc_remote_domain_get_launch_security_info_args, decode: dec_remote_domain_get_launch_security_info_args };
@@ -26167,49 +19113,9 @@ export interface remote_domain_get_launch_security_info_ret {
   params: remote_typed_param[];
 }
 
-const remote_domain_get_launch_security_info_ret$fields = ['.params'];
-
-const remote_domain_get_launch_security_info_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_launch_security_info_ret, f0: remote_typed_param[]) { this.params = f0; }) as unknown as new (f0: remote_typed_param[]) => remote_domain_get_launch_security_info_ret;
-
-export function dec_remote_domain_get_launch_security_info_ret(r: XdrReader): remote_domain_get_launch_security_info_ret {
-  let f = 0;
-  try {
-    let f0: remote_typed_param[];
-    const n1 = r.arrayLength(64, 12);
-    const a2: remote_typed_param[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(dec_remote_typed_param(r));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    return new remote_domain_get_launch_security_info_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_launch_security_info_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_launch_security_info_ret(w: XdrWriter, v: remote_domain_get_launch_security_info_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.params;
-    w.arrayLength(a1, 64);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        enc_remote_typed_param(w, a1[i2]);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_launch_security_info_ret$fields[f]);
-  }
-}
+/** `remote_domain_get_launch_security_info_ret` has the layout of `remote_domain_get_perf_events_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_get_launch_security_info_ret: (r: XdrReader) => remote_domain_get_launch_security_info_ret = dec_remote_domain_get_perf_events_ret;
+export const enc_remote_domain_get_launch_security_info_ret: (w: XdrWriter, v: remote_domain_get_launch_security_info_ret) => void = enc_remote_domain_get_perf_events_ret;
 
 /** Codec of `remote_domain_get_launch_security_info_ret`. */
 export const xdr_remote_domain_get_launch_security_info_ret: XdrCodec<remote_domain_get_launch_security_info_ret> = { name: 'remote_domain_get_launch_security_info_ret', encode: enc_remote_domain_get_launch_security_info_ret, decode: dec_remote_domain_get_launch_security_info_ret };
@@ -26220,57 +19126,9 @@ export interface remote_domain_set_launch_security_state_args {
   flags: number;
 }
 
-const remote_domain_set_launch_security_state_args$fields = ['.dom', '.params', '.flags'];
-
-const remote_domain_set_launch_security_state_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_set_launch_security_state_args, f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) { this.dom = f0; this.params = f1; this.flags = f2; }) as unknown as new (f0: remote_nonnull_domain, f1: remote_typed_param[], f2: number) => remote_domain_set_launch_security_state_args;
-
-export function dec_remote_domain_set_launch_security_state_args(r: XdrReader): remote_domain_set_launch_security_state_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    let f1: remote_typed_param[];
-    const n1 = r.arrayLength(64, 12);
-    const a2: remote_typed_param[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(dec_remote_typed_param(r));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f1 = a2;
-    f = 2;
-    const f2 = r.uint();
-    return new remote_domain_set_launch_security_state_args$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_set_launch_security_state_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_set_launch_security_state_args(w: XdrWriter, v: remote_domain_set_launch_security_state_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    const a1 = v.params;
-    w.arrayLength(a1, 64);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        enc_remote_typed_param(w, a1[i2]);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-    f = 2;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_set_launch_security_state_args$fields[f]);
-  }
-}
+/** `remote_domain_set_launch_security_state_args` has the layout of `remote_domain_set_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_set_launch_security_state_args: (r: XdrReader) => remote_domain_set_launch_security_state_args = dec_remote_domain_set_perf_events_args;
+export const enc_remote_domain_set_launch_security_state_args: (w: XdrWriter, v: remote_domain_set_launch_security_state_args) => void = enc_remote_domain_set_perf_events_args;
 
 /** Codec of `remote_domain_set_launch_security_state_args`. */
 export const xdr_remote_domain_set_launch_security_state_args: XdrCodec<remote_domain_set_launch_security_state_args> = { name: 'remote_domain_set_launch_security_state_args', encode: enc_remote_domain_set_launch_security_state_args, decode: dec_remote_domain_set_launch_security_state_args };
@@ -26279,29 +19137,9 @@ export interface remote_nwfilter_binding_lookup_by_port_dev_args {
   name: remote_nonnull_string;
 }
 
-const remote_nwfilter_binding_lookup_by_port_dev_args$fields = ['.name'];
-
-const remote_nwfilter_binding_lookup_by_port_dev_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_nwfilter_binding_lookup_by_port_dev_args, f0: remote_nonnull_string) { this.name = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_nwfilter_binding_lookup_by_port_dev_args;
-
-export function dec_remote_nwfilter_binding_lookup_by_port_dev_args(r: XdrReader): remote_nwfilter_binding_lookup_by_port_dev_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_nwfilter_binding_lookup_by_port_dev_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_binding_lookup_by_port_dev_args$fields[f]);
-  }
-}
-
-export function enc_remote_nwfilter_binding_lookup_by_port_dev_args(w: XdrWriter, v: remote_nwfilter_binding_lookup_by_port_dev_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.name, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_binding_lookup_by_port_dev_args$fields[f]);
-  }
-}
+/** `remote_nwfilter_binding_lookup_by_port_dev_args` has the layout of `remote_nonnull_node_device`: the same functions encode and decode it. */
+export const dec_remote_nwfilter_binding_lookup_by_port_dev_args: (r: XdrReader) => remote_nwfilter_binding_lookup_by_port_dev_args = dec_remote_nonnull_node_device;
+export const enc_remote_nwfilter_binding_lookup_by_port_dev_args: (w: XdrWriter, v: remote_nwfilter_binding_lookup_by_port_dev_args) => void = enc_remote_nonnull_node_device;
 
 /** Codec of `remote_nwfilter_binding_lookup_by_port_dev_args`. */
 export const xdr_remote_nwfilter_binding_lookup_by_port_dev_args: XdrCodec<remote_nwfilter_binding_lookup_by_port_dev_args> = { name: 'remote_nwfilter_binding_lookup_by_port_dev_args', encode: enc_remote_nwfilter_binding_lookup_by_port_dev_args, decode: dec_remote_nwfilter_binding_lookup_by_port_dev_args };
@@ -26342,33 +19180,9 @@ export interface remote_nwfilter_binding_create_xml_args {
   flags: number;
 }
 
-const remote_nwfilter_binding_create_xml_args$fields = ['.xml', '.flags'];
-
-const remote_nwfilter_binding_create_xml_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_nwfilter_binding_create_xml_args, f0: remote_nonnull_string, f1: number) { this.xml = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_string, f1: number) => remote_nwfilter_binding_create_xml_args;
-
-export function dec_remote_nwfilter_binding_create_xml_args(r: XdrReader): remote_nwfilter_binding_create_xml_args {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_nwfilter_binding_create_xml_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_binding_create_xml_args$fields[f]);
-  }
-}
-
-export function enc_remote_nwfilter_binding_create_xml_args(w: XdrWriter, v: remote_nwfilter_binding_create_xml_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_binding_create_xml_args$fields[f]);
-  }
-}
+/** `remote_nwfilter_binding_create_xml_args` has the layout of `remote_domain_define_xml_flags_args`: the same functions encode and decode it. */
+export const dec_remote_nwfilter_binding_create_xml_args: (r: XdrReader) => remote_nwfilter_binding_create_xml_args = dec_remote_domain_define_xml_flags_args;
+export const enc_remote_nwfilter_binding_create_xml_args: (w: XdrWriter, v: remote_nwfilter_binding_create_xml_args) => void = enc_remote_domain_define_xml_flags_args;
 
 /** Codec of `remote_nwfilter_binding_create_xml_args`. */
 export const xdr_remote_nwfilter_binding_create_xml_args: XdrCodec<remote_nwfilter_binding_create_xml_args> = { name: 'remote_nwfilter_binding_create_xml_args', encode: enc_remote_nwfilter_binding_create_xml_args, decode: dec_remote_nwfilter_binding_create_xml_args };
@@ -26377,29 +19191,9 @@ export interface remote_nwfilter_binding_create_xml_ret {
   nwfilter: remote_nonnull_nwfilter_binding;
 }
 
-const remote_nwfilter_binding_create_xml_ret$fields = ['.nwfilter'];
-
-const remote_nwfilter_binding_create_xml_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_nwfilter_binding_create_xml_ret, f0: remote_nonnull_nwfilter_binding) { this.nwfilter = f0; }) as unknown as new (f0: remote_nonnull_nwfilter_binding) => remote_nwfilter_binding_create_xml_ret;
-
-export function dec_remote_nwfilter_binding_create_xml_ret(r: XdrReader): remote_nwfilter_binding_create_xml_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_nwfilter_binding(r);
-    return new remote_nwfilter_binding_create_xml_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_binding_create_xml_ret$fields[f]);
-  }
-}
-
-export function enc_remote_nwfilter_binding_create_xml_ret(w: XdrWriter, v: remote_nwfilter_binding_create_xml_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_nwfilter_binding(w, v.nwfilter);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_binding_create_xml_ret$fields[f]);
-  }
-}
+/** `remote_nwfilter_binding_create_xml_ret` has the layout of `remote_nwfilter_binding_lookup_by_port_dev_ret`: the same functions encode and decode it. */
+export const dec_remote_nwfilter_binding_create_xml_ret: (r: XdrReader) => remote_nwfilter_binding_create_xml_ret = dec_remote_nwfilter_binding_lookup_by_port_dev_ret;
+export const enc_remote_nwfilter_binding_create_xml_ret: (w: XdrWriter, v: remote_nwfilter_binding_create_xml_ret) => void = enc_remote_nwfilter_binding_lookup_by_port_dev_ret;
 
 /** Codec of `remote_nwfilter_binding_create_xml_ret`. */
 export const xdr_remote_nwfilter_binding_create_xml_ret: XdrCodec<remote_nwfilter_binding_create_xml_ret> = { name: 'remote_nwfilter_binding_create_xml_ret', encode: enc_remote_nwfilter_binding_create_xml_ret, decode: dec_remote_nwfilter_binding_create_xml_ret };
@@ -26408,29 +19202,9 @@ export interface remote_nwfilter_binding_delete_args {
   nwfilter: remote_nonnull_nwfilter_binding;
 }
 
-const remote_nwfilter_binding_delete_args$fields = ['.nwfilter'];
-
-const remote_nwfilter_binding_delete_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_nwfilter_binding_delete_args, f0: remote_nonnull_nwfilter_binding) { this.nwfilter = f0; }) as unknown as new (f0: remote_nonnull_nwfilter_binding) => remote_nwfilter_binding_delete_args;
-
-export function dec_remote_nwfilter_binding_delete_args(r: XdrReader): remote_nwfilter_binding_delete_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_nwfilter_binding(r);
-    return new remote_nwfilter_binding_delete_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_binding_delete_args$fields[f]);
-  }
-}
-
-export function enc_remote_nwfilter_binding_delete_args(w: XdrWriter, v: remote_nwfilter_binding_delete_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_nwfilter_binding(w, v.nwfilter);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_binding_delete_args$fields[f]);
-  }
-}
+/** `remote_nwfilter_binding_delete_args` has the layout of `remote_nwfilter_binding_lookup_by_port_dev_ret`: the same functions encode and decode it. */
+export const dec_remote_nwfilter_binding_delete_args: (r: XdrReader) => remote_nwfilter_binding_delete_args = dec_remote_nwfilter_binding_lookup_by_port_dev_ret;
+export const enc_remote_nwfilter_binding_delete_args: (w: XdrWriter, v: remote_nwfilter_binding_delete_args) => void = enc_remote_nwfilter_binding_lookup_by_port_dev_ret;
 
 /** Codec of `remote_nwfilter_binding_delete_args`. */
 export const xdr_remote_nwfilter_binding_delete_args: XdrCodec<remote_nwfilter_binding_delete_args> = { name: 'remote_nwfilter_binding_delete_args', encode: enc_remote_nwfilter_binding_delete_args, decode: dec_remote_nwfilter_binding_delete_args };
@@ -26475,29 +19249,9 @@ export interface remote_nwfilter_binding_get_xml_desc_ret {
   xml: remote_nonnull_string;
 }
 
-const remote_nwfilter_binding_get_xml_desc_ret$fields = ['.xml'];
-
-const remote_nwfilter_binding_get_xml_desc_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_nwfilter_binding_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_nwfilter_binding_get_xml_desc_ret;
-
-export function dec_remote_nwfilter_binding_get_xml_desc_ret(r: XdrReader): remote_nwfilter_binding_get_xml_desc_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_nwfilter_binding_get_xml_desc_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_binding_get_xml_desc_ret$fields[f]);
-  }
-}
-
-export function enc_remote_nwfilter_binding_get_xml_desc_ret(w: XdrWriter, v: remote_nwfilter_binding_get_xml_desc_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_nwfilter_binding_get_xml_desc_ret$fields[f]);
-  }
-}
+/** `remote_nwfilter_binding_get_xml_desc_ret` has the layout of `remote_domain_save_image_get_xml_desc_ret`: the same functions encode and decode it. */
+export const dec_remote_nwfilter_binding_get_xml_desc_ret: (r: XdrReader) => remote_nwfilter_binding_get_xml_desc_ret = dec_remote_domain_save_image_get_xml_desc_ret;
+export const enc_remote_nwfilter_binding_get_xml_desc_ret: (w: XdrWriter, v: remote_nwfilter_binding_get_xml_desc_ret) => void = enc_remote_domain_save_image_get_xml_desc_ret;
 
 /** Codec of `remote_nwfilter_binding_get_xml_desc_ret`. */
 export const xdr_remote_nwfilter_binding_get_xml_desc_ret: XdrCodec<remote_nwfilter_binding_get_xml_desc_ret> = { name: 'remote_nwfilter_binding_get_xml_desc_ret', encode: enc_remote_nwfilter_binding_get_xml_desc_ret, decode: dec_remote_nwfilter_binding_get_xml_desc_ret };
@@ -26507,33 +19261,9 @@ export interface remote_connect_list_all_nwfilter_bindings_args {
   flags: number;
 }
 
-const remote_connect_list_all_nwfilter_bindings_args$fields = ['.need_results', '.flags'];
-
-const remote_connect_list_all_nwfilter_bindings_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_list_all_nwfilter_bindings_args, f0: number, f1: number) { this.need_results = f0; this.flags = f1; }) as unknown as new (f0: number, f1: number) => remote_connect_list_all_nwfilter_bindings_args;
-
-export function dec_remote_connect_list_all_nwfilter_bindings_args(r: XdrReader): remote_connect_list_all_nwfilter_bindings_args {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    f = 1;
-    const f1 = r.uint();
-    return new remote_connect_list_all_nwfilter_bindings_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_all_nwfilter_bindings_args$fields[f]);
-  }
-}
-
-export function enc_remote_connect_list_all_nwfilter_bindings_args(w: XdrWriter, v: remote_connect_list_all_nwfilter_bindings_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.need_results);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_list_all_nwfilter_bindings_args$fields[f]);
-  }
-}
+/** `remote_connect_list_all_nwfilter_bindings_args` has the layout of `remote_connect_list_all_domains_args`: the same functions encode and decode it. */
+export const dec_remote_connect_list_all_nwfilter_bindings_args: (r: XdrReader) => remote_connect_list_all_nwfilter_bindings_args = dec_remote_connect_list_all_domains_args;
+export const enc_remote_connect_list_all_nwfilter_bindings_args: (w: XdrWriter, v: remote_connect_list_all_nwfilter_bindings_args) => void = enc_remote_connect_list_all_domains_args;
 
 /** Codec of `remote_connect_list_all_nwfilter_bindings_args`. */
 export const xdr_remote_connect_list_all_nwfilter_bindings_args: XdrCodec<remote_connect_list_all_nwfilter_bindings_args> = { name: 'remote_connect_list_all_nwfilter_bindings_args', encode: enc_remote_connect_list_all_nwfilter_bindings_args, decode: dec_remote_connect_list_all_nwfilter_bindings_args };
@@ -26598,29 +19328,9 @@ export interface remote_connect_get_storage_pool_capabilities_args {
   flags: number;
 }
 
-const remote_connect_get_storage_pool_capabilities_args$fields = ['.flags'];
-
-const remote_connect_get_storage_pool_capabilities_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_get_storage_pool_capabilities_args, f0: number) { this.flags = f0; }) as unknown as new (f0: number) => remote_connect_get_storage_pool_capabilities_args;
-
-export function dec_remote_connect_get_storage_pool_capabilities_args(r: XdrReader): remote_connect_get_storage_pool_capabilities_args {
-  let f = 0;
-  try {
-    const f0 = r.uint();
-    return new remote_connect_get_storage_pool_capabilities_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_get_storage_pool_capabilities_args$fields[f]);
-  }
-}
-
-export function enc_remote_connect_get_storage_pool_capabilities_args(w: XdrWriter, v: remote_connect_get_storage_pool_capabilities_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_get_storage_pool_capabilities_args$fields[f]);
-  }
-}
+/** `remote_connect_get_storage_pool_capabilities_args` has the layout of `remote_connect_get_sysinfo_args`: the same functions encode and decode it. */
+export const dec_remote_connect_get_storage_pool_capabilities_args: (r: XdrReader) => remote_connect_get_storage_pool_capabilities_args = dec_remote_connect_get_sysinfo_args;
+export const enc_remote_connect_get_storage_pool_capabilities_args: (w: XdrWriter, v: remote_connect_get_storage_pool_capabilities_args) => void = enc_remote_connect_get_sysinfo_args;
 
 /** Codec of `remote_connect_get_storage_pool_capabilities_args`. */
 export const xdr_remote_connect_get_storage_pool_capabilities_args: XdrCodec<remote_connect_get_storage_pool_capabilities_args> = { name: 'remote_connect_get_storage_pool_capabilities_args', encode: enc_remote_connect_get_storage_pool_capabilities_args, decode: dec_remote_connect_get_storage_pool_capabilities_args };
@@ -26629,29 +19339,9 @@ export interface remote_connect_get_storage_pool_capabilities_ret {
   capabilities: remote_nonnull_string;
 }
 
-const remote_connect_get_storage_pool_capabilities_ret$fields = ['.capabilities'];
-
-const remote_connect_get_storage_pool_capabilities_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_connect_get_storage_pool_capabilities_ret, f0: remote_nonnull_string) { this.capabilities = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_connect_get_storage_pool_capabilities_ret;
-
-export function dec_remote_connect_get_storage_pool_capabilities_ret(r: XdrReader): remote_connect_get_storage_pool_capabilities_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_connect_get_storage_pool_capabilities_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_get_storage_pool_capabilities_ret$fields[f]);
-  }
-}
-
-export function enc_remote_connect_get_storage_pool_capabilities_ret(w: XdrWriter, v: remote_connect_get_storage_pool_capabilities_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.capabilities, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_connect_get_storage_pool_capabilities_ret$fields[f]);
-  }
-}
+/** `remote_connect_get_storage_pool_capabilities_ret` has the layout of `remote_connect_get_capabilities_ret`: the same functions encode and decode it. */
+export const dec_remote_connect_get_storage_pool_capabilities_ret: (r: XdrReader) => remote_connect_get_storage_pool_capabilities_ret = dec_remote_connect_get_capabilities_ret;
+export const enc_remote_connect_get_storage_pool_capabilities_ret: (w: XdrWriter, v: remote_connect_get_storage_pool_capabilities_ret) => void = enc_remote_connect_get_capabilities_ret;
 
 /** Codec of `remote_connect_get_storage_pool_capabilities_ret`. */
 export const xdr_remote_connect_get_storage_pool_capabilities_ret: XdrCodec<remote_connect_get_storage_pool_capabilities_ret> = { name: 'remote_connect_get_storage_pool_capabilities_ret', encode: enc_remote_connect_get_storage_pool_capabilities_ret, decode: dec_remote_connect_get_storage_pool_capabilities_ret };
@@ -26865,29 +19555,9 @@ export interface remote_network_port_create_xml_ret {
   port: remote_nonnull_network_port;
 }
 
-const remote_network_port_create_xml_ret$fields = ['.port'];
-
-const remote_network_port_create_xml_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_port_create_xml_ret, f0: remote_nonnull_network_port) { this.port = f0; }) as unknown as new (f0: remote_nonnull_network_port) => remote_network_port_create_xml_ret;
-
-export function dec_remote_network_port_create_xml_ret(r: XdrReader): remote_network_port_create_xml_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_network_port(r);
-    return new remote_network_port_create_xml_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_port_create_xml_ret$fields[f]);
-  }
-}
-
-export function enc_remote_network_port_create_xml_ret(w: XdrWriter, v: remote_network_port_create_xml_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_network_port(w, v.port);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_port_create_xml_ret$fields[f]);
-  }
-}
+/** `remote_network_port_create_xml_ret` has the layout of `remote_network_port_lookup_by_uuid_ret`: the same functions encode and decode it. */
+export const dec_remote_network_port_create_xml_ret: (r: XdrReader) => remote_network_port_create_xml_ret = dec_remote_network_port_lookup_by_uuid_ret;
+export const enc_remote_network_port_create_xml_ret: (w: XdrWriter, v: remote_network_port_create_xml_ret) => void = enc_remote_network_port_lookup_by_uuid_ret;
 
 /** Codec of `remote_network_port_create_xml_ret`. */
 export const xdr_remote_network_port_create_xml_ret: XdrCodec<remote_network_port_create_xml_ret> = { name: 'remote_network_port_create_xml_ret', encode: enc_remote_network_port_create_xml_ret, decode: dec_remote_network_port_create_xml_ret };
@@ -26999,53 +19669,9 @@ export interface remote_network_port_get_parameters_ret {
   nparams: number;
 }
 
-const remote_network_port_get_parameters_ret$fields = ['.params', '.nparams'];
-
-const remote_network_port_get_parameters_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_port_get_parameters_ret, f0: remote_typed_param[], f1: number) { this.params = f0; this.nparams = f1; }) as unknown as new (f0: remote_typed_param[], f1: number) => remote_network_port_get_parameters_ret;
-
-export function dec_remote_network_port_get_parameters_ret(r: XdrReader): remote_network_port_get_parameters_ret {
-  let f = 0;
-  try {
-    let f0: remote_typed_param[];
-    const n1 = r.arrayLength(16, 12);
-    const a2: remote_typed_param[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(dec_remote_typed_param(r));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    f = 1;
-    const f1 = r.int();
-    return new remote_network_port_get_parameters_ret$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_port_get_parameters_ret$fields[f]);
-  }
-}
-
-export function enc_remote_network_port_get_parameters_ret(w: XdrWriter, v: remote_network_port_get_parameters_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.params;
-    w.arrayLength(a1, 16);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        enc_remote_typed_param(w, a1[i2]);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-    f = 1;
-    w.int(v.nparams);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_port_get_parameters_ret$fields[f]);
-  }
-}
+/** `remote_network_port_get_parameters_ret` has the layout of `remote_domain_get_blkio_parameters_ret`: the same functions encode and decode it. */
+export const dec_remote_network_port_get_parameters_ret: (r: XdrReader) => remote_network_port_get_parameters_ret = dec_remote_domain_get_blkio_parameters_ret;
+export const enc_remote_network_port_get_parameters_ret: (w: XdrWriter, v: remote_network_port_get_parameters_ret) => void = enc_remote_domain_get_blkio_parameters_ret;
 
 /** Codec of `remote_network_port_get_parameters_ret`. */
 export const xdr_remote_network_port_get_parameters_ret: XdrCodec<remote_network_port_get_parameters_ret> = { name: 'remote_network_port_get_parameters_ret', encode: enc_remote_network_port_get_parameters_ret, decode: dec_remote_network_port_get_parameters_ret };
@@ -27090,29 +19716,9 @@ export interface remote_network_port_get_xml_desc_ret {
   xml: remote_nonnull_string;
 }
 
-const remote_network_port_get_xml_desc_ret$fields = ['.xml'];
-
-const remote_network_port_get_xml_desc_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_port_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_network_port_get_xml_desc_ret;
-
-export function dec_remote_network_port_get_xml_desc_ret(r: XdrReader): remote_network_port_get_xml_desc_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_network_port_get_xml_desc_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_port_get_xml_desc_ret$fields[f]);
-  }
-}
-
-export function enc_remote_network_port_get_xml_desc_ret(w: XdrWriter, v: remote_network_port_get_xml_desc_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_port_get_xml_desc_ret$fields[f]);
-  }
-}
+/** `remote_network_port_get_xml_desc_ret` has the layout of `remote_domain_save_image_get_xml_desc_ret`: the same functions encode and decode it. */
+export const dec_remote_network_port_get_xml_desc_ret: (r: XdrReader) => remote_network_port_get_xml_desc_ret = dec_remote_domain_save_image_get_xml_desc_ret;
+export const enc_remote_network_port_get_xml_desc_ret: (w: XdrWriter, v: remote_network_port_get_xml_desc_ret) => void = enc_remote_domain_save_image_get_xml_desc_ret;
 
 /** Codec of `remote_network_port_get_xml_desc_ret`. */
 export const xdr_remote_network_port_get_xml_desc_ret: XdrCodec<remote_network_port_get_xml_desc_ret> = { name: 'remote_network_port_get_xml_desc_ret', encode: enc_remote_network_port_get_xml_desc_ret, decode: dec_remote_network_port_get_xml_desc_ret };
@@ -27122,33 +19728,9 @@ export interface remote_network_port_delete_args {
   flags: number;
 }
 
-const remote_network_port_delete_args$fields = ['.port', '.flags'];
-
-const remote_network_port_delete_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_network_port_delete_args, f0: remote_nonnull_network_port, f1: number) { this.port = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_network_port, f1: number) => remote_network_port_delete_args;
-
-export function dec_remote_network_port_delete_args(r: XdrReader): remote_network_port_delete_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_network_port(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_network_port_delete_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_port_delete_args$fields[f]);
-  }
-}
-
-export function enc_remote_network_port_delete_args(w: XdrWriter, v: remote_network_port_delete_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_network_port(w, v.port);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_network_port_delete_args$fields[f]);
-  }
-}
+/** `remote_network_port_delete_args` has the layout of `remote_network_port_get_xml_desc_args`: the same functions encode and decode it. */
+export const dec_remote_network_port_delete_args: (r: XdrReader) => remote_network_port_delete_args = dec_remote_network_port_get_xml_desc_args;
+export const enc_remote_network_port_delete_args: (w: XdrWriter, v: remote_network_port_delete_args) => void = enc_remote_network_port_get_xml_desc_args;
 
 /** Codec of `remote_network_port_delete_args`. */
 export const xdr_remote_network_port_delete_args: XdrCodec<remote_network_port_delete_args> = { name: 'remote_network_port_delete_args', encode: enc_remote_network_port_delete_args, decode: dec_remote_network_port_delete_args };
@@ -27159,37 +19741,9 @@ export interface remote_domain_checkpoint_create_xml_args {
   flags: number;
 }
 
-const remote_domain_checkpoint_create_xml_args$fields = ['.dom', '.xml_desc', '.flags'];
-
-const remote_domain_checkpoint_create_xml_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_checkpoint_create_xml_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.xml_desc = f1; this.flags = f2; }) as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => remote_domain_checkpoint_create_xml_args;
-
-export function dec_remote_domain_checkpoint_create_xml_args(r: XdrReader): remote_domain_checkpoint_create_xml_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.string(4194304);
-    f = 2;
-    const f2 = r.uint();
-    return new remote_domain_checkpoint_create_xml_args$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_checkpoint_create_xml_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_checkpoint_create_xml_args(w: XdrWriter, v: remote_domain_checkpoint_create_xml_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.string(v.xml_desc, 4194304);
-    f = 2;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_checkpoint_create_xml_args$fields[f]);
-  }
-}
+/** `remote_domain_checkpoint_create_xml_args` has the layout of `remote_domain_snapshot_create_xml_args`: the same functions encode and decode it. */
+export const dec_remote_domain_checkpoint_create_xml_args: (r: XdrReader) => remote_domain_checkpoint_create_xml_args = dec_remote_domain_snapshot_create_xml_args;
+export const enc_remote_domain_checkpoint_create_xml_args: (w: XdrWriter, v: remote_domain_checkpoint_create_xml_args) => void = enc_remote_domain_snapshot_create_xml_args;
 
 /** Codec of `remote_domain_checkpoint_create_xml_args`. */
 export const xdr_remote_domain_checkpoint_create_xml_args: XdrCodec<remote_domain_checkpoint_create_xml_args> = { name: 'remote_domain_checkpoint_create_xml_args', encode: enc_remote_domain_checkpoint_create_xml_args, decode: dec_remote_domain_checkpoint_create_xml_args };
@@ -27265,29 +19819,9 @@ export interface remote_domain_checkpoint_get_xml_desc_ret {
   xml: remote_nonnull_string;
 }
 
-const remote_domain_checkpoint_get_xml_desc_ret$fields = ['.xml'];
-
-const remote_domain_checkpoint_get_xml_desc_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_checkpoint_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_domain_checkpoint_get_xml_desc_ret;
-
-export function dec_remote_domain_checkpoint_get_xml_desc_ret(r: XdrReader): remote_domain_checkpoint_get_xml_desc_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_domain_checkpoint_get_xml_desc_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_checkpoint_get_xml_desc_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_checkpoint_get_xml_desc_ret(w: XdrWriter, v: remote_domain_checkpoint_get_xml_desc_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_checkpoint_get_xml_desc_ret$fields[f]);
-  }
-}
+/** `remote_domain_checkpoint_get_xml_desc_ret` has the layout of `remote_domain_save_image_get_xml_desc_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_checkpoint_get_xml_desc_ret: (r: XdrReader) => remote_domain_checkpoint_get_xml_desc_ret = dec_remote_domain_save_image_get_xml_desc_ret;
+export const enc_remote_domain_checkpoint_get_xml_desc_ret: (w: XdrWriter, v: remote_domain_checkpoint_get_xml_desc_ret) => void = enc_remote_domain_save_image_get_xml_desc_ret;
 
 /** Codec of `remote_domain_checkpoint_get_xml_desc_ret`. */
 export const xdr_remote_domain_checkpoint_get_xml_desc_ret: XdrCodec<remote_domain_checkpoint_get_xml_desc_ret> = { name: 'remote_domain_checkpoint_get_xml_desc_ret', encode: enc_remote_domain_checkpoint_get_xml_desc_ret, decode: dec_remote_domain_checkpoint_get_xml_desc_ret };
@@ -27298,37 +19832,9 @@ export interface remote_domain_list_all_checkpoints_args {
   flags: number;
 }
 
-const remote_domain_list_all_checkpoints_args$fields = ['.dom', '.need_results', '.flags'];
-
-const remote_domain_list_all_checkpoints_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_list_all_checkpoints_args, f0: remote_nonnull_domain, f1: number, f2: number) { this.dom = f0; this.need_results = f1; this.flags = f2; }) as unknown as new (f0: remote_nonnull_domain, f1: number, f2: number) => remote_domain_list_all_checkpoints_args;
-
-export function dec_remote_domain_list_all_checkpoints_args(r: XdrReader): remote_domain_list_all_checkpoints_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.int();
-    f = 2;
-    const f2 = r.uint();
-    return new remote_domain_list_all_checkpoints_args$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_list_all_checkpoints_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_list_all_checkpoints_args(w: XdrWriter, v: remote_domain_list_all_checkpoints_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.int(v.need_results);
-    f = 2;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_list_all_checkpoints_args$fields[f]);
-  }
-}
+/** `remote_domain_list_all_checkpoints_args` has the layout of `remote_domain_list_all_snapshots_args`: the same functions encode and decode it. */
+export const dec_remote_domain_list_all_checkpoints_args: (r: XdrReader) => remote_domain_list_all_checkpoints_args = dec_remote_domain_list_all_snapshots_args;
+export const enc_remote_domain_list_all_checkpoints_args: (w: XdrWriter, v: remote_domain_list_all_checkpoints_args) => void = enc_remote_domain_list_all_snapshots_args;
 
 /** Codec of `remote_domain_list_all_checkpoints_args`. */
 export const xdr_remote_domain_list_all_checkpoints_args: XdrCodec<remote_domain_list_all_checkpoints_args> = { name: 'remote_domain_list_all_checkpoints_args', encode: enc_remote_domain_list_all_checkpoints_args, decode: dec_remote_domain_list_all_checkpoints_args };
@@ -27435,53 +19941,9 @@ export interface remote_domain_checkpoint_list_all_children_ret {
   ret: number;
 }
 
-const remote_domain_checkpoint_list_all_children_ret$fields = ['.checkpoints', '.ret'];
-
-const remote_domain_checkpoint_list_all_children_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_checkpoint_list_all_children_ret, f0: remote_nonnull_domain_checkpoint[], f1: number) { this.checkpoints = f0; this.ret = f1; }) as unknown as new (f0: remote_nonnull_domain_checkpoint[], f1: number) => remote_domain_checkpoint_list_all_children_ret;
-
-export function dec_remote_domain_checkpoint_list_all_children_ret(r: XdrReader): remote_domain_checkpoint_list_all_children_ret {
-  let f = 0;
-  try {
-    let f0: remote_nonnull_domain_checkpoint[];
-    const n1 = r.arrayLength(16384, 28);
-    const a2: remote_nonnull_domain_checkpoint[] = [];
-    let i3 = 0;
-    try {
-      for (; i3 < n1; i3++) {
-        a2.push(dec_remote_nonnull_domain_checkpoint(r));
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i3}]`);
-    }
-    f0 = a2;
-    f = 1;
-    const f1 = r.int();
-    return new remote_domain_checkpoint_list_all_children_ret$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_checkpoint_list_all_children_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_checkpoint_list_all_children_ret(w: XdrWriter, v: remote_domain_checkpoint_list_all_children_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    const a1 = v.checkpoints;
-    w.arrayLength(a1, 16384);
-    let i2 = 0;
-    try {
-      for (; i2 < a1.length; i2++) {
-        enc_remote_nonnull_domain_checkpoint(w, a1[i2]);
-      }
-    } catch (e) {
-      throw xdrWithin(e, `[${i2}]`);
-    }
-    f = 1;
-    w.int(v.ret);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_checkpoint_list_all_children_ret$fields[f]);
-  }
-}
+/** `remote_domain_checkpoint_list_all_children_ret` has the layout of `remote_domain_list_all_checkpoints_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_checkpoint_list_all_children_ret: (r: XdrReader) => remote_domain_checkpoint_list_all_children_ret = dec_remote_domain_list_all_checkpoints_ret;
+export const enc_remote_domain_checkpoint_list_all_children_ret: (w: XdrWriter, v: remote_domain_checkpoint_list_all_children_ret) => void = enc_remote_domain_list_all_checkpoints_ret;
 
 /** Codec of `remote_domain_checkpoint_list_all_children_ret`. */
 export const xdr_remote_domain_checkpoint_list_all_children_ret: XdrCodec<remote_domain_checkpoint_list_all_children_ret> = { name: 'remote_domain_checkpoint_list_all_children_ret', encode: enc_remote_domain_checkpoint_list_all_children_ret, decode: dec_remote_domain_checkpoint_list_all_children_ret };
@@ -27492,37 +19954,9 @@ export interface remote_domain_checkpoint_lookup_by_name_args {
   flags: number;
 }
 
-const remote_domain_checkpoint_lookup_by_name_args$fields = ['.dom', '.name', '.flags'];
-
-const remote_domain_checkpoint_lookup_by_name_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_checkpoint_lookup_by_name_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.name = f1; this.flags = f2; }) as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => remote_domain_checkpoint_lookup_by_name_args;
-
-export function dec_remote_domain_checkpoint_lookup_by_name_args(r: XdrReader): remote_domain_checkpoint_lookup_by_name_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.string(4194304);
-    f = 2;
-    const f2 = r.uint();
-    return new remote_domain_checkpoint_lookup_by_name_args$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_checkpoint_lookup_by_name_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_checkpoint_lookup_by_name_args(w: XdrWriter, v: remote_domain_checkpoint_lookup_by_name_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.string(v.name, 4194304);
-    f = 2;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_checkpoint_lookup_by_name_args$fields[f]);
-  }
-}
+/** `remote_domain_checkpoint_lookup_by_name_args` has the layout of `remote_domain_snapshot_lookup_by_name_args`: the same functions encode and decode it. */
+export const dec_remote_domain_checkpoint_lookup_by_name_args: (r: XdrReader) => remote_domain_checkpoint_lookup_by_name_args = dec_remote_domain_snapshot_lookup_by_name_args;
+export const enc_remote_domain_checkpoint_lookup_by_name_args: (w: XdrWriter, v: remote_domain_checkpoint_lookup_by_name_args) => void = enc_remote_domain_snapshot_lookup_by_name_args;
 
 /** Codec of `remote_domain_checkpoint_lookup_by_name_args`. */
 export const xdr_remote_domain_checkpoint_lookup_by_name_args: XdrCodec<remote_domain_checkpoint_lookup_by_name_args> = { name: 'remote_domain_checkpoint_lookup_by_name_args', encode: enc_remote_domain_checkpoint_lookup_by_name_args, decode: dec_remote_domain_checkpoint_lookup_by_name_args };
@@ -27531,29 +19965,9 @@ export interface remote_domain_checkpoint_lookup_by_name_ret {
   checkpoint: remote_nonnull_domain_checkpoint;
 }
 
-const remote_domain_checkpoint_lookup_by_name_ret$fields = ['.checkpoint'];
-
-const remote_domain_checkpoint_lookup_by_name_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_checkpoint_lookup_by_name_ret, f0: remote_nonnull_domain_checkpoint) { this.checkpoint = f0; }) as unknown as new (f0: remote_nonnull_domain_checkpoint) => remote_domain_checkpoint_lookup_by_name_ret;
-
-export function dec_remote_domain_checkpoint_lookup_by_name_ret(r: XdrReader): remote_domain_checkpoint_lookup_by_name_ret {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain_checkpoint(r);
-    return new remote_domain_checkpoint_lookup_by_name_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_checkpoint_lookup_by_name_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_checkpoint_lookup_by_name_ret(w: XdrWriter, v: remote_domain_checkpoint_lookup_by_name_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain_checkpoint(w, v.checkpoint);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_checkpoint_lookup_by_name_ret$fields[f]);
-  }
-}
+/** `remote_domain_checkpoint_lookup_by_name_ret` has the layout of `remote_domain_checkpoint_create_xml_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_checkpoint_lookup_by_name_ret: (r: XdrReader) => remote_domain_checkpoint_lookup_by_name_ret = dec_remote_domain_checkpoint_create_xml_ret;
+export const enc_remote_domain_checkpoint_lookup_by_name_ret: (w: XdrWriter, v: remote_domain_checkpoint_lookup_by_name_ret) => void = enc_remote_domain_checkpoint_create_xml_ret;
 
 /** Codec of `remote_domain_checkpoint_lookup_by_name_ret`. */
 export const xdr_remote_domain_checkpoint_lookup_by_name_ret: XdrCodec<remote_domain_checkpoint_lookup_by_name_ret> = { name: 'remote_domain_checkpoint_lookup_by_name_ret', encode: enc_remote_domain_checkpoint_lookup_by_name_ret, decode: dec_remote_domain_checkpoint_lookup_by_name_ret };
@@ -27563,33 +19977,9 @@ export interface remote_domain_checkpoint_get_parent_args {
   flags: number;
 }
 
-const remote_domain_checkpoint_get_parent_args$fields = ['.checkpoint', '.flags'];
-
-const remote_domain_checkpoint_get_parent_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_checkpoint_get_parent_args, f0: remote_nonnull_domain_checkpoint, f1: number) { this.checkpoint = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain_checkpoint, f1: number) => remote_domain_checkpoint_get_parent_args;
-
-export function dec_remote_domain_checkpoint_get_parent_args(r: XdrReader): remote_domain_checkpoint_get_parent_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain_checkpoint(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_checkpoint_get_parent_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_checkpoint_get_parent_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_checkpoint_get_parent_args(w: XdrWriter, v: remote_domain_checkpoint_get_parent_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain_checkpoint(w, v.checkpoint);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_checkpoint_get_parent_args$fields[f]);
-  }
-}
+/** `remote_domain_checkpoint_get_parent_args` has the layout of `remote_domain_checkpoint_get_xml_desc_args`: the same functions encode and decode it. */
+export const dec_remote_domain_checkpoint_get_parent_args: (r: XdrReader) => remote_domain_checkpoint_get_parent_args = dec_remote_domain_checkpoint_get_xml_desc_args;
+export const enc_remote_domain_checkpoint_get_parent_args: (w: XdrWriter, v: remote_domain_checkpoint_get_parent_args) => void = enc_remote_domain_checkpoint_get_xml_desc_args;
 
 /** Codec of `remote_domain_checkpoint_get_parent_args`. */
 export const xdr_remote_domain_checkpoint_get_parent_args: XdrCodec<remote_domain_checkpoint_get_parent_args> = { name: 'remote_domain_checkpoint_get_parent_args', encode: enc_remote_domain_checkpoint_get_parent_args, decode: dec_remote_domain_checkpoint_get_parent_args };
@@ -27630,33 +20020,9 @@ export interface remote_domain_checkpoint_delete_args {
   flags: number;
 }
 
-const remote_domain_checkpoint_delete_args$fields = ['.checkpoint', '.flags'];
-
-const remote_domain_checkpoint_delete_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_checkpoint_delete_args, f0: remote_nonnull_domain_checkpoint, f1: number) { this.checkpoint = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain_checkpoint, f1: number) => remote_domain_checkpoint_delete_args;
-
-export function dec_remote_domain_checkpoint_delete_args(r: XdrReader): remote_domain_checkpoint_delete_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain_checkpoint(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_checkpoint_delete_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_checkpoint_delete_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_checkpoint_delete_args(w: XdrWriter, v: remote_domain_checkpoint_delete_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain_checkpoint(w, v.checkpoint);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_checkpoint_delete_args$fields[f]);
-  }
-}
+/** `remote_domain_checkpoint_delete_args` has the layout of `remote_domain_checkpoint_get_xml_desc_args`: the same functions encode and decode it. */
+export const dec_remote_domain_checkpoint_delete_args: (r: XdrReader) => remote_domain_checkpoint_delete_args = dec_remote_domain_checkpoint_get_xml_desc_args;
+export const enc_remote_domain_checkpoint_delete_args: (w: XdrWriter, v: remote_domain_checkpoint_delete_args) => void = enc_remote_domain_checkpoint_get_xml_desc_args;
 
 /** Codec of `remote_domain_checkpoint_delete_args`. */
 export const xdr_remote_domain_checkpoint_delete_args: XdrCodec<remote_domain_checkpoint_delete_args> = { name: 'remote_domain_checkpoint_delete_args', encode: enc_remote_domain_checkpoint_delete_args, decode: dec_remote_domain_checkpoint_delete_args };
@@ -27854,29 +20220,9 @@ export interface remote_domain_agent_set_response_timeout_ret {
   result: number;
 }
 
-const remote_domain_agent_set_response_timeout_ret$fields = ['.result'];
-
-const remote_domain_agent_set_response_timeout_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_agent_set_response_timeout_ret, f0: number) { this.result = f0; }) as unknown as new (f0: number) => remote_domain_agent_set_response_timeout_ret;
-
-export function dec_remote_domain_agent_set_response_timeout_ret(r: XdrReader): remote_domain_agent_set_response_timeout_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_domain_agent_set_response_timeout_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_agent_set_response_timeout_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_agent_set_response_timeout_ret(w: XdrWriter, v: remote_domain_agent_set_response_timeout_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.result);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_agent_set_response_timeout_ret$fields[f]);
-  }
-}
+/** `remote_domain_agent_set_response_timeout_ret` has the layout of `remote_connect_compare_cpu_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_agent_set_response_timeout_ret: (r: XdrReader) => remote_domain_agent_set_response_timeout_ret = dec_remote_connect_compare_cpu_ret;
+export const enc_remote_domain_agent_set_response_timeout_ret: (w: XdrWriter, v: remote_domain_agent_set_response_timeout_ret) => void = enc_remote_connect_compare_cpu_ret;
 
 /** Codec of `remote_domain_agent_set_response_timeout_ret`. */
 export const xdr_remote_domain_agent_set_response_timeout_ret: XdrCodec<remote_domain_agent_set_response_timeout_ret> = { name: 'remote_domain_agent_set_response_timeout_ret', encode: enc_remote_domain_agent_set_response_timeout_ret, decode: dec_remote_domain_agent_set_response_timeout_ret };
@@ -27935,33 +20281,9 @@ export interface remote_domain_backup_get_xml_desc_args {
   flags: number;
 }
 
-const remote_domain_backup_get_xml_desc_args$fields = ['.dom', '.flags'];
-
-const remote_domain_backup_get_xml_desc_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_backup_get_xml_desc_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_backup_get_xml_desc_args;
-
-export function dec_remote_domain_backup_get_xml_desc_args(r: XdrReader): remote_domain_backup_get_xml_desc_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_backup_get_xml_desc_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_backup_get_xml_desc_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_backup_get_xml_desc_args(w: XdrWriter, v: remote_domain_backup_get_xml_desc_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_backup_get_xml_desc_args$fields[f]);
-  }
-}
+/** `remote_domain_backup_get_xml_desc_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_backup_get_xml_desc_args: (r: XdrReader) => remote_domain_backup_get_xml_desc_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_backup_get_xml_desc_args: (w: XdrWriter, v: remote_domain_backup_get_xml_desc_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_backup_get_xml_desc_args`. */
 export const xdr_remote_domain_backup_get_xml_desc_args: XdrCodec<remote_domain_backup_get_xml_desc_args> = { name: 'remote_domain_backup_get_xml_desc_args', encode: enc_remote_domain_backup_get_xml_desc_args, decode: dec_remote_domain_backup_get_xml_desc_args };
@@ -27970,29 +20292,9 @@ export interface remote_domain_backup_get_xml_desc_ret {
   xml: remote_nonnull_string;
 }
 
-const remote_domain_backup_get_xml_desc_ret$fields = ['.xml'];
-
-const remote_domain_backup_get_xml_desc_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_backup_get_xml_desc_ret, f0: remote_nonnull_string) { this.xml = f0; }) as unknown as new (f0: remote_nonnull_string) => remote_domain_backup_get_xml_desc_ret;
-
-export function dec_remote_domain_backup_get_xml_desc_ret(r: XdrReader): remote_domain_backup_get_xml_desc_ret {
-  let f = 0;
-  try {
-    const f0 = r.string(4194304);
-    return new remote_domain_backup_get_xml_desc_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_backup_get_xml_desc_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_backup_get_xml_desc_ret(w: XdrWriter, v: remote_domain_backup_get_xml_desc_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.string(v.xml, 4194304);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_backup_get_xml_desc_ret$fields[f]);
-  }
-}
+/** `remote_domain_backup_get_xml_desc_ret` has the layout of `remote_domain_save_image_get_xml_desc_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_backup_get_xml_desc_ret: (r: XdrReader) => remote_domain_backup_get_xml_desc_ret = dec_remote_domain_save_image_get_xml_desc_ret;
+export const enc_remote_domain_backup_get_xml_desc_ret: (w: XdrWriter, v: remote_domain_backup_get_xml_desc_ret) => void = enc_remote_domain_save_image_get_xml_desc_ret;
 
 /** Codec of `remote_domain_backup_get_xml_desc_ret`. */
 export const xdr_remote_domain_backup_get_xml_desc_ret: XdrCodec<remote_domain_backup_get_xml_desc_ret> = { name: 'remote_domain_backup_get_xml_desc_ret', encode: enc_remote_domain_backup_get_xml_desc_ret, decode: dec_remote_domain_backup_get_xml_desc_ret };
@@ -28160,33 +20462,9 @@ export interface remote_domain_get_messages_args {
   flags: number;
 }
 
-const remote_domain_get_messages_args$fields = ['.dom', '.flags'];
-
-const remote_domain_get_messages_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_messages_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.flags = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_get_messages_args;
-
-export function dec_remote_domain_get_messages_args(r: XdrReader): remote_domain_get_messages_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.uint();
-    return new remote_domain_get_messages_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_messages_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_messages_args(w: XdrWriter, v: remote_domain_get_messages_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_messages_args$fields[f]);
-  }
-}
+/** `remote_domain_get_messages_args` has the layout of `remote_domain_get_perf_events_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_messages_args: (r: XdrReader) => remote_domain_get_messages_args = dec_remote_domain_get_perf_events_args;
+export const enc_remote_domain_get_messages_args: (w: XdrWriter, v: remote_domain_get_messages_args) => void = enc_remote_domain_get_perf_events_args;
 
 /** Codec of `remote_domain_get_messages_args`. */
 export const xdr_remote_domain_get_messages_args: XdrCodec<remote_domain_get_messages_args> = { name: 'remote_domain_get_messages_args', encode: enc_remote_domain_get_messages_args, decode: dec_remote_domain_get_messages_args };
@@ -28376,37 +20654,9 @@ export interface remote_domain_fd_associate_args {
   flags: number;
 }
 
-const remote_domain_fd_associate_args$fields = ['.dom', '.name', '.flags'];
-
-const remote_domain_fd_associate_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_fd_associate_args, f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) { this.dom = f0; this.name = f1; this.flags = f2; }) as unknown as new (f0: remote_nonnull_domain, f1: remote_nonnull_string, f2: number) => remote_domain_fd_associate_args;
-
-export function dec_remote_domain_fd_associate_args(r: XdrReader): remote_domain_fd_associate_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.string(4194304);
-    f = 2;
-    const f2 = r.uint();
-    return new remote_domain_fd_associate_args$new(f0, f1, f2);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_fd_associate_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_fd_associate_args(w: XdrWriter, v: remote_domain_fd_associate_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.string(v.name, 4194304);
-    f = 2;
-    w.uint(v.flags);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_fd_associate_args$fields[f]);
-  }
-}
+/** `remote_domain_fd_associate_args` has the layout of `remote_domain_snapshot_lookup_by_name_args`: the same functions encode and decode it. */
+export const dec_remote_domain_fd_associate_args: (r: XdrReader) => remote_domain_fd_associate_args = dec_remote_domain_snapshot_lookup_by_name_args;
+export const enc_remote_domain_fd_associate_args: (w: XdrWriter, v: remote_domain_fd_associate_args) => void = enc_remote_domain_snapshot_lookup_by_name_args;
 
 /** Codec of `remote_domain_fd_associate_args`. */
 export const xdr_remote_domain_fd_associate_args: XdrCodec<remote_domain_fd_associate_args> = { name: 'remote_domain_fd_associate_args', encode: enc_remote_domain_fd_associate_args, decode: dec_remote_domain_fd_associate_args };
@@ -28415,29 +20665,9 @@ export interface remote_domain_get_autostart_once_args {
   dom: remote_nonnull_domain;
 }
 
-const remote_domain_get_autostart_once_args$fields = ['.dom'];
-
-const remote_domain_get_autostart_once_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_autostart_once_args, f0: remote_nonnull_domain) { this.dom = f0; }) as unknown as new (f0: remote_nonnull_domain) => remote_domain_get_autostart_once_args;
-
-export function dec_remote_domain_get_autostart_once_args(r: XdrReader): remote_domain_get_autostart_once_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    return new remote_domain_get_autostart_once_args$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_autostart_once_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_autostart_once_args(w: XdrWriter, v: remote_domain_get_autostart_once_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_autostart_once_args$fields[f]);
-  }
-}
+/** `remote_domain_get_autostart_once_args` has the layout of `remote_domain_get_scheduler_type_args`: the same functions encode and decode it. */
+export const dec_remote_domain_get_autostart_once_args: (r: XdrReader) => remote_domain_get_autostart_once_args = dec_remote_domain_get_scheduler_type_args;
+export const enc_remote_domain_get_autostart_once_args: (w: XdrWriter, v: remote_domain_get_autostart_once_args) => void = enc_remote_domain_get_scheduler_type_args;
 
 /** Codec of `remote_domain_get_autostart_once_args`. */
 export const xdr_remote_domain_get_autostart_once_args: XdrCodec<remote_domain_get_autostart_once_args> = { name: 'remote_domain_get_autostart_once_args', encode: enc_remote_domain_get_autostart_once_args, decode: dec_remote_domain_get_autostart_once_args };
@@ -28446,29 +20676,9 @@ export interface remote_domain_get_autostart_once_ret {
   autostart: number;
 }
 
-const remote_domain_get_autostart_once_ret$fields = ['.autostart'];
-
-const remote_domain_get_autostart_once_ret$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_get_autostart_once_ret, f0: number) { this.autostart = f0; }) as unknown as new (f0: number) => remote_domain_get_autostart_once_ret;
-
-export function dec_remote_domain_get_autostart_once_ret(r: XdrReader): remote_domain_get_autostart_once_ret {
-  let f = 0;
-  try {
-    const f0 = r.int();
-    return new remote_domain_get_autostart_once_ret$new(f0);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_autostart_once_ret$fields[f]);
-  }
-}
-
-export function enc_remote_domain_get_autostart_once_ret(w: XdrWriter, v: remote_domain_get_autostart_once_ret): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    w.int(v.autostart);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_get_autostart_once_ret$fields[f]);
-  }
-}
+/** `remote_domain_get_autostart_once_ret` has the layout of `remote_domain_get_autostart_ret`: the same functions encode and decode it. */
+export const dec_remote_domain_get_autostart_once_ret: (r: XdrReader) => remote_domain_get_autostart_once_ret = dec_remote_domain_get_autostart_ret;
+export const enc_remote_domain_get_autostart_once_ret: (w: XdrWriter, v: remote_domain_get_autostart_once_ret) => void = enc_remote_domain_get_autostart_ret;
 
 /** Codec of `remote_domain_get_autostart_once_ret`. */
 export const xdr_remote_domain_get_autostart_once_ret: XdrCodec<remote_domain_get_autostart_once_ret> = { name: 'remote_domain_get_autostart_once_ret', encode: enc_remote_domain_get_autostart_once_ret, decode: dec_remote_domain_get_autostart_once_ret };
@@ -28478,33 +20688,9 @@ export interface remote_domain_set_autostart_once_args {
   autostart: number;
 }
 
-const remote_domain_set_autostart_once_args$fields = ['.dom', '.autostart'];
-
-const remote_domain_set_autostart_once_args$new = /* @__PURE__ */ plainConstructor(function (this: remote_domain_set_autostart_once_args, f0: remote_nonnull_domain, f1: number) { this.dom = f0; this.autostart = f1; }) as unknown as new (f0: remote_nonnull_domain, f1: number) => remote_domain_set_autostart_once_args;
-
-export function dec_remote_domain_set_autostart_once_args(r: XdrReader): remote_domain_set_autostart_once_args {
-  let f = 0;
-  try {
-    const f0 = dec_remote_nonnull_domain(r);
-    f = 1;
-    const f1 = r.int();
-    return new remote_domain_set_autostart_once_args$new(f0, f1);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_set_autostart_once_args$fields[f]);
-  }
-}
-
-export function enc_remote_domain_set_autostart_once_args(w: XdrWriter, v: remote_domain_set_autostart_once_args): void {
-  if (typeof v !== 'object' || v === null) throw new XdrError(`expected an object, got ${v === null ? 'null' : typeof v}`);
-  let f = 0;
-  try {
-    enc_remote_nonnull_domain(w, v.dom);
-    f = 1;
-    w.int(v.autostart);
-  } catch (e) {
-    throw xdrWithin(e, remote_domain_set_autostart_once_args$fields[f]);
-  }
-}
+/** `remote_domain_set_autostart_once_args` has the layout of `remote_domain_set_autostart_args`: the same functions encode and decode it. */
+export const dec_remote_domain_set_autostart_once_args: (r: XdrReader) => remote_domain_set_autostart_once_args = dec_remote_domain_set_autostart_args;
+export const enc_remote_domain_set_autostart_once_args: (w: XdrWriter, v: remote_domain_set_autostart_once_args) => void = enc_remote_domain_set_autostart_args;
 
 /** Codec of `remote_domain_set_autostart_once_args`. */
 export const xdr_remote_domain_set_autostart_once_args: XdrCodec<remote_domain_set_autostart_once_args> = { name: 'remote_domain_set_autostart_once_args', encode: enc_remote_domain_set_autostart_once_args, decode: dec_remote_domain_set_autostart_once_args };
@@ -29022,13 +21208,9 @@ export const remote_procedure = {
 } as const;
 export type remote_procedure = number;
 
-export function dec_remote_procedure(r: XdrReader): remote_procedure {
-  return r.int();
-}
-
-export function enc_remote_procedure(w: XdrWriter, v: remote_procedure): void {
-  w.int(v);
-}
+/** `remote_procedure` has the layout of `remote_auth_type`: the same functions encode and decode it. */
+export const dec_remote_procedure: (r: XdrReader) => remote_procedure = dec_remote_auth_type;
+export const enc_remote_procedure: (w: XdrWriter, v: remote_procedure) => void = enc_remote_auth_type;
 
 /** Codec of `remote_procedure`. */
 export const xdr_remote_procedure: XdrCodec<remote_procedure> = { name: 'remote_procedure', encode: enc_remote_procedure, decode: dec_remote_procedure };

@@ -51,13 +51,9 @@ export const virNetMessageStatus = {
 } as const;
 export type virNetMessageStatus = number;
 
-export function dec_virNetMessageStatus(r: XdrReader): virNetMessageStatus {
-  return r.int();
-}
-
-export function enc_virNetMessageStatus(w: XdrWriter, v: virNetMessageStatus): void {
-  w.int(v);
-}
+/** `virNetMessageStatus` has the layout of `virNetMessageType`: the same functions encode and decode it. */
+export const dec_virNetMessageStatus: (r: XdrReader) => virNetMessageStatus = dec_virNetMessageType;
+export const enc_virNetMessageStatus: (w: XdrWriter, v: virNetMessageStatus) => void = enc_virNetMessageType;
 
 /** Codec of `virNetMessageStatus`. */
 export const xdr_virNetMessageStatus: XdrCodec<virNetMessageStatus> = { name: 'virNetMessageStatus', encode: enc_virNetMessageStatus, decode: dec_virNetMessageStatus };

@@ -2,6 +2,12 @@
  * Emits TypeScript types and straight-line encode/decode functions for the types of one `.x` file.
  * Each struct and union function carries one try/catch that adds the failing field to an XdrError's path as
  * it unwinds, so errors read like `remote_x_ret.snapshots[3].name: string of 70000 bytes exceeds 65536`.
+ *
+ * Types with the same layout share their functions: remote_protocol.x has hundreds of `{ dom, flags }`-like
+ * argument structs, and every function is memory a program pays for when it loads the module (about 1 KB of
+ * resident memory each in Node, measured). The first type of a layout gets the functions; the others export
+ * them under their own names (`dec_T`, `enc_T`) and keep their own type and codec (`xdr_T`, whose `name` the
+ * error paths use).
  */
 import type { Declaration, Definition } from './ast';
 import { Model, Shape, UNBOUNDED } from './model';
@@ -31,6 +37,30 @@ export class ModuleWriter {
 
   resetTmp(): void {
     this.#tmp = 0;
+  }
+
+  /** Layout (the functions' text with the type's own name taken out) -> the first type that has it. */
+  readonly #layouts = new Map<string, string>();
+
+  /**
+   * Called after the functions of type `name` were pushed from line `start` on: when an earlier type of this
+   * module has the same layout, they are replaced by aliases of its functions.
+   */
+  shareLayout(name: string, start: number): void {
+    const own = new RegExp(`\\b${name}(?=\\$|\\b)|\\b(dec|enc)_${name}\\b`, 'g');
+    const key = this.lines.slice(start).join('\n').replace(own, (m) => (m.startsWith('dec_') || m.startsWith('enc_') ? `${m.slice(0, 4)}@` : '@'));
+    const first = this.#layouts.get(key);
+    if (first === undefined) {
+      this.#layouts.set(key, name);
+      return;
+    }
+    this.lines.length = start;
+    this.push(
+      `/** \`${name}\` has the layout of \`${first}\`: the same functions encode and decode it. */`,
+      `export const dec_${name}: (r: XdrReader) => ${name} = dec_${first};`,
+      `export const enc_${name}: (w: XdrWriter, v: ${name}) => void = enc_${first};`,
+      '',
+    );
   }
 
   /** Refers to a symbol of a type's module, importing it when it lives elsewhere. */
@@ -229,6 +259,7 @@ function emitStruct(w: ModuleWriter, name: string, fields: Declaration[]): void 
   for (const f of named) w.push(`  ${f.name}: ${m.tsOfDecl(f)};`);
   w.push('}', '');
   const paths = named.map((f) => `'.${f.name}'`).join(', ');
+  const start = w.lines.length;
   w.push(`const ${name}$fields = [${paths}];`, '');
   w.push(...maker(`${name}$new`, name, named.map((f) => [f.name, m.tsOfDecl(f)])));
   // decode
@@ -251,6 +282,7 @@ function emitStruct(w: ModuleWriter, name: string, fields: Declaration[]): void 
     w.push(...encStmts(w, m.shapeOf(f, `${name}.${f.name}`), `v.${f.name}`, '    '));
   });
   w.push('  } catch (e) {', `    throw xdrWithin(e, ${name}$fields[f]);`, '  }', '}', '');
+  w.shareLayout(name, start);
   w.push(...codecConst(name));
 }
 
@@ -277,6 +309,7 @@ function emitUnion(w: ModuleWriter, def: Extract<Definition, { kind: 'union' }>)
   const dTs = isBool ? 'boolean' : 'number';
   const arms = [...def.arms.map((a) => a.decl), ...(def.defaultArm ? [def.defaultArm] : [])];
   const armMaker = new Map<string, string>();
+  const start = w.lines.length;
   for (const decl of arms) {
     const key = decl.form === 'void' ? '' : decl.name;
     if (armMaker.has(key)) continue;
@@ -329,6 +362,7 @@ function emitUnion(w: ModuleWriter, def: Extract<Definition, { kind: 'union' }>)
   if (def.defaultArm) encArm(def.defaultArm);
   else w.push(`        throw new XdrError(\`union discriminant \${d} has no arm and there is no default\`);`);
   w.push('      }', '    }', '  } catch (e) {', '    throw xdrWithin(e, p);', '  }', '}', '');
+  w.shareLayout(name, start);
   w.push(...codecConst(name));
 }
 
@@ -338,6 +372,7 @@ function emitTypedef(w: ModuleWriter, decl: Extract<Declaration, { name: string 
   const s = m.shapeOf(decl, `typedef ${name}`);
   w.push(`export type ${name} = ${m.tsOfDecl(decl)};`, '');
   w.resetTmp();
+  const start = w.lines.length;
   const e = decExpr(w, s);
   w.push(`export function dec_${name}(r: XdrReader): ${name} {`);
   if (e !== null) w.push(`  return ${e};`);
@@ -345,6 +380,7 @@ function emitTypedef(w: ModuleWriter, decl: Extract<Declaration, { name: string 
   w.push('}', '');
   w.resetTmp();
   w.push(`export function enc_${name}(w: XdrWriter, v: ${name}): void {`, ...encStmts(w, s, 'v', '  '), '}', '');
+  w.shareLayout(name, start);
   w.push(...codecConst(name));
 }
 
@@ -353,8 +389,10 @@ function emitEnum(w: ModuleWriter, def: Extract<Definition, { kind: 'enum' }>): 
   w.push(`/** enum ${def.name} */`, `export const ${def.name} = {`);
   for (const mem of def.members) w.push(`  ${mem.name}: ${m.value(mem.value, def.name)},`);
   w.push('} as const;', `export type ${def.name} = number;`, '');
+  const start = w.lines.length;
   w.push(`export function dec_${def.name}(r: XdrReader): ${def.name} {`, '  return r.int();', '}', '');
   w.push(`export function enc_${def.name}(w: XdrWriter, v: ${def.name}): void {`, '  w.int(v);', '}', '');
+  w.shareLayout(def.name, start);
   w.push(...codecConst(def.name));
 }
 

@@ -5,7 +5,7 @@
  * the declarations and turns thrown errors into virsh's `error: ...` lines and exit code 1.
  */
 import { brandError, InvalidArgumentError } from '../errors.js';
-import type { Connect } from '../index.js';
+import type { Connect, ReconnectPolicy } from '../index.js';
 
 /**
  * A command line that cannot be run as written (unknown option, missing argument, bad value). main prints
@@ -97,8 +97,11 @@ export interface CliTerminal {
 /** What a command gets to run with. */
 export interface CliContext {
   readonly global: CliGlobalOptions;
-  /** The connection, opened on first use (bounded by `global.timeout` and `signal`) and closed by main. */
-  connect(): Promise<Connect>;
+  /**
+   * The connection, opened on first use (bounded by `global.timeout` and `signal`) and closed by main. A command
+   * that runs for long may ask the first use for a reconnect policy (`schedule daemon` does).
+   */
+  connect(opts?: { reconnect?: ReconnectPolicy }): Promise<Connect>;
   /** `{ signal, timeout }` to pass last to every daemon call: the global timeout and the SIGINT/SIGTERM signal. */
   callOptions(): { signal: AbortSignal; timeout: number };
   readonly stdout: CliWriter;

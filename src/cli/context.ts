@@ -2,7 +2,7 @@
  * The {@link CliContext} a command runs with: parsed global options, a connection opened on first use and
  * closed (bounded) when the command ends, writers, and the AbortSignal that SIGINT/SIGTERM trip.
  */
-import { AbortError, connect, SaslError, type Connect, type CredentialsCallback, type NodeConnectOptions } from '../index.js';
+import { AbortError, connect, SaslError, type Connect, type CredentialsCallback, type NodeConnectOptions, type ReconnectPolicy } from '../index.js';
 import type { CliContext, CliGlobalOptions, CliTerminal, CliWriter } from './command.js';
 import { CliCommandError, CliConnectError } from './errors.js';
 
@@ -64,8 +64,9 @@ export class CliSession implements CliContext {
     this.#credentials = io.credentials;
   }
 
-  connect(): Promise<Connect> {
+  connect(opts: { reconnect?: ReconnectPolicy } = {}): Promise<Connect> {
     this.#conn ??= this.#open(this.global.uri, {
+      ...(opts.reconnect ? { reconnect: opts.reconnect } : {}),
       env: this.env,
       timeout: this.global.timeout,
       callTimeout: this.global.timeout,

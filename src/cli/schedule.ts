@@ -3,7 +3,8 @@
  *
  *   plan      dry run: what would be created and deleted, each kept snapshot's reasons and expected deletion
  *   run       one pass (create if due, then prune)
- *   daemon    passes until SIGTERM/SIGINT (the pass in progress finishes first), or for --for DURATION
+ *   daemon    passes until SIGTERM/SIGINT (the pass in progress finishes first), or for --for DURATION;
+ *             reconnects after the daemon restarts (the connection's reconnect policy, the scheduler's backoff)
  *   simulate  the policy over simulated time: the kept set and its gaps (no daemon needed)
  *   list      the scheduler's snapshots with creation durations, kinds and keep reasons
  *   resume    clear a paused schedule;  cleanup  delete the incomplete snapshots a crash left
@@ -22,6 +23,8 @@ import { computeRetention, type KeptSnapshot } from '../scheduler/retention.js';
 import { describeReason, formatDuration } from '../scheduler/retention-reasons.js';
 import { defaultEvery, simulateAsync } from '../scheduler/retention-plan.js';
 import { DomainScheduler, type RunReport, type SchedulerEvent } from '../scheduler/scheduler.js';
+import { schedulerBackoff } from '../scheduler/failures.js';
+import type { ReconnectPolicy } from '../objects/reconnect.js';
 import { CliUsageError, type CliArgs, type CliCommand, type CliContext, type CliOptionSpec } from './command.js';
 
 const ACTIONS = ['plan', 'run', 'daemon', 'simulate', 'list', 'resume', 'cleanup'] as const;
@@ -92,9 +95,9 @@ export function configFrom(args: CliArgs): ScheduleConfig {
   return validateScheduleConfig(cfg, args.has('config') ? `config (${args.string('config')})` : 'options');
 }
 
-async function makeScheduler(ctx: CliContext, cfg: ScheduleConfig, onProgress?: (e: SchedulerEvent) => void): Promise<DomainScheduler> {
+async function makeScheduler(ctx: CliContext, cfg: ScheduleConfig, onProgress?: (e: SchedulerEvent) => void, reconnect?: ReconnectPolicy): Promise<DomainScheduler> {
   if (!cfg.domain) throw new CliUsageError('a domain is required (argument, or "domain" in the config file)');
-  const conn = await ctx.connect();
+  const conn = await ctx.connect({ reconnect });
   const dom = await conn.getDomainByName(cfg.domain, ctx.callOptions());
   const owner = `${os.hostname()}/${process.pid}/${Math.random().toString(36).slice(2, 8)}`;
   return new DomainScheduler(dom, {
@@ -191,13 +194,26 @@ function progress(ctx: CliContext): (e: SchedulerEvent) => void {
     if (e.type === 'created') ctx.stdout.write(`${clear}${stamp} created ${e.name} in ${formatDuration(e.durationMs)}\n`);
     else if (e.type === 'deleted') ctx.stdout.write(`${clear}${stamp} deleted ${e.name}\n`);
     else if (e.type === 'failed') ctx.stderr.write(`${clear}${stamp} ${e.step} failed: ${e.error}${e.paused ? `; paused: ${e.paused}` : e.nextAttempt ? `; retry at ${iso(e.nextAttempt)}` : ''}\n`);
+    else if (e.type === 'reconnected') ctx.stderr.write(`${clear}${stamp} reconnected after ${formatDuration(e.downtimeMs)}\n`);
   };
+}
+
+/**
+ * How `schedule daemon` gets its connection back after the daemon restarts or the network drops: the
+ * connection's reconnect policy, with the scheduler's own backoff bounds (the first attempt after the minimum,
+ * then growing to the maximum; one timer's worth at most), stopped by SIGINT/SIGTERM. Calls fail at once while
+ * it reconnects: the scheduler runs no pass until the connection is back (runDaemon waits for it).
+ */
+export function daemonReconnectPolicy(cfg: ScheduleConfig, signal: AbortSignal): ReconnectPolicy {
+  const b = schedulerBackoff(cfg.everyMs ?? defaultEvery(cfg.policy), cfg.backoff);
+  const initialDelay = Math.min(b.minMs, MAX_TIMER_MS);
+  return { initialDelay, maxDelay: Math.max(initialDelay, Math.min(b.maxMs, MAX_TIMER_MS)), factor: Math.min(16, Math.max(1, b.factor ?? 2)), signal, calls: 'fail' };
 }
 
 async function daemon(ctx: CliContext, cfg: ScheduleConfig, args: CliArgs): Promise<void> {
   // --for may be any length (4w is more than one timer can wait): runDaemon sleeps in steps.
   const timeout = args.has('for') ? checkDuration(parseDuration(args.string('for'), '--for'), '--for', 0, MAX_SPAN_MS) : undefined;
-  const s = await makeScheduler(ctx, cfg, progress(ctx));
+  const s = await makeScheduler(ctx, cfg, progress(ctx), daemonReconnectPolicy(cfg, ctx.signal));
   // The CLI's signal aborts on SIGINT/SIGTERM; runDaemon lets the pass in progress finish, then returns.
   await s.runDaemon({ signal: ctx.signal, timeout });
 }

@@ -13,7 +13,7 @@ import type * as remote from '../../generated/remote-protocol.js';
 import { InvalidArgumentError, TimeoutError } from '../errors.js';
 import type { ConnectEvents } from '../events/index.js';
 import { RemoteConnection, type ConnectionOptions } from '../protocol/connection.js';
-import { timeoutOption } from '../protocol/durations.js';
+import { checkTimeout, timeoutOption } from '../protocol/durations.js';
 import type { Transport } from '../protocol/transport.js';
 import { Domain } from './domain.js';
 import { ConnectionKeeper, type ConnectCloseInfo, type ConnectionLife, type ReconnectPolicy, type Reopener } from './reconnect.js';
@@ -187,6 +187,15 @@ export class Connect {
   /** `open`, `reconnecting` (a reconnect policy is at work) or `closed`. */
   get state(): 'open' | 'reconnecting' | 'closed' {
     return this.#keeper.state;
+  }
+
+  /**
+   * Resolves once the connection is open: at once when it is, else when its reconnect policy has opened it
+   * again. Rejects with ConnectionClosedError once it is closed for good (the policy gave up, or close()), and
+   * with TimeoutError or AbortError by `timeout` (default none) and `signal`.
+   */
+  async whenOpen(opts: CallOptions = {}): Promise<void> {
+    await this.#keeper.whenOpen(opts.timeout === undefined ? 0 : checkTimeout(opts.timeout, 'timeout', true), opts.signal);
   }
 
   /**

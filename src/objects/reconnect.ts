@@ -215,6 +215,16 @@ export class ConnectionKeeper implements ConnectionLife {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * Resolves when a connection is open (at once if one is); rejects with ConnectionClosedError once closed for
+   * good, TimeoutError after `timeout` ms (0: none), AbortError when `signal` aborts.
+   */
+  whenOpen(timeout: number, signal: AbortSignal | undefined): Promise<void> {
+    if (this.#state === 'open') return Promise.resolve();
+    if (this.#state === 'closed') return Promise.reject(new ConnectionClosedError(`the connection is closed (${this.#finalInfo?.reason ?? 'closed'})`, { cause: this.#finalInfo?.error }));
+    return this.#whenOpen('waiting for the connection', timeout, signal);
+  }
+
   daemonClosed(raw: RemoteConnection, reason: number): void {
     if (raw !== this.#raw) return;
     debug(() => `connection ${raw.rpc.id}: the daemon reported CONNECTION_CLOSED (reason ${reason})`);

@@ -8,8 +8,10 @@
  * into 4 KiB blocks aligned to the start of the upload and sends every run of all-zero blocks as a hole (a
  * zero tail shorter than a block, at the very end, too). The volume ends up with holes wherever the source
  * had holes, and also where it had allocated zeros: the bytes are the same, the destination may be sparser
- * than the source. The source is still read in full (a hole reads as zeros), so a sparse upload saves the
- * network and the daemon's writes, not the local reads. Browser-safe.
+ * than the source. A hole reads as zeros, so the source is read up to its last data: a {@link SparseSource}
+ * (Node's file source) scans ahead in parallel and stops where the file system's allocation says no data is
+ * left (src/objects/sparse-scan.ts); any other source goes through {@link HoleFinder}. A sparse upload saves
+ * the network and the daemon's writes, and local reads only after the last data. Browser-safe.
  */
 import { AbortError, InvalidArgumentError } from '../errors.js';
 import type { CallOptions } from '../protocol/program.js';
@@ -51,6 +53,15 @@ export type UploadSource =
   | ReadableStream<Uint8Array>
   | Iterable<Uint8Array | StreamHole>
   | AsyncIterable<Uint8Array | StreamHole>;
+
+/**
+ * A source that finds its own holes for a sparse upload, exactly as {@link HoleFinder} would (Node's
+ * `fileSource` is one: parallel reads ahead of the sending, and an early stop at the file's allocation).
+ */
+export interface SparseSource {
+  /** The source as data runs and holes; data items are valid until the next item is taken. */
+  sparseItems(opts: { signal?: AbortSignal }): AsyncIterable<Uint8Array | StreamHole>;
+}
 
 /** Progress of a transfer, in bytes of the volume (holes included). */
 export interface TransferProgress {
@@ -240,7 +251,17 @@ export async function sendItems(st: Stream, source: UploadSource, opts: Transfer
     opts.onProgress?.(progress);
   };
   const recycle = (source as { recycle?: unknown }).recycle;
+  const scanning = opts.sparse === true && typeof (source as Partial<SparseSource>).sparseItems === 'function';
   try {
+    if (scanning) {
+      // The source finds its holes itself (the same ones HoleFinder would), reading ahead of the sending.
+      for await (const item of (source as unknown as SparseSource).sparseItems({ signal: opts.signal })) {
+        checkAbort(opts.signal, what);
+        await put(item);
+      }
+      checkAbort(opts.signal, what);
+      return progress;
+    }
     for await (const item of sourceItems(source)) {
       checkAbort(opts.signal, what);
       if (!isHole(item) && !(item instanceof Uint8Array)) throw new InvalidArgumentError('an upload source yielded something that is neither a Uint8Array nor a hole');

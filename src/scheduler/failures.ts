@@ -42,6 +42,15 @@ export interface BackoffOptions {
   jitter?: number;
 }
 
+/**
+ * A scheduler's retry timing for a slot width of `everyMs`: `backoff` over the defaults (min max(1 s, every/4),
+ * at most 1 h; max 1 h; factor 2; jitter 0.2). The CLI's `schedule daemon` reopens a lost connection with the
+ * same bounds.
+ */
+export function schedulerBackoff(everyMs: number, backoff: Partial<BackoffOptions> = {}): BackoffOptions {
+  return { minMs: Math.min(3_600_000, Math.max(1000, everyMs / 4)), maxMs: 3_600_000, factor: 2, jitter: 0.2, ...backoff };
+}
+
 /** The wait before attempt `failures + 1`, given `failures` consecutive failures (at least `minMs`). */
 export function backoffDelay(failures: number, o: BackoffOptions, random: () => number = Math.random): number {
   const base = Math.min(o.maxMs, o.minMs * (o.factor ?? 2) ** Math.max(0, failures - 1));

@@ -31,5 +31,5 @@ export type { ScheduleStore } from './store.js';
 export { SCHEDULER_NS, SCHEDULER_PREFIX } from './records.js';
 export type { SnapshotRecord, ScheduleRecords, LockLease, FailureState } from './records.js';
 
-export { classifyFailure, backoffDelay } from './failures.js';
+export { classifyFailure, backoffDelay, schedulerBackoff } from './failures.js';
 export type { FailureClass, BackoffOptions } from './failures.js';

@@ -18,12 +18,13 @@
  *   says the snapshot is only crash-consistent.
  * - Every method takes `{ signal, timeout }` last; every daemon call in it is bounded on its own too.
  */
-import { AbortError, InvalidArgumentError, TimeoutError } from '../errors.js';
+import { AbortError, InvalidArgumentError } from '../errors.js';
 import type { Domain } from '../objects/domain.js';
 import { checkDuration, checkTimeout, sleep as stepSleep } from '../protocol/durations.js';
 import type { CallOptions } from '../protocol/program.js';
 import { Bounds } from './bounds.js';
-import { backoffDelay, classifyFailure, type BackoffOptions } from './failures.js';
+import { boundedReconnect, connState, untilConnected } from './daemon-connection.js';
+import { backoffDelay, classifyFailure, schedulerBackoff, type BackoffOptions } from './failures.js';
 import { LeaseLostError, ScheduleLease } from './lease.js';
 import { MAX_SPAN_MS, validatePolicy, type RetentionPolicy, type RetentionPolicyInput } from './policy.js';
 import { isComplete, retentionSnapshots, SNAPSHOT_PREFIX_PATTERN, snapshotName, type ScheduleRecords } from './records.js';
@@ -71,7 +72,8 @@ export interface SchedulerOptions {
   /**
    * For {@link DomainScheduler.runDaemon}: opens a fresh connection and returns the domain again, used after the
    * connection to the daemon was lost (a daemon restart, a network cut). It is given `{ signal, timeout }`
-   * (`callTimeoutMs`); the daemon stops waiting for it after that long either way.
+   * (`callTimeoutMs`); the daemon stops waiting for it after that long either way. Not needed when the domain's
+   * connection has a reconnect policy (`connect(uri, { reconnect })`): the daemon then waits for the policy.
    */
   reconnect?: (opts: { signal: AbortSignal; timeout: number }) => Promise<Domain>;
 }
@@ -84,6 +86,7 @@ export type SchedulerEvent =
   | { type: 'deleting'; name: string }
   | { type: 'deleted'; name: string }
   | { type: 'failed'; step: string; error: string; transient: boolean; nextAttempt: number | null; paused: string | null }
+  | { type: 'reconnected'; downtimeMs: number }
   | { type: 'waiting'; untilMs: number; why: string };
 
 /** What one pass did. */
@@ -150,7 +153,7 @@ export class DomainScheduler {
     if (!options.owner) throw new InvalidArgumentError('owner: required');
     const maxFailures = options.maxFailures ?? 5;
     if (!Number.isInteger(maxFailures) || maxFailures < 1) throw new InvalidArgumentError('maxFailures: must be a whole number of at least 1');
-    const b = { minMs: Math.min(3_600_000, Math.max(1000, this.everyMs / 4)), maxMs: 3_600_000, factor: 2, jitter: 0.2, ...options.backoff };
+    const b = schedulerBackoff(this.everyMs, options.backoff);
     this.#backoff = { ...b, minMs: checkDuration(b.minMs, 'backoff.minMs', 1, MAX_SPAN_MS), maxMs: checkDuration(b.maxMs, 'backoff.maxMs', b.minMs, MAX_SPAN_MS) };
     checkDuration(options.lockTtlMs ?? 60_000, 'lockTtlMs', 1000, 0x7fffffff);
     checkDuration(options.lockSettleMs ?? 300, 'lockSettleMs', 0, 60_000);
@@ -321,6 +324,11 @@ export class DomainScheduler {
    * Runs until `signal` aborts or `timeout` ms have passed: a pass, then a wait until the next snapshot is due
    * (or the next retry), never shorter than the backoff minimum. An abort ends the wait at once; a pass in
    * progress finishes first (its calls stay bounded). (`runDaemon(signal, onReport)` is the older form.)
+   *
+   * A lost connection: with a reconnect policy on the domain's connection, no pass runs while the policy
+   * reopens it; the daemon waits for it (`conn.whenOpen()`), says so (a `failed` event of step `connection`,
+   * then `reconnected`), and runs a pass as soon as it is back. Once the connection is closed for good (the
+   * policy gave up, or there is none and no `reconnect` option), it rejects with ConnectionClosedError.
    */
   async runDaemon(opts: DaemonOptions | AbortSignal = {}, onReport?: (r: RunReport) => void): Promise<void> {
     const o: DaemonOptions = isSignal(opts) ? { signal: opts, onReport } : opts;
@@ -331,9 +339,10 @@ export class DomainScheduler {
     while (!stopped()) {
       let wait: number;
       // After losing the daemon, reconnect first: a pass on a dead connection can only fail.
+      if (!this.#o.reconnect && !(await untilConnected(this.#domainRef, { stopAt, signal, now: this.#now, emit: (e) => this.#emit(e) }))) continue;
       if (this.#o.reconnect && !this.#domainRef.getConnect().isAlive()) {
         try {
-          this.#attach(await this.#reconnect(this.#o.reconnect));
+          this.#attach(await boundedReconnect(this.#o.reconnect, this.#callMs));
         } catch (err) {
           failures++;
           wait = Math.max(backoffDelay(failures, this.#backoff, this.#o.random), this.#backoff.minMs);
@@ -352,30 +361,17 @@ export class DomainScheduler {
         failures++;
         const { reason } = classifyFailure(err);
         wait = backoffDelay(failures, this.#backoff, this.#o.random);
+        // Lost under the pass, and a reconnect policy at work: the next round waits for it, not for a timer.
+        if (!this.#o.reconnect && connState(this.#domainRef) === 'reconnecting') {
+          this.#emit({ type: 'failed', step: 'pass', error: reason, transient: true, nextAttempt: null, paused: null });
+          continue;
+        }
         this.#emit({ type: 'failed', step: 'pass', error: reason, transient: true, nextAttempt: this.#now() + wait, paused: null });
       }
       wait = Math.max(wait, Math.min(this.#backoff.minMs, this.everyMs));
       if (stopped()) break;
       this.#emit({ type: 'waiting', untilMs: this.#now() + wait, why: 'next pass' });
       await this.#wait(wait, stopAt, signal);
-    }
-  }
-
-  /** Runs the caller's reconnect, bounded by `callTimeoutMs` (its signal aborts then). */
-  async #reconnect(fn: NonNullable<SchedulerOptions['reconnect']>): Promise<Domain> {
-    const ctl = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const bound = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const e = new TimeoutError(`reconnecting took longer than ${this.#callMs} ms`);
-        ctl.abort(e);
-        reject(e);
-      }, this.#callMs);
-    });
-    try {
-      return await Promise.race([fn({ signal: ctl.signal, timeout: this.#callMs }), bound]);
-    } finally {
-      clearTimeout(timer);
     }
   }
 

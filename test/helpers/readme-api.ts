@@ -19,6 +19,7 @@ export const ENTRY_SOURCES: Readonly<Record<string, string>> = {
   'libvirt-rpc/scheduler': 'src/scheduler/index',
   'libvirt-rpc/transport': 'src/transport/index',
   'libvirt-rpc/events': 'src/events/index',
+  'libvirt-rpc/node': 'src/node/index',
 };
 
 /** Entry specifier (`libvirt-rpc`, `libvirt-rpc/core`, ...) to the names the README says it exports. */

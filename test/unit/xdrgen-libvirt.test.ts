@@ -6,6 +6,7 @@ import { generateLibvirt } from '../../scripts/xdrgen/main';
 import * as gen from '../../generated';
 import { remote } from '../../generated';
 import * as headers from '../../generated/libvirt-headers';
+import { xdrDecode, xdrEncode } from '../../src/protocol/xdr';
 
 const SHARED = path.resolve(__dirname, '..', '..', '..', 'shared', 'protocol');
 const procCount = (dir: string): number =>
@@ -109,4 +110,20 @@ test('regenerating 11.3.0 gives exactly the committed files', () => {
   const dir = path.resolve(__dirname, '..', '..', 'generated');
   const files = generateLibvirt(path.join(SHARED, 'libvirt-11.3.0'), dir);
   for (const [name, text] of files) expect(fs.readFileSync(path.join(dir, name), 'utf8') === text).toBe(true);
+});
+
+test('types of one layout share their functions and keep their own codec; other field names keep theirs', () => {
+  // { name, uuid } twice: one pair of functions, two codecs that name their own type.
+  expect(remote.dec_remote_nonnull_storage_pool).toBe(remote.dec_remote_nonnull_network);
+  expect(remote.enc_remote_nonnull_storage_pool).toBe(remote.enc_remote_nonnull_network);
+  expect(remote.xdr_remote_nonnull_storage_pool.name).toBe('remote_nonnull_storage_pool');
+  const pool = { name: 'p', uuid: new Uint8Array(16).fill(3) };
+  expect(xdrDecode(remote.xdr_remote_nonnull_storage_pool, xdrEncode(remote.xdr_remote_nonnull_network, pool))).toEqual(pool);
+  // One hyper each, but hv_ver and lib_ver: the decoded objects need their own field names.
+  expect(remote.dec_remote_connect_get_lib_version_ret).not.toBe(remote.dec_remote_connect_get_version_ret);
+  const bytes = xdrEncode(remote.xdr_remote_connect_get_lib_version_ret, { lib_ver: 9000000n });
+  expect(xdrDecode(remote.xdr_remote_connect_get_lib_version_ret, bytes)).toEqual({ lib_ver: 9000000n });
+  expect(xdrDecode(remote.xdr_remote_connect_get_version_ret, bytes)).toEqual({ hv_ver: 9000000n });
+  // Errors still name the type decoded, not the one whose functions it borrows.
+  expect(() => xdrDecode(remote.xdr_remote_nonnull_storage_pool, new Uint8Array(4))).toThrow(/^remote_nonnull_storage_pool\.uuid: /);
 });
