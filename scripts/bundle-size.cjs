@@ -19,6 +19,8 @@ const programs = [
   { name: 'libvirt-rpc/core (everything)', platform: 'browser', code: "export * from 'libvirt-rpc/core';" },
   { name: 'libvirt-rpc/raw (everything)', platform: 'browser', code: "export * from 'libvirt-rpc/raw';" },
   { name: 'libvirt-rpc/scheduler (everything)', platform: 'browser', code: "export * from 'libvirt-rpc/scheduler';" },
+  { name: 'libvirt-rpc/events (everything)', platform: 'browser', code: "export * from 'libvirt-rpc/events';" },
+  { name: 'libvirt-rpc/node (everything)', platform: 'node', code: "export * from 'libvirt-rpc/node';" },
   { name: 'computeRetention alone', platform: 'browser', code: "export { computeRetention } from 'libvirt-rpc/scheduler';" },
   { name: 'snapshot-tree program (test/consumer)', platform: 'browser', file: 'test/consumer/snapshot-tree.ts' },
   { name: 'describeSnapshot alone (test/consumer)', platform: 'browser', file: 'test/consumer/describe-snapshot.ts' },
