@@ -7,8 +7,7 @@
  * 4. `/etc/libvirt/auth.conf`, when readable;
  * else there is none. The file is read only when SASL needs a credential, as libvirt reads it.
  */
-import { accessSync, constants } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { AuthConfig, AUTH_CONFIG_MAX_BYTES } from '../protocol/sasl/auth-config.js';
 import { AuthConfigError } from '../protocol/sasl/errors.js';
@@ -57,13 +56,22 @@ export function locateAuthFile(uri: LibvirtUri | null, options: AuthFileOptions)
   return { path: null, source: 'none found' };
 }
 
-/** Reads and parses an auth.conf; the file's bytes are zeroed once parsed. Throws {@link AuthConfigError}. */
+/**
+ * Reads and parses an auth.conf; the file's bytes are zeroed once parsed. Throws {@link AuthConfigError}.
+ * Read synchronously: the file is small (at most AUTH_CONFIG_MAX_BYTES is accepted), and fs/promises' readFile
+ * takes four thread-pool round trips (open, fstat, read, close), which made a PLAIN open over a unix socket
+ * cost about 1.5x a direct one.
+ */
 export async function readAuthFile(file: string): Promise<AuthConfig> {
   if (file === '') throw new AuthConfigError("''", 'the auth file path is empty');
   let data: Uint8Array;
   try {
-    data = await readFile(file);
+    // The size is checked before reading, so a huge file is refused without being read.
+    const size = statSync(file).size;
+    if (size > AUTH_CONFIG_MAX_BYTES) throw new AuthConfigError(file, `the file is larger than ${AUTH_CONFIG_MAX_BYTES} bytes`);
+    data = readFileSync(file);
   } catch (err) {
+    if (err instanceof AuthConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
     throw new AuthConfigError(file, `cannot read libvirt's auth file: ${code}`, { cause: err });
   }

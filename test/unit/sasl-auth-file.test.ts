@@ -60,4 +60,13 @@ describe('reading', () => {
     await expect(readAuthFile('')).rejects.toThrow(/empty/);
     await expect(readAuthFile(dir)).rejects.toThrow(/EISDIR/);
   });
+
+  test('a file over the size limit is an AuthConfigError naming the limit', async () => {
+    const file = path.join(dir, 'huge.conf');
+    fs.writeFileSync(file, '');
+    fs.truncateSync(file, 64 * 1024 * 1024); // sparse: 64 MiB of size, no data
+    const err = await readAuthFile(file).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuthConfigError);
+    expect((err as Error).message).toMatch(/larger than 1048576 bytes/);
+  });
 });
