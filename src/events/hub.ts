@@ -63,13 +63,16 @@ class Member {
   readonly regs = new Set<Registration>();
   readonly waiting = new Set<Registration>();
   settled = false;
-  /** When it subscribed: a reconnection only leaves a gap for subscriptions older than the disconnection. */
-  readonly since = Date.now();
   sub!: EventSubscription<object>;
   resolve!: () => void;
   reject!: (e: Error) => void;
 
-  constructor(readonly lenient: boolean) {}
+  /**
+   * `drops`: how many times the connection had dropped when it subscribed. A reconnection only leaves a gap for
+   * subscriptions made before the latest drop (a count, not a time: one made in the same millisecond as the
+   * drop, while reconnecting, missed nothing).
+   */
+  constructor(readonly lenient: boolean, readonly drops: number) {}
 }
 
 export class EventHub {
@@ -80,6 +83,8 @@ export class EventHub {
   #pending = 0;
   #final: ConnectCloseInfo | null = null;
   #lostAt = new Date();
+  /** How many times the connection has dropped. */
+  #drops = 0;
   #lostReason: ConnectCloseInfo['reason'] = 'eof';
   readonly #byKey = new Map<string, Registration>();
   readonly #byId = new Map<string, Registration>();
@@ -109,7 +114,7 @@ export class EventHub {
    * failing the subscription, as virsh's `event --all` does.
    */
   subscribe<T>(family: FamilySpec, specs: readonly EventSpec[], filter: unknown, filterKey: string, opts: SubscriptionOptions, lenient: boolean): EventSubscription<T> {
-    const member = new Member(lenient);
+    const member = new Member(lenient, this.#drops);
     const ready = new Promise<void>((resolve, reject) => {
       member.resolve = resolve;
       member.reject = reject;
@@ -156,7 +161,7 @@ export class EventHub {
     // Ask the daemon to tell us when its own connection to the driver closes (CONNECTION_CLOSED), as libvirt's
     // remote driver does once a close callback is registered; a daemon that cannot is not an error.
     raw.rpc.call(connectRegisterCloseCallback, undefined).catch(() => undefined);
-    if (reconnected) for (const m of this.#members) if (m.since <= this.#lostAt.getTime()) m.sub.gap(this.#lostAt, this.#lostReason);
+    if (reconnected) for (const m of this.#members) if (m.drops < this.#drops) m.sub.gap(this.#lostAt, this.#lostReason);
     for (const reg of this.#byKey.values()) this.#register(reg);
   }
 
@@ -168,6 +173,7 @@ export class EventHub {
     this.#byId.clear();
     for (const reg of this.#byKey.values()) reg.callbackId = null;
     this.#lostAt = new Date();
+    this.#drops++;
     this.#lostReason = info.reason;
     if (!final) return;
     this.#final = info;

@@ -84,6 +84,32 @@ test('a dropped connection is reopened: subscriptions are registered again, see 
   expect(await conn.closed).toEqual({ reason: 'closed' });
 });
 
+test('a subscription made in the same millisecond as the drop gets no gap either (drops are counted, not timed)', async () => {
+  const d = daemons();
+  const conn = await Connect.openWith(d.factory, { keepalive: false, reconnect: { initialDelay: 5 } });
+  const old = conn.events.domain('lifecycle');
+  await old.ready;
+  const release = d.hold();
+  const dropMs = Date.now();
+  d.peers[0].hangUp();
+  await until(() => conn.state === 'reconnecting');
+  // The clock still reads the drop's millisecond while the new subscription is made.
+  const clock = jest.spyOn(Date, 'now').mockReturnValue(dropMs);
+  let fresh;
+  try {
+    fresh = conn.events.domain('lifecycle');
+  } finally {
+    clock.mockRestore();
+  }
+  release();
+  await fresh.ready;
+  const p1 = d.peers[1];
+  p1.emit(R.domainEventCallbackLifecycle, { callbackID: p1.registrationOf(REG, 0).callbackID, msg: { dom: DOM, event: 0, detail: 0 } });
+  expect((await old.next()).value).toMatchObject({ type: 'gap' });
+  expect((await fresh.next()).value).toMatchObject({ type: 'lifecycle', event: 'defined' });
+  await conn.close();
+});
+
 test('a subscription made while reconnecting is registered on the new connection, with no gap of its own', async () => {
   const d = daemons();
   const conn = await Connect.openWith(d.factory, { keepalive: false, reconnect: { initialDelay: 5 } });
