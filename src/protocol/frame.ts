@@ -8,7 +8,7 @@
  */
 import { ProtocolError } from '../errors.js';
 import * as virnet from '../../generated/virnet-protocol.js';
-import { copyBytes, XdrWriter } from './xdr.js';
+import { concatBytes, copyBytes, XdrWriter } from './xdr.js';
 
 /** The message header (virNetMessageHeader). */
 export interface FrameHeader {
@@ -156,7 +156,7 @@ export class FrameDecoder {
       this.#take(chunk.subarray(off, off + take));
       off += take;
       if (this.#have === this.#need) {
-        const whole = this.#into ?? concat(this.#parts, this.#need);
+        const whole = this.#into ?? (this.#parts.length === 1 ? this.#parts[0] : concatBytes(this.#parts, this.#need));
         this.#parts = [];
         this.#into = null;
         this.#have = 0;
@@ -224,13 +224,3 @@ function checkLen(len: number): void {
   if (len > MAX_FRAME) throw new ProtocolError(`frame length ${len} exceeds libvirt's maximum of ${MAX_FRAME}`);
 }
 
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

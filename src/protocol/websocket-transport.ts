@@ -9,6 +9,7 @@
  */
 import { AbortError, ConnectionClosedError, InvalidArgumentError, TimeoutError, TransportError, brandError } from '../errors.js';
 import { checkTimeout } from './durations.js';
+import { concatBytes } from './xdr.js';
 import type { Transport, TransportSink } from './transport.js';
 
 /** The members of the standard WebSocket API this transport uses. */
@@ -250,7 +251,7 @@ export class WebSocketTransport implements Transport {
     this.#out = [];
     this.#outBytes = 0;
     if (this.#done || this.#socket.readyState !== OPEN) return;
-    this.#socket.send(out.length === 1 ? out[0] : concat(out));
+    this.#socket.send(out.length === 1 ? out[0] : concatBytes(out));
   };
 
   whenWritable(): Promise<void> {
@@ -368,14 +369,3 @@ export function isBearerToken(value: string): boolean {
   return TCHARS.test(value);
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

@@ -17,6 +17,17 @@ const MAX_UINT32 = 0xffffffff;
 export function copyBytes(bytes: Uint8Array, start: number, end: number): Uint8Array {
   return new Uint8Array(bytes.subarray(start, end));
 }
+
+/** `parts` one after another, in a new array; `total` is their summed length when the caller already has it. */
+export function concatBytes(parts: readonly Uint8Array[], total = parts.reduce((n, p) => n + p.length, 0)): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
 /** Strings up to this many bytes are decoded by hand (see XdrReader.string). */
 const SHORT_STRING = 64;
 /**

@@ -6,7 +6,7 @@
  */
 import { encodeFrame, Frame, FrameDecoder, MessageStatus, MessageType } from '../../src/protocol/frame';
 import type { WebSocketLike } from '../../src/protocol/websocket-transport';
-import { xdrEncode } from '../../src/protocol/xdr';
+import { concatBytes, xdrEncode } from '../../src/protocol/xdr';
 import * as gen from '../../generated';
 
 type Listener = (event: never) => void;
@@ -142,7 +142,7 @@ export function fakeDaemon(ws: FakeWebSocket, chop: Chopper, batch = 1): { calls
   const flush = () => {
     scheduled = false;
     if (pending.length === 0) return;
-    const all = concat(pending);
+    const all = concatBytes(pending);
     pending = [];
     for (const m of chop(all)) ws.serverMessage(m);
   };
@@ -180,12 +180,3 @@ export function fakeDaemon(ws: FakeWebSocket, chop: Chopper, batch = 1): { calls
   return { calls };
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

@@ -1,6 +1,7 @@
 /** The frame decoder: real frames cut at every byte position, and lengths refused before buffering. */
 import { ProtocolError } from '../../src/errors';
 import { encodeFrame, Frame, FrameDecoder, MAX_FRAME, MIN_FRAME } from '../../src/protocol/frame';
+import { concatBytes } from '../../src/protocol/xdr';
 
 function frames(): Uint8Array[] {
   return [
@@ -11,20 +12,11 @@ function frames(): Uint8Array[] {
   ];
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 const summary = (fs: Frame[]) => fs.map((f) => [f.header.proc, f.header.serial, f.header.status, Buffer.from(f.payload).toString('hex')]);
 
 test('a stream of frames cut into two pieces at every byte position decodes identically', () => {
-  const stream = concat(frames());
+  const stream = concatBytes(frames());
   const expected: Frame[] = [];
   new FrameDecoder((f) => expected.push({ header: f.header, payload: f.payload.slice() })).push(stream);
   expect(expected).toHaveLength(4);
@@ -39,7 +31,7 @@ test('a stream of frames cut into two pieces at every byte position decodes iden
 });
 
 test('byte-by-byte delivery decodes identically, and reused input buffers do not corrupt frames', () => {
-  const stream = concat(frames());
+  const stream = concatBytes(frames());
   const got: Frame[] = [];
   const d = new FrameDecoder((f) => got.push({ header: f.header, payload: f.payload.slice() }));
   const scratch = new Uint8Array(1); // a transport that reuses its read buffer

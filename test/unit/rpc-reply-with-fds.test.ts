@@ -7,6 +7,7 @@
 import { ProtocolError } from '../../src/errors';
 import { encodeFrame, MessageType } from '../../src/protocol/frame';
 import { RpcClient } from '../../src/protocol/rpc-client';
+import { concatBytes } from '../../src/protocol/xdr';
 import { remote } from '../../generated';
 import * as gen from '../../generated';
 import { FakePeer, replyFrame } from '../helpers/fake-peer';
@@ -20,15 +21,7 @@ function withFds(header: import('../../src/protocol/frame').FrameHeader, nfds: n
   return encodeFrame({ ...header, type: MessageType.VIR_NET_REPLY_WITH_FDS, status: 0 }, payload);
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+const concat = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 
 test.each([0, 1, 2, 32])('%i descriptors: the call fails, their bytes are dropped at every cut, the next reply decodes', async (nfds) => {
   const stream = (peer: FakePeer) => {

@@ -9,7 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { XdrError } from '../../src/errors';
 import * as runtime from '../../src/protocol/xdr';
-import { XdrReader, xdrDecode, xdrEncode } from '../../src/protocol/xdr';
+import { concatBytes, XdrReader, xdrDecode, xdrEncode } from '../../src/protocol/xdr';
 import type { XdrCodec } from '../../src/protocol/xdr';
 import type { Shape } from '../../scripts/xdrgen/model';
 import { UNBOUNDED } from '../../scripts/xdrgen/model';
@@ -258,15 +258,7 @@ describe('hostile lengths fail fast, before allocating', () => {
     new DataView(b.buffer).setUint32(0, n);
     return b;
   };
-  const concat = (...parts: Uint8Array[]): Uint8Array => {
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  };
+  const concat = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 
   test.each([...firstWithKey].map(([k, t]) => [k, t.name] as const))('%s (%s)', (key, name) => {
     const { codec } = byName.get(name)!;

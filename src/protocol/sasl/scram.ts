@@ -8,6 +8,7 @@
  * (src/rpc/virnetsaslcontext.c). A server-final that does not carry the right signature is refused: only a
  * server that knows the password (or the salted key derived from it) can compute it.
  */
+import { concatBytes } from '../xdr.js';
 import { SaslError } from './errors.js';
 
 /** The hash functions of the SCRAM mechanisms this client implements. */
@@ -36,15 +37,6 @@ function fromBase64(text: string): Uint8Array | null {
   return LATIN1.encode(atob(text));
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 type Subtle = typeof globalThis.crypto.subtle;
 
@@ -173,7 +165,7 @@ export class ScramClient {
       this.#serverSignature = await hmac(this.#hash, serverKey, authMessage);
       serverKey.fill(0);
       storedKey.fill(0);
-      return concat(UTF8.encode(`${withoutProof},p=`), LATIN1.encode(toBase64(proof)));
+      return concatBytes([UTF8.encode(`${withoutProof},p=`), LATIN1.encode(toBase64(proof))]);
     } finally {
       password.fill(0);
       salted?.fill(0);
