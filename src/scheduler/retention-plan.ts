@@ -5,11 +5,11 @@
  * Both assume the scheduler's normal life: a new complete snapshot every `every` ms and a prune right after each,
  * with now = that snapshot's creation (plus its duration in `simulate`).
  */
-import { InvalidArgumentError } from '../errors.js';
 import { alignedDeletionTime, markAligned } from './aligned.js';
 import { markDss } from './dss.js';
 import { validatePolicy, type RetentionPolicy, type RetentionPolicyInput } from './policy.js';
 import { computeRetention, type RetentionSnapshot } from './retention.js';
+import { checkPositive } from './simulate.js';
 
 /** When a kept snapshot is expected to be deleted. */
 export interface PlannedDeletion {
@@ -50,15 +50,11 @@ export function defaultEvery(policy: RetentionPolicy): number {
   return policy.kind === 'aligned' ? policy.baseMs : Math.max(1, Math.floor(policy.unitMs / 2 ** (policy.intervals - 1)));
 }
 
-function checkPositive(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new InvalidArgumentError(`${field}: must be a positive number of milliseconds, got ${String(value)}`);
-  }
-  return value;
-}
-
-/** A growable set of counted snapshots (ascending times) that a policy prunes in place. */
-class WorkingSet {
+/**
+ * A growable set of counted snapshots (ascending times) that a policy prunes in place (also the working set of
+ * the reference simulation, test/helpers/simulate-reference.ts).
+ */
+export class WorkingSet {
   times = new Float64Array(64);
   protect = new Uint8Array(64);
   tag = new Int32Array(64);

@@ -68,7 +68,8 @@ export interface SimulateControl {
 /** Arrivals per slice between checks of the clock and the signal. */
 const SLICE = 4096;
 
-function checkPositive(value: unknown, field: string): number {
+/** `value` when it is a positive finite number of milliseconds; else an InvalidArgumentError naming `field`. */
+export function checkPositive(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw new InvalidArgumentError(`${field}: must be a positive number of milliseconds, got ${String(value)}`);
   }
@@ -76,7 +77,7 @@ function checkPositive(value: unknown, field: string): number {
 }
 
 /** The simulation's fixed facts: arrival `i` at `start + i * every`; `m` of them complete; prune `m` is the last. */
-interface Run {
+export interface Run {
   policy: RetentionPolicy;
   start: number;
   end: number;
@@ -86,7 +87,8 @@ interface Run {
   m: number;
 }
 
-function setUp(policyInput: RetentionPolicyInput | RetentionPolicy, options: SimulateOptions): Run {
+/** Checks a simulation's policy and options (also for the reference algorithm, test/helpers/simulate-reference.ts). */
+export function setUp(policyInput: RetentionPolicyInput | RetentionPolicy, options: SimulateOptions): Run {
   const policy = validatePolicy(policyInput);
   const { start, end } = options;
   if (typeof start !== 'number' || !Number.isFinite(start)) throw new InvalidArgumentError('options.start: must be a finite number');
