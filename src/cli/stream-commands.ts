@@ -93,6 +93,13 @@ function transferJson(vol: StorageVol, file: string, p: TransferProgress): VolTr
   return { pool: vol.getPoolName(), volume: vol.getName(), file, bytes: p.bytes, dataBytes: p.dataBytes, holeBytes: p.holeBytes };
 }
 
+/** The progress line of a transfer of `available` bytes, of which `--length` (when given) takes at most that many. */
+function transferProgress(ctx: CliContext, args: CliArgs, available: number): Progress {
+  const length = args.integer('length') ?? 0;
+  const total = length > 0 ? Math.min(length, available) : available;
+  return new Progress(ctx.stderr, (ctx.stderrIsTTY ?? false) && !ctx.global.quiet, total, () => ctx.now().getTime());
+}
+
 /** Options every transfer passes: no per-call bound on the whole transfer, but on each wait for the daemon. */
 function transferOptions(ctx: CliContext, args: CliArgs, progress: Progress) {
   return {
@@ -125,8 +132,7 @@ export const volUpload: CliCommand = {
     const source = await fileSource(file).catch(() => {
       throw new CliCommandError(`cannot read ${file}`);
     });
-    const length = args.integer('length') ?? 0;
-    const progress = new Progress(ctx.stderr, (ctx.stderrIsTTY ?? false) && !ctx.global.quiet, length > 0 ? Math.min(length, source.size) : source.size, () => ctx.now().getTime());
+    const progress = transferProgress(ctx, args, source.size);
     const opts = transferOptions(ctx, args, progress);
     const flags = opts.sparse ? StorageVol.VOL_UPLOAD_SPARSE_STREAM : 0;
     const st = await vol.openUpload(opts.offset, opts.length, flags, ctx.callOptions()).catch((e: unknown) => {
@@ -164,10 +170,7 @@ export const volDownload: CliCommand = {
     const file = args.requireString('file');
     const name = args.requireString('vol');
     const info = await vol.getInfo(0, ctx.callOptions());
-    const offset = args.integer('offset') ?? 0;
-    const length = args.integer('length') ?? 0;
-    const left = Math.max(0, info.capacity - offset);
-    const progress = new Progress(ctx.stderr, (ctx.stderrIsTTY ?? false) && !ctx.global.quiet, length > 0 ? Math.min(length, left) : left, () => ctx.now().getTime());
+    const progress = transferProgress(ctx, args, Math.max(0, info.capacity - (args.integer('offset') ?? 0)));
     const opts = transferOptions(ctx, args, progress);
     const sink = await fileSink(file).catch(() => {
       throw new CliCommandError(`cannot create ${file}`);
