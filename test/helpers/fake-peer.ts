@@ -113,3 +113,19 @@ export async function until(cond: () => boolean, ms = 2000): Promise<void> {
     await new Promise((r) => setTimeout(r, 1));
   }
 }
+
+/**
+ * Registers jest hooks that fail each test of the file during which a promise was rejected with nobody to catch
+ * it (checked a few milliseconds after the test, so late rejections count too).
+ */
+export function failOnUnhandledRejections(): void {
+  let unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  beforeAll(() => process.on('unhandledRejection', onUnhandled));
+  afterAll(() => process.off('unhandledRejection', onUnhandled));
+  beforeEach(() => (unhandled = []));
+  afterEach(async () => {
+    await new Promise((r) => setTimeout(r, 5));
+    expect(unhandled).toEqual([]);
+  });
+}

@@ -8,22 +8,14 @@ import { RpcClient } from '../../src/protocol/rpc-client';
 import { xdrEncode } from '../../src/protocol/xdr';
 import { remote, virnet } from '../../generated';
 import * as gen from '../../generated';
-import { FakePeer, messageFrame, replyFrame, until } from '../helpers/fake-peer';
+import { failOnUnhandledRejections, FakePeer, messageFrame, replyFrame, until } from '../helpers/fake-peer';
 
 const R = gen.remote_program;
 const proc = (m: string) => R.procedures.find((p) => p.method === m)!;
 const LIBVER = proc('connectGetLibVersion');
 const HOSTNAME = proc('connectGetHostname');
 
-let unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
-beforeAll(() => process.on('unhandledRejection', onUnhandled));
-afterAll(() => process.off('unhandledRejection', onUnhandled));
-beforeEach(() => (unhandled = []));
-afterEach(async () => {
-  await new Promise((r) => setTimeout(r, 5));
-  expect(unhandled).toEqual([]);
-});
+failOnUnhandledRejections();
 
 function setup() {
   const peer = new FakePeer();

@@ -12,21 +12,13 @@ import { Stream, STREAM_PACKET_MAX, type StreamOpenOptions } from '../../src/pro
 import { xdrDecode, xdrEncode } from '../../src/protocol/xdr';
 import { remote, virnet } from '../../generated';
 import * as R from '../../generated/remote-procedures';
-import { FakePeer, replyFrame, until } from '../helpers/fake-peer';
+import { failOnUnhandledRejections, FakePeer, replyFrame, until } from '../helpers/fake-peer';
 
 const VOL = { pool: 'p', name: 'v', key: '/p/v' };
 const DOM = { name: 'd', uuid: new Uint8Array(16), id: 1 };
 const HOSTNAME = R.connectGetHostname;
 
-let unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
-beforeAll(() => process.on('unhandledRejection', onUnhandled));
-afterAll(() => process.off('unhandledRejection', onUnhandled));
-beforeEach(() => (unhandled = []));
-afterEach(async () => {
-  await new Promise((r) => setTimeout(r, 5));
-  expect(unhandled).toEqual([]);
-});
+failOnUnhandledRejections();
 
 function setup() {
   const peer = new FakePeer();
