@@ -3,9 +3,9 @@
  * checkpoint enums is a static under its Sys::Virt name with libvirt's value, and every constant the installed
  * Sys::Virt (libsys-virt-perl) defines for these classes is here with the same value.
  */
-import { execFileSync } from 'node:child_process';
 import { headers } from '../../generated';
 import { Domain, DomainCheckpoint, DomainSnapshot } from '../../src/core';
+import { sysVirtConstants } from '../helpers/sys-virt';
 
 type Table = Readonly<Record<string, number>>;
 
@@ -77,18 +77,6 @@ test('the constants are read-only', () => {
   }).toThrow(TypeError);
   expect(DomainSnapshot.LIST_ROOTS).toBe(1);
 });
-
-/** Every integer constant Sys::Virt defines in `pkg`, read from the installed module. */
-function sysVirtConstants(pkg: string): Record<string, number> {
-  const script = `no strict "refs"; use Sys::Virt; my %h; for my $k (keys %{"${pkg}::"}) { next unless $k =~ /^[A-Z][A-Z0-9_]+$/; `
-    + `my $v = eval { &{"${pkg}::$k"}() }; $h{$k} = $v if defined $v && $v =~ /^-?\\d+$/; } `
-    + 'print join("\\n", map { "$_ $h{$_}" } sort keys %h);';
-  const out = execFileSync('perl', ['-e', script], { encoding: 'utf8', timeout: 20_000 });
-  return Object.fromEntries(out.split('\n').filter(Boolean).map((l) => {
-    const [k, v] = l.split(' ');
-    return [k, Number(v)];
-  }));
-}
 
 test('every constant of Sys::Virt::DomainSnapshot and ::DomainCheckpoint is here with the same value', () => {
   for (const [pkg, cls] of [['Sys::Virt::DomainSnapshot', DomainSnapshot], ['Sys::Virt::DomainCheckpoint', DomainCheckpoint]] as const) {

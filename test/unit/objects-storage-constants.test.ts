@@ -3,22 +3,10 @@
  * libvirt's values: every constant the installed Sys::Virt (libsys-virt-perl) defines for Sys::Virt::StoragePool
  * and Sys::Virt::StorageVol is here with the same value.
  */
-import { execFileSync } from 'node:child_process';
 import { Domain, StoragePool, StorageVol } from '../../src/core';
+import { sysVirtConstants } from '../helpers/sys-virt';
 
 type Table = Readonly<Record<string, number>>;
-
-/** Every integer constant Sys::Virt defines in `pkg`, read from the installed module. */
-function sysVirtConstants(pkg: string): Record<string, number> {
-  const script = `no strict "refs"; use Sys::Virt; my %h; for my $k (keys %{"${pkg}::"}) { next unless $k =~ /^[A-Z][A-Z0-9_]+$/; `
-    + `my $v = eval { &{"${pkg}::$k"}() }; $h{$k} = $v if defined $v && $v =~ /^-?\\d+$/; } `
-    + 'print join("\\n", map { "$_ $h{$_}" } sort keys %h);';
-  const out = execFileSync('perl', ['-e', script], { encoding: 'utf8', timeout: 20_000 });
-  return Object.fromEntries(out.split('\n').filter(Boolean).map((l) => {
-    const [k, v] = l.split(' ');
-    return [k, Number(v)];
-  }));
-}
 
 test.each([
   ['Sys::Virt::StoragePool', StoragePool as unknown as Table],
