@@ -3,6 +3,8 @@
  * DSS interval in simulate.ts, the closest pair first (ties: the older one, as DSS breaks them). Entries are never
  * updated in place: a new one is pushed, and the holder's version tells stale ones apart.
  */
+import { doubled } from './grow.js';
+
 /** A min-heap of (gap, index, version) entries, for one DSS interval's candidates. */
 export class GapHeap {
   gap = new Float64Array(16);
@@ -28,14 +30,9 @@ export class GapHeap {
 
   push(gap: number, idx: number, ver: number): void {
     if (this.size === this.gap.length) {
-      const grow = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
-        const b = make(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.gap = grow(this.gap, (n) => new Float64Array(n));
-      this.idx = grow(this.idx, (n) => new Int32Array(n));
-      this.ver = grow(this.ver, (n) => new Int32Array(n));
+      this.gap = doubled(this.gap, (n) => new Float64Array(n));
+      this.idx = doubled(this.idx, (n) => new Int32Array(n));
+      this.ver = doubled(this.ver, (n) => new Int32Array(n));
     }
     let h = this.size++;
     this.gap[h] = gap;

@@ -6,6 +6,7 @@
  * with now = that snapshot's creation (plus its duration in `simulate`).
  */
 import { alignedDeletionTime, markAligned } from './aligned.js';
+import { doubled } from './grow.js';
 import { markDss } from './dss.js';
 import { validatePolicy, type RetentionPolicy, type RetentionPolicyInput } from './policy.js';
 import { computeRetention, type RetentionSnapshot } from './retention.js';
@@ -62,14 +63,9 @@ export class WorkingSet {
 
   push(t: number, isProtected: boolean, tag: number): void {
     if (this.count === this.times.length) {
-      const grow = <T extends Float64Array | Uint8Array | Int32Array>(a: T, make: (n: number) => T): T => {
-        const b = make(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.times = grow(this.times, (n) => new Float64Array(n));
-      this.protect = grow(this.protect, (n) => new Uint8Array(n));
-      this.tag = grow(this.tag, (n) => new Int32Array(n));
+      this.times = doubled(this.times, (n) => new Float64Array(n));
+      this.protect = doubled(this.protect, (n) => new Uint8Array(n));
+      this.tag = doubled(this.tag, (n) => new Int32Array(n));
     }
     this.times[this.count] = t;
     this.protect[this.count] = isProtected ? 1 : 0;
